@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from mcpgw.runtime.settings import CommonSettings, load_settings
+
+
+class EdgeSettings(CommonSettings, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Idle sessions expire after this many seconds; activity refreshes the TTL (batched).
+    session_ttl: int = 3600
+    # Origins allowed besides loopback ones and the request's own host, e.g. https://console.example.
+    allowed_origins: list[str] = []
+    # Extra Host header values accepted when bound to loopback (DNS-rebinding protection).
+    allowed_hosts: list[str] = []
+    sse_keepalive: float = 15.0
+    max_body_bytes: int = 4 * 1024 * 1024
+    # Upper bound on one tools/call, end to end.
+    tool_call_timeout: float = 60.0
+    # How long a cached auth decision may live without an invalidating event.
+    auth_cache_ttl: float = 300.0
+    tools_page_size: int = 1000
+
+
+def load() -> EdgeSettings:
+    return load_settings(EdgeSettings, "edge")

@@ -1,0 +1,1 @@
+"""mcpgw shared package: the wire contracts and the thin runtime every service uses."""

@@ -1,0 +1,66 @@
+"""The wire contracts: every message on the bus, the subject builder and the error codes."""
+
+from mcpgw.contracts.auth import PresentedCredential, SourcesReply, SourcesRequest, VerifyReply, VerifyRequest
+from mcpgw.contracts.edge import SessionEnded, SseDeliver
+from mcpgw.contracts.errors import ErrorCode, ErrorReply, McpgwError, invalid
+from mcpgw.contracts.keys import RedisKeys
+from mcpgw.contracts.registry import (
+    ApiKeySource,
+    AuthIndex,
+    AuthIndexRequest,
+    ConfigChanged,
+    ConsumerCredentials,
+    ServerLookup,
+    ServerLookupReply,
+    ServerSnapshot,
+    ToolListing,
+)
+from mcpgw.contracts.subjects import Subjects
+from mcpgw.contracts.toolcall import ToolCallReply, ToolCallRequest
+from mcpgw.contracts.tools import (
+    HeaderTemplate,
+    RequestTemplate,
+    ResponseTemplate,
+    SecurityRef,
+    SecurityScheme,
+    ServerBlock,
+    ToolArg,
+    ToolsDocument,
+    ToolSpec,
+)
+
+__all__ = [
+    "ApiKeySource",
+    "AuthIndex",
+    "AuthIndexRequest",
+    "ConfigChanged",
+    "ConsumerCredentials",
+    "ErrorCode",
+    "ErrorReply",
+    "HeaderTemplate",
+    "McpgwError",
+    "PresentedCredential",
+    "RedisKeys",
+    "RequestTemplate",
+    "ResponseTemplate",
+    "SecurityRef",
+    "SecurityScheme",
+    "ServerBlock",
+    "ServerLookup",
+    "ServerLookupReply",
+    "ServerSnapshot",
+    "SessionEnded",
+    "SourcesReply",
+    "SourcesRequest",
+    "SseDeliver",
+    "Subjects",
+    "ToolArg",
+    "ToolCallReply",
+    "ToolCallRequest",
+    "ToolListing",
+    "ToolSpec",
+    "ToolsDocument",
+    "VerifyReply",
+    "VerifyRequest",
+    "invalid",
+]

@@ -1,0 +1,45 @@
+"""Messages of the auth worker."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+
+class PresentedCredential(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
+    """A credential as the client presented it. `name` is the header or query parameter name."""
+
+    source: Literal["bearer", "header", "query"]
+    value: str
+    name: str = ""
+
+
+class VerifyRequest(msgspec.Struct, kw_only=True, omit_defaults=True, tag="auth.verify.v1", tag_field="kind"):
+    server_id: str
+    server_name: str
+    credentials: list[PresentedCredential] = []
+
+
+Outcome = Literal["allow", "unauthenticated", "forbidden"]
+
+
+class VerifyReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="auth.verify.reply.v1", tag_field="kind"):
+    outcome: Outcome
+    consumer_id: str = ""
+    consumer_name: str = ""
+    # None: every tool of the server; a list: only these (tool-level grants).
+    allowed_tools: list[str] | None = None
+    # Safe to show to the client: never contains the credential.
+    reason: str = ""
+
+
+class SourcesRequest(msgspec.Struct, kw_only=True, tag="auth.sources.v1", tag_field="kind"):
+    pass
+
+
+class SourcesReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="auth.sources.reply.v1", tag_field="kind"):
+    """Header and query parameter names consumers' keys may arrive in, besides `Authorization`."""
+
+    headers: list[str] = []
+    query: list[str] = []

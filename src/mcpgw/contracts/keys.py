@@ -1,0 +1,15 @@
+"""Redis key names, built in one place under the same root as the subjects."""
+
+from __future__ import annotations
+
+
+class RedisKeys:
+    def __init__(self, root: str = "mcpgw") -> None:
+        self.root = root
+
+    def session(self, session_id: str) -> str:
+        return f"{self.root}:session:{session_id}"
+
+    def stats_server(self, server_id: str) -> str:
+        """Hash of counters for one server: `calls`, `errors`, `latency_ms_sum`, `tool:<name>:calls` …"""
+        return f"{self.root}:stats:server:{server_id}"

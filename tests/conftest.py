@@ -1,0 +1,32 @@
+"""Session fixtures: a real nats-server (JetStream) and a real redis-server on free ports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mcpgw.devcluster import free_port, start_nats, start_redis
+
+
+@pytest.fixture(scope="session")
+async def nats_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    port = free_port()
+    proc = await start_nats(port, str(tmp_path_factory.mktemp("jetstream")))
+    yield f"nats://127.0.0.1:{port}"
+    await proc.stop()
+
+
+@pytest.fixture(scope="session")
+async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    port = free_port()
+    proc = await start_redis(port, workdir=str(tmp_path_factory.mktemp("redis")))
+    yield f"redis://127.0.0.1:{port}/0"
+    await proc.stop()
+
+
+@pytest.fixture
+def root() -> str:
+    """A subject root (and Redis key prefix) of this test's own, so tests cannot see each other."""
+    return "t" + uuid.uuid4().hex[:12]

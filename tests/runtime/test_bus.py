@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+
+from mcpgw.contracts import ErrorCode, McpgwError
+from mcpgw.runtime.bus import Bus
+
+
+class Ping(msgspec.Struct, tag="test.ping", tag_field="kind"):
+    n: int
+
+
+class Pong(msgspec.Struct, tag="test.pong", tag_field="kind"):
+    n: int
+
+
+async def test_request_reply_runs_handlers_concurrently(nats_url: str, root: str) -> None:
+    bus = await Bus.connect(nats_url, name="t", root=root)
+    gate = asyncio.Event()
+    seen: list[int] = []
+
+    async def handler(req: Ping) -> Pong:
+        seen.append(req.n)
+        if req.n == 0:
+            await gate.wait()  # the first request blocks until the second is answered
+        return Pong(n=req.n * 2)
+
+    await bus.serve(f"{root}.svc", Ping, handler, queue="q")
+    first = asyncio.ensure_future(bus.request(f"{root}.svc", Ping(n=0), Pong, timeout=5))
+    second = await bus.request(f"{root}.svc", Ping(n=21), Pong, timeout=5)
+    assert second.n == 42
+    gate.set()
+    assert (await first).n == 0
+    await bus.close()
+
+
+async def test_errors_map_to_stable_codes(nats_url: str, root: str) -> None:
+    bus = await Bus.connect(nats_url, name="t", root=root)
+    with pytest.raises(McpgwError) as nobody:
+        await bus.request(f"{root}.nobody", Ping(n=1), Pong, timeout=1)
+    assert nobody.value.code is ErrorCode.NO_RESPONDERS
+
+    async def failing(req: Ping) -> Pong:
+        if req.n == 1:
+            raise McpgwError(ErrorCode.NOT_FOUND, "no such thing")
+        raise RuntimeError("secret detail")
+
+    await bus.serve(f"{root}.fail", Ping, failing)
+    with pytest.raises(McpgwError) as known:
+        await bus.request(f"{root}.fail", Ping(n=1), Pong)
+    assert (known.value.code, known.value.message) == (ErrorCode.NOT_FOUND, "no such thing")
+    with pytest.raises(McpgwError) as unknown:
+        await bus.request(f"{root}.fail", Ping(n=2), Pong)
+    assert unknown.value.code is ErrorCode.INTERNAL
+    assert "secret" not in unknown.value.message
+
+    never = asyncio.Event()
+
+    async def slow(req: Ping) -> Pong:
+        await never.wait()
+        return Pong(n=0)
+
+    await bus.serve(f"{root}.slow", Ping, slow)
+    with pytest.raises(McpgwError) as late:
+        await bus.request(f"{root}.slow", Ping(n=1), Pong, timeout=0.2)
+    assert late.value.code is ErrorCode.TIMEOUT
+    never.set()
+    await bus.close()
