@@ -1,0 +1,97 @@
+"""Consumer authentication at the edge: credentials extracted per request, decisions cached.
+
+Every request is authenticated (not only `initialize`). The decision for a given credential set
+is asked of the auth worker once and cached until a consumer change event (or the cache TTL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+
+from mcpgw.contracts import (
+    ConfigChanged,
+    PresentedCredential,
+    SourcesReply,
+    SourcesRequest,
+    VerifyReply,
+    VerifyRequest,
+)
+from mcpgw.runtime.bus import Bus
+
+ANONYMOUS = VerifyReply(outcome="allow")
+MISSING = VerifyReply(outcome="unauthenticated", reason="missing credential")
+
+
+class AuthGate:
+    def __init__(self, bus: Bus, timeout: float, cache_ttl: float, max_cached: int = 100_000) -> None:
+        self._bus = bus
+        self._timeout = timeout
+        self._ttl = cache_ttl
+        self._max = max_cached
+        self._cache: dict[tuple[str, tuple[PresentedCredential, ...]], tuple[VerifyReply, float]] = {}
+        self._sources: SourcesReply | None = None
+        self._sources_lock = asyncio.Lock()
+        self._generation = 0
+
+    async def _credential_sources(self) -> SourcesReply:
+        if self._sources is not None:
+            return self._sources
+        async with self._sources_lock:
+            if self._sources is None:
+                generation = self._generation
+                reply = await self._bus.request(self._bus.subjects.auth_sources, SourcesRequest(), SourcesReply,
+                                                timeout=self._timeout)
+                if generation == self._generation:
+                    self._sources = reply
+                return reply
+            return self._sources
+
+    async def credentials(self, request: web.Request) -> tuple[PresentedCredential, ...]:
+        found: list[PresentedCredential] = []
+        authorization = request.headers.get("Authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            found.append(PresentedCredential(source="bearer", value=token.strip()))
+        sources = await self._credential_sources()
+        for name in sources.headers:
+            value = request.headers.get(name)
+            if value:
+                found.append(PresentedCredential(source="header", name=name, value=value))
+        for name in sources.query:
+            value = request.query.get(name)
+            if value:
+                found.append(PresentedCredential(source="query", name=name, value=value))
+        return tuple(found)
+
+    async def verify(self, request: web.Request, server_id: str, server_name: str) -> VerifyReply:
+        creds = await self.credentials(request)
+        if not creds:
+            return MISSING
+        key = (server_id, creds)
+        hit = self._cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        generation = self._generation
+        reply = await self._bus.request(
+            self._bus.subjects.auth_verify,
+            VerifyRequest(server_id=server_id, server_name=server_name, credentials=list(creds)),
+            VerifyReply,
+            timeout=self._timeout,
+        )
+        # A change event that arrived while we asked makes this answer stale: do not cache it.
+        if generation == self._generation:
+            if len(self._cache) >= self._max:
+                self._cache.clear()
+            self._cache[key] = (reply, now + self._ttl)
+        return reply
+
+    async def on_event(self, event: ConfigChanged) -> None:
+        if event.entity in ("consumer", "grant") or (event.entity == "server" and event.op == "delete"):
+            self._generation += 1
+            self._cache.clear()
+            if event.entity == "consumer":
+                self._sources = None

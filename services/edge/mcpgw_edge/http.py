@@ -1,0 +1,119 @@
+"""HTTP answers shared by both transports: JSON-RPC error bodies, SSE framing, the common gate."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiohttp import web
+
+from mcpgw.contracts import McpgwError
+from mcpgw_edge import jsonrpc
+from mcpgw_edge.context import Edge
+from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.streams import Stream
+
+JSON = "application/json"
+
+# (server, consumer id or "", tools the consumer may use or None for all)
+Admitted = tuple[ServerEntry, str, frozenset[str] | None]
+
+
+def rpc_error_response(status: int, code: int, message: str, request_id: jsonrpc.RequestId | None = None,
+                       headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, body=jsonrpc.error(request_id, code, message), content_type=JSON,
+                        headers=headers)
+
+
+def unavailable(exc: McpgwError) -> web.Response:
+    return rpc_error_response(503 if exc.http_status >= 500 else exc.http_status, jsonrpc.INTERNAL_ERROR,
+                              f"gateway unavailable: {exc.message}")
+
+
+class Gate:
+    """Checks every MCP request goes through before any work: Host, Origin, server, consumer."""
+
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+
+    def check_origin(self, request: web.Request) -> web.Response | None:
+        policy = self.edge.policy
+        host = request.headers.get("Host")
+        if not policy.host_ok(host):
+            return rpc_error_response(421, jsonrpc.INVALID_REQUEST, "Misdirected Request: invalid Host header")
+        if not policy.origin_ok(request.headers.get("Origin"), host):
+            return rpc_error_response(403, jsonrpc.INVALID_REQUEST, "Forbidden: invalid Origin header")
+        return None
+
+    async def server(self, request: web.Request) -> ServerEntry | web.Response:
+        name = request.match_info["name"]
+        entry = self.edge.servers.cached(name)
+        if entry is None:
+            try:
+                entry = await self.edge.servers.get(name)
+            except McpgwError as exc:
+                return unavailable(exc)
+            if entry is None:
+                return rpc_error_response(404, jsonrpc.INVALID_REQUEST, f"MCP server not found: {name}")
+        return entry
+
+    async def admit(self, request: web.Request) -> Admitted | web.Response:
+        """Host/Origin, then the server, then the consumer; a refusal is the response to send."""
+        refused = self.check_origin(request)
+        if refused is not None:
+            return refused
+        entry = await self.server(request)
+        if isinstance(entry, web.Response):
+            return entry
+        who = await self.consumer(request, entry)
+        if isinstance(who, web.Response):
+            return who
+        return entry, who[0], who[1]
+
+    async def consumer(self, request: web.Request, entry: ServerEntry) -> tuple[str, frozenset[str] | None] | web.Response:
+        """The consumer id ("" when the server is open) and the tools it may use (None = all)."""
+        snapshot = entry.snapshot
+        if not snapshot.consumer_auth:
+            return "", None
+        try:
+            verdict = await self.edge.auth.verify(request, snapshot.server_id, snapshot.name)
+        except McpgwError as exc:
+            return unavailable(exc)
+        if verdict.outcome == "allow":
+            allowed = None if verdict.allowed_tools is None else frozenset(verdict.allowed_tools)
+            return verdict.consumer_id, allowed
+        if verdict.outcome == "forbidden":
+            return rpc_error_response(403, jsonrpc.INVALID_REQUEST, f"Forbidden: {verdict.reason or 'not authorized'}")
+        challenge = 'Bearer error="invalid_token"' if verdict.reason != "missing credential" else "Bearer"
+        return rpc_error_response(401, jsonrpc.INVALID_REQUEST, f"Unauthorized: {verdict.reason}",
+                                  headers={"WWW-Authenticate": challenge})
+
+
+async def start_event_stream(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-cache, no-transform",
+        "X-Accel-Buffering": "no",
+    })
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    return response
+
+
+def sse_event(payload: bytes, event: str = "message") -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + payload + b"\n\n"
+
+
+async def pump(response: web.StreamResponse, stream: Stream, keepalive: float) -> None:
+    """Write the stream's messages as SSE events until it closes or the client goes away."""
+    with contextlib.suppress(ConnectionResetError, ConnectionError, asyncio.CancelledError):
+        while True:
+            try:
+                item = await asyncio.wait_for(stream.queue.get(), keepalive)
+            except TimeoutError:
+                # An SSE comment keeps proxies from idling the stream out and detects a gone client.
+                await response.write(b": ping\n\n")
+                continue
+            if item is None:
+                break
+            await response.write(sse_event(item))

@@ -1,0 +1,149 @@
+"""MCP sessions: kept in Redis so any edge replica (or a restarted edge) can continue them.
+
+The warm path reads the in-process cache only. Redis is read on a miss; TTL refreshes are
+batched (one pipeline per interval for every session touched since the last one); a session
+ended on one replica reaches the others through a `SessionEnded` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from typing import Literal
+
+import msgspec
+import redis.asyncio as aioredis
+
+from mcpgw.contracts import ErrorCode, McpgwError, RedisKeys
+
+log = logging.getLogger(__name__)
+
+Transport = Literal["streamable", "sse"]
+
+
+class Session(msgspec.Struct, kw_only=True):
+    id: str
+    server_id: str
+    server_name: str
+    transport: Transport
+    protocol_version: str = ""
+    consumer_id: str = ""
+    created: float = 0.0
+
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.Decoder(Session).decode
+
+
+def new_session_id() -> str:
+    # 128 random bits, hex: globally unique, unguessable, visible ASCII, safe in a NATS subject.
+    return secrets.token_hex(16)
+
+
+class SessionStore:
+    def __init__(self, redis: aioredis.Redis, keys: RedisKeys, ttl: int, *, max_cached: int = 100_000,
+                 timeout: float = 2.0) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._ttl = ttl
+        self._timeout = timeout
+        self._max_cached = max_cached
+        # id -> (session, monotonic time it was last confirmed in Redis or refreshed)
+        self._cache: OrderedDict[str, tuple[Session, float]] = OrderedDict()
+        self._touched: set[str] = set()
+        self._refresher: asyncio.Task[None] | None = None
+
+    @property
+    def refresh_interval(self) -> float:
+        return max(1.0, min(self._ttl / 4, 60.0))
+
+    async def create(self, session: Session) -> None:
+        session.created = time.time()
+        await self._call(self._redis.set(self._keys.session(session.id), _encode(session), ex=self._ttl))
+        self._remember(session)
+
+    async def save(self, session: Session) -> None:
+        """Persist a change (e.g. the protocol version negotiated on a legacy SSE session)."""
+        await self._call(self._redis.set(self._keys.session(session.id), _encode(session), ex=self._ttl))
+        self._remember(session)
+
+    async def get(self, session_id: str) -> Session | None:
+        cached = self._cache.get(session_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < self._ttl:
+            self._touched.add(session_id)
+            return cached[0]
+        raw = await self._call(self._redis.get(self._keys.session(session_id)))
+        if raw is None:
+            self._cache.pop(session_id, None)
+            return None
+        try:
+            session = _decode(raw)
+        except msgspec.DecodeError:
+            log.warning("dropping unreadable session record %s", session_id)
+            return None
+        self._remember(session)
+        self._touched.add(session_id)
+        return session
+
+    async def delete(self, session_id: str) -> None:
+        self.forget(session_id)
+        await self._call(self._redis.delete(self._keys.session(session_id)))
+
+    def forget(self, session_id: str) -> None:
+        self._cache.pop(session_id, None)
+        self._touched.discard(session_id)
+
+    def _remember(self, session: Session) -> None:
+        self._cache[session.id] = (session, time.monotonic())
+        self._cache.move_to_end(session.id)
+        while len(self._cache) > self._max_cached:
+            self._cache.popitem(last=False)
+
+    async def _call(self, awaitable: object) -> object:
+        try:
+            return await asyncio.wait_for(awaitable, self._timeout)  # type: ignore[arg-type]
+        except (TimeoutError, aioredis.RedisError, OSError) as exc:
+            raise McpgwError(ErrorCode.NO_RESPONDERS, f"session store unavailable: {type(exc).__name__}") from None
+
+    async def flush_touched(self) -> None:
+        """Refresh the TTL of every session used since the last flush, in one pipeline."""
+        if not self._touched:
+            return
+        ids, self._touched = self._touched, set()
+        pipe = self._redis.pipeline(transaction=False)
+        for session_id in ids:
+            pipe.expire(self._keys.session(session_id), self._ttl)
+        try:
+            alive = await asyncio.wait_for(pipe.execute(), self._timeout)
+        except (TimeoutError, aioredis.RedisError, OSError) as exc:
+            log.warning("session TTL refresh failed (%s); will retry", type(exc).__name__)
+            self._touched |= ids
+            return
+        now = time.monotonic()
+        for session_id, ok in zip(ids, alive, strict=True):
+            entry = self._cache.get(session_id)
+            if not ok:  # expired or deleted in Redis: stop serving it from the cache
+                self._cache.pop(session_id, None)
+            elif entry is not None:
+                self._cache[session_id] = (entry[0], now)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval)
+            await self.flush_touched()
+
+    def start(self) -> None:
+        self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+
+    async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+        with contextlib.suppress(McpgwError, Exception):
+            await self.flush_touched()

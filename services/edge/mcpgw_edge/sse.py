@@ -1,0 +1,134 @@
+"""Legacy HTTP+SSE transport (2024-11-05): GET `/mcp-servers/<name>/sse`, POST `…/message`.
+
+The stream and the POST may land on different edge replicas: the POST's replica answers the
+request and sends the response to `edge.sse.<session>`, which the stream's replica subscribes to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import msgspec
+from aiohttp import web
+
+from mcpgw.contracts import McpgwError, SessionEnded, SseDeliver
+from mcpgw_edge import jsonrpc
+from mcpgw_edge.context import Edge
+from mcpgw_edge.http import JSON, Gate, pump, rpc_error_response, sse_event, start_event_stream, unavailable
+from mcpgw_edge.jsonrpc import INVALID_REQUEST, InvalidMessage, Message
+from mcpgw_edge.protocol import initialize_result, negotiate
+from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.sessions import Session, new_session_id
+
+log = logging.getLogger(__name__)
+
+
+class LegacySse:
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+        self.gate = Gate(edge)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        admitted = await self.gate.admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        entry, consumer_id, _ = admitted
+        accept = request.headers.get("Accept", "*/*")
+        if "text/event-stream" not in accept and "*/*" not in accept:
+            return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: Accept must list text/event-stream")
+        session = Session(id=new_session_id(), server_id=entry.snapshot.server_id, server_name=entry.snapshot.name,
+                          transport="sse", consumer_id=consumer_id)
+        try:
+            await self.edge.sessions.create(session)
+        except McpgwError as exc:
+            return unavailable(exc)
+        stream = self.edge.hub.open(session.id, session.server_id)
+        assert stream is not None  # a brand-new session id has no stream yet
+
+        async def relay(message: SseDeliver) -> None:
+            stream.send(bytes(message.payload))
+
+        subscription = await self.edge.bus.subscribe(self.edge.bus.subjects.edge_sse(session.id), SseDeliver, relay)
+        try:
+            response = await start_event_stream(request)
+            # Relative to the SSE URL, so it stays right behind a proxy that prefixes paths.
+            await response.write(sse_event(f"message?session_id={session.id}".encode(), "endpoint"))
+            await pump(response, stream, self.edge.settings.sse_keepalive)
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+            self.edge.hub.release(stream)
+            # The legacy transport's session lives exactly as long as its stream.
+            with contextlib.suppress(Exception):
+                await self.edge.sessions.delete(session.id)
+                await self.edge.bus.publish(self.edge.bus.subjects.event_session(session.id),
+                                            SessionEnded(session_id=session.id))
+        return response
+
+    async def message(self, request: web.Request) -> web.Response:
+        admitted = await self.gate.admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        entry, consumer_id, allowed = admitted
+        session_id = request.query.get("session_id") or request.query.get("sessionId")
+        if not session_id:
+            return rpc_error_response(400, INVALID_REQUEST, "Bad Request: session_id is required")
+        try:
+            session = await self.edge.sessions.get(session_id)
+        except McpgwError as exc:
+            return unavailable(exc)
+        if session is None or session.transport != "sse" or session.server_id != entry.snapshot.server_id:
+            return rpc_error_response(404, INVALID_REQUEST, "Session not found")
+        if session.consumer_id != consumer_id:
+            return rpc_error_response(403, INVALID_REQUEST, "Forbidden: session belongs to another consumer")
+        if request.content_type != JSON:
+            return rpc_error_response(400, INVALID_REQUEST, "Invalid Content-Type: expected application/json")
+        body = await request.read()
+        if len(body) > self.edge.settings.max_body_bytes:
+            return rpc_error_response(413, INVALID_REQUEST, "request body too large")
+        try:
+            decoded = jsonrpc.decode(body)
+        except InvalidMessage as exc:
+            return rpc_error_response(400, exc.code, exc.message, exc.request_id)
+        if isinstance(decoded, list):
+            return rpc_error_response(400, INVALID_REQUEST, "batches are not supported on the SSE transport")
+        if decoded.is_request:
+            task = asyncio.get_running_loop().create_task(self._answer(decoded, session, entry, allowed))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return web.Response(status=202, text="Accepted")
+
+    async def _answer(self, message: Message, session: Session, entry: ServerEntry,
+                      allowed: frozenset[str] | None) -> None:
+        assert isinstance(message.id, int | str)
+        try:
+            if message.method == "initialize":
+                try:
+                    version = negotiate(message.params)
+                except jsonrpc.RpcError as exc:
+                    answer = jsonrpc.error(message.id, exc.code, exc.message)
+                else:
+                    session.protocol_version = version
+                    await self.edge.sessions.save(session)
+                    answer = jsonrpc.result(message.id, initialize_result(entry, version))
+            else:
+                answer = await self.edge.dispatcher.request(message, session, entry, allowed)
+        except McpgwError as exc:
+            answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}")
+        except Exception:
+            log.exception("SSE request failed")
+            answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "internal error")
+        await self.deliver(session.id, answer)
+
+    async def deliver(self, session_id: str, payload: bytes) -> None:
+        if self.edge.hub.deliver(session_id, payload):
+            return
+        await self.edge.bus.publish(self.edge.bus.subjects.edge_sse(session_id),
+                                    SseDeliver(session_id=session_id, payload=msgspec.Raw(payload)))
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)

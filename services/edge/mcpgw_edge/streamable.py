@@ -1,0 +1,169 @@
+"""Streamable HTTP transport at `/mcp-servers/<name>`: POST, GET (server stream) and DELETE."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from mcpgw.contracts import McpgwError, SessionEnded
+from mcpgw_edge import jsonrpc
+from mcpgw_edge.context import Edge
+from mcpgw_edge.http import JSON, Gate, pump, rpc_error_response, start_event_stream, unavailable
+from mcpgw_edge.jsonrpc import INVALID_REQUEST, InvalidMessage, Message
+from mcpgw_edge.protocol import MODERN_VERSION, SUPPORTED_VERSIONS, initialize_result, negotiate
+from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.sessions import Session, new_session_id
+
+log = logging.getLogger(__name__)
+
+SESSION_HEADER = "Mcp-Session-Id"
+VERSION_HEADER = "MCP-Protocol-Version"
+BATCH_VERSION = "2025-03-26"
+
+
+def _accepts(accept: str, *types: str) -> bool:
+    if "*/*" in accept:
+        return True
+    return all(t in accept for t in types)
+
+
+class StreamableHttp:
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+        self.gate = Gate(edge)
+
+    async def _session(self, request: web.Request, entry: ServerEntry, consumer_id: str) -> Session | web.Response:
+        session_id = request.headers.get(SESSION_HEADER)
+        if not session_id:
+            return rpc_error_response(400, INVALID_REQUEST, "Bad Request: missing Mcp-Session-Id header")
+        try:
+            session = await self.edge.sessions.get(session_id)
+        except McpgwError as exc:
+            return unavailable(exc)
+        if session is None or session.server_id != entry.snapshot.server_id or session.transport != "streamable":
+            return rpc_error_response(404, INVALID_REQUEST, "Session not found")
+        if session.consumer_id != consumer_id:
+            # Sessions are not credentials: another consumer cannot ride on this one.
+            return rpc_error_response(403, INVALID_REQUEST, "Forbidden: session belongs to another consumer")
+        version = request.headers.get(VERSION_HEADER)
+        if version is not None and version not in SUPPORTED_VERSIONS:
+            return rpc_error_response(400, INVALID_REQUEST, f"Unsupported protocol version: {version} "
+                                      f"(supported: {', '.join(SUPPORTED_VERSIONS)})")
+        return session
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        admitted = await self.gate.admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        entry, consumer_id, allowed = admitted
+        if not _accepts(request.headers.get("Accept", "*/*"), "application/json", "text/event-stream"):
+            return rpc_error_response(406, INVALID_REQUEST,
+                                      "Not Acceptable: Accept must list application/json and text/event-stream")
+        if request.content_type != JSON:
+            return rpc_error_response(400, INVALID_REQUEST, "Invalid Content-Type: expected application/json")
+        if request.content_length is not None and request.content_length > self.edge.settings.max_body_bytes:
+            return rpc_error_response(413, INVALID_REQUEST, "request body too large")
+        body = await request.read()
+        try:
+            decoded = jsonrpc.decode(body)
+        except InvalidMessage as exc:
+            return rpc_error_response(400, exc.code, exc.message, exc.request_id)
+
+        if isinstance(decoded, Message) and decoded.method == "initialize" and decoded.is_request:
+            return await self._initialize(request, decoded, entry, consumer_id)
+
+        if request.headers.get(SESSION_HEADER) is None and (
+            request.headers.get(VERSION_HEADER) == MODERN_VERSION
+            or (isinstance(decoded, Message) and decoded.method == "server/discover")
+        ):
+            # A client probing the stateless 2026-07-28 revision: -32600 makes it fall back to initialize.
+            return rpc_error_response(400, INVALID_REQUEST,
+                                      f"protocol revision {MODERN_VERSION} is not supported; use initialize")
+        session = await self._session(request, entry, consumer_id)
+        if isinstance(session, web.Response):
+            return session
+
+        if isinstance(decoded, list):
+            return await self._batch(decoded, session, entry, allowed)
+        if not decoded.is_request:
+            return web.Response(status=202)
+        answer = await self.edge.dispatcher.request(decoded, session, entry, allowed)
+        return web.Response(body=answer, content_type=JSON)
+
+    async def _initialize(self, request: web.Request, message: Message, entry: ServerEntry,
+                          consumer_id: str) -> web.Response:
+        assert isinstance(message.id, int | str)
+        try:
+            version = negotiate(message.params)
+        except jsonrpc.RpcError as exc:
+            return rpc_error_response(400, exc.code, exc.message, message.id)
+        session = Session(id=new_session_id(), server_id=entry.snapshot.server_id, server_name=entry.snapshot.name,
+                          transport="streamable", protocol_version=version, consumer_id=consumer_id)
+        try:
+            await self.edge.sessions.create(session)
+        except McpgwError as exc:
+            return unavailable(exc)
+        return web.Response(body=jsonrpc.result(message.id, initialize_result(entry, version)), content_type=JSON,
+                            headers={SESSION_HEADER: session.id})
+
+    async def _batch(self, messages: list[Message], session: Session, entry: ServerEntry,
+                     allowed: frozenset[str] | None) -> web.Response:
+        if session.protocol_version != BATCH_VERSION:
+            return rpc_error_response(400, INVALID_REQUEST,
+                                      f"batches are only allowed in protocol version {BATCH_VERSION}")
+        answers: list[bytes] = []
+        for message in messages:
+            if not message.is_request:
+                continue
+            if message.method == "initialize":
+                assert isinstance(message.id, int | str)
+                answers.append(jsonrpc.error(message.id, INVALID_REQUEST, "initialize cannot be batched"))
+                continue
+            answers.append(await self.edge.dispatcher.request(message, session, entry, allowed))
+        if not answers:
+            return web.Response(status=202)
+        return web.Response(body=b"[" + b",".join(answers) + b"]", content_type=JSON)
+
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        admitted = await self.gate.admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        entry, consumer_id, _ = admitted
+        if not _accepts(request.headers.get("Accept", ""), "text/event-stream"):
+            return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: Accept must list text/event-stream")
+        session = await self._session(request, entry, consumer_id)
+        if isinstance(session, web.Response):
+            return session
+        stream = self.edge.hub.open(session.id, session.server_id)
+        if stream is None:
+            return rpc_error_response(409, INVALID_REQUEST, "Conflict: this session already has a GET stream")
+        try:
+            response = await start_event_stream(request)
+            await pump(response, stream, self.edge.settings.sse_keepalive)
+        finally:
+            self.edge.hub.release(stream)
+        return response
+
+    async def delete(self, request: web.Request) -> web.StreamResponse:
+        admitted = await self.gate.admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        entry, consumer_id, _ = admitted
+        session = await self._session(request, entry, consumer_id)
+        if isinstance(session, web.Response):
+            return session
+        try:
+            await self.edge.sessions.delete(session.id)
+        except McpgwError as exc:
+            return unavailable(exc)
+        self.edge.hub.close(session.id)
+        await self.edge.bus.publish(self.edge.bus.subjects.event_session(session.id),
+                                    SessionEnded(session_id=session.id))
+        return web.Response(status=200)
+
+    async def not_allowed(self, request: web.Request) -> web.Response:
+        return rpc_error_response(405, INVALID_REQUEST, f"Method Not Allowed: {request.method}",
+                                  headers={"Allow": "GET, POST, DELETE"})
+
+

@@ -1,0 +1,76 @@
+"""Live server-to-client streams held by this edge process (GET streams and legacy SSE streams).
+
+Only the handles live here; the sessions themselves are in Redis. A message for a stream held by
+another replica travels over NATS (`edge.sse.<session>`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+
+class Stream:
+    __slots__ = ("closed", "queue", "server_id", "session_id")
+
+    def __init__(self, session_id: str, server_id: str) -> None:
+        self.session_id = session_id
+        self.server_id = server_id
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=1024)
+        self.closed = False
+
+    def send(self, payload: bytes) -> bool:
+        if self.closed:
+            return False
+        try:
+            self.queue.put_nowait(payload)
+        except asyncio.QueueFull:  # a client that stopped reading loses the stream, not the edge's memory
+            self.close()
+            return False
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class StreamHub:
+    def __init__(self) -> None:
+        self._streams: dict[str, Stream] = {}
+
+    def open(self, session_id: str, server_id: str) -> Stream | None:
+        """Register the stream of a session; None if the session already has one here."""
+        current = self._streams.get(session_id)
+        if current is not None and not current.closed:
+            return None
+        stream = Stream(session_id, server_id)
+        self._streams[session_id] = stream
+        return stream
+
+    def release(self, stream: Stream) -> None:
+        stream.close()
+        if self._streams.get(stream.session_id) is stream:
+            del self._streams[stream.session_id]
+
+    def get(self, session_id: str) -> Stream | None:
+        return self._streams.get(session_id)
+
+    def deliver(self, session_id: str, payload: bytes) -> bool:
+        stream = self._streams.get(session_id)
+        return stream is not None and stream.send(payload)
+
+    def close(self, session_id: str) -> None:
+        stream = self._streams.pop(session_id, None)
+        if stream is not None:
+            stream.close()
+
+    def of_server(self, server_id: str) -> Iterator[Stream]:
+        return (s for s in list(self._streams.values()) if s.server_id == server_id)
+
+    def close_all(self) -> None:
+        for stream in list(self._streams.values()):
+            stream.close()
+        self._streams.clear()
