@@ -9,6 +9,9 @@ import pytest
 
 from mcpgw.devcluster import free_port, start_nats, start_redis
 
+from tests.backends import Backend, run_backend
+from tests.cluster import Cluster, running_cluster
+
 
 @pytest.fixture(scope="session")
 async def nats_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
@@ -30,3 +33,15 @@ async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[s
 def root() -> str:
     """A subject root (and Redis key prefix) of this test's own, so tests cannot see each other."""
     return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[Backend]:
+    async with run_backend() as b:
+        yield b
+
+
+@pytest.fixture
+async def cluster(nats_url: str, redis_url: str, root: str) -> AsyncIterator[Cluster]:
+    async with running_cluster(nats_url, redis_url, root) as c:
+        yield c

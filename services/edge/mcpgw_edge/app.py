@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from mcpgw.contracts import ConfigChanged, RedisKeys, SessionEnded
 from mcpgw.runtime.bus import Bus
@@ -126,7 +127,7 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 @web.middleware
-async def _no_tracebacks(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def _no_tracebacks(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPException as exc:

@@ -70,7 +70,8 @@ class Gate:
             return who
         return entry, who[0], who[1]
 
-    async def consumer(self, request: web.Request, entry: ServerEntry) -> tuple[str, frozenset[str] | None] | web.Response:
+    async def consumer(self, request: web.Request,
+                       entry: ServerEntry) -> tuple[str, frozenset[str] | None] | web.Response:
         """The consumer id ("" when the server is open) and the tools it may use (None = all)."""
         snapshot = entry.snapshot
         if not snapshot.consumer_auth:

@@ -23,9 +23,8 @@ class EdgeService:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port, reuse_address=True)
         await site.start()
-        server = site._server
-        if server is not None and server.sockets:  # port 0: learn the one the OS chose
-            self.port = server.sockets[0].getsockname()[1]
+        if self._runner.addresses:  # port 0: learn the one the OS chose
+            self.port = int(self._runner.addresses[0][1])
         log.info("edge listening on http://%s:%d", self.settings.host, self.port)
 
     async def stop(self) -> None:

@@ -13,7 +13,8 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from typing import Literal
+from collections.abc import Awaitable
+from typing import Literal, TypeVar
 
 import msgspec
 import redis.asyncio as aioredis
@@ -23,6 +24,7 @@ from mcpgw.contracts import ErrorCode, McpgwError, RedisKeys
 log = logging.getLogger(__name__)
 
 Transport = Literal["streamable", "sse"]
+T = TypeVar("T")
 
 
 class Session(msgspec.Struct, kw_only=True):
@@ -104,9 +106,9 @@ class SessionStore:
         while len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)
 
-    async def _call(self, awaitable: object) -> object:
+    async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
-            return await asyncio.wait_for(awaitable, self._timeout)  # type: ignore[arg-type]
+            return await asyncio.wait_for(awaitable, self._timeout)
         except (TimeoutError, aioredis.RedisError, OSError) as exc:
             raise McpgwError(ErrorCode.NO_RESPONDERS, f"session store unavailable: {type(exc).__name__}") from None
 

@@ -72,7 +72,7 @@ class Bus:
                                         headers=inject_headers(headers))
         except NoRespondersError:
             raise McpgwError(ErrorCode.NO_RESPONDERS, f"no service is answering {_service_of(subject)}") from None
-        except (NatsTimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, NatsTimeoutError):
             raise McpgwError(ErrorCode.TIMEOUT,
                              f"{_service_of(subject)} did not answer within {wait:g}s") from None
         try:

@@ -12,7 +12,6 @@ from typing import Protocol, TypeVar
 from mcpgw.runtime.settings import SettingsError
 from mcpgw.runtime.tracing import setup_tracing
 
-
 S = TypeVar("S")
 
 

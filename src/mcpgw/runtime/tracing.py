@@ -33,7 +33,9 @@ def setup_tracing(service_name: str, exporter: SpanExporter | None = None) -> No
     provider = TracerProvider(resource=resource)
     if exporter is None and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         try:  # the OTLP exporter is optional: install opentelemetry-exporter-otlp-proto-http to use it
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+                OTLPSpanExporter,
+            )
 
             exporter = OTLPSpanExporter()
         except ImportError:  # pragma: no cover - depends on an optional package

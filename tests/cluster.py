@@ -1,0 +1,129 @@
+"""A whole mcpgw cluster in the test process: registry, auth, toolexec and one or more edges.
+
+The services run in-process (fast start, one event loop) but talk only through the real NATS
+and Redis of the session fixtures, exactly as separate processes would.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from mcpgw_auth.service import AuthService
+from mcpgw_auth.settings import AuthSettings
+from mcpgw_edge.service import EdgeService
+from mcpgw_edge.settings import EdgeSettings
+from mcpgw_registry.service import RegistryService
+from mcpgw_registry.settings import RegistrySettings
+from mcpgw_toolexec.service import ToolexecService
+from mcpgw_toolexec.settings import ToolexecSettings
+
+TIMEOUT = aiohttp.ClientTimeout(total=15)
+
+
+@dataclass
+class Cluster:
+    nats_url: str
+    redis_url: str
+    root: str
+    registry: RegistryService
+    auth: AuthService
+    toolexec: ToolexecService
+    edges: list[EdgeService] = field(default_factory=list)
+    edge_overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.registry.port}"
+
+    def edge_url(self, index: int = 0) -> str:
+        return f"http://127.0.0.1:{self.edges[index].port}"
+
+    def mcp_url(self, server: str, index: int = 0) -> str:
+        return f"{self.edge_url(index)}/mcp-servers/{server}"
+
+    def edge_settings(self, port: int = 0) -> EdgeSettings:
+        return EdgeSettings(nats_url=self.nats_url, redis_url=self.redis_url, subject_root=self.root, port=port,
+                            **self.edge_overrides)
+
+    async def add_edge(self, port: int = 0) -> EdgeService:
+        edge = EdgeService(self.edge_settings(port))
+        await edge.start()
+        self.edges.append(edge)
+        return edge
+
+    async def restart_edge(self, index: int = 0) -> EdgeService:
+        """Stop an edge and start a fresh one (new process state) on the same port."""
+        old = self.edges[index]
+        await old.stop()
+        new = EdgeService(self.edge_settings(old.port))
+        await new.start()
+        self.edges[index] = new
+        return new
+
+    async def admin(self, method: str, path: str, *, json: Any = None, data: str | bytes | None = None,
+                    content_type: str | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": content_type} if content_type else {}
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http, http.request(
+                method, self.admin_url + path, json=json, data=data, headers=headers) as resp:
+            if resp.content_type == "application/json":
+                return resp.status, await resp.json()
+            return resp.status, await resp.text()
+
+    async def create_server(self, name: str, tools_yaml: str | None = None, **fields: Any) -> str:
+        status, body = await self.admin("POST", "/v1/mcp-servers", json={"name": name, **fields})
+        assert status == 200, body
+        server_id: str = body["data"]["mcpServerId"]
+        if tools_yaml is not None:
+            status, body = await self.admin("PUT", f"/v1/mcp-servers/{server_id}/tools", data=tools_yaml,
+                                            content_type="application/yaml")
+            assert status == 200, body
+        return server_id
+
+    async def create_consumer(self, name: str, **fields: Any) -> tuple[str, str]:
+        """A consumer with one system-generated API key: (consumer id, the key)."""
+        payload = {"name": name, "apikeyIdentityConfig": {
+            "type": "Apikey", "apikeySource": {"source": "Default"},
+            "credentials": [{"generateMode": "System"}]}, **fields}
+        status, body = await self.admin("POST", "/v1/consumers", json=payload)
+        assert status == 200, body
+        data = body["data"]
+        return data["consumerId"], data["apikeyIdentityConfig"]["credentials"][0]["apikey"]
+
+    async def stop(self) -> None:
+        for edge in self.edges:
+            await edge.stop()
+        for service in (self.toolexec, self.auth, self.registry):
+            await service.stop()
+
+
+def decode_config(server: dict[str, Any]) -> str:
+    return base64.b64decode(server["mcpServerConfig"]).decode()
+
+
+@asynccontextmanager
+async def running_cluster(nats_url: str, redis_url: str, root: str, *, edges: int = 1,
+                          **edge_overrides: Any) -> AsyncIterator[Cluster]:
+    registry = RegistryService(RegistrySettings(nats_url=nats_url, subject_root=root, port=0,
+                                                kv_bucket=f"cfg-{root}"))
+    auth = AuthService(AuthSettings(nats_url=nats_url, subject_root=root))
+    toolexec = ToolexecService(ToolexecSettings(nats_url=nats_url, redis_url=redis_url, subject_root=root,
+                                                backend_timeout=5.0))
+    cluster = Cluster(nats_url, redis_url, root, registry, auth, toolexec, edge_overrides=edge_overrides)
+    started: list[Any] = []
+    try:
+        for service in (registry, auth, toolexec):
+            await service.start()
+            started.append(service)
+        for _ in range(edges):
+            await cluster.add_edge()
+        yield cluster
+    finally:
+        for edge in cluster.edges:
+            await edge.stop()
+        for service in reversed(started):
+            await service.stop()
