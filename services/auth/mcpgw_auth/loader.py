@@ -1,0 +1,88 @@
+"""Keeps the consumer index current: loaded on first need, reloaded after every consumer change.
+
+A change event marks the index stale and starts a reload. Bursts coalesce: at most one reload is
+in flight, and events that arrive meanwhile queue a single follow-up reload. A stale index is never
+used to answer: callers wait for the reload, and if the registry cannot be reached they get a
+`ServiceUnavailable` error, neither allow nor deny on data known to be out of date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from mcpgw.contracts import AuthIndex, ErrorCode, McpgwError
+from mcpgw_auth.index import ConsumerIndex
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "consumer directory unavailable"
+
+Fetch = Callable[[], Awaitable[AuthIndex]]
+
+
+class IndexLoader:
+    def __init__(self, fetch: Fetch, *, max_age: float = 300.0) -> None:
+        self._fetch = fetch
+        self._max_age = max_age
+        self._index: ConsumerIndex | None = None
+        self._loaded_at = 0.0
+        # `_wanted` moves on every event; the index is current when `_loaded` has caught up with it.
+        self._wanted = 1
+        self._loaded = 0
+        self._task: asyncio.Task[None] | None = None
+        self.reloads = 0  # completed loads, for tests and metrics
+
+    def invalidate(self) -> None:
+        """A consumer changed: the index is stale from now on; reload it (coalesced)."""
+        self._wanted += 1
+        self._ensure_reload()
+
+    async def current(self) -> ConsumerIndex:
+        """The up-to-date index, loading it first if needed; `McpgwError` if it cannot be had."""
+        index = self._index
+        if index is not None and self._loaded == self._wanted:
+            if self._max_age and time.monotonic() - self._loaded_at > self._max_age:
+                # A safety net for an event lost in a reconnect: refresh in the background.
+                self._wanted += 1
+                self._ensure_reload()
+            return index
+        task = self._ensure_reload()
+        # shield: a caller that gives up must not cancel the reload others wait for.
+        await asyncio.shield(task)
+        index = self._index
+        if index is None or self._loaded != self._wanted:
+            raise McpgwError(ErrorCode.NO_RESPONDERS, UNAVAILABLE)
+        return index
+
+    async def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _ensure_reload(self) -> asyncio.Task[None]:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._reload())
+        return self._task
+
+    async def _reload(self) -> None:
+        while self._loaded != self._wanted:
+            target = self._wanted
+            try:
+                answer = await self._fetch()
+            except McpgwError as exc:
+                # Leave the index stale; the next caller starts another attempt.
+                log.warning("cannot load the consumer index: %s", exc.message)
+                return
+            except Exception:
+                log.exception("cannot load the consumer index")
+                return
+            self._index = ConsumerIndex.build(answer)
+            self._loaded = target
+            self._loaded_at = time.monotonic()
+            self.reloads += 1
+            log.info("consumer index loaded: %d consumers", len(answer.consumers))
