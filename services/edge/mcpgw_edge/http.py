@@ -107,7 +107,7 @@ def sse_event(payload: bytes, event: str = "message") -> bytes:
 
 async def pump(response: web.StreamResponse, stream: Stream, keepalive: float) -> None:
     """Write the stream's messages as SSE events until it closes or the client goes away."""
-    with contextlib.suppress(ConnectionResetError, ConnectionError, asyncio.CancelledError):
+    with contextlib.suppress(ConnectionError):
         while True:
             try:
                 item = await asyncio.wait_for(stream.queue.get(), keepalive)

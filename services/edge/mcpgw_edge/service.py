@@ -19,7 +19,10 @@ class EdgeService:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(create_app(self.settings), access_log=None, shutdown_timeout=5)
+        # handler_cancellation: a client that goes away cancels its handler at once, so an SSE
+        # stream (and its legacy session) ends with the connection, not at the next keep-alive.
+        self._runner = web.AppRunner(create_app(self.settings), access_log=None, shutdown_timeout=5,
+                                     handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port, reuse_address=True)
         await site.start()

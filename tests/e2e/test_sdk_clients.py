@@ -1,0 +1,88 @@
+"""The official `mcp` Python SDK (2.x) drives the gateway over both transports, end to end."""
+
+from __future__ import annotations
+
+import json
+
+from mcp import Client, ClientSession
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.backends import Backend, petstore_yaml
+from tests.cluster import Cluster
+
+
+def _text(result: object) -> str:
+    return "".join(getattr(c, "text", "") for c in result.content)  # type: ignore[attr-defined]
+
+
+async def _exercise(session: ClientSession, backend: Backend) -> None:
+    tools = await session.list_tools()
+    assert sorted(t.name for t in tools.tools) == ["add_pet", "broken", "get_pet", "slow"]
+    get_pet = next(t for t in tools.tools if t.name == "get_pet")
+    assert get_pet.input_schema["properties"]["id"]["type"] == "integer"
+    assert get_pet.input_schema["required"] == ["id"]
+
+    # path + query + header arguments
+    result = await session.call_tool("get_pet", {"id": 42, "tag": "a b&c", "X-Request-Tag": "t-1"})
+    assert not result.is_error, _text(result)
+    assert json.loads(_text(result))["name"] == "pet-42"
+    seen = backend.last
+    assert (seen.method, seen.path) == ("GET", "/pets/42")
+    assert seen.query == [("tag", "a b&c")]
+    assert seen.headers["x-request-tag"] == "t-1"
+
+    # body arguments, and structured output for a tool with an outputSchema
+    result = await session.call_tool("add_pet", {"name": "rex", "tag": "dog"})
+    assert not result.is_error, _text(result)
+    assert result.structured_content == {"id": 7, "name": "rex", "tag": "dog"}
+    seen = backend.last
+    assert (seen.method, seen.path) == ("POST", "/pets")
+    assert json.loads(seen.body) == {"name": "rex", "tag": "dog"}
+    assert seen.headers["content-type"].startswith("application/json")
+
+    # a failing backend is a tool error the model can read, not a protocol error
+    result = await session.call_tool("broken", {})
+    assert result.is_error
+    assert "500" in _text(result) and "database on fire" in _text(result)
+
+
+async def test_streamable_http_with_the_sdk(cluster: Cluster, backend: Backend) -> None:
+    await cluster.create_server("petstore", petstore_yaml(backend.url))
+    async with streamable_http_client(cluster.mcp_url("petstore")) as (read, write), \
+            ClientSession(read, write) as session:
+        init = await session.initialize()
+        assert init.protocol_version == "2025-11-25"
+        assert init.server_info.name == "petstore"
+        await _exercise(session, backend)
+        assert (await session.send_ping()) is not None
+
+
+async def test_legacy_sse_with_the_sdk(cluster: Cluster, backend: Backend) -> None:
+    await cluster.create_server("petstore", petstore_yaml(backend.url))
+    created: list[str] = []
+    async with sse_client(cluster.mcp_url("petstore") + "/sse", on_session_created=created.append) as (read, write), \
+            ClientSession(read, write) as session:
+        await session.initialize()
+        assert created and len(created[0]) == 32
+        await _exercise(session, backend)
+
+
+async def test_auto_mode_client_falls_back_from_the_2026_probe(cluster: Cluster, backend: Backend) -> None:
+    await cluster.create_server("petstore", petstore_yaml(backend.url))
+    async with Client(cluster.mcp_url("petstore")) as client:  # mode="auto" probes server/discover first
+        assert client.protocol_version == "2025-11-25"
+        result = await client.call_tool("get_pet", {"id": 1})
+        assert not result.is_error
+
+
+async def test_session_survives_an_edge_restart(cluster: Cluster, backend: Backend) -> None:
+    await cluster.create_server("petstore", petstore_yaml(backend.url))
+    async with streamable_http_client(cluster.mcp_url("petstore")) as (read, write), \
+            ClientSession(read, write) as session:
+        await session.initialize()
+        assert not (await session.call_tool("get_pet", {"id": 1})).is_error
+        await cluster.restart_edge()  # a new edge: empty caches, the session only in Redis
+        result = await session.call_tool("get_pet", {"id": 2})
+        assert not result.is_error, _text(result)
+        assert backend.last.path == "/pets/2"
