@@ -1,0 +1,206 @@
+"""The admin REST API (`/v1/...`): thin handlers that decode, call a repository, and wrap."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
+from mcpgw.runtime.bus import Bus
+from mcpgw_registry.consumer_repo import ConsumerRepository
+from mcpgw_registry.consumers import CreateConsumer, UpdateConsumer, apikey_view
+from mcpgw_registry.consumers import to_item as consumer_item
+from mcpgw_registry.consumers import to_resource as consumer_resource
+from mcpgw_registry.envelope import ok
+from mcpgw_registry.paging import choices, page, page_params
+from mcpgw_registry.server_repo import ServerRepository
+from mcpgw_registry.servers import (
+    CREATE_FROM_TYPES,
+    DEPLOY_STATUSES,
+    SERVER_TYPES,
+    CreateServer,
+    UpdateServer,
+    to_resource,
+)
+from mcpgw_registry.tools import ToolsFormat, minimal_document
+from mcpgw_registry.validation import decode_json
+
+
+@dataclass(slots=True)
+class Registry:
+    """What the handlers work with; built by the app's cleanup context once NATS is up."""
+
+    bus: Bus
+    servers: ServerRepository
+    consumers: ConsumerRepository
+
+
+REGISTRY = web.AppKey("registry", Registry)
+
+TOOLS_TYPES: dict[str, ToolsFormat] = {
+    "application/yaml": "yaml",
+    "application/x-yaml": "yaml",
+    "text/yaml": "yaml",
+    "text/x-yaml": "yaml",
+    "application/json": "json",
+}
+
+routes = web.RouteTableDef()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _registry(request: web.Request) -> Registry:
+    return request.app[REGISTRY]
+
+
+def _name_like(query: Any) -> str:
+    return str(query.get("nameLike", "")).strip().lower()
+
+
+# health
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    if not _registry(request).bus.nc.is_connected:
+        raise McpgwError(ErrorCode.NO_RESPONDERS, "nats: not connected")
+    return ok(request, {"status": "ok"})
+
+
+# MCP servers
+
+
+@routes.post("/v1/mcp-servers")
+async def create_server(request: web.Request) -> web.Response:
+    body = decode_json(await request.read(), CreateServer)
+    record, _ = await _registry(request).servers.create(body, _now_ms())
+    return ok(request, {"mcpServerId": record.id, "name": record.name})
+
+
+@routes.get("/v1/mcp-servers")
+async def list_servers(request: web.Request) -> web.Response:
+    query = request.query
+    number, size = page_params(query)
+    name_like = _name_like(query)
+    types = choices(query, "type", SERVER_TYPES)
+    sources = choices(query, "createFromTypes", CREATE_FROM_TYPES)
+    statuses = choices(query, "deployStatuses", DEPLOY_STATUSES)
+    found = [
+        (record, revision) for record, revision in await _registry(request).servers.all()
+        if (not name_like or name_like in record.name)
+        and (types is None or record.type in types)
+        and (sources is None or record.create_from_type in sources)
+        and (statuses is None or record.deploy_status in statuses)
+    ]
+    # Newest first, like the console; the id breaks ties so pages are stable.
+    found.sort(key=lambda item: (-item[0].created_ms, item[0].id))
+    items = [to_resource(record, revision, listing=True) for record, revision in found]
+    return ok(request, page(items, number, size))
+
+
+@routes.get("/v1/mcp-servers/{server_id}")
+async def get_server(request: web.Request) -> web.Response:
+    record, revision = await _registry(request).servers.get(request.match_info["server_id"])
+    return ok(request, to_resource(record, revision))
+
+
+@routes.put("/v1/mcp-servers/{server_id}")
+async def update_server(request: web.Request) -> web.Response:
+    server_id = request.match_info["server_id"]
+    servers = _registry(request).servers
+    await servers.get(server_id)  # 404 before complaining about the body
+    body = decode_json(await request.read(), UpdateServer)
+    record, revision = await servers.update(server_id, body, _now_ms())
+    return ok(request, {"mcpServerId": record.id, "revision": revision})
+
+
+@routes.delete("/v1/mcp-servers/{server_id}")
+async def delete_server(request: web.Request) -> web.Response:
+    await _registry(request).servers.delete(request.match_info["server_id"])
+    return ok(request)
+
+
+@routes.get("/v1/mcp-servers/{server_id}/tools")
+async def get_tools(request: web.Request) -> web.Response:
+    record, _ = await _registry(request).servers.get(request.match_info["server_id"])
+    text = record.tools_text or minimal_document(record.name)
+    return web.Response(body=text.encode(), content_type="application/yaml")
+
+
+@routes.put("/v1/mcp-servers/{server_id}/tools")
+async def put_tools(request: web.Request) -> web.Response:
+    server_id = request.match_info["server_id"]
+    servers = _registry(request).servers
+    await servers.get(server_id)
+    fmt = TOOLS_TYPES.get(request.content_type)
+    if fmt is None:
+        raise McpgwError(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                         f"Content-Type: {request.content_type} is not accepted; send the tools document as "
+                         "application/yaml (or application/x-yaml, text/yaml, application/json)")
+    raw = await request.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise invalid("body", "must be UTF-8 text") from None
+    record, revision, names = await servers.put_tools(server_id, text, fmt, _now_ms())
+    return ok(request, {"mcpServerId": record.id, "revision": revision, "tools": names})
+
+
+# consumers
+
+
+@routes.post("/v1/consumers")
+async def create_consumer(request: web.Request) -> web.Response:
+    body = decode_json(await request.read(), CreateConsumer)
+    record, _, new_keys = await _registry(request).consumers.create(body, _now_ms())
+    data: dict[str, Any] = {"consumerId": record.id, "name": record.name}
+    if record.apikey_configured:
+        data["apikeyIdentityConfig"] = apikey_view(record, new_keys)
+    return ok(request, data)
+
+
+@routes.get("/v1/consumers")
+async def list_consumers(request: web.Request) -> web.Response:
+    query = request.query
+    number, size = page_params(query)
+    name_like = _name_like(query)
+    gateway_types = choices(query, "gatewayType", ("API", "AI"))
+    found = [
+        (record, revision) for record, revision in await _registry(request).consumers.all()
+        if (not name_like or name_like in record.name.lower())
+        and (gateway_types is None or record.gateway_type in gateway_types)
+    ]
+    found.sort(key=lambda item: (-item[0].created_ms, item[0].id))
+    return ok(request, page([consumer_item(r, rev) for r, rev in found], number, size))
+
+
+@routes.get("/v1/consumers/{consumer_id}")
+async def get_consumer(request: web.Request) -> web.Response:
+    record, revision = await _registry(request).consumers.get(request.match_info["consumer_id"])
+    return ok(request, consumer_resource(record, revision))
+
+
+@routes.put("/v1/consumers/{consumer_id}")
+async def update_consumer(request: web.Request) -> web.Response:
+    consumer_id = request.match_info["consumer_id"]
+    consumers = _registry(request).consumers
+    await consumers.get(consumer_id)
+    body = decode_json(await request.read(), UpdateConsumer)
+    record, revision, new_keys = await consumers.update(consumer_id, body, _now_ms())
+    data: dict[str, Any] = {"consumerId": record.id, "revision": revision}
+    if record.apikey_configured:
+        # Keys created by this request appear in plaintext here, once; kept keys stay masked.
+        data["apikeyIdentityConfig"] = apikey_view(record, new_keys)
+    return ok(request, data)
+
+
+@routes.delete("/v1/consumers/{consumer_id}")
+async def delete_consumer(request: web.Request) -> web.Response:
+    await _registry(request).consumers.delete(request.match_info["consumer_id"])
+    return ok(request)

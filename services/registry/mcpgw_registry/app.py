@@ -1,0 +1,46 @@
+"""The aiohttp application factory: routes, the envelope middleware, and NATS/KV as a cleanup context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from mcpgw.runtime.bus import Bus
+from mcpgw_registry import bus_handlers
+from mcpgw_registry.api import REGISTRY, Registry, routes
+from mcpgw_registry.consumer_repo import ConsumerRepository
+from mcpgw_registry.envelope import MAX_BODY, envelope_middleware
+from mcpgw_registry.events import Events
+from mcpgw_registry.server_repo import ServerRepository
+from mcpgw_registry.settings import RegistrySettings
+from mcpgw_registry.snapshots import SnapshotCache
+from mcpgw_registry.store import Store
+
+SETTINGS = web.AppKey("settings", RegistrySettings)
+
+
+async def _nats(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    bus = await Bus.connect(settings.nats_url, name="mcpgw-registry", root=settings.subject_root,
+                            timeout=settings.request_timeout)
+    try:
+        store = await Store.open(bus.nc, settings.kv_bucket, replicas=settings.kv_replicas,
+                                 timeout=settings.request_timeout)
+        events = Events(bus)
+        servers = ServerRepository(store, events, SnapshotCache())
+        consumers = ConsumerRepository(store, events)
+        await bus_handlers.serve(bus, servers, consumers)
+        app[REGISTRY] = Registry(bus=bus, servers=servers, consumers=consumers)
+        yield
+    finally:
+        await bus.close()
+
+
+def create_app(settings: RegistrySettings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[envelope_middleware])
+    app[SETTINGS] = settings
+    app[MAX_BODY] = settings.max_body_bytes
+    app.add_routes(routes)
+    app.cleanup_ctx.append(_nats)
+    return app

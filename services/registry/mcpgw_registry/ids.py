@@ -1,0 +1,43 @@
+"""Resource ids: a fixed prefix plus 16 random lowercase alphanumerics.
+
+Ids go into KV keys and NATS subjects, so they are restricted to [a-z0-9-]; anything a caller
+sends that does not have this shape cannot name a stored resource and is answered 404 early.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+
+_ALPHABET = string.ascii_lowercase + string.digits
+_LENGTH = 16
+
+SERVER_PREFIX = "mcp-"
+CONSUMER_PREFIX = "cs-"
+CREDENTIAL_PREFIX = "ck-"
+
+
+def new_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
+
+
+def _shape(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(prefix)}[a-z0-9]{{{_LENGTH}}}$")
+
+
+_SERVER = _shape(SERVER_PREFIX)
+_CONSUMER = _shape(CONSUMER_PREFIX)
+_CREDENTIAL = _shape(CREDENTIAL_PREFIX)
+
+
+def is_server_id(value: str) -> bool:
+    return bool(_SERVER.match(value))
+
+
+def is_consumer_id(value: str) -> bool:
+    return bool(_CONSUMER.match(value))
+
+
+def is_credential_id(value: str) -> bool:
+    return bool(_CREDENTIAL.match(value))

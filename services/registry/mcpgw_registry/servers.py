@@ -1,0 +1,346 @@
+"""The MCP server resource: request bodies, the stored record, validation and the API view.
+
+Request Structs forbid unknown fields so a misspelt field is a 400 naming it, not silently
+ignored. Update bodies use `UNSET` defaults: a field present replaces, a field absent is kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import typing
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from mcpgw.contracts.errors import invalid
+from mcpgw_registry.validation import join
+
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+MAX_NAME = 64
+MAX_DESCRIPTION = 1024
+MAX_PATH = 1024
+
+ServerType = Literal["RealMCP", "AssemblyMCP"]
+Protocol = Literal["HTTP", "HTTPS", "SSE", "StreamableHTTP"]
+CreateFromType = Literal[
+    "ApiGatewayHttpToMCP",
+    "ApiGatewayMcpHosting",
+    # The reference docs spell the direct-proxy value both ways; both are accepted.
+    "ApiGatewayProxyMcpHosting",
+    "ApiGatewayAssembly",
+    "NacosHttpToMCP",
+    "NacosMcpHosting",
+]
+SERVER_TYPES: tuple[str, ...] = ("RealMCP", "AssemblyMCP")
+CREATE_FROM_TYPES: tuple[str, ...] = typing.get_args(CreateFromType)
+DEPLOY_STATUSES: tuple[str, ...] = ("Deployed", "NotDeployed")
+MatchType = Literal["Exact", "Prefix", "Regex"]
+# "OPTION" is how the reference docs spell it; "OPTIONS" is what HTTP says.
+RouteMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTION", "OPTIONS", "TRACE", "PATCH"]
+HOSTED_PROTOCOLS = ("SSE", "StreamableHTTP")
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class _Body(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
+    pass
+
+
+class PathMatch(_Body):
+    type: MatchType
+    value: str
+
+
+class ValueMatch(_Body):
+    name: str
+    type: MatchType = "Exact"
+    value: str = ""
+
+
+class HttpRouteMatch(_Body):
+    path: PathMatch | None = None
+    headers: list[ValueMatch] = []
+    query_params: list[ValueMatch] = []
+    methods: list[RouteMethod] = []
+    ignore_uri_case: bool = False
+
+
+class BackendService(_Body):
+    service_id: str
+    name: str | None = None
+    port: Annotated[int, Meta(ge=0, le=65535)] | None = None
+    protocol: str | None = None
+    version: str | None = None
+    weight: Annotated[int, Meta(ge=0, le=100)] | None = None
+
+
+class BackendConfig(_Body):
+    scene: str = "SingleService"
+    services: list[BackendService] = []
+
+
+class AssembledSource(_Body):
+    mcp_server_id: str = ""
+    mcp_server_name: str = ""
+    tools: list[str] = []
+
+
+class GrayConfig(_Body):
+    route_id: str = ""
+    match: HttpRouteMatch | None = None
+    backend_config: BackendConfig | None = None
+
+
+class McpServerConfig(_Body):
+    mcp_server_spec: str | None = None
+    swagger_config: str | None = None
+
+
+class ConsumerAuthInfo(_Body):
+    enable: bool = False
+
+
+class CreateServer(_Body):
+    name: str
+    description: str = ""
+    type: ServerType = "RealMCP"
+    protocol: Protocol = "HTTP"
+    exposed_uri_path: str = ""
+    domain_ids: list[str] = []
+    match: HttpRouteMatch | None = None
+    backend_config: BackendConfig | None = None
+    create_from_type: CreateFromType = "ApiGatewayHttpToMCP"
+    mcp_server_config: McpServerConfig | None = None
+    mcp_statistics_enable: bool = False
+    assembled_sources: list[AssembledSource] = []
+    gray_mcp_server_configs: list[GrayConfig] = []
+    gateway_id: str = ""
+    consumer_auth_info: ConsumerAuthInfo | None = None
+
+
+class UpdateServer(_Body):
+    # Immutable, but accepted when unchanged so a client may send back what it read.
+    name: str | UnsetType = UNSET
+    gateway_id: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    type: ServerType | UnsetType = UNSET
+    protocol: Protocol | UnsetType = UNSET
+    exposed_uri_path: str | UnsetType = UNSET
+    domain_ids: list[str] | UnsetType = UNSET
+    match: HttpRouteMatch | UnsetType | None = UNSET
+    backend_config: BackendConfig | UnsetType | None = UNSET
+    create_from_type: CreateFromType | UnsetType = UNSET
+    mcp_server_config: McpServerConfig | UnsetType | None = UNSET
+    mcp_statistics_enable: bool | UnsetType = UNSET
+    assembled_sources: list[AssembledSource] | UnsetType = UNSET
+    gray_mcp_server_configs: list[GrayConfig] | UnsetType = UNSET
+    consumer_auth_info: ConsumerAuthInfo | UnsetType = UNSET
+
+
+ToolsFormat = Literal["yaml", "json"]
+
+
+class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What `servers.<id>` holds. `tools_text` is the operator's document, kept verbatim."""
+
+    v: int = 1
+    id: str
+    name: str
+    description: str = ""
+    type: str = "RealMCP"
+    protocol: str = "HTTP"
+    exposed_uri_path: str = ""
+    domain_ids: list[str] = []
+    match: HttpRouteMatch | None = None
+    backend_config: BackendConfig | None = None
+    create_from_type: str = "ApiGatewayHttpToMCP"
+    tools_text: str = ""
+    tools_format: ToolsFormat = "yaml"
+    statistics: bool = False
+    assembled_sources: list[AssembledSource] = []
+    gray_configs: list[GrayConfig] = []
+    gateway_id: str = ""
+    consumer_auth: bool = False
+    deploy_status: str = "Deployed"
+    created_ms: int = 0
+    updated_ms: int = 0
+
+
+def check_name(name: str) -> None:
+    if not name:
+        raise invalid("name", "is required")
+    if len(name) > MAX_NAME:
+        raise invalid("name", f"must be at most {MAX_NAME} characters")
+    if not NAME_RE.match(name):
+        raise invalid("name", "must be lowercase letters, digits, '-' and '.', start and end with a letter "
+                              "or digit (a DNS-1123 subdomain)")
+
+
+def spec_of(config: McpServerConfig) -> str | None:
+    """The tools text of an `mcpServerConfig` (None: neither field given, "" : no tools)."""
+    if config.swagger_config is not None and config.mcp_server_spec is not None:
+        raise invalid("mcpServerConfig", "swaggerConfig and mcpServerSpec are mutually exclusive")
+    if config.swagger_config is not None:
+        # OpenAPI import is its own feature (preview, incremental re-import); not built yet.
+        raise invalid("mcpServerConfig.swaggerConfig", "OpenAPI import is not available yet")
+    return config.mcp_server_spec
+
+
+def record_from_create(body: CreateServer, server_id: str, now_ms: int) -> ServerRecord:
+    return ServerRecord(
+        id=server_id,
+        name=body.name,
+        description=body.description,
+        type=body.type,
+        protocol=body.protocol,
+        exposed_uri_path=body.exposed_uri_path,
+        domain_ids=body.domain_ids,
+        match=body.match,
+        backend_config=body.backend_config,
+        create_from_type=body.create_from_type,
+        statistics=body.mcp_statistics_enable,
+        assembled_sources=body.assembled_sources,
+        gray_configs=body.gray_mcp_server_configs,
+        gateway_id=body.gateway_id,
+        consumer_auth=body.consumer_auth_info.enable if body.consumer_auth_info else False,
+        created_ms=now_ms,
+        updated_ms=now_ms,
+    )
+
+
+def apply_update(record: ServerRecord, body: UpdateServer, now_ms: int) -> ServerRecord:
+    """The record with the present fields of `body` replaced (tools are handled by the caller)."""
+    if body.name is not UNSET and body.name != record.name:
+        raise invalid("name", "cannot be changed")
+    if body.gateway_id is not UNSET and body.gateway_id != record.gateway_id:
+        raise invalid("gatewayId", "cannot be changed")
+    changes: dict[str, Any] = {"updated_ms": now_ms}
+    simple = {
+        "description": body.description,
+        "type": body.type,
+        "protocol": body.protocol,
+        "exposed_uri_path": body.exposed_uri_path,
+        "domain_ids": body.domain_ids,
+        "match": body.match,
+        "backend_config": body.backend_config,
+        "create_from_type": body.create_from_type,
+        "statistics": body.mcp_statistics_enable,
+        "assembled_sources": body.assembled_sources,
+        "gray_configs": body.gray_mcp_server_configs,
+    }
+    changes.update({k: v for k, v in simple.items() if v is not UNSET})
+    if not isinstance(body.consumer_auth_info, UnsetType):
+        changes["consumer_auth"] = body.consumer_auth_info.enable
+    return msgspec.structs.replace(record, **changes)
+
+
+def _check_text(value: str, field: str, limit: int) -> None:
+    if len(value) > limit:
+        raise invalid(field, f"must be at most {limit} characters")
+
+
+def _check_path(value: str, field: str) -> None:
+    if not value.startswith("/"):
+        raise invalid(field, "must start with '/'")
+    if _CONTROL.search(value) or " " in value:
+        raise invalid(field, "must not contain spaces or control characters")
+    _check_text(value, field, MAX_PATH)
+
+
+def _check_regex(value: str, field: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise invalid(field, f"is not a valid regular expression: {exc}") from None
+
+
+def _check_match(match: HttpRouteMatch, field: str) -> None:
+    if match.path is not None:
+        pfield = join(field, "path.value")
+        if match.path.type == "Regex":
+            _check_regex(match.path.value, pfield)
+        else:
+            _check_path(match.path.value, pfield)
+    for kind, items in (("headers", match.headers), ("queryParams", match.query_params)):
+        for i, item in enumerate(items):
+            ifield = join(field, f"{kind}[{i}]")
+            if not item.name:
+                raise invalid(join(ifield, "name"), "is required")
+            if kind == "headers" and not _HEADER_NAME.match(item.name):
+                raise invalid(join(ifield, "name"), "must be a valid HTTP header name")
+            if item.type == "Regex":
+                _check_regex(item.value, join(ifield, "value"))
+    if len(set(match.methods)) != len(match.methods):
+        raise invalid(join(field, "methods"), "lists a method twice")
+
+
+def _check_backend(backend: BackendConfig, field: str) -> None:
+    if not backend.scene:
+        raise invalid(join(field, "scene"), "must not be empty")
+    for i, service in enumerate(backend.services):
+        if not service.service_id:
+            raise invalid(join(field, f"services[{i}].serviceId"), "is required")
+
+
+def validate_record(record: ServerRecord) -> None:
+    """Checks that span fields; the field types were checked while decoding."""
+    _check_text(record.description, "description", MAX_DESCRIPTION)
+    if record.exposed_uri_path:
+        _check_path(record.exposed_uri_path, "exposedUriPath")
+    elif record.type == "RealMCP" and record.protocol in HOSTED_PROTOCOLS:
+        raise invalid("exposedUriPath", f"is required when protocol is {record.protocol}: it is the backend "
+                                        "MCP server's path, e.g. /mcp or /sse")
+    for i, domain in enumerate(record.domain_ids):
+        if not domain or _CONTROL.search(domain):
+            raise invalid(f"domainIds[{i}]", "must be a non-empty domain id")
+    if len(set(record.domain_ids)) != len(record.domain_ids):
+        raise invalid("domainIds", "lists a domain twice")
+    if record.match is not None:
+        _check_match(record.match, "match")
+    if record.backend_config is not None:
+        _check_backend(record.backend_config, "backendConfig")
+    if record.type == "AssemblyMCP" and not record.assembled_sources:
+        raise invalid("assembledSources", "is required when type is AssemblyMCP")
+    for i, source in enumerate(record.assembled_sources):
+        if not source.mcp_server_id and not source.mcp_server_name:
+            raise invalid(f"assembledSources[{i}]", "needs mcpServerId or mcpServerName")
+    for i, gray in enumerate(record.gray_configs):
+        gfield = f"grayMcpServerConfigs[{i}]"
+        if gray.match is not None:
+            _check_match(gray.match, join(gfield, "match"))
+        if gray.backend_config is not None:
+            _check_backend(gray.backend_config, join(gfield, "backendConfig"))
+
+
+def to_resource(record: ServerRecord, revision: int, *, listing: bool = False) -> dict[str, Any]:
+    """The API view (`GetMcpServer` data); list items leave out the canary routes."""
+    config = base64.b64encode(record.tools_text.encode()).decode() if record.tools_text else ""
+    view: dict[str, Any] = {
+        "mcpServerId": record.id,
+        "name": record.name,
+        "description": record.description,
+        "type": record.type,
+        "createFromType": record.create_from_type,
+        "protocol": record.protocol,
+        "mcpServerPath": f"/mcp-servers/{record.name}",
+        "exposedUriPath": record.exposed_uri_path,
+        "deployStatus": record.deploy_status,
+        "mcpServerConfig": config,
+        "mcpStatisticsEnable": record.statistics,
+        "gatewayId": record.gateway_id,
+        "domainIds": record.domain_ids,
+        "domainInfos": [],
+        "match": record.match,
+        "backend": record.backend_config,
+        "assembledSources": record.assembled_sources,
+        "consumerAuthInfo": {"enable": record.consumer_auth},
+        "createTimestamp": record.created_ms,
+        "updateTimestamp": record.updated_ms,
+        "revision": revision,
+    }
+    if not listing:
+        view["grayMcpServerConfigs"] = record.gray_configs
+    return {k: v for k, v in view.items() if v is not None}
