@@ -1,0 +1,85 @@
+"""The toolexec worker: answers `toolexec.call.<server_id>` in a queue group shared by all replicas."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import msgspec
+import redis.asyncio as aioredis
+
+from mcpgw.contracts import RedisKeys, Subjects, ToolCallReply, ToolCallRequest
+from mcpgw.runtime.bus import Bus
+from mcpgw_toolexec.backend import BackendClient
+from mcpgw_toolexec.cache import SnapshotCache
+from mcpgw_toolexec.executor import execute
+from mcpgw_toolexec.settings import ToolexecSettings
+from mcpgw_toolexec.stats import Stats
+
+log = logging.getLogger(__name__)
+
+
+class ToolexecService:
+    def __init__(self, settings: ToolexecSettings) -> None:
+        self.settings = settings
+        self._bus: Bus | None = None
+        self._redis: aioredis.Redis | None = None
+        self._backend = BackendClient(settings)
+        self._cache: SnapshotCache | None = None
+        self._stats: Stats | None = None
+        self.calls_served = 0
+
+    @property
+    def bus(self) -> Bus:
+        assert self._bus is not None, "service not started"
+        return self._bus
+
+    @property
+    def cache(self) -> SnapshotCache:
+        assert self._cache is not None, "service not started"
+        return self._cache
+
+    @property
+    def stats(self) -> Stats:
+        assert self._stats is not None, "service not started"
+        return self._stats
+
+    async def start(self) -> None:
+        s = self.settings
+        self._bus = await Bus.connect(s.nats_url, name="mcpgw-toolexec", root=s.subject_root,
+                                      timeout=s.request_timeout)
+        # Redis is only for statistics: it is not contacted here, and its absence never fails a call.
+        self._redis = aioredis.from_url(s.redis_url, socket_timeout=s.request_timeout,
+                                        socket_connect_timeout=s.request_timeout)
+        self._stats = Stats(self._redis, RedisKeys(s.subject_root), s.stats_flush_interval)
+        await self._backend.start()
+        self._cache = SnapshotCache(self._bus)
+        # Events first: an invalidation must not slip between the first lookup and the subscription.
+        await self._cache.start()
+        self._stats.start()
+        await self._bus.serve(self._bus.subjects.toolexec_call_all, ToolCallRequest, self._call,
+                              queue=Subjects.TOOLEXEC_QUEUE, max_inflight=s.max_inflight,
+                              span_name="toolexec.call")
+        log.info("toolexec serving %s", self._bus.subjects.toolexec_call_all)
+
+    async def stop(self) -> None:
+        if self._bus is not None:
+            # Drains: stops taking calls and lets those in flight finish before anything below closes.
+            await self._bus.close()
+        if self._cache is not None:
+            await self._cache.stop()
+        if self._stats is not None:
+            await self._stats.stop()
+        await self._backend.close()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def _call(self, req: ToolCallRequest) -> ToolCallReply:
+        server = await self.cache.get(req.server_id, req.revision)
+        tool = server.tool(req.tool)
+        started = time.perf_counter()
+        result = await execute(server, tool, req.arguments, self._backend, self.settings.error_excerpt_bytes)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.calls_served += 1
+        self.stats.record(server.server_id, tool.name, result.isError, elapsed_ms)
+        return ToolCallReply(result=msgspec.Raw(result.encode()))
