@@ -51,7 +51,9 @@ def _load(text: str, fmt: ToolsFormat, whole: str) -> Any:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}" if mark is not None else ""
+        # At end of input the mark sits on the line after the last one; report the last line.
+        lines = max(len(text.splitlines()), 1)
+        where = f" at line {min(mark.line + 1, lines)}" if mark is not None else ""
         problem = exc.problem or exc.context or "cannot be parsed"
         raise invalid(whole, f"invalid YAML{where}: {problem}") from None
     except yaml.YAMLError as exc:
