@@ -58,6 +58,10 @@ class SnapshotCache:
         assert server is not None
         return server
 
+    def cached_revision(self, server_id: str) -> int | None:
+        cached = self._servers.get(server_id)
+        return cached.revision if cached is not None else None
+
     def invalidate(self, server_id: str) -> None:
         self._servers.pop(server_id, None)
         self._fetches.pop(server_id, None)
