@@ -8,10 +8,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-
-from mcpgw.runtime.bus import Bus
 from mcpgw_registry.service import RegistryService
 from mcpgw_registry.settings import RegistrySettings
+
+from mcpgw.runtime.bus import Bus
 
 
 @dataclass

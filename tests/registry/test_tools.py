@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import json
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import msgspec
 import pytest
-
-from mcpgw.contracts.errors import ErrorCode, McpgwError
 from mcpgw_registry.servers import ServerRecord
 from mcpgw_registry.snapshots import build_snapshot
 from mcpgw_registry.tools import parse_tools
+
+from mcpgw.contracts.errors import ErrorCode, McpgwError
 from tests.registry.conftest import Api
 from tests.registry.tools_samples import WEATHER_YAML, one_tool
 
