@@ -190,3 +190,14 @@ async def test_put_tools_errors(api: Api) -> None:
     assert not_utf8.status == 400 and not_utf8.message == "body: must be UTF-8 text"
     # None of that changed the server.
     assert (await api.call("GET", path)).body == "server:\n  name: tools-errors\ntools: []\n"
+
+
+async def test_compiled_tools_must_fit_in_one_nats_message(api: Api) -> None:
+    server_id = await api.create_server("too-big")
+    # A small document whose aliases expand past the NATS message size once compiled.
+    long_text = "x" * 100_000
+    tools = "".join(f"  - {{name: t{i}, description: *d, responseTemplate: {{body: ok}}}}\n" for i in range(15))
+    text = f"server:\n  name: s\n  config: {{blob: &d {long_text}}}\ntools:\n{tools}"
+    reply = await api.call("PUT", f"/v1/mcp-servers/{server_id}/tools", data=text, headers=YAML)
+    assert (reply.status, reply.body["code"]) == (413, "PayloadTooLarge")
+    assert reply.message.startswith("body: the compiled tools take")

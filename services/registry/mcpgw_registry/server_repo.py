@@ -8,7 +8,8 @@ import msgspec
 from msgspec import UNSET
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
-from mcpgw.contracts.registry import ServerSnapshot
+from mcpgw.contracts.registry import ServerLookupReply, ServerSnapshot
+from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry import claims
 from mcpgw_registry.events import Events
 from mcpgw_registry.ids import SERVER_PREFIX, is_server_id, new_id
@@ -25,7 +26,7 @@ from mcpgw_registry.servers import (
     spec_of,
     validate_record,
 )
-from mcpgw_registry.snapshots import SnapshotCache
+from mcpgw_registry.snapshots import SnapshotCache, build_snapshot
 from mcpgw_registry.store import Store, StoreConflict
 from mcpgw_registry.tools import parse_tools
 
@@ -97,7 +98,27 @@ class ServerRepository:
         return out
 
     def snapshot(self, record: ServerRecord, revision: int) -> ServerSnapshot:
-        return self._snapshots.get(record, revision)
+        try:
+            return self._snapshots.get(record, revision)
+        except McpgwError as exc:
+            # Validated when written, so only a stricter newer registry can get here.
+            log.error("server %s revision %d no longer compiles: %s", record.id, revision, exc.message)
+            raise McpgwError(ErrorCode.INTERNAL, f"the stored tools of MCP server {record.name!r} "
+                                                 "do not compile; save them again") from None
+
+    def _compile(self, record: ServerRecord, doc: ToolsDocument | None, field: str) -> ServerSnapshot:
+        """Compile before writing: the data plane receives the snapshot in one NATS message."""
+        snapshot = build_snapshot(record, 0, doc)
+        size = len(_encode(ServerLookupReply(server=snapshot)))
+        limit = self._store.max_value_bytes
+        if size > limit:
+            raise McpgwError(ErrorCode.PAYLOAD_TOO_LARGE,
+                             f"{field}: the compiled tools take {size} bytes; one server's tools may take at "
+                             f"most {limit} (the NATS message size limit)")
+        return snapshot
+
+    def _remember(self, snapshot: ServerSnapshot, revision: int) -> None:
+        self._snapshots.put(msgspec.structs.replace(snapshot, revision=revision))
 
     async def snapshot_by(self, *, name: str | None, server_id: str | None) -> ServerSnapshot | None:
         if server_id is not None:
@@ -116,9 +137,11 @@ class ServerRepository:
         record = record_from_create(body, server_id, now_ms)
         validate_record(record)
         text = spec_of(body.mcp_server_config) if body.mcp_server_config is not None else None
+        doc = None
         if text:
-            parse_tools(text, "yaml", root=SPEC_FIELD)
+            doc = parse_tools(text, "yaml", root=SPEC_FIELD)
             record.tools_text = text
+        snapshot = self._compile(record, doc, SPEC_FIELD)
         value = _encode(record)
         self._store.check_size(value)
 
@@ -134,35 +157,40 @@ class ServerRepository:
         except BaseException:
             await claims.release(self._store, _name_key(body.name), server_id)
             raise
+        self._remember(snapshot, revision)
         await self._events.server(server_id, "put", record.name, revision)
         return record, revision
 
     async def update(self, server_id: str, body: UpdateServer, now_ms: int) -> tuple[ServerRecord, int]:
         record, revision = await self.get(server_id)
         updated = apply_update(record, body, now_ms)
+        doc = None
         if body.mcp_server_config is None:
             updated.tools_text = ""
         elif body.mcp_server_config is not UNSET:
             text = spec_of(body.mcp_server_config)
             if text is not None:
                 if text:
-                    parse_tools(text, "yaml", root=SPEC_FIELD)
+                    doc = parse_tools(text, "yaml", root=SPEC_FIELD)
                 updated.tools_text, updated.tools_format = text, "yaml"
         validate_record(updated)
-        return updated, await self._replace(updated, revision)
+        snapshot = self._compile(updated, doc, SPEC_FIELD)
+        return updated, await self._replace(updated, revision, snapshot)
 
     async def put_tools(self, server_id: str, text: str, fmt: ToolsFormat,
                         now_ms: int) -> tuple[ServerRecord, int, list[str]]:
         record, revision = await self.get(server_id)
         doc = parse_tools(text, fmt)
         updated = msgspec.structs.replace(record, tools_text=text, tools_format=fmt, updated_ms=now_ms)
-        return updated, await self._replace(updated, revision), [tool.name for tool in doc.tools]
+        snapshot = self._compile(updated, doc, "body")
+        return updated, await self._replace(updated, revision, snapshot), [tool.name for tool in doc.tools]
 
-    async def _replace(self, record: ServerRecord, revision: int) -> int:
+    async def _replace(self, record: ServerRecord, revision: int, snapshot: ServerSnapshot) -> int:
         try:
             new_revision = await self._store.update(_record_key(record.id), _encode(record), last=revision)
         except StoreConflict:
             raise _changed_concurrently() from None
+        self._remember(snapshot, new_revision)
         await self._events.server(record.id, "put", record.name, new_revision)
         return new_revision
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from mcpgw.contracts.registry import ServerSnapshot
+from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry.servers import ServerRecord
 from mcpgw_registry.tools import effective_tools, listing_entry, parse_tools
 
 
-def build_snapshot(record: ServerRecord, revision: int) -> ServerSnapshot:
+def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | None = None) -> ServerSnapshot:
+    """The data plane's view of `record`; `doc` saves re-parsing tools that were just parsed."""
     snapshot = ServerSnapshot(
         server_id=record.id,
         name=record.name,
@@ -23,8 +25,9 @@ def build_snapshot(record: ServerRecord, revision: int) -> ServerSnapshot:
         consumer_auth=record.consumer_auth,
         statistics=record.statistics,
     )
-    if record.tools_text:
+    if doc is None and record.tools_text:
         doc = parse_tools(record.tools_text, record.tools_format, root="mcpServerConfig")
+    if doc is not None:
         tools = effective_tools(doc)
         snapshot.server = doc.server
         snapshot.tools = tools
@@ -44,7 +47,10 @@ class SnapshotCache:
             self._items.move_to_end(key)
             return snapshot
         snapshot = build_snapshot(record, revision)
-        self._items[key] = snapshot
+        self.put(snapshot)
+        return snapshot
+
+    def put(self, snapshot: ServerSnapshot) -> None:
+        self._items[(snapshot.server_id, snapshot.revision)] = snapshot
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)
-        return snapshot

@@ -82,7 +82,7 @@ class Store:
         except (TimeoutError, nats.errors.TimeoutError):
             raise McpgwError(ErrorCode.TIMEOUT, f"JetStream did not answer within {timeout:g}s "
                                                 f"opening KV bucket {bucket!r}") from None
-        except nats.js.errors.ServiceUnavailableError:
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError):
             raise McpgwError(ErrorCode.NO_RESPONDERS, "JetStream is not enabled on the NATS server") from None
         return cls(nc, kv, timeout)
 
