@@ -20,7 +20,7 @@ class RegistryService:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        runner = web.AppRunner(create_app(self.settings), access_log=None)
+        runner = web.AppRunner(create_app(self.settings))
         # Runs the app's cleanup context: NATS connect, KV bucket, NATS handlers.
         await runner.setup()
         try:
