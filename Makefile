@@ -1,0 +1,23 @@
+# mcpgw: `make up` runs the whole cluster with a demo; `make test` runs every test.
+# Extra arguments go through ARGS, e.g. `make up ARGS=-v`, `make test ARGS="-k auth -x"`.
+PY := .venv/bin/python
+ARGS ?=
+
+.PHONY: up test bench lint bootstrap
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+up: bootstrap
+	$(PY) -m mcpgw.launcher $(ARGS)
+
+test: bootstrap
+	$(PY) -m pytest $(ARGS)
+
+bench: bootstrap
+	$(PY) bench/run.py $(ARGS)
+
+lint: bootstrap
+	$(PY) -m ruff check .
+	$(PY) -m mypy src/mcpgw services/auth/mcpgw_auth services/edge/mcpgw_edge \
+		services/registry/mcpgw_registry services/toolexec/mcpgw_toolexec tests demo

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Make a checkout runnable: .venv with mcpgw installed (editable, dev extras) and a redis-server.
+# Idempotent, and quick when everything is already in place; `make up`, `make test` run it first.
+#   PYTHON=python3.12 scripts/bootstrap.sh   # choose the interpreter the venv is made from
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.mcpgw-installed
+
+say() { echo "bootstrap: $*" >&2; }
+as_root() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+apt_install() {
+  say "installing $* with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+make_venv() {
+  if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    say "$PYTHON not found: install Python 3.11 or newer (or set PYTHON=/path/to/python3)"
+    exit 1
+  fi
+  if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    say "mcpgw needs Python 3.11 or newer; $PYTHON is $("$PYTHON" -V 2>&1)"
+    exit 1
+  fi
+  say "creating $VENV with $("$PYTHON" -V 2>&1)"
+  if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+    rm -rf "$VENV"
+    # Debian and Ubuntu ship venv's ensurepip separately.
+    if as_root; then
+      apt_install "python3-venv"
+      "$PYTHON" -m venv "$VENV"
+    else
+      say "'$PYTHON -m venv' failed: install your distribution's venv package (e.g. sudo apt-get install python3-venv)"
+      exit 1
+    fi
+  fi
+}
+
+[ -x "$VENV/bin/python" ] || make_venv
+
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+  say "installing mcpgw and its dev dependencies into $VENV"
+  log=$(mktemp)
+  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -e '.[dev]' >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    rm -f "$log"
+    say "pip install failed (its last lines are above)"
+    exit 1
+  fi
+  rm -f "$log"
+  touch "$STAMP"
+fi
+
+if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ] && [ ! -x /usr/sbin/redis-server ]; then
+  if as_root; then
+    apt_install redis-server
+  else
+    say "redis-server is not installed. The tests and 'make up' start one of their own:"
+    say "  install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis),"
+    say "  or for 'make up' point REDIS_URL at a Redis you already run."
+  fi
+fi

@@ -1,0 +1,469 @@
+"""`make up`: the whole cluster on one machine, with a demo, in the foreground.
+
+    python -m mcpgw.launcher [-v]
+
+Starts a nats-server with JetStream (unless `NATS_URL` is set) and a redis-server (unless
+`REDIS_URL` is set), each on a free port; then registry, auth, toolexec and edge; then the demo
+REST backend. It configures two demo MCP servers through the admin API (`demo`, open, and
+`demo-secure`, which asks for an API key) and a consumer `demo-user`, prints how to call them,
+and stays in the foreground. Ctrl-C or SIGTERM stops everything it started, in reverse order;
+if any child dies, the rest are stopped too and the launcher exits non-zero with its last lines.
+
+Environment: `NATS_URL`, `REDIS_URL` (use existing servers), `MCPGW_EDGE_HOST`/`MCPGW_EDGE_PORT`
+(127.0.0.1:8080), `MCPGW_REGISTRY_HOST`/`MCPGW_REGISTRY_PORT` (127.0.0.1:8081),
+`MCPGW_SUBJECT_ROOT` (mcpgw), `MCPGW_LOG_LEVEL` (WARNING; INFO with -v). Every other `MCPGW_*`
+variable reaches the services unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import os
+import signal
+import socket
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from mcpgw.devcluster import Proc, StartError, free_port, spawn_ready, start_nats, start_redis, start_service
+
+SERVICES = ("mcpgw_registry", "mcpgw_auth", "mcpgw_toolexec", "mcpgw_edge")
+DEMO_SERVER = "demo"
+SECURE_SERVER = "demo-secure"
+DEMO_CONSUMER = "demo-user"
+READY_BANNER = "mcpgw is ready"
+ADMIN_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+START_TIMEOUT = 60.0
+TAIL_LINES = 30
+
+
+class LaunchError(Exception):
+    """A start-up problem with a message that says what to do about it."""
+
+
+def project_root() -> Path:
+    """The checkout holding `demo/`: beside this package in an editable install, else the cwd."""
+    here = Path(__file__).resolve().parents[2]
+    for candidate in (here, Path.cwd()):
+        if (candidate / "demo" / "backend.py").is_file():
+            return candidate
+    raise LaunchError("demo/backend.py not found: run the launcher from the mcpgw checkout (make up)")
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        raise LaunchError(f"{name}={raw!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise LaunchError(f"{name}={raw!r} is not a port number (1-65535)")
+    return port
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+
+def check_port_free(host: str, port: int, variable: str) -> None:
+    """Fail early, and say which variable moves it, if something already listens there."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise LaunchError(f"port {port} on {host} is already in use: stop what listens there, "
+                                  f"or choose another port with {variable}=<port>") from None
+            raise LaunchError(f"cannot listen on {host}:{port} ({variable}): {exc.strerror}") from None
+
+
+@dataclass
+class Config:
+    root: Path
+    nats_url: str | None
+    redis_url: str | None
+    edge_host: str
+    edge_port: int
+    registry_host: str
+    registry_port: int
+    subject_root: str
+    log_level: str
+    verbose: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, verbose: bool = False) -> Config:
+        return cls(
+            root=project_root(),
+            nats_url=env.get("NATS_URL") or env.get("MCPGW_NATS_URL") or None,
+            redis_url=env.get("REDIS_URL") or env.get("MCPGW_REDIS_URL") or None,
+            edge_host=env.get("MCPGW_EDGE_HOST") or "127.0.0.1",
+            edge_port=_port(env, "MCPGW_EDGE_PORT", 8080),
+            registry_host=env.get("MCPGW_REGISTRY_HOST") or "127.0.0.1",
+            registry_port=_port(env, "MCPGW_REGISTRY_PORT", 8081),
+            subject_root=env.get("MCPGW_SUBJECT_ROOT") or "mcpgw",
+            log_level=env.get("MCPGW_LOG_LEVEL") or ("INFO" if verbose else "WARNING"),
+            verbose=verbose,
+        )
+
+    @property
+    def edge_url(self) -> str:
+        return f"http://{_display_host(self.edge_host)}:{self.edge_port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://{_display_host(self.registry_host)}:{self.registry_port}"
+
+    def mcp_url(self, server: str) -> str:
+        return f"{self.edge_url}/mcp-servers/{server}"
+
+
+@dataclass
+class Demo:
+    backend_url: str = ""
+    api_key: str = ""
+    key_rotated: bool = False
+    server_ids: dict[str, str] = field(default_factory=dict)
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+
+
+class Admin:
+    """Just enough of the admin API (`/v1/...`, envelope `{code, message, data}`) for the demo."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
+        self.http = http
+        self.base = base
+
+    async def call(self, method: str, path: str, *, json: Any = None, text: str | None = None,
+                   content_type: str | None = None, params: Mapping[str, str] | None = None) -> Any:
+        headers = {"Content-Type": content_type} if content_type else None
+        try:
+            async with self.http.request(method, self.base + path, json=json, data=text, headers=headers,
+                                         params=params) as resp:
+                raw = await resp.read()
+                try:
+                    body = yaml.safe_load(raw) if raw else {}  # JSON is YAML; tolerant of odd content types
+                except yaml.YAMLError:
+                    body = {}
+                if not isinstance(body, dict):
+                    body = {}
+                if resp.status >= 400 or body.get("code", "Ok") != "Ok":
+                    raise AdminError(resp.status, str(body.get("code", "?")),
+                                     str(body.get("message") or raw[:300].decode(errors="replace")))
+                return body.get("data")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise LaunchError(f"admin API {method} {path} failed: {exc or type(exc).__name__}") from None
+
+    async def find(self, collection: str, name: str, id_field: str) -> str | None:
+        """The id of the item of `collection` named exactly `name`, if there is one."""
+        number = 1
+        while True:
+            data = await self.call("GET", f"/v1/{collection}",
+                                   params={"nameLike": name, "pageSize": "100", "pageNumber": str(number)})
+            items = (data or {}).get("items") or []
+            for item in items:
+                if item.get("name") == name:
+                    return str(item[id_field])
+            total = int((data or {}).get("totalSize") or 0)
+            if not items or number * 100 >= total:
+                return None
+            number += 1
+
+
+def render_tools(template: dict[str, Any], server_name: str, base_url: str) -> str:
+    document = dict(template)
+    server = dict(document.get("server") or {})
+    server["name"] = server_name
+    server["config"] = {**(server.get("config") or {}), "baseUrl": base_url}
+    document["server"] = server
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+async def ensure_server(admin: Admin, name: str, description: str, consumer_auth: bool, tools_yaml: str) -> str:
+    """Create the server or bring an existing one to the demo's state; then upload its tools."""
+    fields = {
+        "description": description,
+        "type": "RealMCP",
+        "protocol": "HTTP",
+        "consumerAuthInfo": {"enable": consumer_auth},
+    }
+    server_id = await admin.find("mcp-servers", name, "mcpServerId")
+    if server_id is None:
+        try:
+            data = await admin.call("POST", "/v1/mcp-servers", json={"name": name, **fields})
+            server_id = str(data["mcpServerId"])
+        except AdminError as exc:
+            if exc.status != 409:
+                raise
+            server_id = await admin.find("mcp-servers", name, "mcpServerId")  # created meanwhile
+            if server_id is None:
+                raise
+    if server_id is not None:
+        await admin.call("PUT", f"/v1/mcp-servers/{server_id}", json=fields)
+    await admin.call("PUT", f"/v1/mcp-servers/{server_id}/tools", text=tools_yaml, content_type="application/yaml")
+    return server_id
+
+
+def _fresh_key(data: Any) -> str:
+    """The plaintext key a create/update response carries once (kept keys come back masked)."""
+    credentials = ((data or {}).get("apikeyIdentityConfig") or {}).get("credentials") or []
+    for credential in credentials:
+        key = str(credential.get("apikey") or "")
+        if key and not key.endswith("…"):
+            return key
+    raise LaunchError("the registry did not return the demo consumer's new API key")
+
+
+async def ensure_consumer(admin: Admin, name: str) -> tuple[str, bool]:
+    """(API key, whether an existing consumer's key was replaced). Keys are stored hashed, so an
+    existing consumer's key cannot be read back: it gets a new system-generated one."""
+    body = {
+        "description": "created by the mcpgw launcher for the demo",
+        "enable": True,
+        "apikeyIdentityConfig": {"type": "Apikey", "apikeySource": {"source": "Default"},
+                                 "credentials": [{"generateMode": "System"}]},
+    }
+    consumer_id = await admin.find("consumers", name, "consumerId")
+    if consumer_id is None:
+        data = await admin.call("POST", "/v1/consumers", json={"name": name, **body})
+        return _fresh_key(data), False
+    data = await admin.call("PUT", f"/v1/consumers/{consumer_id}", json=body)
+    return _fresh_key(data), True
+
+
+async def configure_demo(config: Config, backend_url: str) -> Demo:
+    template = yaml.safe_load((config.root / "demo" / "tools.yaml").read_text())
+    demo = Demo(backend_url=backend_url)
+    async with aiohttp.ClientSession(timeout=ADMIN_TIMEOUT) as http:
+        admin = Admin(http, config.admin_url)
+        try:
+            demo.server_ids[DEMO_SERVER] = await ensure_server(
+                admin, DEMO_SERVER, "The mcpgw demo: a pet store REST API as MCP tools", False,
+                render_tools(template, DEMO_SERVER, backend_url))
+            demo.server_ids[SECURE_SERVER] = await ensure_server(
+                admin, SECURE_SERVER, "The same demo tools, for consumers with an API key only", True,
+                render_tools(template, SECURE_SERVER, backend_url))
+            demo.api_key, demo.key_rotated = await ensure_consumer(admin, DEMO_CONSUMER)
+        except AdminError as exc:
+            raise LaunchError(f"configuring the demo through the admin API failed: {exc}") from None
+    return demo
+
+
+def banner(config: Config, demo: Demo, nats_url: str, redis_url: str) -> str:
+    open_url, secure_url = config.mcp_url(DEMO_SERVER), config.mcp_url(SECURE_SERVER)
+    key = demo.api_key
+    py = ".venv/bin/python"
+    rotated = "  (demo-user existed: it was given this new key)" if demo.key_rotated else ""
+    lines = [
+        "",
+        "mcpgw is up. Ctrl-C stops it.",
+        "",
+        f'  MCP server "{DEMO_SERVER}" (no authentication)',
+        f"    Streamable HTTP  {open_url}",
+        f"    SSE              {open_url}/sse",
+        f'  MCP server "{SECURE_SERVER}" (API key of consumer {DEMO_CONSUMER})',
+        f"    Streamable HTTP  {secure_url}",
+        f"    SSE              {secure_url}/sse",
+        f"    API key          Authorization: Bearer {key}{rotated}",
+        "",
+        f"  Admin API          {config.admin_url}/v1/mcp-servers",
+        f"  Demo backend       {demo.backend_url}",
+        f"  NATS               {nats_url}",
+        f"  Redis              {redis_url}",
+        "",
+        "Try it:",
+        f"  {py} demo/client.py {open_url}",
+        f"  {py} demo/client.py {secure_url}/sse --key {key}",
+        f"  npx @modelcontextprotocol/inspector --cli {open_url} --transport http --method tools/list",
+        f"  npx @modelcontextprotocol/inspector --cli {secure_url} --transport http --method tools/list "
+        f'--header "Authorization: Bearer {key}"',
+        f"  curl -s {config.admin_url}/v1/mcp-servers",
+        "",
+        READY_BANNER,
+    ]
+    return "\n".join(lines)
+
+
+class Launcher:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.procs: list[Proc] = []
+        self.nats_url = config.nats_url or ""
+        self.redis_url = config.redis_url or ""
+
+    def _echo(self, always: bool) -> Any:
+        if not (always or self.config.verbose):
+            return None
+
+        def echo(name: str, line: str) -> None:
+            print(f"{name:>8} | {line}", flush=True)
+
+        return echo
+
+    async def start(self) -> Demo:
+        cfg = self.config
+        check_port_free(cfg.edge_host, cfg.edge_port, "MCPGW_EDGE_PORT")
+        check_port_free(cfg.registry_host, cfg.registry_port, "MCPGW_REGISTRY_PORT")
+        run_dir = cfg.root / ".run"
+        if not cfg.nats_url:
+            port = free_port()
+            store = run_dir / "nats"
+            store.mkdir(parents=True, exist_ok=True)
+            self.procs.append(await start_nats(port, str(store), echo=self._echo(False), new_session=True))
+            self.nats_url = f"nats://127.0.0.1:{port}"
+        if not cfg.redis_url:
+            port = free_port()
+            workdir = run_dir / "redis"
+            workdir.mkdir(parents=True, exist_ok=True)
+            self.procs.append(await start_redis(port, workdir=str(workdir), echo=self._echo(False),
+                                                new_session=True))
+            self.redis_url = f"redis://127.0.0.1:{port}/0"
+
+        env = {
+            "MCPGW_NATS_URL": self.nats_url,
+            "MCPGW_REDIS_URL": self.redis_url,
+            "MCPGW_SUBJECT_ROOT": cfg.subject_root,
+            "MCPGW_LOG_LEVEL": cfg.log_level,
+            "MCPGW_EDGE_HOST": cfg.edge_host,
+            "MCPGW_EDGE_PORT": str(cfg.edge_port),
+            "MCPGW_REGISTRY_HOST": cfg.registry_host,
+            "MCPGW_REGISTRY_PORT": str(cfg.registry_port),
+        }
+        # The registry owns the store; the others need nothing from it to start, so they start together.
+        await self._start_service(SERVICES[0], env)
+        async with asyncio.TaskGroup() as group:
+            for module in SERVICES[1:]:
+                group.create_task(self._start_service(module, env))
+            backend = group.create_task(self._start_backend())
+        return await configure_demo(cfg, backend.result())
+
+    async def _start_service(self, module: str, env: Mapping[str, str]) -> None:
+        proc = await start_service(module, env, echo=self._echo(True), timeout=START_TIMEOUT, new_session=True)
+        self.procs.append(proc)
+
+    async def _start_backend(self) -> str:
+        """Start the demo backend on a port of its choosing; its URL, read from its ready line."""
+        argv = [sys.executable, str(self.config.root / "demo" / "backend.py"), "--port", "0"]
+        proc = await spawn_ready("backend", argv, r"demo-backend ready on \S+", timeout=START_TIMEOUT,
+                                 echo=self._echo(False), new_session=True,
+                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.procs.append(proc)
+        ready = await proc.wait_for(r"demo-backend ready on \S+")
+        return ready.split()[-1]
+
+    async def watch(self, stop: asyncio.Event) -> Proc | None:
+        """Wait for a stop request (None) or for a child to exit (that child)."""
+        waits = {asyncio.ensure_future(p.proc.wait()): p for p in self.procs}
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            done, _ = await asyncio.wait({stopper, *waits}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stopper, *waits):
+                task.cancel()
+        dead = [waits[t] for t in done if t in waits]
+        return dead[0] if dead and not stop.is_set() else None
+
+    async def stop(self) -> None:
+        """Stop every child, the last started first."""
+        while self.procs:
+            proc = self.procs.pop()
+            if proc.running:
+                say(f"stopping {proc.name}")
+            await proc.stop()
+
+
+def say(message: str) -> None:
+    print(f"[mcpgw] {message}", flush=True)
+
+
+def reasons(exc: BaseException) -> list[str]:
+    """What went wrong, one line per cause, exception groups (from parallel starts) flattened."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [reason for inner in exc.exceptions for reason in reasons(inner)]
+    if isinstance(exc, asyncio.CancelledError):
+        return []
+    if isinstance(exc, (LaunchError, StartError)):
+        return [str(exc)]
+    return [f"{type(exc).__name__}: {exc}"]
+
+
+def tail(proc: Proc, count: int = TAIL_LINES) -> str:
+    return "\n".join(f"{proc.name:>8} | {line}" for line in list(proc.lines)[-count:])
+
+
+async def run(config: Config) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+
+    launcher = Launcher(config)
+    say("starting " + ("" if config.nats_url else "nats-server, ") + ("" if config.redis_url else "redis-server, ")
+        + "registry, auth, toolexec, edge and the demo backend")
+    startup = asyncio.ensure_future(launcher.start())
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({startup, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not startup.done():
+            say("interrupted during start-up")
+            startup.cancel()
+            with contextlib.suppress(BaseException):
+                await startup
+            return 130
+        try:
+            demo = startup.result()
+        except Exception as exc:
+            for reason in reasons(exc):
+                say(f"start-up failed: {reason}")
+            return 1
+        print(banner(config, demo, launcher.nats_url, launcher.redis_url), flush=True)
+
+        died = await launcher.watch(stop)
+        if died is None:
+            say("stopping")
+            return 0
+        await died.stop()  # collects the rest of its output
+        say(f"{died.name} exited with status {died.proc.returncode}; its last lines:")
+        print(tail(died), flush=True)
+        return 1
+    finally:
+        stopper.cancel()
+        await launcher.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mcpgw.launcher",
+                                     description="Run the whole mcpgw cluster on this machine, with a demo.")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="services log at INFO; show nats-server, redis-server and demo backend output")
+    args = parser.parse_args(argv)
+    try:
+        config = Config.from_env(os.environ, verbose=args.verbose)
+    except LaunchError as exc:
+        say(str(exc))
+        return 2
+    try:
+        return asyncio.run(run(config))
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The launcher's configuration step against an in-process cluster, and its start-up errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+import yaml
+
+from mcpgw.devcluster import free_port, spawn
+from mcpgw.launcher import DEMO_SERVER, SECURE_SERVER, Config, configure_demo, project_root, render_tools
+from tests.cluster import Cluster
+
+
+def config_for(cluster: Cluster) -> Config:
+    return Config(root=project_root(), nats_url=cluster.nats_url, redis_url=cluster.redis_url,
+                  edge_host="127.0.0.1", edge_port=cluster.edges[0].port, registry_host="127.0.0.1",
+                  registry_port=cluster.registry.port, subject_root=cluster.root, log_level="WARNING",
+                  verbose=False)
+
+
+def test_render_tools_sets_name_and_base_url() -> None:
+    template = yaml.safe_load((project_root() / "demo" / "tools.yaml").read_text())
+    rendered = yaml.safe_load(render_tools(template, "demo-secure", "http://127.0.0.1:9"))
+    assert rendered["server"]["name"] == "demo-secure"
+    assert rendered["server"]["config"]["baseUrl"] == "http://127.0.0.1:9"
+    assert {t["name"] for t in rendered["tools"]} >= {"get_pet", "add_pet", "always_fails"}
+    # The template is not modified in place.
+    assert template["server"]["name"] == "demo"
+
+
+async def test_configure_demo_is_idempotent(cluster: Cluster) -> None:
+    config = config_for(cluster)
+    first = await configure_demo(config, "http://127.0.0.1:9")
+    second = await configure_demo(config, "http://127.0.0.1:10")
+    assert first.server_ids == second.server_ids
+    assert set(first.server_ids) == {DEMO_SERVER, SECURE_SERVER}
+    assert not first.key_rotated and second.key_rotated
+    assert first.api_key != second.api_key
+
+    status, body = await cluster.admin("GET", "/v1/mcp-servers")
+    assert status == 200
+    names = sorted(item["name"] for item in body["data"]["items"])
+    assert names == [DEMO_SERVER, SECURE_SERVER]
+    status, body = await cluster.admin("GET", f"/v1/mcp-servers/{second.server_ids[SECURE_SERVER]}")
+    assert body["data"]["consumerAuthInfo"] == {"enable": True}
+    status, text = await cluster.admin("GET", f"/v1/mcp-servers/{second.server_ids[DEMO_SERVER]}/tools")
+    assert "http://127.0.0.1:10" in text  # the tools follow the backend's new address
+    status, body = await cluster.admin("GET", "/v1/consumers")
+    assert [item["name"] for item in body["data"]["items"]] == ["demo-user"]
+
+
+async def _run_launcher(**env: str) -> tuple[int, str]:
+    proc = await spawn("up", [sys.executable, "-m", "mcpgw.launcher"], env={**os.environ, **env})
+    code = await proc.proc.wait()
+    await proc.stop()
+    return code, "\n".join(proc.lines)
+
+
+async def test_a_taken_port_is_reported_with_its_variable() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, output = await _run_launcher(MCPGW_EDGE_PORT=str(port), MCPGW_REGISTRY_PORT=str(free_port()))
+    assert code == 1, output
+    assert f"port {port} on 127.0.0.1 is already in use" in output
+    assert "MCPGW_EDGE_PORT=<port>" in output
+
+
+async def test_a_malformed_port_is_refused() -> None:
+    code, output = await _run_launcher(MCPGW_REGISTRY_PORT="eighty")
+    assert code == 2, output
+    assert "MCPGW_REGISTRY_PORT='eighty' is not a port number" in output
