@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import yaml
 from aiohttp import web
+from mcpgw_toolexec.service import subscriptions_live
 from multidict import CIMultiDictProxy
 
 from mcpgw.contracts import (
@@ -88,6 +89,7 @@ class FakeRegistry:
 
     async def start(self) -> None:
         await self.bus.serve(self.bus.subjects.registry_server_lookup, ServerLookup, self._lookup)
+        await subscriptions_live(self.bus, 5.0)
 
     async def _lookup(self, req: ServerLookup) -> ServerLookupReply:
         self.lookups += 1
