@@ -33,17 +33,18 @@ class InitializeParams(msgspec.Struct):
 
 class CallParams(msgspec.Struct):
     name: str
-    arguments: msgspec.Raw | None = None
+    # Passed to toolexec undecoded; msgspec cannot combine Raw with None, so `null` arrives as b"null".
+    arguments: msgspec.Raw = msgspec.field(default_factory=lambda: _EMPTY_ARGS)
 
 
 class ListParams(msgspec.Struct):
     cursor: str | None = None
 
 
+_EMPTY_ARGS = msgspec.Raw(b"{}")
 _init_params = msgspec.json.Decoder(InitializeParams)
 _call_params = msgspec.json.Decoder(CallParams)
 _list_params = msgspec.json.Decoder(ListParams)
-_EMPTY_ARGS = msgspec.Raw(b"{}")
 
 
 def negotiate(params: msgspec.Raw | msgspec.UnsetType) -> str:
@@ -125,8 +126,10 @@ class Dispatcher:
             raise RpcError(INVALID_PARAMS, f"invalid tools/call params: {exc}") from None
         if call.name not in entry.tools or (allowed is not None and call.name not in allowed):
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {call.name}")
-        arguments = call.arguments if call.arguments is not None else _EMPTY_ARGS
-        if bytes(arguments[:1]) != b"{":
+        arguments = call.arguments
+        if bytes(arguments) == b"null":
+            arguments = _EMPTY_ARGS
+        elif bytes(memoryview(arguments)[:1]) != b"{":
             raise RpcError(INVALID_PARAMS, "params.arguments: must be an object")
         snapshot = entry.snapshot
         with tracer.start_as_current_span("tools/call", kind=trace.SpanKind.INTERNAL) as span:
