@@ -88,7 +88,12 @@ class FakeRegistry:
         self.gate: asyncio.Event | None = None  # when set, lookups wait for it (to overlap misses)
 
     async def start(self) -> None:
-        await self.bus.serve(self.bus.subjects.registry_server_lookup, ServerLookup, self._lookup)
+        self._subscription = await self.bus.serve(self.bus.subjects.registry_server_lookup, ServerLookup,
+                                                  self._lookup)
+        await subscriptions_live(self.bus, 5.0)
+
+    async def stop(self) -> None:
+        await self._subscription.unsubscribe()
         await subscriptions_live(self.bus, 5.0)
 
     async def _lookup(self, req: ServerLookup) -> ServerLookupReply:

@@ -59,6 +59,18 @@ async def test_config_changed_event_drops_the_snapshot(
     assert echo.last.path == "/v3" and registry.lookups == 2
 
 
+async def test_an_unreachable_registry_leaves_the_cached_revision_serving(
+        toolexec: ToolexecService, registry: FakeRegistry, echo: Echo, bus: Bus) -> None:
+    publish(registry, echo, GREETING.format(version=1), revision=1)
+    await call(bus, "s1", "greet", revision=1)
+    await registry.stop()
+    result = await call(bus, "s1", "greet", revision=2)
+    assert result["isError"] is False and echo.last.path == "/v1"
+    with pytest.raises(McpgwError) as nothing_cached:
+        await call(bus, "s2", "greet")
+    assert nothing_cached.value.code is ErrorCode.NO_RESPONDERS
+
+
 async def test_concurrent_misses_share_one_lookup(
         toolexec: ToolexecService, registry: FakeRegistry, echo: Echo, bus: Bus) -> None:
     publish(registry, echo, GREETING.format(version=1))

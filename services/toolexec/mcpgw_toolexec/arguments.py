@@ -136,14 +136,16 @@ def _float(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+_EXPECTED = {
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "array": "an array",
+    "object": "an object",
+}
+
+
 def _check(decl: ArgDecl, value: Any) -> None:
-    expected = {
-        "integer": "an integer",
-        "number": "a number",
-        "boolean": "a boolean",
-        "array": "an array",
-        "object": "an object",
-    }.get(decl.type or "")
     ok = True
     if decl.type == "integer":
         ok = isinstance(value, int) and not isinstance(value, bool)
@@ -157,7 +159,7 @@ def _check(decl: ArgDecl, value: Any) -> None:
         ok = isinstance(value, dict)
     # "string" stays lenient as in Higress: a number given for a string renders as its JSON text.
     if not ok:
-        raise ToolFailure(f"argument {decl.name}: expected {expected}")
+        raise ToolFailure(f"argument {decl.name}: expected {_EXPECTED[decl.type or '']}")
     if decl.enum is not None and value not in decl.enum:
         allowed = ", ".join(msgspec.json.encode(v).decode() for v in decl.enum[:20])
         raise ToolFailure(f"argument {decl.name}: must be one of {allowed}")

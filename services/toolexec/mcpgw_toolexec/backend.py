@@ -131,6 +131,8 @@ class BackendClient:
                 raise ToolFailure("backend sent an invalid HTTP response") from None
             except aiohttp.ClientError as exc:
                 raise ToolFailure(f"backend call failed: {type(exc).__name__}") from None
+            except ValueError:  # aiohttp/yarl refusing the URL or a header; their text may quote secrets
+                raise ToolFailure("backend request could not be sent: invalid URL or header") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:

@@ -50,8 +50,16 @@ class SnapshotCache:
             joined = task is not None
             if task is None:
                 task = self._start_fetch(server_id)
-            # shield: one caller giving up must not cancel the lookup others wait for.
-            server = await asyncio.shield(task)
+            try:
+                # shield: one caller giving up must not cancel the lookup others wait for.
+                server = await asyncio.shield(task)
+            except McpgwError as exc:
+                if cached is None or exc.code not in (ErrorCode.NO_RESPONDERS, ErrorCode.TIMEOUT):
+                    raise
+                # The registry is unreachable: an older revision serves better than no answer.
+                log.warning("server %s: cannot refresh revision %d to %d (%s); using the cached one",
+                            server_id, cached.revision, revision, exc.message)
+                return cached
             # A shared lookup may have started before the revision this call needs existed.
             if server.revision >= revision or not joined:
                 break

@@ -7,8 +7,9 @@ import re
 from mcpgw_toolexec.failures import ToolFailure
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-# CR/LF would split the header (request smuggling); NUL is rejected by most servers anyway.
-_BREAKS = re.compile(r"[\r\n\x00]")
+# CR/LF would split the header (request smuggling); other control characters (tab aside) are
+# refused by HTTP servers and by aiohttp itself.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 # Framing and connection headers belong to the HTTP client; letting a template or an argument
 # set them would desynchronise the connection.
@@ -22,7 +23,11 @@ def is_token(name: str) -> bool:
     return bool(_TOKEN.match(name))
 
 
+def is_header_safe(value: str) -> bool:
+    return not _CONTROL.search(value)
+
+
 def check_value(name: str, value: str) -> str:
-    if _BREAKS.search(value):
-        raise ToolFailure(f"header {name}: value contains a line break or NUL and was not sent")
+    if _CONTROL.search(value):
+        raise ToolFailure(f"header {name}: value contains a line break or control character and was not sent")
     return value

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from mcpgw.contracts import SecurityRef, ServerBlock, ToolSpec, invalid
-from mcpgw_toolexec.headers import RESERVED, is_token
+from mcpgw_toolexec.headers import RESERVED, is_header_safe, is_token
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,9 @@ def resolve(spec: ToolSpec, server: ServerBlock | None, field_path: str) -> Upst
         log.warning("%s: security scheme %r has no credential; calling without credentials",
                     field_path, ref.id)
         return None
-    if any(c in credential for c in "\r\n\x00"):
+    if not is_header_safe(credential):
         # Named by scheme id only: the credential itself never goes into a message.
-        raise invalid(field_path, f"credential of security scheme {ref.id!r} contains a line break")
+        raise invalid(field_path, f"credential of security scheme {ref.id!r} contains a control character")
     if scheme.type == "http":
         if scheme.scheme == "basic":
             token = base64.b64encode(credential.encode()).decode() if ":" in credential else credential
