@@ -146,10 +146,17 @@ def _allow(exc: web.HTTPException) -> dict[str, str]:
     return {"Allow": allow} if allow else {}
 
 
+async def _end_streams(app: web.Application) -> None:
+    """on_shutdown: end every SSE stream so the server does not wait out its shutdown timeout."""
+    if EDGE_KEY in app:
+        app[EDGE_KEY].hub.close_all()
+
+
 def create_app(settings: EdgeSettings) -> web.Application:
     app = web.Application(middlewares=[_no_tracebacks], client_max_size=settings.max_body_bytes)
     app[SETTINGS_KEY] = settings
     app.cleanup_ctx.append(_edge_context)
+    app.on_shutdown.append(_end_streams)
     app.router.add_get("/healthz", _healthz)
     base = "/mcp-servers/{name}"
     app.router.add_post(base, _post)
