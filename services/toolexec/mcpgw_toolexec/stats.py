@@ -54,6 +54,7 @@ class Stats:
         self._lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
         self.dropped = 0
+        self._failing = False  # while Redis is down, one warning rather than one per interval
 
     def record(self, server_id: str, tool: str, is_error: bool, latency_ms: float) -> None:
         counts = self._pending.get(server_id)
@@ -112,13 +113,18 @@ class Stats:
                             pipe.hincrby(key, f"tool:{name}:errors", errors)
                     await pipe.execute()
             except (RedisError, OSError) as exc:
-                log.warning("statistics not written to Redis (%s: %s); keeping them for the next flush",
-                            type(exc).__name__, str(exc)[:200])
+                log.log(logging.DEBUG if self._failing else logging.WARNING,
+                        "statistics not written to Redis (%s: %s); keeping them for the next flush",
+                        type(exc).__name__, str(exc)[:200])
+                self._failing = True
                 self._restore(batch)
                 return False
             except asyncio.CancelledError:
                 self._restore(batch)  # stop() cancelled a periodic flush: its final flush sends these
                 raise
+            if self._failing:
+                log.info("statistics are reaching Redis again")
+                self._failing = False
             return True
 
     def _restore(self, batch: dict[str, _Counts]) -> None:
