@@ -84,3 +84,19 @@ def test_index_ignores_malformed_material() -> None:
     assert index.header_names == []
     found = index.lookup(PresentedCredential(source="bearer", value="k"))
     assert found is not None and found.consumer_id == "a"
+
+
+async def test_an_old_index_is_refreshed_in_the_background_and_kept_if_that_fails() -> None:
+    fetch = GatedFetch()
+    loader = IndexLoader(fetch, max_age=60)
+    first = await loader.current()
+    loader._loaded_at -= 61  # as if a minute had passed without an event
+    fetch.fail = True
+    assert await loader.current() is first  # answered at once from the index it has
+    assert loader._task is not None
+    await asyncio.wait_for(asyncio.shield(loader._task), 5)
+    assert fetch.calls == 2
+    # The failed refresh did not make the index unusable, and is not retried on every call.
+    assert await loader.current() is first
+    assert fetch.calls == 2
+    await loader.close()

@@ -30,6 +30,7 @@ class IndexLoader:
         self._max_age = max_age
         self._index: ConsumerIndex | None = None
         self._loaded_at = 0.0
+        self._refresh_tried_at = 0.0
         # `_wanted` moves on every event; the index is current when `_loaded` has caught up with it.
         self._wanted = 1
         self._loaded = 0
@@ -45,9 +46,11 @@ class IndexLoader:
         """The up-to-date index, loading it first if needed; `McpgwError` if it cannot be had."""
         index = self._index
         if index is not None and self._loaded == self._wanted:
-            if self._max_age and time.monotonic() - self._loaded_at > self._max_age:
-                # A safety net for an event lost in a reconnect: refresh in the background.
-                self._wanted += 1
+            now = time.monotonic()
+            if self._max_age and now - self._loaded_at > self._max_age and now - self._refresh_tried_at > 5:
+                # A safety net for an event lost in a reconnect: refresh in the background, and keep
+                # answering from this index (nothing says it is stale) even if the refresh fails.
+                self._refresh_tried_at = now
                 self._ensure_reload()
             return index
         task = self._ensure_reload()
@@ -70,7 +73,7 @@ class IndexLoader:
         return self._task
 
     async def _reload(self) -> None:
-        while self._loaded != self._wanted:
+        while True:
             target = self._wanted
             try:
                 answer = await self._fetch()
@@ -86,3 +89,5 @@ class IndexLoader:
             self._loaded_at = time.monotonic()
             self.reloads += 1
             log.info("consumer index loaded: %d consumers", len(answer.consumers))
+            if self._loaded == self._wanted:
+                return
