@@ -133,7 +133,8 @@ def describe(exc: BaseException) -> str:
         exc = exc.exceptions[0]
     if isinstance(exc, TimeoutError):
         return f"no answer within {TIMEOUT * 2:g}s"
-    return f"{type(exc).__name__}: {exc}"
+    first_line = (str(exc).splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}"
 
 
 if __name__ == "__main__":

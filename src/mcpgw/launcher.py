@@ -36,6 +36,7 @@ import yaml
 from mcpgw.devcluster import Proc, StartError, free_port, spawn_ready, start_nats, start_redis, start_service
 
 SERVICES = ("mcpgw_registry", "mcpgw_auth", "mcpgw_toolexec", "mcpgw_edge")
+START_ORDER = ("nats", "redis", "registry", "auth", "toolexec", "edge", "backend")
 DEMO_SERVER = "demo"
 SECURE_SERVER = "demo-secure"
 DEMO_CONSUMER = "demo-user"
@@ -291,8 +292,8 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str) -> str:
         "Try it:",
         f"  {py} demo/client.py {open_url}",
         f"  {py} demo/client.py {secure_url}/sse --key {key}",
-        f"  npx @modelcontextprotocol/inspector --cli {open_url} --transport http --method tools/list",
-        f"  npx @modelcontextprotocol/inspector --cli {secure_url} --transport http --method tools/list "
+        f"  npx @modelcontextprotocol/inspector@2 --cli {open_url} --transport http --method tools/list",
+        f"  npx @modelcontextprotocol/inspector@2 --cli {secure_url} --transport http --method tools/list "
         f'--header "Authorization: Bearer {key}"',
         f"  curl -s {config.admin_url}/v1/mcp-servers",
         "",
@@ -352,6 +353,8 @@ class Launcher:
             for module in SERVICES[1:]:
                 group.create_task(self._start_service(module, env))
             backend = group.create_task(self._start_backend())
+        # They became ready in any order; stop them in the order of the design, front to back.
+        self.procs.sort(key=lambda proc: START_ORDER.index(proc.name))
         return await configure_demo(cfg, backend.result())
 
     async def _start_service(self, module: str, env: Mapping[str, str]) -> None:
