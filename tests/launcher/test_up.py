@@ -100,3 +100,39 @@ async def test_make_up_serves_the_demo_and_stops_cleanly(nats_url: str, redis_ur
     # It started no nats-server or redis-server of its own: NATS_URL and REDIS_URL were given.
     assert "stopping nats" not in output and "stopping redis" not in output
     assert port_is_free(edge_port) and port_is_free(registry_port)
+
+
+def child_pid(parent: int, module: str) -> int:
+    """The pid of the launcher's child running `python -m <module>`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and module.encode() in cmdline:
+            return int(entry.name)
+    raise AssertionError(f"no child {module} of {parent}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the child through /proc")
+async def test_a_dying_child_stops_the_rest(nats_url: str, redis_url: str, root: str) -> None:
+    env = {**os.environ, "NATS_URL": nats_url, "REDIS_URL": redis_url,
+           "MCPGW_EDGE_PORT": str(free_port()), "MCPGW_REGISTRY_PORT": str(free_port()),
+           "MCPGW_SUBJECT_ROOT": root, "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}"}
+    launcher = await spawn("up", [sys.executable, "-m", "mcpgw.launcher"], env=env, cwd=str(ROOT))
+    try:
+        await launcher.wait_for(r"^mcpgw is ready$", timeout=90)
+        os.kill(child_pid(launcher.proc.pid, "mcpgw_auth"), signal.SIGKILL)
+        code = await asyncio.wait_for(launcher.proc.wait(), 30)
+    finally:
+        await launcher.stop()
+    output = "\n".join(launcher.lines)
+    assert code == 1, output
+    assert f"auth exited with status {-signal.SIGKILL}; its last lines:" in output
+    assert "auth | mcpgw-auth ready" in output
+    for name in ("edge", "toolexec", "backend", "registry"):
+        assert f"[mcpgw] stopping {name}" in output
