@@ -73,7 +73,10 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    """How a client reaches a listener bound to `host` on this machine, ready for a URL."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def check_port_free(host: str, port: int, variable: str) -> None:

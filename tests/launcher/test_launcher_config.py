@@ -73,3 +73,12 @@ async def test_a_malformed_port_is_refused() -> None:
     code, output = await _run_launcher(MCPGW_REGISTRY_PORT="eighty")
     assert code == 2, output
     assert "MCPGW_REGISTRY_PORT='eighty' is not a port number" in output
+
+
+def test_urls_use_an_address_a_client_can_reach() -> None:
+    env = {"MCPGW_EDGE_HOST": "0.0.0.0", "MCPGW_EDGE_PORT": "9000", "MCPGW_REGISTRY_HOST": "::1"}
+    config = Config.from_env(env)
+    assert config.mcp_url("demo") == "http://127.0.0.1:9000/mcp-servers/demo"
+    assert config.admin_url == "http://[::1]:8081"
+    assert (config.nats_url, config.redis_url, config.subject_root) == (None, None, "mcpgw")
+    assert Config.from_env({"NATS_URL": "nats://n:1", "MCPGW_REDIS_URL": "redis://r"}).nats_url == "nats://n:1"
