@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import json as json_module
 import os
 import signal
 import socket
@@ -163,8 +164,8 @@ class Admin:
                                          params=params) as resp:
                 raw = await resp.read()
                 try:
-                    body = yaml.safe_load(raw) if raw else {}  # JSON is YAML; tolerant of odd content types
-                except yaml.YAMLError:
+                    body = json_module.loads(raw) if raw else {}
+                except ValueError:
                     body = {}
                 if not isinstance(body, dict):
                     body = {}
@@ -209,17 +210,17 @@ async def ensure_server(admin: Admin, name: str, description: str, consumer_auth
         "consumerAuthInfo": {"enable": consumer_auth},
     }
     server_id = await admin.find("mcp-servers", name, "mcpServerId")
-    if server_id is None:
+    exists = server_id is not None
+    if not exists:
         try:
             data = await admin.call("POST", "/v1/mcp-servers", json={"name": name, **fields})
             server_id = str(data["mcpServerId"])
-        except AdminError as exc:
-            if exc.status != 409:
-                raise
-            server_id = await admin.find("mcp-servers", name, "mcpServerId")  # created meanwhile
+        except AdminError as exc:  # 409: created meanwhile by someone else
+            server_id = await admin.find("mcp-servers", name, "mcpServerId") if exc.status == 409 else None
             if server_id is None:
                 raise
-    if server_id is not None:
+            exists = True
+    if exists:
         await admin.call("PUT", f"/v1/mcp-servers/{server_id}", json=fields)
     await admin.call("PUT", f"/v1/mcp-servers/{server_id}/tools", text=tools_yaml, content_type="application/yaml")
     return server_id
