@@ -209,18 +209,18 @@ async def ensure_server(admin: Admin, name: str, description: str, consumer_auth
         "protocol": "HTTP",
         "consumerAuthInfo": {"enable": consumer_auth},
     }
-    server_id = await admin.find("mcp-servers", name, "mcpServerId")
-    exists = server_id is not None
-    if not exists:
+    found = await admin.find("mcp-servers", name, "mcpServerId")
+    if found is None:
         try:
             data = await admin.call("POST", "/v1/mcp-servers", json={"name": name, **fields})
-            server_id = str(data["mcpServerId"])
         except AdminError as exc:  # 409: created meanwhile by someone else
-            server_id = await admin.find("mcp-servers", name, "mcpServerId") if exc.status == 409 else None
-            if server_id is None:
+            found = await admin.find("mcp-servers", name, "mcpServerId") if exc.status == 409 else None
+            if found is None:
                 raise
-            exists = True
-    if exists:
+    if found is None:
+        server_id = str(data["mcpServerId"])
+    else:
+        server_id = found
         await admin.call("PUT", f"/v1/mcp-servers/{server_id}", json=fields)
     await admin.call("PUT", f"/v1/mcp-servers/{server_id}/tools", text=tools_yaml, content_type="application/yaml")
     return server_id
