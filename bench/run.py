@@ -19,12 +19,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
-from mcpgw.devcluster import free_port, spawn, start_nats, start_redis, start_service
+from mcpgw.devcluster import Proc, free_port, spawn, start_nats, start_redis, start_service
 
 HERE = Path(__file__).resolve().parent
 TOOLS_YAML = """\
@@ -46,6 +47,15 @@ tools:
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Run:
     label: str
@@ -53,6 +63,7 @@ class Run:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us_per_call: dict[str, float] | None = None
 
 
 def _ms(value: str) -> float:
@@ -68,8 +79,8 @@ def wrk(label: str, url: str, connections: int, duration: int, env: dict[str, st
     out = subprocess.run([*argv, url], capture_output=True, text=True, env={**os.environ, **env},
                          timeout=duration + 30, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     errors = 0
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         errors += int(m.group(1))
@@ -88,11 +99,24 @@ async def admin(http: aiohttp.ClientSession, method: str, url: str, **kw: object
         return body  # type: ignore[no-any-return]
 
 
+async def profile(out: str, procs: list[Proc], load: Callable[[], Run]) -> None:
+    """Record where edge and toolexec spend their CPU under load (py-spy, from PyPI)."""
+    os.makedirs(out, exist_ok=True)
+    spies = [subprocess.Popen(["py-spy", "record", "-d", "5", "-r", "200", "-f", "speedscope", "-o",
+                               os.path.join(out, f"{p.name}.json"), "-p", str(p.proc.pid)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for p in procs if p.name in ("edge", "toolexec")]
+    print(load())
+    for spy in spies:
+        spy.wait(timeout=60)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--auth", action="store_true", help="also measure with consumer auth switched on")
+    parser.add_argument("--profile", metavar="DIR", help="record py-spy flame graphs of edge and toolexec")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
@@ -151,7 +175,21 @@ async def main() -> None:
         direct_url = f"{base}/items/1"
         script = str(HERE / "tools_call.lua")
 
+        watched = {p.name: p.proc.pid for p in procs}
+
+        def measured(run_it: Callable[[], Run], duration: int) -> Run:
+            before = {k: cpu_seconds(pid) for k, pid in watched.items()}
+            run = run_it()
+            used = {k: cpu_seconds(pid) - before[k] for k, pid in watched.items()}
+            calls = run.rps * duration
+            if calls:
+                run.cpu_us_per_call = {k: v / calls * 1e6 for k, v in used.items() if v > 0}
+            return run
+
         def gateway(name: str, connections: int, duration: int) -> Run:
+            return measured(lambda: gateway_run(name, connections, duration), duration)
+
+        def gateway_run(name: str, connections: int, duration: int) -> Run:
             return wrk(name, f"http://127.0.0.1:{edge_port}/mcp-servers/{name}", connections, duration,
                        {"MCPGW_BENCH_SESSION": sessions[name], "MCPGW_BENCH_TOOL": "get_item",
                         "MCPGW_BENCH_AUTH": servers[name]}, script)
@@ -160,6 +198,9 @@ async def main() -> None:
         wrk("warm", direct_url, 8, 1, {})
         for name in servers:
             gateway(name, 8, 2)
+        if args.profile:
+            await profile(args.profile, procs, lambda: gateway("bench", 64, 6))
+            return
 
         print(f"\nmcpgw benchmark: {args.rounds} rounds x {args.duration}s per run, wrk -t1, "
               f"{os.cpu_count()} CPUs\n")
@@ -168,7 +209,7 @@ async def main() -> None:
         p50s: dict[str, list[float]] = {}
         for connections in (1, 64):
             for rnd in range(args.rounds):
-                direct = wrk("direct", direct_url, connections, args.duration, {})
+                direct = measured(lambda: wrk("direct", direct_url, connections, args.duration, {}), args.duration)
                 rows = [direct]
                 for name in servers:
                     rows.append(gateway(name, connections, args.duration))
@@ -177,6 +218,9 @@ async def main() -> None:
                     label = f"{row.label} c={connections} #{rnd + 1}"
                     print(f"{label:<22}{row.rps:>10.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}{row.errors:>8}"
                           f"{ratio:>8.3f}")
+                    if row.cpu_us_per_call:
+                        print(" " * 4 + "CPU us/call: " + ", ".join(
+                            f"{k} {v:.0f}" for k, v in row.cpu_us_per_call.items()))
                     if row is not direct:
                         summary.setdefault(f"{row.label} c={connections}", []).append(ratio)
                     p50s.setdefault(f"{row.label} c={connections}", []).append(row.p50_ms)

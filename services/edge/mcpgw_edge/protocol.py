@@ -9,6 +9,7 @@ import msgspec
 from opentelemetry import trace
 
 from mcpgw.contracts import ErrorCode, McpgwError, ToolCallReply, ToolCallRequest
+from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
 from mcpgw_edge import jsonrpc
 from mcpgw_edge.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Message, RpcError
@@ -23,6 +24,9 @@ SUPPORTED_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 LATEST_VERSION = SUPPORTED_VERSIONS[0]
 MODERN_VERSION = "2026-07-28"
 GATEWAY_VERSION = "0.1.0"
+
+
+_EMPTY_ARGS = msgspec.Raw(b"{}")
 
 
 class InitializeParams(msgspec.Struct):
@@ -41,7 +45,6 @@ class ListParams(msgspec.Struct):
     cursor: str | None = None
 
 
-_EMPTY_ARGS = msgspec.Raw(b"{}")
 _init_params = msgspec.json.Decoder(InitializeParams)
 _call_params = msgspec.json.Decoder(CallParams)
 _list_params = msgspec.json.Decoder(ListParams)
@@ -132,10 +135,7 @@ class Dispatcher:
         elif bytes(memoryview(arguments)[:1]) != b"{":
             raise RpcError(INVALID_PARAMS, "params.arguments: must be an object")
         snapshot = entry.snapshot
-        with tracer.start_as_current_span("tools/call", kind=trace.SpanKind.INTERNAL) as span:
-            if span.is_recording():
-                span.set_attribute("mcp.server", snapshot.name)
-                span.set_attribute("mcp.tool", call.name)
+        with tracing.span(tracer, "tools/call", attributes={"mcp.server": snapshot.name, "mcp.tool": call.name}):
             try:
                 reply = await self._bus.request(
                     entry.call_subject,

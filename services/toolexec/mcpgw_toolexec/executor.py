@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from mcpgw.runtime import tracing
 from mcpgw_toolexec import arguments, request, response
 from mcpgw_toolexec.backend import BackendClient
 from mcpgw_toolexec.compiled import BrokenTool, CompiledServer, CompiledTool
@@ -21,6 +22,11 @@ async def execute(server: CompiledServer, tool: CompiledTool | BrokenTool, raw_a
         if tool.url is None:
             return response.direct(tool, args, server.config)
         outgoing = request.build(tool, args, server.config)
+        if not tracing.enabled():
+            # Not tracing here, but a traced caller's context still goes on to the backend.
+            inherited = tracing.inject_headers()
+            if inherited:
+                outgoing.headers.update(inherited)
         answer = await backend.send(outgoing)
         return response.from_backend(tool, answer, args, server.config, excerpt_bytes)
     except ToolFailure as exc:

@@ -1,57 +1,126 @@
 """OpenTelemetry set-up and W3C trace-context propagation through NATS headers.
 
-Standard `OTEL_*` variables configure it. With no exporter configured the SDK is still installed
-(so trace ids exist and travel), but spans go nowhere and cost little.
+Standard `OTEL_*` variables configure it. Tracing is on when an exporter is configured
+(`OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_TRACES_EXPORTER`
+of `otlp` or `console`) or when a test installs one. When it is off, the hot paths skip spans and
+trace headers entirely: recording spans that go nowhere cost ~90 us per call at the edge alone.
+Even then a trace context that arrives with a message is handed on unchanged, so a trace started
+by a traced caller is not broken by a hop that records nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
-_configured = False
+_enabled = False
+_provider: TracerProvider | None = None
+_TRACE_HEADERS = ("traceparent", "tracestate")
+# With tracing off: the trace headers of the message being handled, to hand on as they came.
+_passthrough: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("mcpgw_trace", default=None)
 
 
-def setup_tracing(service_name: str, exporter: SpanExporter | None = None) -> None:
-    """Install a tracer provider once per process; tests may pass an in-memory exporter."""
-    global _configured
-    if _configured:
-        if exporter is not None:
-            provider = trace.get_tracer_provider()
-            if isinstance(provider, TracerProvider):
-                provider.add_span_processor(BatchSpanProcessor(exporter))
-        return
-    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
-        _configured = True
-        return
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-    provider = TracerProvider(resource=resource)
-    if exporter is None and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        try:  # the OTLP exporter is optional: install opentelemetry-exporter-otlp-proto-http to use it
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+def enabled() -> bool:
+    return _enabled
+
+
+def _configured_exporter() -> SpanExporter | None:
+    wanted = os.environ.get("OTEL_TRACES_EXPORTER", "").lower()
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if wanted == "none":
+        return None
+    if wanted == "console":
+        return ConsoleSpanExporter()
+    if wanted == "otlp" or endpoint:
+        try:  # the OTLP exporter is optional: pip install opentelemetry-exporter-otlp-proto-http
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]
                 OTLPSpanExporter,
             )
+        except ImportError:
+            import logging
 
-            exporter = OTLPSpanExporter()
-        except ImportError:  # pragma: no cover - depends on an optional package
-            exporter = None
-    if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    _configured = True
+            logging.getLogger(__name__).warning(
+                "tracing requested but opentelemetry-exporter-otlp-proto-http is not installed")
+            return None
+        return OTLPSpanExporter()  # type: ignore[no-any-return]
+    return None
 
 
-def inject_headers(headers: dict[str, str] | None = None) -> dict[str, str]:
-    """The current trace context as NATS headers (`traceparent`, `tracestate`)."""
+def setup_tracing(service_name: str, exporter: SpanExporter | None = None,
+                  processor: SpanProcessor | None = None) -> None:
+    """Install a tracer provider when there is somewhere to send spans; once per process."""
+    global _enabled, _provider
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return
+    if processor is None:
+        exporter = exporter or _configured_exporter()
+        if exporter is None:
+            return
+        processor = BatchSpanProcessor(exporter)
+    if _provider is None:
+        resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
+        _provider = TracerProvider(resource=resource)
+        trace.set_tracer_provider(_provider)
+    _provider.add_span_processor(processor)
+    _enabled = True
+
+
+def inject_headers(headers: dict[str, str] | None = None) -> dict[str, str] | None:
+    """The current trace context as headers (`traceparent`, `tracestate`); untouched when tracing is off."""
+    if not _enabled:
+        inherited = _passthrough.get()
+        if inherited is None:
+            return headers
+        return {**inherited, **headers} if headers else dict(inherited)
     carrier: dict[str, str] = {} if headers is None else headers
     propagate.inject(carrier)
     return carrier
 
 
-def extract_context(headers: Mapping[str, str] | None) -> context.Context:
-    return propagate.extract(headers or {})
+@contextlib.contextmanager
+def _span(tracer: trace.Tracer, name: str, kind: trace.SpanKind, attributes: Mapping[str, Any] | None,
+          parent: Mapping[str, str] | None) -> Iterator[trace.Span | None]:
+    token = context.attach(propagate.extract(parent)) if parent is not None else None
+    try:
+        with tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:  # type: ignore[arg-type,unused-ignore]
+            yield span
+    finally:
+        if token is not None:
+            context.detach(token)
+
+
+_NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
+class _Passthrough(contextlib.AbstractContextManager[None]):
+    __slots__ = ("_headers", "_token")
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self._headers = headers
+        self._token: contextvars.Token[dict[str, str] | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _passthrough.set(self._headers)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _passthrough.reset(self._token)
+
+
+def span(tracer: trace.Tracer, name: str, kind: trace.SpanKind = trace.SpanKind.INTERNAL, *,
+         attributes: Mapping[str, Any] | None = None,
+         parent: Mapping[str, str] | None = None) -> contextlib.AbstractContextManager[trace.Span | None]:
+    """A span when tracing is on (child of `parent` headers if given); otherwise a free no-op."""
+    if not _enabled:
+        if parent and "traceparent" in parent:
+            return _Passthrough({k: parent[k] for k in _TRACE_HEADERS if k in parent})
+        return _NO_SPAN
+    return _span(tracer, name, kind, attributes, parent)
