@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
+import jinja2.meta
 import msgspec
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -182,25 +183,45 @@ _TEXT_ENV = _environment(_finalize_text)
 _URL_ENV = _environment(_finalize_url)
 
 
+def _names(env: ImmutableSandboxedEnvironment, source: str, field: str) -> tuple[jinja2.Template, set[str]]:
+    try:
+        translated = translate(source)
+        tree = env.parse(translated)
+        return env.from_string(tree), jinja2.meta.find_undeclared_variables(tree) - FUNCTIONS.keys()
+    except jinja2.TemplateSyntaxError as exc:
+        raise invalid(field, f"template syntax error: {exc.message}") from None
+
+
+class _ConfigOnly:
+    """The output of a template that reads `config` but no argument: rendered once per config."""
+
+    __slots__ = ("config", "text")
+
+    def __init__(self, config: Mapping[str, Any], text: str) -> None:
+        self.config = config
+        self.text = text
+
+
 class Template:
     """A compiled text template (header value, body, response body)."""
 
-    __slots__ = ("_template", "source")
+    __slots__ = ("_cached", "_template", "is_static", "names", "source")
 
     def __init__(self, source: str, field: str) -> None:
         self.source = source
-        try:
-            self._template = _TEXT_ENV.from_string(translate(source))
-        except jinja2.TemplateSyntaxError as exc:
-            raise invalid(field, f"template syntax error: {exc.message}") from None
-
-    @property
-    def is_static(self) -> bool:
-        return "{{" not in self.source and "{%" not in self.source
+        self._template, self.names = _names(_TEXT_ENV, source, field)
+        self.is_static = "{{" not in source and "{%" not in source
+        self._cached: _ConfigOnly | None = None
 
     def render(self, context: Mapping[str, Any]) -> str:
         if self.is_static:
             return self.source
+        if self.names <= {"config"}:
+            config = context.get("config", {})
+            cached = self._cached
+            if cached is None or cached.config is not config:
+                cached = self._cached = _ConfigOnly(config, self._template.render(context))
+            return cached.text
         return self._template.render(context)
 
 
@@ -212,14 +233,12 @@ class _Probe(dict[str, Any]):
 class UrlTemplate:
     """A compiled URL template whose origin (scheme, host, port) is fixed by config alone."""
 
-    __slots__ = ("_template", "origin", "source")
+    __slots__ = ("_cached", "_template", "names", "origin", "source")
 
     def __init__(self, source: str, field: str, config: Mapping[str, Any], path_args: set[str]) -> None:
         self.source = source
-        try:
-            self._template = _URL_ENV.from_string(translate(source))
-        except jinja2.TemplateSyntaxError as exc:
-            raise invalid(field, f"template syntax error: {exc.message}") from None
+        self._template, self.names = _names(_URL_ENV, source, field)
+        self._cached: _ConfigOnly | None = None
         try:
             probe = self._template.render({"args": _Probe(), "config": _trust(config)})
         except jinja2.TemplateError as exc:
@@ -238,6 +257,12 @@ class UrlTemplate:
         self.origin = (parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80))
 
     def render(self, args: Mapping[str, Any], config: Mapping[str, Any]) -> str:
+        if self.names <= {"config"}:  # the usual `{{.config.baseUrl}}/pets/{id}`: render once
+            cached = self._cached
+            if cached is None or cached.config is not config:
+                text = self._template.render({"args": {}, "config": _trust(config)})
+                cached = self._cached = _ConfigOnly(config, text)
+            return cached.text
         return self._template.render({"args": args, "config": _trust(config)})
 
     def same_origin(self, url: str) -> bool:

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from mcpgw.contracts import McpgwError
+from mcpgw.templating import Template, UrlTemplate, translate
+
+
+@pytest.mark.parametrize("go,jinja", [
+    ("{{.args.x}}", "{{ args.x }}"),
+    ("{{ .config.base }}/a", "{{ config.base }}/a"),
+    ("{{toJson .args.items}}", "{{ toJson(args.items) }}"),
+    ("{{ .args.n | toJson }}", "{{ toJson(args.n) }}"),
+    ("{{if .args.x}}X{{else}}Y{{end}}", "{% if args.x %}X{% else %}Y{% endif %}"),
+    ("{{ args.x }}", "{{ args.x }}"),
+])
+def test_go_template_forms_translate(go: str, jinja: str) -> None:
+    assert translate(go) == jinja
+
+
+def test_text_templates_render_arguments_and_config() -> None:
+    body = Template('{"ids": {{toJson .args.ids}}, "who": "{{.args.name}}", "env": "{{.config.env}}"}', "body")
+    assert body.render({"args": {"ids": [1, 2], "name": "a"}, "config": {"env": "prod"}}) == \
+        '{"ids": [1,2], "who": "a", "env": "prod"}'
+
+
+def test_sandbox_hides_python_internals() -> None:
+    probe = Template("{{ args.__class__.__mro__ }}{{ config.__init__.__globals__ }}", "body")
+    assert probe.render({"args": {}, "config": {}}) == ""
+
+
+def test_config_only_templates_render_once_per_config() -> None:
+    header = Template("Bearer {{.config.token}}", "header")
+    first, second = {"token": "a"}, {"token": "b"}
+    assert header.render({"args": {"x": 1}, "config": first}) == "Bearer a"
+    assert header.render({"args": {"x": 2}, "config": first}) == "Bearer a"
+    assert header.render({"args": {}, "config": second}) == "Bearer b"  # a new revision's config
+
+
+def test_url_arguments_are_percent_encoded_and_config_is_trusted() -> None:
+    config = {"base": "https://api.example.com:8443/v1"}
+    url = UrlTemplate("{{.config.base}}/search?q={{.args.q}}", "url", config, set())
+    rendered = url.render({"q": "a b/../?#&x=1"}, config)
+    assert rendered == "https://api.example.com:8443/v1/search?q=a%20b%2F..%2F%3F%23%26x%3D1"
+    assert url.origin == ("https", "api.example.com", 8443)
+    assert url.same_origin(rendered)
+    assert not url.same_origin("https://evil.example:8443/v1")
+
+
+@pytest.mark.parametrize("source", [
+    "http://{{.args.host}}/x",
+    "{{.args.base}}/x",
+    "http://h:{{.args.port}}/x",
+    "http://{host}/x",
+    "/relative/path",
+    "ftp://h/x",
+    "http://h/{{ bad syntax",
+])
+def test_url_templates_that_arguments_could_redirect_are_refused(source: str) -> None:
+    with pytest.raises(McpgwError) as err:
+        UrlTemplate(source, "tools[0].requestTemplate.url", {}, {"host"})
+    assert err.value.message.startswith("tools[0].requestTemplate.url: ")
