@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mcpgw.devcluster import free_port, start_nats, start_redis
-
 from tests.backends import Backend, run_backend
 from tests.cluster import Cluster, running_cluster
 
