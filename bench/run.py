@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import re
 import shutil
@@ -19,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,16 +100,16 @@ async def admin(http: aiohttp.ClientSession, method: str, url: str, **kw: object
         return body  # type: ignore[no-any-return]
 
 
-async def profile(out: str, procs: list[Proc], load: Callable[[], Run]) -> None:
+async def profile(out: str, procs: list[Proc], load: Callable[[], Awaitable[Run]]) -> None:
     """Record where edge and toolexec spend their CPU under load (py-spy, from PyPI)."""
     os.makedirs(out, exist_ok=True)
-    spies = [subprocess.Popen(["py-spy", "record", "-d", "5", "-r", "200", "-f", "speedscope", "-o",
-                               os.path.join(out, f"{p.name}.json"), "-p", str(p.proc.pid)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for p in procs if p.name in ("edge", "toolexec")]
-    print(load())
+    spies = [await asyncio.create_subprocess_exec(
+        "py-spy", "record", "-d", "5", "-r", "200", "-f", "speedscope", "-o", os.path.join(out, f"{p.name}.json"),
+        "-p", str(p.proc.pid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for p in procs if p.name in ("edge", "toolexec")]
+    print(await load())
     for spy in spies:
-        spy.wait(timeout=60)
+        await asyncio.wait_for(spy.wait(), 60)
 
 
 async def main() -> None:
@@ -177,17 +178,18 @@ async def main() -> None:
 
         watched = {p.name: p.proc.pid for p in procs}
 
-        def measured(run_it: Callable[[], Run], duration: int) -> Run:
+        async def measured(run_it: Callable[[], Run], duration: int) -> Run:
             before = {k: cpu_seconds(pid) for k, pid in watched.items()}
-            run = run_it()
+            # In a thread: the children's output keeps being read while wrk runs.
+            run = await asyncio.to_thread(run_it)
             used = {k: cpu_seconds(pid) - before[k] for k, pid in watched.items()}
             calls = run.rps * duration
             if calls:
                 run.cpu_us_per_call = {k: v / calls * 1e6 for k, v in used.items() if v > 0}
             return run
 
-        def gateway(name: str, connections: int, duration: int) -> Run:
-            return measured(lambda: gateway_run(name, connections, duration), duration)
+        async def gateway(name: str, connections: int, duration: int) -> Run:
+            return await measured(lambda: gateway_run(name, connections, duration), duration)
 
         def gateway_run(name: str, connections: int, duration: int) -> Run:
             return wrk(name, f"http://127.0.0.1:{edge_port}/mcp-servers/{name}", connections, duration,
@@ -195,9 +197,9 @@ async def main() -> None:
                         "MCPGW_BENCH_AUTH": servers[name]}, script)
 
         # Warm every cache and connection pool before measuring.
-        wrk("warm", direct_url, 8, 1, {})
+        await asyncio.to_thread(wrk, "warm", direct_url, 8, 1, {})
         for name in servers:
-            gateway(name, 8, 2)
+            await gateway(name, 8, 2)
         if args.profile:
             await profile(args.profile, procs, lambda: gateway("bench", 64, 6))
             return
@@ -209,10 +211,11 @@ async def main() -> None:
         p50s: dict[str, list[float]] = {}
         for connections in (1, 64):
             for rnd in range(args.rounds):
-                direct = measured(lambda: wrk("direct", direct_url, connections, args.duration, {}), args.duration)
+                direct = await measured(
+                    functools.partial(wrk, "direct", direct_url, connections, args.duration, {}), args.duration)
                 rows = [direct]
                 for name in servers:
-                    rows.append(gateway(name, connections, args.duration))
+                    rows.append(await gateway(name, connections, args.duration))
                 for row in rows:
                     ratio = row.rps / direct.rps if direct.rps else 0.0
                     label = f"{row.label} c={connections} #{rnd + 1}"
