@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -198,3 +199,27 @@ async def test_session_deleted_on_one_replica_is_gone_on_another(mcp: Raw, clust
         assert (await mcp.send(None, method="DELETE")).status == 200
         # The other replica learns of it through a SessionEnded event, within the second.
         await eventually(lambda: other.call("ping"), lambda a: a.status == 404, within=1.0)
+
+
+async def test_a_body_that_never_arrives_is_refused_in_time(cluster: Cluster, backend: Backend) -> None:
+    cluster.edge_overrides["client_io_timeout"] = 0.3
+    await cluster.restart_edge()
+    await cluster.create_server("petstore", petstore_yaml(backend.url))
+    reader, writer = await asyncio.open_connection("127.0.0.1", cluster.edges[0].port)
+    writer.write(b"POST /mcp-servers/petstore HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 b"Accept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{\"jsonrpc\":")
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 5)
+    assert status_line.startswith(b"HTTP/1.1 408")
+    writer.close()
+
+
+async def test_an_oversized_body_is_413(cluster: Cluster, backend: Backend) -> None:
+    cluster.edge_overrides["max_body_bytes"] = 1024
+    await cluster.restart_edge()
+    await cluster.create_server("petstore", petstore_yaml(backend.url))
+    async with aiohttp.ClientSession() as http:
+        mcp = Raw(http, cluster.mcp_url("petstore"))
+        await mcp.initialize()
+        big = await mcp.call("tools/call", {"name": "get_pet", "arguments": {"id": 1, "tag": "x" * 4096}})
+    assert big.status == 413

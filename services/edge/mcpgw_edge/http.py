@@ -105,16 +105,30 @@ def sse_event(payload: bytes, event: str = "message") -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + payload + b"\n\n"
 
 
-async def pump(response: web.StreamResponse, stream: Stream, keepalive: float) -> None:
+async def pump(response: web.StreamResponse, stream: Stream, keepalive: float, write_timeout: float) -> None:
     """Write the stream's messages as SSE events until it closes or the client goes away."""
-    with contextlib.suppress(ConnectionError):
+    with contextlib.suppress(ConnectionError, TimeoutError):
         while True:
             try:
                 item = await asyncio.wait_for(stream.queue.get(), keepalive)
             except TimeoutError:
                 # An SSE comment keeps proxies from idling the stream out and detects a gone client.
-                await response.write(b": ping\n\n")
-                continue
+                item = b""
             if item is None:
                 break
-            await response.write(sse_event(item))
+            # A client that stops reading would block the write forever: bound it.
+            async with asyncio.timeout(write_timeout):
+                await response.write(sse_event(item) if item else b": ping\n\n")
+
+
+async def read_body(request: web.Request, limit: int, timeout: float) -> bytes | web.Response:
+    """The request body, or the error response for one too large or too slow to arrive."""
+    if request.content_length is not None and request.content_length > limit:
+        return rpc_error_response(413, jsonrpc.INVALID_REQUEST, "request body too large")
+    try:
+        async with asyncio.timeout(timeout):
+            return await request.read()
+    except TimeoutError:
+        return rpc_error_response(408, jsonrpc.INVALID_REQUEST, "request body not received in time")
+    except web.HTTPRequestEntityTooLarge:
+        return rpc_error_response(413, jsonrpc.INVALID_REQUEST, "request body too large")

@@ -14,6 +14,9 @@ class EdgeSettings(CommonSettings, kw_only=True):
     # Extra Host header values accepted when bound to loopback (DNS-rebinding protection).
     allowed_hosts: list[str] = []
     sse_keepalive: float = 15.0
+    # A client must send its whole request body within this many seconds (slow-loris bound); an SSE
+    # client that does not take an event within it loses the stream.
+    client_io_timeout: float = 30.0
     max_body_bytes: int = 4 * 1024 * 1024
     # Upper bound on one tools/call, end to end.
     tool_call_timeout: float = 60.0

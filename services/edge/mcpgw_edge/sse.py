@@ -16,7 +16,7 @@ from aiohttp import web
 from mcpgw.contracts import McpgwError, SessionEnded, SseDeliver
 from mcpgw_edge import jsonrpc
 from mcpgw_edge.context import Edge
-from mcpgw_edge.http import JSON, Gate, pump, rpc_error_response, sse_event, start_event_stream, unavailable
+from mcpgw_edge.http import JSON, Gate, pump, read_body, rpc_error_response, sse_event, start_event_stream, unavailable
 from mcpgw_edge.jsonrpc import INVALID_REQUEST, InvalidMessage, Message
 from mcpgw_edge.protocol import initialize_result, negotiate
 from mcpgw_edge.servers import ServerEntry
@@ -56,7 +56,7 @@ class LegacySse:
             response = await start_event_stream(request)
             # Relative to the SSE URL, so it stays right behind a proxy that prefixes paths.
             await response.write(sse_event(f"message?session_id={session.id}".encode(), "endpoint"))
-            await pump(response, stream, self.edge.settings.sse_keepalive)
+            await pump(response, stream, self.edge.settings.sse_keepalive, self.edge.settings.client_io_timeout)
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
@@ -86,9 +86,9 @@ class LegacySse:
             return rpc_error_response(403, INVALID_REQUEST, "Forbidden: session belongs to another consumer")
         if request.content_type != JSON:
             return rpc_error_response(400, INVALID_REQUEST, "Invalid Content-Type: expected application/json")
-        body = await request.read()
-        if len(body) > self.edge.settings.max_body_bytes:
-            return rpc_error_response(413, INVALID_REQUEST, "request body too large")
+        body = await read_body(request, self.edge.settings.max_body_bytes, self.edge.settings.client_io_timeout)
+        if isinstance(body, web.Response):
+            return body
         try:
             decoded = jsonrpc.decode(body)
         except InvalidMessage as exc:

@@ -9,7 +9,7 @@ from aiohttp import web
 from mcpgw.contracts import McpgwError, SessionEnded
 from mcpgw_edge import jsonrpc
 from mcpgw_edge.context import Edge
-from mcpgw_edge.http import JSON, Gate, pump, rpc_error_response, start_event_stream, unavailable
+from mcpgw_edge.http import JSON, Gate, pump, read_body, rpc_error_response, start_event_stream, unavailable
 from mcpgw_edge.jsonrpc import INVALID_REQUEST, InvalidMessage, Message
 from mcpgw_edge.protocol import MODERN_VERSION, SUPPORTED_VERSIONS, initialize_result, negotiate
 from mcpgw_edge.servers import ServerEntry
@@ -62,9 +62,9 @@ class StreamableHttp:
                                       "Not Acceptable: Accept must list application/json and text/event-stream")
         if request.content_type != JSON:
             return rpc_error_response(400, INVALID_REQUEST, "Invalid Content-Type: expected application/json")
-        if request.content_length is not None and request.content_length > self.edge.settings.max_body_bytes:
-            return rpc_error_response(413, INVALID_REQUEST, "request body too large")
-        body = await request.read()
+        body = await read_body(request, self.edge.settings.max_body_bytes, self.edge.settings.client_io_timeout)
+        if isinstance(body, web.Response):
+            return body
         try:
             decoded = jsonrpc.decode(body)
         except InvalidMessage as exc:
@@ -140,7 +140,7 @@ class StreamableHttp:
             return rpc_error_response(409, INVALID_REQUEST, "Conflict: this session already has a GET stream")
         try:
             response = await start_event_stream(request)
-            await pump(response, stream, self.edge.settings.sse_keepalive)
+            await pump(response, stream, self.edge.settings.sse_keepalive, self.edge.settings.client_io_timeout)
         finally:
             self.edge.hub.release(stream)
         return response
