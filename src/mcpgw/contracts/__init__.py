@@ -26,6 +26,7 @@ from mcpgw.contracts.tools import (
     ServerBlock,
     ToolArg,
     ToolsDocument,
+    ToolSource,
     ToolSpec,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "ToolCallReply",
     "ToolCallRequest",
     "ToolListing",
+    "ToolSource",
     "ToolSpec",
     "ToolsDocument",
     "VerifyReply",

@@ -19,6 +19,9 @@ class _Spec(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fie
     pass
 
 
+ArgStyle = Literal["form", "spaceDelimited", "pipeDelimited", "deepObject", "simple", "label", "matrix"]
+
+
 class ToolArg(_Spec):
     name: str
     description: str = ""
@@ -29,6 +32,14 @@ class ToolArg(_Spec):
     items: dict[str, Any] | None = None
     properties: dict[str, Any] | None = None
     position: ArgPosition | None = None
+    # mcpgw extensions (OpenAPI import): the parameter map beside each tool.
+    # The name on the wire when it differs from the argument's (`id__query` -> `id`).
+    wire_name: str | None = None
+    # OpenAPI serialisation of arrays/objects in query, path, header and cookie.
+    style: ArgStyle | None = None
+    explode: bool | None = None
+    # `binary`: a base64 argument sent as a file part of a multipart body (or as the raw body).
+    format: str | None = None
 
 
 class HeaderTemplate(_Spec):
@@ -53,6 +64,20 @@ class RequestTemplate(_Spec):
     args_to_url_param: bool = False
     args_to_form_body: bool = False
     security: SecurityRef | None = None
+    # mcpgw extension: how `body` arguments are encoded: application/json (and +json),
+    # application/x-www-form-urlencoded (nested values in bracket form), multipart/form-data
+    # (binary arguments as file parts), text/plain or application/octet-stream (one raw argument).
+    body_media_type: str | None = None
+    # mcpgw extension: OpenAPI `security` of the operation, OR of ANDs of scheme ids.
+    security_requirements: list[list[str]] | None = None
+
+
+class ToolSource(_Spec):
+    """Where an imported tool came from: the key incremental re-imports match tools on."""
+
+    method: str
+    path: str
+    operation_id: str | None = None
 
 
 class ResponseTemplate(_Spec):
@@ -75,6 +100,10 @@ class ToolSpec(_Spec):
     error_response_template: str | None = None
     security: SecurityRef | None = None
     disabled: bool = False
+    # Set by OpenAPI import; absent on hand-written tools.
+    source: ToolSource | None = None
+    # Accepted for compatibility with Higress configs; mcpgw validates arguments the same way always.
+    legacy_only: bool = False
 
 
 class SecurityScheme(_Spec):
