@@ -12,7 +12,7 @@ from aiohttp.typedefs import Handler
 
 from mcpgw.contracts import ConfigChanged, RedisKeys, SessionEnded
 from mcpgw.runtime.bus import Bus
-from mcpgw_edge import jsonrpc
+from mcpgw_edge import jsonrpc, resource_metadata
 from mcpgw_edge.authn import AuthGate
 from mcpgw_edge.context import Edge
 from mcpgw_edge.origin import OriginPolicy
@@ -122,6 +122,17 @@ async def _message(request: web.Request) -> web.StreamResponse:
     return await _legacy(request.app).message(request)
 
 
+async def _resource_metadata(request: web.Request) -> web.StreamResponse:
+    edge = request.app[EDGE_KEY]
+    gate = _streamable(request.app).gate
+    entry = await gate.server(request)
+    if isinstance(entry, web.Response):
+        return entry
+    # Browser-based clients fetch this cross-origin before they have any credential.
+    return web.Response(body=resource_metadata.document(request, edge.settings.public_url, entry),
+                        content_type="application/json", headers={"Access-Control-Allow-Origin": "*"})
+
+
 async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -165,4 +176,5 @@ def create_app(settings: EdgeSettings) -> web.Application:
     app.router.add_route("*", base, _other)
     app.router.add_get(base + "/sse", _sse, allow_head=False)
     app.router.add_post(base + "/message", _message)
+    app.router.add_get(resource_metadata.WELL_KNOWN + base, _resource_metadata)
     return app

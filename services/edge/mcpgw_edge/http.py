@@ -8,7 +8,7 @@ import contextlib
 from aiohttp import web
 
 from mcpgw.contracts import McpgwError
-from mcpgw_edge import jsonrpc
+from mcpgw_edge import jsonrpc, resource_metadata
 from mcpgw_edge.context import Edge
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.streams import Stream
@@ -85,9 +85,10 @@ class Gate:
             return verdict.consumer_id, allowed
         if verdict.outcome == "forbidden":
             return rpc_error_response(403, jsonrpc.INVALID_REQUEST, f"Forbidden: {verdict.reason or 'not authorized'}")
-        challenge = 'Bearer error="invalid_token"' if verdict.reason != "missing credential" else "Bearer"
+        error = None if verdict.reason == "missing credential" else "invalid_token"
+        header = resource_metadata.challenge(request, self.edge.settings.public_url, snapshot.name, error)
         return rpc_error_response(401, jsonrpc.INVALID_REQUEST, f"Unauthorized: {verdict.reason}",
-                                  headers={"WWW-Authenticate": challenge})
+                                  headers={"WWW-Authenticate": header})
 
 
 async def start_event_stream(request: web.Request) -> web.StreamResponse:

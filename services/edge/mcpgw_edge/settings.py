@@ -23,6 +23,9 @@ class EdgeSettings(CommonSettings, kw_only=True):
     # How long a cached auth decision may live without an invalidating event.
     auth_cache_ttl: float = 300.0
     tools_page_size: int = 1000
+    # The externally visible base URL (e.g. https://mcp.example.com) used in protected-resource
+    # metadata; empty: derived from each request's scheme and Host.
+    public_url: str = ""
 
 
 def load() -> EdgeSettings:

@@ -25,6 +25,8 @@ class ServerSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     description: str = ""
     protocol: str = "HTTP"
     consumer_auth: bool = False
+    # OAuth authorization servers announced in this server's RFC 9728 protected-resource metadata.
+    authorization_servers: list[str] = []
     statistics: bool = False
     server: ServerBlock | None = None
     tools: list[ToolSpec] = []
