@@ -79,8 +79,12 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.post("/v1/mcp-servers")
 async def create_server(request: web.Request) -> web.Response:
     body = decode_json(await request.read(), CreateServer)
-    record, _ = await _registry(request).servers.create(body, _now_ms())
-    return ok(request, {"mcpServerId": record.id, "name": record.name})
+    record, _, plan = await _registry(request).servers.create(body, _now_ms())
+    data: dict[str, Any] = {"mcpServerId": record.id, "name": record.name}
+    if plan is not None:  # created from mcpServerConfig.swaggerConfig
+        report = plan.report()
+        data["import"] = {k: report[k] for k in ("tools", "skipped", "degraded", "operations", "warnings")}
+    return ok(request, data)
 
 
 @routes.get("/v1/mcp-servers")
@@ -148,8 +152,12 @@ async def put_tools(request: web.Request) -> web.Response:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise invalid("body", "must be UTF-8 text") from None
-    record, revision, names = await servers.put_tools(server_id, text, fmt, _now_ms())
-    return ok(request, {"mcpServerId": record.id, "revision": revision, "tools": names})
+    record, revision, names, not_kept = await servers.put_tools(server_id, text, fmt, _now_ms())
+    data: dict[str, Any] = {"mcpServerId": record.id, "revision": revision, "tools": names}
+    if record.imported is not None:
+        # Edits a re-import will replace (only name, description, disabled and argument defaults/hidden stay).
+        data["notKept"] = not_kept
+    return ok(request, data)
 
 
 # consumers

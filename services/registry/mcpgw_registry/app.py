@@ -7,15 +7,18 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from mcpgw.runtime.bus import Bus
-from mcpgw_registry import bus_handlers
+from mcpgw_registry import bus_handlers, import_api
 from mcpgw_registry.api import REGISTRY, Registry, routes
+from mcpgw_registry.blobs import BlobStore
 from mcpgw_registry.consumer_repo import ConsumerRepository
 from mcpgw_registry.envelope import MAX_BODY, envelope_middleware
 from mcpgw_registry.events import Events
+from mcpgw_registry.import_api import TOOL_OPS
 from mcpgw_registry.server_repo import ServerRepository
 from mcpgw_registry.settings import RegistrySettings
 from mcpgw_registry.snapshots import SnapshotCache
 from mcpgw_registry.store import Store
+from mcpgw_registry.tool_ops import ToolOperations
 
 SETTINGS = web.AppKey("settings", RegistrySettings)
 
@@ -28,10 +31,13 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
         store = await Store.open(bus.nc, settings.kv_bucket, replicas=settings.kv_replicas,
                                  timeout=settings.request_timeout)
         events = Events(bus)
-        servers = ServerRepository(store, events, SnapshotCache())
+        blobs = BlobStore(bus.nc, settings.import_bucket_name, replicas=settings.kv_replicas,
+                          timeout=settings.request_timeout)
+        servers = ServerRepository(store, events, SnapshotCache(), blobs, max_import_bytes=settings.max_body_bytes)
         consumers = ConsumerRepository(store, events)
         await bus_handlers.serve(bus, servers, consumers)
         app[REGISTRY] = Registry(bus=bus, servers=servers, consumers=consumers)
+        app[TOOL_OPS] = ToolOperations(servers)
         yield
     finally:
         await bus.close()
@@ -41,6 +47,8 @@ def create_app(settings: RegistrySettings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[envelope_middleware])
     app[SETTINGS] = settings
     app[MAX_BODY] = settings.max_body_bytes
+    # Import routes first: `/tools/import` must win over the `/tools/{name}` pattern.
+    app.add_routes(import_api.routes)
     app.add_routes(routes)
     app.cleanup_ctx.append(_nats)
     return app

@@ -36,7 +36,7 @@ class ToolOverride(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unkn
         return self.name is None and self.description is None and self.disabled is None and not self.args
 
 
-class ServerOverride(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+class ServerOverride(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
     """Edits of the `server` block: config values, credentials, allowTools."""
 
     config: dict[str, Any] = {}
@@ -49,6 +49,26 @@ class ServerOverride(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_un
 
 
 Overrides = dict[str, ToolOverride]
+
+
+class ImportSettings(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    """The converter options of the last import; a re-import without them reuses these."""
+
+    base_url: str | None = None
+    include_deprecated: bool = True
+    description_limit: int = 1024
+
+
+class ImportState(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What an imported server's record keeps about its import, beside the tools YAML."""
+
+    # Object-store name of the last generated ToolsDocument (what the next import diffs against).
+    blob: str = ""
+    operations: int = 0
+    options: ImportSettings = msgspec.field(default_factory=ImportSettings)
+    imported_ms: int = 0
+    tools: Overrides = {}
+    server: ServerOverride | None = None
 
 
 def tool_key(tool: ToolSpec) -> str | None:
@@ -179,6 +199,21 @@ def apply_document(gen: ToolsDocument, overrides: Overrides, server: ServerOverr
     return msgspec.structs.replace(gen, server=apply_server(gen.server, server), tools=tools, allow_tools=allow)
 
 
+def tidy_override(gen: ToolSpec, override: ToolOverride) -> ToolOverride | None:
+    """Drop what equals the generated value, and arguments the operation no longer has."""
+    known = {a.name for a in gen.args}
+    if gen.input_schema is not None and isinstance(gen.input_schema.get("properties"), dict):
+        known |= set(gen.input_schema["properties"])
+    args: dict[str, ArgOverride] = {k: v for k, v in override.args.items() if k in known}
+    tidy = ToolOverride(
+        name=None if override.name == gen.name else override.name,
+        description=None if override.description == gen.description else override.description,
+        disabled=None if override.disabled == gen.disabled else override.disabled,
+        args=args,
+    )
+    return None if tidy.is_empty() else tidy
+
+
 # the data plane
 
 
@@ -202,7 +237,8 @@ def enforce_hidden(tool: ToolSpec, override: ToolOverride | None) -> ToolSpec:
         return msgspec.structs.replace(tool, args=args)
     # Schema-only tool: toolexec reads the schema's properties, so pin the default there.
     assert override is not None
-    schema = copy.deepcopy(tool.input_schema) if tool.input_schema is not None else {"type": "object"}
+    schema: dict[str, Any] = copy.deepcopy(tool.input_schema) if tool.input_schema is not None \
+        else {"type": "object"}
     props = dict(_props(schema))
     for name in hidden:
         default = override.args[name].default

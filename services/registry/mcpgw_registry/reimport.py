@@ -17,12 +17,12 @@ from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.tools import ToolsDocument, ToolSpec
 from mcpgw_registry.edits import changed_fields
 from mcpgw_registry.overrides import (
-    ArgOverride,
     Overrides,
     ServerOverride,
     ToolOverride,
     apply_document,
     by_key,
+    tidy_override,
     tool_key,
 )
 from mcpgw_registry.tools import effective_tools
@@ -57,21 +57,6 @@ def _effective_name(tool: ToolSpec, override: ToolOverride | None) -> str:
     return override.name if override is not None and override.name is not None else tool.name
 
 
-def _tidy(gen: ToolSpec, override: ToolOverride) -> ToolOverride | None:
-    """Drop what equals the generated value, and arguments the operation no longer has."""
-    known = {a.name for a in gen.args}
-    if gen.input_schema is not None and isinstance(gen.input_schema.get("properties"), dict):
-        known |= set(gen.input_schema["properties"])
-    args: dict[str, ArgOverride] = {k: v for k, v in override.args.items() if k in known}
-    tidy = ToolOverride(
-        name=None if override.name == gen.name else override.name,
-        description=None if override.description == gen.description else override.description,
-        disabled=None if override.disabled == gen.disabled else override.disabled,
-        args=args,
-    )
-    return None if tidy.is_empty() else tidy
-
-
 def _diff_fields(old: ToolSpec, new: ToolSpec) -> list[str]:
     fields = changed_fields(old, new)
     if "source" in fields:
@@ -96,7 +81,7 @@ def merge(old_gen: ToolsDocument | None, new_gen: ToolsDocument, current: ToolsD
             # Clients and prompts know the old name; keep it unless the operator renames.
             ov = msgspec.structs.replace(ov, name=before.name)
             pinned[key] = tool.name
-        tidy = _tidy(tool, ov)
+        tidy = tidy_override(tool, ov)
         if tidy is not None:
             kept[key] = tidy
     doc = apply_document(new_gen, kept, server)

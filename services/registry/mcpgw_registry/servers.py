@@ -15,6 +15,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from mcpgw.contracts.errors import invalid
+from mcpgw_registry.overrides import ImportState
 from mcpgw_registry.validation import join
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -167,6 +168,8 @@ class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     deploy_status: str = "Deployed"
     created_ms: int = 0
     updated_ms: int = 0
+    # Set while the tools come from an OpenAPI import: overrides and where the generated tools are.
+    imported: ImportState | None = None
 
 
 def check_name(name: str) -> None:
@@ -180,12 +183,9 @@ def check_name(name: str) -> None:
 
 
 def spec_of(config: McpServerConfig) -> str | None:
-    """The tools text of an `mcpServerConfig` (None: neither field given, "" : no tools)."""
+    """The tools YAML of an `mcpServerConfig` (None: not given, "" : no tools); swaggerConfig is separate."""
     if config.swagger_config is not None and config.mcp_server_spec is not None:
         raise invalid("mcpServerConfig", "swaggerConfig and mcpServerSpec are mutually exclusive")
-    if config.swagger_config is not None:
-        # OpenAPI import is its own feature (preview, incremental re-import); not built yet.
-        raise invalid("mcpServerConfig.swaggerConfig", "OpenAPI import is not available yet")
     return config.mcp_server_spec
 
 

@@ -10,6 +10,12 @@ class RegistrySettings(CommonSettings, kw_only=True):
     # JetStream replicas of the bucket; 3 on a NATS cluster.
     kv_replicas: int = 1
     max_body_bytes: int = 10 * 1024 * 1024
+    # JetStream object store of the generated tools of imported servers; "" = "<kv_bucket>-imports".
+    import_bucket: str = ""
+
+    @property
+    def import_bucket_name(self) -> str:
+        return self.import_bucket or f"{self.kv_bucket}-imports"
 
 
 def load() -> RegistrySettings:

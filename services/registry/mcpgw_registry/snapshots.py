@@ -10,6 +10,7 @@ from collections import OrderedDict
 
 from mcpgw.contracts.registry import ServerSnapshot
 from mcpgw.contracts.tools import ToolsDocument
+from mcpgw_registry.overrides import enforce_hidden, tool_key
 from mcpgw_registry.servers import ServerRecord
 from mcpgw_registry.tools import effective_tools, listing_entry, parse_tools
 
@@ -30,8 +31,12 @@ def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | Non
     if doc is not None:
         tools = effective_tools(doc)
         snapshot.server = doc.server
-        snapshot.tools = tools
+        # Clients are shown the tools as written; toolexec gets hidden arguments pinned to their defaults.
         snapshot.listing = [listing_entry(tool) for tool in tools]
+        overrides = record.imported.tools if record.imported is not None else {}
+        if overrides:
+            tools = [enforce_hidden(t, overrides.get(k)) if (k := tool_key(t)) is not None else t for t in tools]
+        snapshot.tools = tools
     return snapshot
 
 

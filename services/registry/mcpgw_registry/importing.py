@@ -1,0 +1,130 @@
+"""Planning an OpenAPI import: convert, merge with what the server has, and describe the result.
+
+A plan changes nothing; `ServerRepository` writes it (apply) or only reports it (preview).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from mcpgw.contracts.errors import invalid
+from mcpgw.contracts.tools import ToolsDocument
+from mcpgw_registry.blobs import BlobStore
+from mcpgw_registry.overrides import ImportSettings, ImportState
+from mcpgw_registry.reimport import Merge, merge
+from mcpgw_registry.render import render
+from mcpgw_registry.servers import ServerRecord
+from mcpgw_registry.tools import parse_tools
+
+if TYPE_CHECKING:
+    from mcpgw_registry.openapi import ImportResult
+
+log = logging.getLogger(__name__)
+
+QUERY_OPTIONS = ("baseUrl", "includeDeprecated", "descriptionLimit")
+MAX_DESCRIPTION_LIMIT = 100_000
+
+_decode_doc = msgspec.json.Decoder(ToolsDocument).decode
+
+
+def _bool(query: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise invalid(name, "must be true or false")
+    return raw.lower() == "true"
+
+
+def import_settings(query: Mapping[str, str], previous: ImportSettings | None) -> ImportSettings:
+    """The options of this import: query parameters, else those of the last import, else defaults."""
+    unknown = sorted(set(query) - set(QUERY_OPTIONS))
+    if unknown:
+        raise invalid(unknown[0], f"unknown query parameter; the import takes {', '.join(QUERY_OPTIONS)}")
+    base = previous or ImportSettings()
+    base_url = base.base_url
+    if "baseUrl" in query:
+        base_url = query["baseUrl"].strip() or None  # empty: back to the document's own servers
+    limit = base.description_limit
+    raw = query.get("descriptionLimit")
+    if raw:
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_DESCRIPTION_LIMIT:
+            raise invalid("descriptionLimit", f"must be an integer between 1 and {MAX_DESCRIPTION_LIMIT}")
+        limit = int(raw)
+    return ImportSettings(base_url=base_url, include_deprecated=_bool(query, "includeDeprecated",
+                                                                      base.include_deprecated),
+                          description_limit=limit)
+
+
+@dataclass
+class ImportPlan:
+    merge: Merge
+    text: str
+    state: ImportState
+    generated: bytes  # the converter's ToolsDocument as JSON, kept to diff the next import against
+    result: ImportResult
+
+    def report(self) -> dict[str, Any]:
+        """The preview/apply answer: resulting tools, the diff, and what the converter left out."""
+        r = self.result
+        data = self.merge.report()
+        data.update({
+            "skipped": [msgspec.to_builtins(s) for s in r.skipped],
+            "degraded": [msgspec.to_builtins(s) for s in r.degraded],
+            "operations": r.operations,
+            "warnings": list(r.warnings),
+            "yaml": self.text,
+        })
+        if r.ignored:
+            data["ignored"] = [msgspec.to_builtins(s) for s in r.ignored]
+        return data
+
+
+async def load_generated(blobs: BlobStore, state: ImportState | None) -> ToolsDocument | None:
+    if state is None or not state.blob:
+        return None
+    value = await blobs.get(state.blob)
+    if value is None:
+        log.warning("generated tools %s are missing; diffing against the current tools", state.blob)
+        return None
+    try:
+        return _decode_doc(value)
+    except msgspec.DecodeError as exc:
+        log.error("generated tools %s are unreadable (%s); diffing against the current tools", state.blob, exc)
+        return None
+
+
+def current_document(record: ServerRecord) -> ToolsDocument | None:
+    if not record.tools_text:
+        return None
+    return parse_tools(record.tools_text, record.tools_format, root="mcpServerConfig")
+
+
+async def plan_import(record: ServerRecord, raw: bytes | str, settings: ImportSettings, *, max_bytes: int,
+                      blobs: BlobStore, now_ms: int) -> ImportPlan:
+    from mcpgw_registry.openapi import ImportOptions, convert  # TEMP until the converter lands
+
+    options = ImportOptions(base_url=settings.base_url, include_deprecated=settings.include_deprecated,
+                            description_limit=settings.description_limit, max_bytes=max_bytes,
+                            server_name=record.name)
+    # A large document takes a while to convert; a thread keeps NATS lookups and other requests moving.
+    result = await asyncio.to_thread(convert, raw, options)
+    state = record.imported
+    old_gen = await load_generated(blobs, state)
+    merged = merge(old_gen, result.document, current_document(record),
+                   state.tools if state is not None else {}, state.server if state is not None else None)
+    text = render(merged.doc)
+    parse_tools(text, "yaml")  # what GET /tools will return must read back cleanly
+    generated = msgspec.json.encode(result.document)
+    digest = hashlib.sha256(generated).hexdigest()[:32]
+    new_state = ImportState(blob=f"{record.id}.{digest}", operations=result.operations, options=settings,
+                            imported_ms=now_ms, tools=merged.overrides,
+                            server=state.server if state is not None else None)
+    return ImportPlan(merged, text, new_state, generated, result)
