@@ -10,7 +10,7 @@ import msgspec
 class PresentedCredential(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
     """A credential as the client presented it. `name` is the header or query parameter name."""
 
-    source: Literal["bearer", "header", "query"]
+    source: Literal["bearer", "header", "query", "cookie"]
     value: str
     name: str = ""
 
@@ -19,6 +19,9 @@ class VerifyRequest(msgspec.Struct, kw_only=True, omit_defaults=True, tag="auth.
     server_id: str
     server_name: str
     credentials: list[PresentedCredential] = []
+    # The newest consumer/grant revision the asking edge has seen in change events: auth must not
+    # answer from an older index (so a revocation the edge already knows of cannot be undone).
+    min_revision: int = 0
 
 
 Outcome = Literal["allow", "unauthenticated", "forbidden"]
@@ -32,6 +35,8 @@ class VerifyReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="auth.ve
     allowed_tools: list[str] | None = None
     # Safe to show to the client: never contains the credential.
     reason: str = ""
+    # Claims copied to backend request headers (`claimsToHeadersConfigs`).
+    forward_headers: dict[str, str] = {}
 
 
 class SourcesRequest(msgspec.Struct, kw_only=True, tag="auth.sources.v1", tag_field="kind"):
@@ -43,3 +48,4 @@ class SourcesReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="auth.s
 
     headers: list[str] = []
     query: list[str] = []
+    cookies: list[str] = []

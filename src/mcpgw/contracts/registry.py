@@ -53,6 +53,38 @@ class ApiKeySource(msgspec.Struct, kw_only=True, omit_defaults=True):
     value: str = ""
 
 
+class TokenSource(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where a consumer's JWT is read from (the reference's `jwtTokenConfig`)."""
+
+    key: str = "Authorization"
+    position: Literal["HEADER", "QUERY", "COOKIE"] = "HEADER"
+    prefix: str = "Bearer "
+
+
+class ClaimToHeader(msgspec.Struct, kw_only=True, omit_defaults=True):
+    claim: str
+    header: str
+    override: bool = True
+
+
+class JwtVerification(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A consumer's JWT settings as auth needs them. Key material travels only registry -> auth."""
+
+    # "Symmetry": `jwks` holds the shared secret (HS*). Otherwise `jwks` is a JWKS document, one
+    # JWK, or a PEM public key, and/or `remote_jwks_uri` names a JWKS to fetch (cached, rotated).
+    secret_type: str = ""
+    jwks: str = ""
+    remote_jwks_uri: str = ""
+    issuer: str = ""
+    audience: list[str] = []
+    clock_skew_seconds: int = 60
+    token_source: TokenSource = msgspec.field(default_factory=TokenSource)
+    # The token belongs to this consumer when claim `payload_key` equals `payload_value`.
+    payload_key: str = ""
+    payload_value: str = ""
+    claims_to_headers: list[ClaimToHeader] = []
+
+
 class ConsumerCredentials(msgspec.Struct, kw_only=True, omit_defaults=True):
     consumer_id: str
     name: str
@@ -60,6 +92,19 @@ class ConsumerCredentials(msgspec.Struct, kw_only=True, omit_defaults=True):
     # sha256 hex digests of the consumer's API keys: the keys themselves are never stored.
     apikey_hashes: list[str] = []
     apikey_source: ApiKeySource = msgspec.field(default_factory=ApiKeySource)
+    jwt: JwtVerification | None = None
+
+
+class Grant(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An authorization rule (`car-…`): a consumer may use a server, or only the named tools of it."""
+
+    rule_id: str
+    consumer_id: str
+    server_id: str
+    # None: the whole server (wins over any tool-level grant); a list: only these tools.
+    tools: list[str] | None = None
+    # Unix milliseconds; 0: long-term.
+    expires_at: int = 0
 
 
 class AuthIndexRequest(msgspec.Struct, kw_only=True, tag="registry.auth.index.v1", tag_field="kind"):
@@ -71,6 +116,9 @@ class AuthIndex(msgspec.Struct, kw_only=True, omit_defaults=True, tag="registry.
     """Every consumer's verification material; auth keeps it in memory and reloads it on events."""
 
     consumers: list[ConsumerCredentials] = []
+    grants: list[Grant] = []
+    # The configuration revision this index reflects (>= the revision of every write it includes).
+    revision: int = 0
 
 
 class ConfigChanged(msgspec.Struct, kw_only=True, omit_defaults=True, tag="event.config.changed.v1",

@@ -14,6 +14,11 @@ class ToolCallRequest(msgspec.Struct, kw_only=True, omit_defaults=True, tag="too
     arguments: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
     session_id: str = ""
     consumer_id: str = ""
+    # Headers derived from the consumer's verified identity (JWT claims), added to the backend request.
+    forward_headers: dict[str, str] = {}
+    # The client's own credential: sent only when the server's YAML asks for passthrough
+    # (`passthroughAuthHeader`, `security.passthrough`); never otherwise.
+    client_credential: str = ""
 
 
 class ToolCallReply(msgspec.Struct, kw_only=True, tag="toolexec.call.reply.v1", tag_field="kind"):
