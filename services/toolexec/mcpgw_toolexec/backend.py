@@ -1,22 +1,26 @@
 """The pooled HTTP client every tool call goes through.
 
-One `ClientSession` per process: connections are kept alive per backend host, DNS answers are
-cached, and nothing follows redirects or keeps cookies (a cookie set for one consumer's call must
-never ride along on another's). Failures become `ToolFailure`s with short, secret-free messages.
+One `http11.Pool` per process: connections are kept alive per backend origin, and nothing follows
+redirects, keeps cookies (a cookie set for one consumer's call must never ride along on
+another's) or reads proxy settings from the environment. Failures become `ToolFailure`s with
+short, secret-free messages.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
+import socket
+import ssl
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-import aiohttp
 from multidict import CIMultiDictProxy
 from opentelemetry import propagate, trace
-from yarl import URL
 
+from mcpgw.runtime import tracing
+from mcpgw_toolexec import http11
 from mcpgw_toolexec.failures import ToolFailure
 from mcpgw_toolexec.request import BackendRequest
 from mcpgw_toolexec.settings import ToolexecSettings
@@ -24,9 +28,9 @@ from mcpgw_toolexec.settings import ToolexecSettings
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mcpgw.toolexec")
 
-_CHUNK = 64 * 1024
 # Methods a second attempt cannot harm when a kept-alive connection turns out to be closed.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_KEEPALIVE_TIMEOUT = 60.0
 
 
 @dataclass(slots=True)
@@ -37,49 +41,62 @@ class BackendResponse:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    """What the scheme and authority of a backend URL mean, worked out once per authority."""
+
+    scheme: str
+    host: str
+    port: int
+    authorization: str | None  # Basic credentials from user:password@ in the URL, if any
+
+
+_MAX_ENDPOINTS = 4096  # authorities come from operator config; the bound only stops a leak
+
+
 class BackendClient:
     def __init__(self, settings: ToolexecSettings) -> None:
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: http11.Pool | None = None
+        self._endpoints: dict[str, _Endpoint] = {}
 
     async def start(self) -> None:
         s = self._settings
-        connector = aiohttp.TCPConnector(
-            limit=0,  # the per-host limit is what protects backends; the total is bounded by max_inflight
-            limit_per_host=s.max_connections_per_host,
-            keepalive_timeout=60,
-            ttl_dns_cache=300,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=s.backend_timeout, connect=s.backend_connect_timeout),
-            auto_decompress=True,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=False,
+        context = ssl.create_default_context()  # verifies certificates and host names
+        if s.backend_ca_file:
+            context.load_verify_locations(cafile=s.backend_ca_file)
+        context.set_alpn_protocols(["http/1.1"])
+        self._pool = http11.Pool(
+            max_per_origin=s.max_connections_per_host,
+            connect_timeout=s.backend_connect_timeout,
+            max_response_bytes=s.max_response_bytes,
+            keepalive_timeout=_KEEPALIVE_TIMEOUT,
+            ssl_context=context,
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     async def send(self, request: BackendRequest) -> BackendResponse:
-        if self._session is None:
+        if self._pool is None:
             raise RuntimeError("BackendClient.start() was not called")
-        parts = urlsplit(request.url)
-        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        endpoint, target = self._split(request.url)
+        if not tracing.enabled():
+            return await self._send(self._pool, request, endpoint, target)
         attributes: dict[str, str | int] = {
             "http.request.method": request.method,
-            "server.address": host,
-            "server.port": port,
-            "url.scheme": parts.scheme,
+            "server.address": endpoint.host,
+            "server.port": endpoint.port,
+            "url.scheme": endpoint.scheme,
         }
         # The span records no query and no headers: API keys can travel in either.
         with tracer.start_as_current_span(request.method, kind=trace.SpanKind.CLIENT,
                                           attributes=attributes) as span:
             propagate.inject(request.headers)
             try:
-                response = await self._send(self._session, request, host, port)
+                response = await self._send(self._pool, request, endpoint, target)
             except ToolFailure as exc:
                 span.set_status(trace.Status(trace.StatusCode.ERROR, exc.message))
                 raise
@@ -88,62 +105,85 @@ class BackendClient:
                 span.set_status(trace.Status(trace.StatusCode.ERROR))
             return response
 
-    async def _send(self, session: aiohttp.ClientSession, request: BackendRequest,
-                    host: str, port: int) -> BackendResponse:
-        skip = () if "Content-Type" in request.headers else ("Content-Type",)
-        attempts = 2 if request.method in _IDEMPOTENT else 1
-        for attempt in range(1, attempts + 1):
-            answered = False
-            try:
-                async with session.request(
-                    request.method,
-                    URL(request.url, encoded=True),
-                    headers=request.headers,
-                    data=request.body,
-                    allow_redirects=False,
-                    skip_auto_headers=skip,
-                ) as resp:
-                    answered = True
-                    body = await self._read(resp)
-                    return BackendResponse(resp.status, resp.reason or "", resp.headers, body)
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientConnectionResetError):
-                # Usually a pooled connection the backend closed while idle: safe to try once more.
-                if attempt < attempts and not answered:
-                    log.debug("backend %s:%d closed a kept-alive connection; retrying", host, port)
-                    continue
-                raise ToolFailure("backend closed the connection without a complete answer") from None
-            except aiohttp.ConnectionTimeoutError:
-                raise ToolFailure(
-                    f"backend unreachable: no connection to {host}:{port} within "
-                    f"{self._settings.backend_connect_timeout:g}s") from None
-            except TimeoutError:
-                raise ToolFailure(
-                    f"backend did not answer within {self._settings.backend_timeout:g}s") from None
-            except aiohttp.ClientConnectorDNSError:
-                raise ToolFailure(f"backend unreachable: cannot resolve {host}") from None
-            except aiohttp.ClientConnectorError as exc:
-                err = exc.os_error
-                reason = os.strerror(err.errno) if err.errno else type(err).__name__
-                raise ToolFailure(f"backend unreachable: cannot connect to {host}:{port}: {reason}") from None
-            except aiohttp.ClientPayloadError:
-                raise ToolFailure("backend sent a malformed response body") from None
-            except aiohttp.ClientResponseError:
-                raise ToolFailure("backend sent an invalid HTTP response") from None
-            except aiohttp.ClientError as exc:
-                raise ToolFailure(f"backend call failed: {type(exc).__name__}") from None
-            except ValueError:  # aiohttp/yarl refusing the URL or a header; their text may quote secrets
-                raise ToolFailure("backend request could not be sent: invalid URL or header") from None
-        raise AssertionError("unreachable")  # pragma: no cover
+    def _split(self, url: str) -> tuple[_Endpoint, str]:
+        """(endpoint, request target) of a final URL from request.py: scheme://authority/path?query.
 
-    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
-        limit = self._settings.max_response_bytes
-        too_large = ToolFailure(f"backend response larger than {limit} bytes")
-        if resp.content_length is not None and resp.content_length > limit:
-            raise too_large
-        body = bytearray()
-        # Counted after decompression, so a small gzip bomb stops at the limit too.
-        async for chunk in resp.content.iter_chunked(_CHUNK):
-            body += chunk
-            if len(body) > limit:
-                raise too_large
-        return bytes(body)
+        String slicing and a dict lookup; `urlsplit` and its `.hostname`/`.port` cost ~3 us a call.
+        """
+        start = url.find("://") + 3
+        slash = url.find("/", start)
+        origin, target = (url, "/") if slash < 0 else (url[:slash], url[slash:])
+        endpoint = self._endpoints.get(origin)
+        if endpoint is None or "#" in target:
+            return self._split_slowly(url)
+        return endpoint, target
+
+    def _split_slowly(self, url: str) -> tuple[_Endpoint, str]:
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:  # a port that is not a number; the text may quote secrets
+            raise ToolFailure("backend request could not be sent: invalid URL or header") from None
+        authorization = None
+        if parts.username is not None:
+            # Credentials in the URL become Basic auth, as aiohttp did; never part of the request line.
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            authorization = "Basic " + base64.b64encode(credentials.encode()).decode()
+        endpoint = _Endpoint(parts.scheme, parts.hostname or "", port, authorization)
+        target = parts.path or "/"
+        if parts.query:
+            target = f"{target}?{parts.query}"
+        # Cached only where the fast split finds the same pieces: plain scheme://authority/...
+        if url == f"{parts.scheme}://{parts.netloc}{target}":
+            if len(self._endpoints) >= _MAX_ENDPOINTS:
+                self._endpoints.clear()
+            self._endpoints[f"{parts.scheme}://{parts.netloc}"] = endpoint
+        return endpoint, target
+
+    async def _send(self, pool: http11.Pool, request: BackendRequest, endpoint: _Endpoint,
+                    target: str) -> BackendResponse:
+        s = self._settings
+        method, headers, body = request.method, request.headers, request.body
+        scheme, host, port = endpoint.scheme, endpoint.host, endpoint.port
+        if endpoint.authorization is not None and "Authorization" not in headers:
+            headers["Authorization"] = endpoint.authorization
+        deadline = pool.time() + s.backend_timeout
+        try:
+            try:
+                answer = await pool.request(scheme, host, port, method, target, headers, body, deadline=deadline)
+            except http11.Disconnected as exc:
+                if not (exc.stale and method in _IDEMPOTENT):
+                    raise
+                # A kept-alive connection the backend closed while idle: it never saw the request.
+                log.debug("backend %s:%d closed a kept-alive connection; retrying", host, port)
+                answer = await pool.request(scheme, host, port, method, target, headers, body,
+                                            deadline=deadline, fresh=True)
+        except http11.TimedOut:
+            raise ToolFailure(f"backend did not answer within {s.backend_timeout:g}s") from None
+        except http11.ConnectTimeout:
+            raise ToolFailure(
+                f"backend unreachable: no connection to {host}:{port} within {s.backend_connect_timeout:g}s") from None
+        except http11.ConnectFailed as exc:
+            raise ToolFailure(_unreachable(exc.error, host, port)) from None
+        except http11.Disconnected:
+            raise ToolFailure("backend closed the connection without a complete answer") from None
+        except http11.TooLarge:
+            raise ToolFailure(f"backend response larger than {s.max_response_bytes} bytes") from None
+        except http11.MalformedBody:
+            raise ToolFailure("backend sent a malformed response body") from None
+        except http11.InvalidResponse:
+            raise ToolFailure("backend sent an invalid HTTP response") from None
+        except (http11.InvalidRequest, UnicodeError):  # the text may quote secrets: not repeated
+            raise ToolFailure("backend request could not be sent: invalid URL or header") from None
+        return BackendResponse(answer.status, answer.reason, CIMultiDictProxy(answer.headers), answer.body)
+
+
+def _unreachable(error: OSError, host: str, port: int) -> str:
+    if isinstance(error, socket.gaierror):
+        return f"backend unreachable: cannot resolve {host}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"backend unreachable: TLS certificate of {host}:{port} not trusted: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return f"backend unreachable: TLS handshake with {host}:{port} failed: {error.reason or 'SSLError'}"
+    reason = os.strerror(error.errno) if error.errno else type(error).__name__
+    return f"backend unreachable: cannot connect to {host}:{port}: {reason}"

@@ -9,6 +9,9 @@ class ToolexecSettings(CommonSettings, kw_only=True):
     backend_connect_timeout: float = 5.0
     # Connections kept per backend host by the pooled client.
     max_connections_per_host: int = 100
+    # A PEM file of CA certificates trusted for https backends in addition to the system's
+    # (a private CA, or a test's self-signed certificate). Empty: the system store alone.
+    backend_ca_file: str = ""
     max_inflight: int = 1024
     max_response_bytes: int = 8 * 1024 * 1024
     # How much of a failing backend's body an isError result quotes.
