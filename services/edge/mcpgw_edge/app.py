@@ -68,6 +68,7 @@ async def _edge_context(app: web.Application) -> AsyncIterator[None]:
     subscriptions = [
         await bus.subscribe(bus.subjects.events_server_all, ConfigChanged, on_config),
         await bus.subscribe(bus.subjects.events_consumer_all, ConfigChanged, on_config),
+        await bus.subscribe(bus.subjects.events_grant_all, ConfigChanged, on_config),
         await bus.subscribe(bus.subjects.events_session_all, SessionEnded, on_session_ended),
     ]
     sessions.start()

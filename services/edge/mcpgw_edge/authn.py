@@ -35,6 +35,8 @@ class AuthGate:
         self._sources: SourcesReply | None = None
         self._sources_lock = asyncio.Lock()
         self._generation = 0
+        # Newest consumer/grant revision seen in events; auth must answer from at least this one.
+        self._min_revision = 0
 
     async def _credential_sources(self) -> SourcesReply:
         if self._sources is not None:
@@ -64,6 +66,10 @@ class AuthGate:
             value = request.query.get(name)
             if value:
                 found.append(PresentedCredential(source="query", name=name, value=value))
+        for name in sources.cookies:
+            value = request.cookies.get(name)
+            if value:
+                found.append(PresentedCredential(source="cookie", name=name, value=value))
         return tuple(found)
 
     async def verify(self, request: web.Request, server_id: str, server_name: str) -> VerifyReply:
@@ -78,7 +84,8 @@ class AuthGate:
         generation = self._generation
         reply = await self._bus.request(
             self._bus.subjects.auth_verify,
-            VerifyRequest(server_id=server_id, server_name=server_name, credentials=list(creds)),
+            VerifyRequest(server_id=server_id, server_name=server_name, credentials=list(creds),
+                          min_revision=self._min_revision),
             VerifyReply,
             timeout=self._timeout,
         )
@@ -91,6 +98,8 @@ class AuthGate:
 
     async def on_event(self, event: ConfigChanged) -> None:
         if event.entity in ("consumer", "grant") or (event.entity == "server" and event.op == "delete"):
+            if event.entity != "server":
+                self._min_revision = max(self._min_revision, event.revision)
             self._generation += 1
             self._cache.clear()
             if event.entity == "consumer":

@@ -9,14 +9,15 @@ from aiohttp import web
 
 from mcpgw.contracts import McpgwError
 from mcpgw_edge import jsonrpc, resource_metadata
+from mcpgw_edge.caller import ANONYMOUS, Caller
 from mcpgw_edge.context import Edge
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.streams import Stream
 
 JSON = "application/json"
 
-# (server, consumer id or "", tools the consumer may use or None for all)
-Admitted = tuple[ServerEntry, str, frozenset[str] | None]
+
+Admitted = tuple[ServerEntry, Caller]
 
 
 def rpc_error_response(status: int, code: int, message: str, request_id: jsonrpc.RequestId | None = None,
@@ -68,21 +69,20 @@ class Gate:
         who = await self.consumer(request, entry)
         if isinstance(who, web.Response):
             return who
-        return entry, who[0], who[1]
+        return entry, who
 
-    async def consumer(self, request: web.Request,
-                       entry: ServerEntry) -> tuple[str, frozenset[str] | None] | web.Response:
-        """The consumer id ("" when the server is open) and the tools it may use (None = all)."""
+    async def consumer(self, request: web.Request, entry: ServerEntry) -> Caller | web.Response:
         snapshot = entry.snapshot
+        passthrough = request.headers.get("Authorization", "") if entry.passthrough else ""
         if not snapshot.consumer_auth:
-            return "", None
+            return Caller(client_credential=passthrough) if passthrough else ANONYMOUS
         try:
             verdict = await self.edge.auth.verify(request, snapshot.server_id, snapshot.name)
         except McpgwError as exc:
             return unavailable(exc)
         if verdict.outcome == "allow":
             allowed = None if verdict.allowed_tools is None else frozenset(verdict.allowed_tools)
-            return verdict.consumer_id, allowed
+            return Caller(verdict.consumer_id, allowed, verdict.forward_headers, passthrough)
         if verdict.outcome == "forbidden":
             return rpc_error_response(403, jsonrpc.INVALID_REQUEST, f"Forbidden: {verdict.reason or 'not authorized'}")
         error = None if verdict.reason == "missing credential" else "invalid_token"

@@ -12,6 +12,7 @@ from mcpgw.contracts import ErrorCode, McpgwError, ToolCallReply, ToolCallReques
 from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
 from mcpgw_edge import jsonrpc
+from mcpgw_edge.caller import Caller
 from mcpgw_edge.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Message, RpcError
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.sessions import Session
@@ -84,16 +85,15 @@ class Dispatcher:
         self._timeout = tool_call_timeout
         self._page_size = page_size
 
-    async def request(self, message: Message, session: Session, entry: ServerEntry,
-                      allowed: frozenset[str] | None) -> bytes:
+    async def request(self, message: Message, session: Session, entry: ServerEntry, caller: Caller) -> bytes:
         request_id = message.id
         assert isinstance(request_id, int | str)
         try:
             method = message.method
             if method == "tools/call":
-                payload = await self._call(message.params, session, entry, allowed)
+                payload = await self._call(message.params, session, entry, caller)
             elif method == "tools/list":
-                payload = self._list(message.params, entry, allowed)
+                payload = self._list(message.params, entry, caller.allowed)
             elif method == "ping":
                 payload = b"{}"
             elif method == "initialize":
@@ -120,13 +120,14 @@ class Dispatcher:
         return entry.tools_page(offset, self._page_size, allowed)
 
     async def _call(self, params: msgspec.Raw | msgspec.UnsetType, session: Session, entry: ServerEntry,
-                    allowed: frozenset[str] | None) -> bytes:
+                    caller: Caller) -> bytes:
         if params is msgspec.UNSET:
             raise RpcError(INVALID_PARAMS, "params.name: required")
         try:
             call = _call_params.decode(params)
         except msgspec.DecodeError as exc:
             raise RpcError(INVALID_PARAMS, f"invalid tools/call params: {exc}") from None
+        allowed = caller.allowed
         if call.name not in entry.tools or (allowed is not None and call.name not in allowed):
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {call.name}")
         arguments = call.arguments
@@ -140,7 +141,9 @@ class Dispatcher:
                 reply = await self._bus.request(
                     entry.call_subject,
                     ToolCallRequest(server_id=snapshot.server_id, revision=snapshot.revision, tool=call.name,
-                                    arguments=arguments, session_id=session.id, consumer_id=session.consumer_id),
+                                    arguments=arguments, session_id=session.id, consumer_id=session.consumer_id,
+                                    forward_headers=caller.forward_headers,
+                                    client_credential=caller.client_credential),
                     ToolCallReply,
                     timeout=self._timeout,
                 )

@@ -18,7 +18,7 @@ NEGATIVE_TTL = 2.0
 class ServerEntry:
     """A snapshot plus what the edge derives from it once: the tool index and listing bytes."""
 
-    __slots__ = ("_pages", "call_subject", "listing", "snapshot", "tools")
+    __slots__ = ("_pages", "call_subject", "listing", "passthrough", "snapshot", "tools")
 
     def __init__(self, snapshot: ServerSnapshot, call_subject: str) -> None:
         self.snapshot = snapshot
@@ -26,6 +26,14 @@ class ServerEntry:
         self.tools = {t.name: t for t in snapshot.listing}
         self.listing = snapshot.listing
         self._pages: dict[tuple[int, int, frozenset[str] | None], bytes] = {}
+        # Only a server whose YAML asks for it ever gets the client's own credential forwarded.
+        block = snapshot.server
+        self.passthrough = block is not None and (
+            block.passthrough_auth_header
+            or (block.default_downstream_security is not None and block.default_downstream_security.passthrough)
+            or any(t.security is not None and t.security.passthrough for t in snapshot.tools)
+            or any(t.request_template.security is not None and t.request_template.security.passthrough
+                   for t in snapshot.tools))
 
     def tools_page(self, offset: int, size: int, allowed: frozenset[str] | None) -> bytes:
         """`tools/list` result bytes for one page (cached per page and per allowed-tool set)."""

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from mcpgw.contracts import McpgwError, SessionEnded, SseDeliver
 from mcpgw_edge import jsonrpc
+from mcpgw_edge.caller import Caller
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import JSON, Gate, pump, read_body, rpc_error_response, sse_event, start_event_stream, unavailable
 from mcpgw_edge.jsonrpc import INVALID_REQUEST, InvalidMessage, Message
@@ -35,12 +36,12 @@ class LegacySse:
         admitted = await self.gate.admit(request)
         if isinstance(admitted, web.Response):
             return admitted
-        entry, consumer_id, _ = admitted
+        entry, caller = admitted
         accept = request.headers.get("Accept", "*/*")
         if "text/event-stream" not in accept and "*/*" not in accept:
             return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: Accept must list text/event-stream")
         session = Session(id=new_session_id(), server_id=entry.snapshot.server_id, server_name=entry.snapshot.name,
-                          transport="sse", consumer_id=consumer_id)
+                          transport="sse", consumer_id=caller.consumer_id)
         try:
             await self.edge.sessions.create(session)
         except McpgwError as exc:
@@ -72,7 +73,7 @@ class LegacySse:
         admitted = await self.gate.admit(request)
         if isinstance(admitted, web.Response):
             return admitted
-        entry, consumer_id, allowed = admitted
+        entry, caller = admitted
         session_id = request.query.get("session_id") or request.query.get("sessionId")
         if not session_id:
             return rpc_error_response(400, INVALID_REQUEST, "Bad Request: session_id is required")
@@ -82,7 +83,7 @@ class LegacySse:
             return unavailable(exc)
         if session is None or session.transport != "sse" or session.server_id != entry.snapshot.server_id:
             return rpc_error_response(404, INVALID_REQUEST, "Session not found")
-        if session.consumer_id != consumer_id:
+        if session.consumer_id != caller.consumer_id:
             return rpc_error_response(403, INVALID_REQUEST, "Forbidden: session belongs to another consumer")
         if request.content_type != JSON:
             return rpc_error_response(400, INVALID_REQUEST, "Invalid Content-Type: expected application/json")
@@ -96,13 +97,12 @@ class LegacySse:
         if isinstance(decoded, list):
             return rpc_error_response(400, INVALID_REQUEST, "batches are not supported on the SSE transport")
         if decoded.is_request:
-            task = asyncio.get_running_loop().create_task(self._answer(decoded, session, entry, allowed))
+            task = asyncio.get_running_loop().create_task(self._answer(decoded, session, entry, caller))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return web.Response(status=202, text="Accepted")
 
-    async def _answer(self, message: Message, session: Session, entry: ServerEntry,
-                      allowed: frozenset[str] | None) -> None:
+    async def _answer(self, message: Message, session: Session, entry: ServerEntry, caller: Caller) -> None:
         assert isinstance(message.id, int | str)
         try:
             if message.method == "initialize":
@@ -115,7 +115,7 @@ class LegacySse:
                     await self.edge.sessions.save(session)
                     answer = jsonrpc.result(message.id, initialize_result(entry, version))
             else:
-                answer = await self.edge.dispatcher.request(message, session, entry, allowed)
+                answer = await self.edge.dispatcher.request(message, session, entry, caller)
         except McpgwError as exc:
             answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}")
         except Exception:

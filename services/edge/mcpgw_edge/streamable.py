@@ -8,6 +8,7 @@ from aiohttp import web
 
 from mcpgw.contracts import McpgwError, SessionEnded
 from mcpgw_edge import jsonrpc
+from mcpgw_edge.caller import Caller
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import JSON, Gate, pump, read_body, rpc_error_response, start_event_stream, unavailable
 from mcpgw_edge.jsonrpc import INVALID_REQUEST, InvalidMessage, Message
@@ -56,7 +57,7 @@ class StreamableHttp:
         admitted = await self.gate.admit(request)
         if isinstance(admitted, web.Response):
             return admitted
-        entry, consumer_id, allowed = admitted
+        entry, caller = admitted
         if not _accepts(request.headers.get("Accept", "*/*"), "application/json", "text/event-stream"):
             return rpc_error_response(406, INVALID_REQUEST,
                                       "Not Acceptable: Accept must list application/json and text/event-stream")
@@ -71,7 +72,7 @@ class StreamableHttp:
             return rpc_error_response(400, exc.code, exc.message, exc.request_id)
 
         if isinstance(decoded, Message) and decoded.method == "initialize" and decoded.is_request:
-            return await self._initialize(request, decoded, entry, consumer_id)
+            return await self._initialize(request, decoded, entry, caller.consumer_id)
 
         if request.headers.get(SESSION_HEADER) is None and (
             request.headers.get(VERSION_HEADER) == MODERN_VERSION
@@ -80,15 +81,15 @@ class StreamableHttp:
             # A client probing the stateless 2026-07-28 revision: -32600 makes it fall back to initialize.
             return rpc_error_response(400, INVALID_REQUEST,
                                       f"protocol revision {MODERN_VERSION} is not supported; use initialize")
-        session = await self._session(request, entry, consumer_id)
+        session = await self._session(request, entry, caller.consumer_id)
         if isinstance(session, web.Response):
             return session
 
         if isinstance(decoded, list):
-            return await self._batch(decoded, session, entry, allowed)
+            return await self._batch(decoded, session, entry, caller)
         if not decoded.is_request:
             return web.Response(status=202)
-        answer = await self.edge.dispatcher.request(decoded, session, entry, allowed)
+        answer = await self.edge.dispatcher.request(decoded, session, entry, caller)
         return web.Response(body=answer, content_type=JSON)
 
     async def _initialize(self, request: web.Request, message: Message, entry: ServerEntry,
@@ -108,7 +109,7 @@ class StreamableHttp:
                             headers={SESSION_HEADER: session.id})
 
     async def _batch(self, messages: list[Message], session: Session, entry: ServerEntry,
-                     allowed: frozenset[str] | None) -> web.Response:
+                     caller: Caller) -> web.Response:
         if session.protocol_version != BATCH_VERSION:
             return rpc_error_response(400, INVALID_REQUEST,
                                       f"batches are only allowed in protocol version {BATCH_VERSION}")
@@ -120,7 +121,7 @@ class StreamableHttp:
                 assert isinstance(message.id, int | str)
                 answers.append(jsonrpc.error(message.id, INVALID_REQUEST, "initialize cannot be batched"))
                 continue
-            answers.append(await self.edge.dispatcher.request(message, session, entry, allowed))
+            answers.append(await self.edge.dispatcher.request(message, session, entry, caller))
         if not answers:
             return web.Response(status=202)
         return web.Response(body=b"[" + b",".join(answers) + b"]", content_type=JSON)
@@ -129,10 +130,10 @@ class StreamableHttp:
         admitted = await self.gate.admit(request)
         if isinstance(admitted, web.Response):
             return admitted
-        entry, consumer_id, _ = admitted
+        entry, caller = admitted
         if not _accepts(request.headers.get("Accept", ""), "text/event-stream"):
             return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: Accept must list text/event-stream")
-        session = await self._session(request, entry, consumer_id)
+        session = await self._session(request, entry, caller.consumer_id)
         if isinstance(session, web.Response):
             return session
         stream = self.edge.hub.open(session.id, session.server_id)
@@ -149,8 +150,8 @@ class StreamableHttp:
         admitted = await self.gate.admit(request)
         if isinstance(admitted, web.Response):
             return admitted
-        entry, consumer_id, _ = admitted
-        session = await self._session(request, entry, consumer_id)
+        entry, caller = admitted
+        session = await self._session(request, entry, caller.consumer_id)
         if isinstance(session, web.Response):
             return session
         try:

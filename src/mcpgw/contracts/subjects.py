@@ -65,6 +65,9 @@ class Subjects:
     def event_consumer(self, consumer_id: str) -> str:
         return f"{self.root}.events.consumer.{_token(consumer_id, 'consumer id')}"
 
+    def event_grant(self, rule_id: str) -> str:
+        return f"{self.root}.events.grant.{_token(rule_id, 'rule id')}"
+
     def event_session(self, session_id: str) -> str:
         return f"{self.root}.events.session.{_token(session_id, 'session id')}"
 
@@ -79,6 +82,10 @@ class Subjects:
     @property
     def events_consumer_all(self) -> str:
         return f"{self.root}.events.consumer.*"
+
+    @property
+    def events_grant_all(self) -> str:
+        return f"{self.root}.events.grant.*"
 
     @property
     def events_session_all(self) -> str:
