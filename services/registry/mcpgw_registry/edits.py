@@ -53,10 +53,14 @@ def _required(tool: ToolSpec) -> set[str]:
     return names | {a.name for a in tool.args if a.required}
 
 
-def changed_fields(a: Any, b: Any) -> list[str]:
-    """Top-level camelCase fields whose values differ between two Structs of one type."""
-    left, right = msgspec.to_builtins(a), msgspec.to_builtins(b)
-    return sorted(k for k in set(left) | set(right) if left.get(k) != right.get(k))
+def changed_fields(a: msgspec.Struct, b: msgspec.Struct) -> list[str]:
+    """Top-level fields (as named on the wire) whose values differ between two Structs of one type.
+
+    Values are compared with ==, not through `to_builtins`: omit_defaults leaves out a default
+    only when it is the very same object, so equal values could otherwise encode differently.
+    """
+    return sorted(f.encode_name for f in msgspec.structs.fields(a)
+                  if getattr(a, f.name) != getattr(b, f.name))
 
 
 def _arg_overrides(gen: ToolSpec, edited: ToolSpec, tfield: str) -> dict[str, ArgOverride]:

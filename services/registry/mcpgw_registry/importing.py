@@ -10,21 +10,19 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry.blobs import BlobStore
+from mcpgw_registry.openapi import ImportOptions, ImportResult, convert
 from mcpgw_registry.overrides import ImportSettings, ImportState
 from mcpgw_registry.reimport import Merge, merge
 from mcpgw_registry.render import render
 from mcpgw_registry.servers import ServerRecord
 from mcpgw_registry.tools import parse_tools
-
-if TYPE_CHECKING:
-    from mcpgw_registry.openapi import ImportResult
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +107,6 @@ def current_document(record: ServerRecord) -> ToolsDocument | None:
 
 async def plan_import(record: ServerRecord, raw: bytes | str, settings: ImportSettings, *, max_bytes: int,
                       blobs: BlobStore, now_ms: int) -> ImportPlan:
-    from mcpgw_registry.openapi import ImportOptions, convert  # TEMP until the converter lands
-
     options = ImportOptions(base_url=settings.base_url, include_deprecated=settings.include_deprecated,
                             description_limit=settings.description_limit, max_bytes=max_bytes,
                             server_name=record.name)

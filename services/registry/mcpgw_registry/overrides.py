@@ -164,11 +164,16 @@ def apply_tool(gen: ToolSpec, override: ToolOverride | None, base: ToolSpec | No
     base = base if base is not None else gen
     ov = override or ToolOverride()
     gen_args = {a.name: a for a in gen.args}
+    gen_props = _props(input_schema(gen))
+    hidden = hidden_args(ov)
     args: list[ToolArg] = []
     for arg in base.args:
         wanted = _override_default(ov, arg.name)
         if wanted is UNSET:
             wanted = gen_args[arg.name].default if arg.name in gen_args else arg.default
+        if wanted is UNSET and arg.name in hidden and isinstance(gen_props.get(arg.name), dict):
+            # Converters may put a default only in the schema; a hidden argument must carry it to be sent.
+            wanted = gen_props[arg.name].get("default", UNSET)
         args.append(arg if arg.default == wanted else msgspec.structs.replace(arg, default=wanted))
     edited = msgspec.structs.replace(base, args=args)
     return msgspec.structs.replace(

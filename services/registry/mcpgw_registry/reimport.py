@@ -102,8 +102,8 @@ def merge(old_gen: ToolsDocument | None, new_gen: ToolsDocument, current: ToolsD
             result.added.append(names[key])
             continue
         fields = _diff_fields(old[key], new[key])
-        if key in pinned:
-            fields.remove("name")
+        if "name" in fields and _effective_name(old[key], overrides.get(key)) == names[key]:
+            fields.remove("name")  # the spec renamed it, but clients keep seeing the same name
         if not fields:
             result.unchanged += 1
             continue

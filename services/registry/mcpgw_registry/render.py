@@ -31,7 +31,13 @@ def _str(dumper: Any, value: str) -> Any:
 _Dumper.add_representer(str, _str)
 
 
+_decode = msgspec.json.Decoder(ToolsDocument).decode
+
+
 def render(doc: ToolsDocument, header: str = HEADER) -> str:
-    body = yaml.dump(msgspec.to_builtins(doc), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+    # omit_defaults leaves a default out only when it is the very object of the field's default; a
+    # JSON round trip yields those for Literal fields, so equal documents render the same text.
+    canonical = _decode(msgspec.json.encode(doc))
+    body = yaml.dump(msgspec.to_builtins(canonical), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
                      default_flow_style=False, width=120)
     return header + body

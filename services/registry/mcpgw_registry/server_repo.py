@@ -183,8 +183,13 @@ class ServerRepository:
         if not swagger.strip():
             raise invalid(SWAGGER_FIELD, "the OpenAPI document is empty")
         settings = record.imported.options if record.imported is not None else ImportSettings()
-        plan = await plan_import(record, swagger, settings, max_bytes=self.max_import_bytes, blobs=self.blobs,
-                                 now_ms=now_ms)
+        try:
+            plan = await plan_import(record, swagger, settings, max_bytes=self.max_import_bytes,
+                                     blobs=self.blobs, now_ms=now_ms)
+        except McpgwError as exc:
+            if exc.code is not ErrorCode.INVALID_PARAMETER:
+                raise
+            raise invalid(SWAGGER_FIELD, exc.message) from None
         record.tools_text, record.tools_format, record.imported = plan.text, "yaml", plan.state
         return plan
 

@@ -44,7 +44,8 @@ class ToolOperations:
         # Compiled on preview too: a preview that passes is an apply that passes (size limits included).
         snapshot = servers.compile(updated, plan.merge.doc, "body")
         data: dict[str, Any] = {"mcpServerId": record.id, **plan.report()}
-        if apply and not (record.tools_text == plan.text and _same_import(previous, plan.state)):
+        unchanged = _same_import(previous, plan.state) and current_document(record) == plan.merge.doc
+        if apply and not unchanged:
             revision = await servers.replace(updated, revision, snapshot, plan=plan,
                                              old_blob=previous.blob if previous is not None else None)
             data["applied"] = True
@@ -99,7 +100,9 @@ class ToolOperations:
             server["credentials"] = {k: "******" for k in server["credentials"]}  # never echo a secret
         return {"mcpServerId": record.id, "imported": True, "revision": revision,
                 "importTimestamp": state.imported_ms, "operations": state.operations,
-                "options": msgspec.to_builtins(state.options),
+                "options": {"baseUrl": state.options.base_url,
+                            "includeDeprecated": state.options.include_deprecated,
+                            "descriptionLimit": state.options.description_limit},
                 "overrides": msgspec.to_builtins(state.tools), "serverOverrides": server}
 
     async def forget_import(self, server_id: str, now_ms: int) -> dict[str, Any]:
