@@ -95,32 +95,13 @@ def _streamable(app: web.Application) -> StreamableHttp:
     return app[HANDLERS_KEY][0]  # type: ignore[no-any-return]
 
 
-def _legacy(app: web.Application) -> LegacySse:
-    return app[HANDLERS_KEY][1]  # type: ignore[no-any-return]
+def _delegate(transport: int, method: str) -> Handler:
+    """A route handler calling `method` of the transport object the cleanup context built."""
 
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await getattr(request.app[HANDLERS_KEY][transport], method)(request)  # type: ignore[no-any-return]
 
-async def _post(request: web.Request) -> web.StreamResponse:
-    return await _streamable(request.app).post(request)
-
-
-async def _get(request: web.Request) -> web.StreamResponse:
-    return await _streamable(request.app).get(request)
-
-
-async def _delete(request: web.Request) -> web.StreamResponse:
-    return await _streamable(request.app).delete(request)
-
-
-async def _other(request: web.Request) -> web.StreamResponse:
-    return await _streamable(request.app).not_allowed(request)
-
-
-async def _sse(request: web.Request) -> web.StreamResponse:
-    return await _legacy(request.app).stream(request)
-
-
-async def _message(request: web.Request) -> web.StreamResponse:
-    return await _legacy(request.app).message(request)
+    return handler
 
 
 async def _resource_metadata(request: web.Request) -> web.StreamResponse:
@@ -171,11 +152,11 @@ def create_app(settings: EdgeSettings) -> web.Application:
     app.on_shutdown.append(_end_streams)
     app.router.add_get("/healthz", _healthz)
     base = "/mcp-servers/{name}"
-    app.router.add_post(base, _post)
-    app.router.add_get(base, _get, allow_head=False)
-    app.router.add_delete(base, _delete)
-    app.router.add_route("*", base, _other)
-    app.router.add_get(base + "/sse", _sse, allow_head=False)
-    app.router.add_post(base + "/message", _message)
+    app.router.add_post(base, _delegate(0, "post"))
+    app.router.add_get(base, _delegate(0, "get"), allow_head=False)
+    app.router.add_delete(base, _delegate(0, "delete"))
+    app.router.add_route("*", base, _delegate(0, "not_allowed"))
+    app.router.add_get(base + "/sse", _delegate(1, "stream"), allow_head=False)
+    app.router.add_post(base + "/message", _delegate(1, "message"))
     app.router.add_get(resource_metadata.WELL_KNOWN + base, _resource_metadata)
     return app

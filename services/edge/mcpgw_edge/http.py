@@ -11,7 +11,9 @@ from mcpgw.contracts import McpgwError
 from mcpgw_edge import jsonrpc, resource_metadata
 from mcpgw_edge.caller import ANONYMOUS, Caller
 from mcpgw_edge.context import Edge
+from mcpgw_edge.jsonrpc import InvalidMessage, Message
 from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.settings import EdgeSettings
 from mcpgw_edge.streams import Stream
 
 JSON = "application/json"
@@ -120,6 +122,19 @@ async def pump(response: web.StreamResponse, stream: Stream, keepalive: float, w
             # A client that stops reading would block the write forever: bound it.
             async with asyncio.timeout(write_timeout):
                 await response.write(sse_event(item) if item else b": ping\n\n")
+
+
+async def read_messages(request: web.Request, settings: EdgeSettings) -> Message | list[Message] | web.Response:
+    """The POSTed JSON-RPC message(s), or the error response for a body we refuse."""
+    if request.content_type != JSON:
+        return rpc_error_response(400, jsonrpc.INVALID_REQUEST, "Invalid Content-Type: expected application/json")
+    body = await read_body(request, settings.max_body_bytes, settings.client_io_timeout)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        return jsonrpc.decode(body)
+    except InvalidMessage as exc:
+        return rpc_error_response(400, exc.code, exc.message, exc.request_id)
 
 
 async def read_body(request: web.Request, limit: int, timeout: float) -> bytes | web.Response:

@@ -17,8 +17,16 @@ from mcpgw.contracts import McpgwError, SessionEnded, SseDeliver
 from mcpgw_edge import jsonrpc
 from mcpgw_edge.caller import Caller
 from mcpgw_edge.context import Edge
-from mcpgw_edge.http import JSON, Gate, pump, read_body, rpc_error_response, sse_event, start_event_stream, unavailable
-from mcpgw_edge.jsonrpc import INVALID_REQUEST, InvalidMessage, Message
+from mcpgw_edge.http import (
+    Gate,
+    pump,
+    read_messages,
+    rpc_error_response,
+    sse_event,
+    start_event_stream,
+    unavailable,
+)
+from mcpgw_edge.jsonrpc import INVALID_REQUEST, Message
 from mcpgw_edge.protocol import initialize_result, negotiate
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.sessions import Session, new_session_id
@@ -85,15 +93,9 @@ class LegacySse:
             return rpc_error_response(404, INVALID_REQUEST, "Session not found")
         if session.consumer_id != caller.consumer_id:
             return rpc_error_response(403, INVALID_REQUEST, "Forbidden: session belongs to another consumer")
-        if request.content_type != JSON:
-            return rpc_error_response(400, INVALID_REQUEST, "Invalid Content-Type: expected application/json")
-        body = await read_body(request, self.edge.settings.max_body_bytes, self.edge.settings.client_io_timeout)
-        if isinstance(body, web.Response):
-            return body
-        try:
-            decoded = jsonrpc.decode(body)
-        except InvalidMessage as exc:
-            return rpc_error_response(400, exc.code, exc.message, exc.request_id)
+        decoded = await read_messages(request, self.edge.settings)
+        if isinstance(decoded, web.Response):
+            return decoded
         if isinstance(decoded, list):
             return rpc_error_response(400, INVALID_REQUEST, "batches are not supported on the SSE transport")
         if decoded.is_request:

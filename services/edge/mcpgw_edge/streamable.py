@@ -10,8 +10,8 @@ from mcpgw.contracts import McpgwError, SessionEnded
 from mcpgw_edge import jsonrpc
 from mcpgw_edge.caller import Caller
 from mcpgw_edge.context import Edge
-from mcpgw_edge.http import JSON, Gate, pump, read_body, rpc_error_response, start_event_stream, unavailable
-from mcpgw_edge.jsonrpc import INVALID_REQUEST, InvalidMessage, Message
+from mcpgw_edge.http import JSON, Gate, pump, read_messages, rpc_error_response, start_event_stream, unavailable
+from mcpgw_edge.jsonrpc import INVALID_REQUEST, Message
 from mcpgw_edge.protocol import MODERN_VERSION, SUPPORTED_VERSIONS, initialize_result, negotiate
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.sessions import Session, new_session_id
@@ -61,15 +61,9 @@ class StreamableHttp:
         if not _accepts(request.headers.get("Accept", "*/*"), "application/json", "text/event-stream"):
             return rpc_error_response(406, INVALID_REQUEST,
                                       "Not Acceptable: Accept must list application/json and text/event-stream")
-        if request.content_type != JSON:
-            return rpc_error_response(400, INVALID_REQUEST, "Invalid Content-Type: expected application/json")
-        body = await read_body(request, self.edge.settings.max_body_bytes, self.edge.settings.client_io_timeout)
-        if isinstance(body, web.Response):
-            return body
-        try:
-            decoded = jsonrpc.decode(body)
-        except InvalidMessage as exc:
-            return rpc_error_response(400, exc.code, exc.message, exc.request_id)
+        decoded = await read_messages(request, self.edge.settings)
+        if isinstance(decoded, web.Response):
+            return decoded
 
         if isinstance(decoded, Message) and decoded.method == "initialize" and decoded.is_request:
             return await self._initialize(request, decoded, entry, caller.consumer_id)
