@@ -356,3 +356,23 @@ async def test_wrong_methods_on_import_routes(api: Api, method: str) -> None:
     server_id = await _server(api)
     reply = await api.call(method, f"/v1/mcp-servers/{server_id}/tools/import:preview")
     assert reply.status == 405 and reply.body["code"] == "MethodNotAllowed"
+
+
+async def test_put_keeps_the_operators_text_unless_it_needs_normalizing(api: Api) -> None:
+    server_id = await _server(api)
+    await _import(api, server_id, v1())
+    path = f"/v1/mcp-servers/{server_id}/tools"
+    text = (await api.call("GET", path)).body.replace("- name: getPet\n", "- name: fetch_pet  # ours\n")
+    await api.ok("PUT", path, data=text, headers=YAML)
+    assert (await api.call("GET", path)).body == text  # comments and layout survive
+
+    # A default edited only in the inputSchema is set on the argument too, so it is sent as well.
+    doc = await _yaml(api, server_id)
+    _by_name(doc)["listPets"]["inputSchema"]["properties"]["limit"]["default"] = 50
+    put = await api.ok("PUT", path, data=yaml.safe_dump(doc), headers=YAML)
+    assert put["notKept"] == []
+    limit = _by_name(await _yaml(api, server_id))["listPets"]["args"][0]
+    assert (limit["name"], limit["default"]) == ("limit", 50)
+    view = await api.ok("GET", f"{path}/import")
+    assert view["overrides"] == {"GET /pets": {"args": {"limit": {"default": 50}}},
+                                 "GET /pets/{petId}": {"name": "fetch_pet"}}

@@ -174,3 +174,21 @@ def test_first_import_next_to_hand_written_tools() -> None:
     result = merge(None, v1(), msgspec.structs.replace(current, tools=[renamed]), {}, None)
     assert result.added == ["listPets", "getPet", "deletePet"] and result.removed == []
     assert [t.name for t in result.doc.tools][-1] == "mine"
+
+
+def test_a_default_edited_in_one_place_is_set_in_both() -> None:
+    # Converter style: the default only in the inputSchema, not on the argument.
+    gen = v1()
+    pets = gen.tools[0]
+    gen.tools[0] = msgspec.structs.replace(pets, args=[msgspec.structs.replace(pets.args[0], default=msgspec.UNSET),
+                                                       pets.args[1]])
+
+    def change(data: dict[str, Any]) -> None:
+        data["tools"][0]["inputSchema"]["properties"]["limit"]["default"] = 50
+
+    derived = derive(gen, _edit(gen, change), {})
+    assert derived.overrides == {"GET /pets": ToolOverride(args={"limit": ArgOverride(default=50)})}
+    assert derived.not_kept == []
+    tool = derived.document.tools[0]
+    assert tool.args[0].default == 50 and input_schema(tool)["properties"]["limit"]["default"] == 50
+    assert derived.document.tools[1:] == gen.tools[1:]

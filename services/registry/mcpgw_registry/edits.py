@@ -33,6 +33,9 @@ from mcpgw_registry.tools import input_schema
 class Derived:
     overrides: Overrides
     server: ServerOverride | None
+    # The edited document with each override applied consistently (a default edited only in `args`
+    # or only in `inputSchema` is set in both), so what runs now is what a re-import keeps.
+    document: ToolsDocument
     # [{"tool": name, "fields": [...]}]: edits in effect now that a re-import will replace.
     not_kept: list[dict[str, Any]] = field(default_factory=list)
 
@@ -114,6 +117,7 @@ def derive(gen: ToolsDocument, edited: ToolsDocument, previous: Overrides) -> De
     edited_by_key = by_key(edited)
     overrides: Overrides = {}
     not_kept: list[dict[str, Any]] = []
+    normalized = {i: t for i, t in enumerate(edited.tools)}
     for gen_tool in gen.tools:
         key = tool_key(gen_tool)
         if key is None:
@@ -133,11 +137,13 @@ def derive(gen: ToolsDocument, edited: ToolsDocument, previous: Overrides) -> De
         )
         if not ov.is_empty():
             overrides[key] = ov
-        lost = changed_fields(apply_tool(gen_tool, ov), ed_tool)
+        tool = normalized[seen[key]] = apply_tool(gen_tool, ov, base=ed_tool)
+        lost = changed_fields(apply_tool(gen_tool, ov), tool)
         if lost:
-            not_kept.append({"tool": ed_tool.name, "fields": lost})
+            not_kept.append({"tool": tool.name, "fields": lost})
     server = _server_override(gen.server, edited.server, gen.allow_tools, edited.allow_tools)
     lost = changed_fields(apply_server(gen.server, server), edited.server)
     if lost:
         not_kept.append({"tool": "", "fields": [f"server.{f}" for f in lost]})
-    return Derived(overrides, server, not_kept)
+    document = msgspec.structs.replace(edited, tools=[normalized[i] for i in range(len(edited.tools))])
+    return Derived(overrides, server, document, not_kept)

@@ -17,6 +17,7 @@ from mcpgw_registry.events import Events
 from mcpgw_registry.ids import SERVER_PREFIX, is_server_id, new_id
 from mcpgw_registry.importing import ImportPlan, load_generated, plan_import
 from mcpgw_registry.overrides import ImportSettings
+from mcpgw_registry.render import render
 from mcpgw_registry.servers import (
     MAX_NAME,
     NAME_RE,
@@ -204,12 +205,11 @@ class ServerRepository:
         elif body.mcp_server_config is not UNSET:
             text = spec_of(body.mcp_server_config)
             if text is not None:
+                updated.tools_text, updated.tools_format = text, "yaml"
                 if text:
-                    doc = parse_tools(text, "yaml", root=SPEC_FIELD)
-                    await self.read_back(updated, doc)
+                    doc, _ = await self.read_back(updated, parse_tools(text, "yaml", root=SPEC_FIELD))
                 else:
                     updated.imported = None
-                updated.tools_text, updated.tools_format = text, "yaml"
             elif body.mcp_server_config.swagger_config is not None:
                 plan = await self._plan_swagger(updated, body.mcp_server_config.swagger_config, now_ms)
                 doc = plan.merge.doc
@@ -217,24 +217,32 @@ class ServerRepository:
         snapshot = self.compile(updated, doc, SPEC_FIELD)
         return updated, await self.replace(updated, revision, snapshot, plan=plan, old_blob=old_blob)
 
-    async def read_back(self, record: ServerRecord, doc: ToolsDocument) -> list[dict[str, object]]:
-        """An edited document of an imported server: record its edits as overrides (see `edits`)."""
+    async def read_back(self, record: ServerRecord,
+                        doc: ToolsDocument) -> tuple[ToolsDocument, list[dict[str, object]]]:
+        """An edited document of an imported server: its edits recorded as overrides (see `edits`).
+
+        Sets `record.imported` and, when applying the overrides consistently changed the document,
+        `record.tools_text`; returns the document to run and the edits a re-import will replace.
+        """
         state = record.imported
         if state is None:
-            return []
+            return doc, []
         gen = await load_generated(self.blobs, state)
         if gen is None:
-            return []  # nothing to compare with; the overrides recorded so far stay
+            return doc, []  # nothing to compare with; the overrides recorded so far stay
         derived = derive(gen, doc, state.tools)
         record.imported = msgspec.structs.replace(state, tools=derived.overrides, server=derived.server)
-        return derived.not_kept
+        if derived.document != doc:
+            # The operator's text is kept as sent whenever it is already consistent (comments survive).
+            record.tools_text, record.tools_format = render(derived.document), "yaml"
+        return derived.document, derived.not_kept
 
     async def put_tools(self, server_id: str, text: str, fmt: ToolsFormat,
                         now_ms: int) -> tuple[ServerRecord, int, list[str], list[dict[str, object]]]:
         record, revision = await self.get(server_id)
         doc = parse_tools(text, fmt)
         updated = msgspec.structs.replace(record, tools_text=text, tools_format=fmt, updated_ms=now_ms)
-        not_kept = await self.read_back(updated, doc)
+        doc, not_kept = await self.read_back(updated, doc)
         snapshot = self.compile(updated, doc, "body")
         return updated, await self.replace(updated, revision, snapshot), [tool.name for tool in doc.tools], not_kept
 
