@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 import pytest
-from mcpgw_auth.service import AuthService, sync_subscriptions
-from mcpgw_auth.settings import AuthSettings
-from nats.aio.subscription import Subscription
 
-from mcpgw.contracts import (
-    ApiKeySource,
-    AuthIndex,
-    AuthIndexRequest,
-    ConfigChanged,
-    ConsumerCredentials,
-    ErrorCode,
-    McpgwError,
-    PresentedCredential,
-    SourcesReply,
-    SourcesRequest,
-    VerifyReply,
-    VerifyRequest,
-)
+from mcpgw.contracts import AuthIndex, ErrorCode, McpgwError, PresentedCredential, VerifyReply
 from mcpgw.devcluster import start_service
 from mcpgw.runtime.bus import Bus
+from tests.auth.harness import AuthHarness, FakeRegistry, bearer, consumer, eventually, granted, sha, start_auth
 
 BEARER_KEY = "sk-bearer-0123456789abcdef"
 HEADER_KEY = "sk-header-0123456789abcdef"
@@ -37,115 +18,25 @@ QUERY_KEY = "sk-query-0123456789abcdef"
 DISABLED_KEY = "sk-disabled-0123456789abcdef"
 
 
-def sha(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def consumer(cid: str, *keys: str, source: str = "Default", name: str = "", enable: bool = True) -> ConsumerCredentials:
-    return ConsumerCredentials(
-        consumer_id=cid,
-        name=f"{cid}-name",
-        enable=enable,
-        apikey_hashes=[sha(k) for k in keys],
-        apikey_source=ApiKeySource(source=source, value=name),  # type: ignore[arg-type]
-    )
-
-
 def default_index() -> AuthIndex:
-    return AuthIndex(consumers=[
+    return granted(
         consumer("cs-bearer", BEARER_KEY),
         consumer("cs-header", HEADER_KEY, source="Header", name="X-Api-Key"),
         consumer("cs-query", QUERY_KEY, source="QueryString", name="apikey"),
         consumer("cs-off", DISABLED_KEY, enable=False),
-    ])
-
-
-class FakeRegistry:
-    """Answers `registry.auth.index` with whatever `index` holds now."""
-
-    def __init__(self, bus: Bus, index: AuthIndex) -> None:
-        self.bus = bus
-        self.index = index
-        self.requests = 0
-        self.sub: Subscription | None = None
-
-    async def _answer(self, request: AuthIndexRequest) -> AuthIndex:
-        self.requests += 1
-        return self.index
-
-    async def up(self) -> None:
-        self.sub = await self.bus.serve(self.bus.subjects.registry_auth_index, AuthIndexRequest, self._answer)
-        await sync_subscriptions(self.bus)
-
-    async def down(self) -> None:
-        assert self.sub is not None
-        await self.sub.unsubscribe()
-        await sync_subscriptions(self.bus)
-        self.sub = None
-
-
-@dataclass
-class AuthHarness:
-    client: Bus
-    registry: FakeRegistry
-    service: AuthService
-
-    async def verify(self, *credentials: PresentedCredential, server: str = "demo") -> VerifyReply:
-        request = VerifyRequest(server_id="mcp-1", server_name=server, credentials=list(credentials))
-        return await self.client.request(self.client.subjects.auth_verify, request, VerifyReply, timeout=5)
-
-    async def sources(self) -> SourcesReply:
-        return await self.client.request(self.client.subjects.auth_sources, SourcesRequest(), SourcesReply, timeout=5)
-
-    async def changed(self, consumer_id: str) -> None:
-        event = ConfigChanged(entity="consumer", id=consumer_id, op="put")
-        await self.client.publish(self.client.subjects.event_consumer(consumer_id), event)
-
-
-async def start_auth(nats_url: str, root: str, *, registry_up: bool = True) -> AsyncIterator[AuthHarness]:
-    client = await Bus.connect(nats_url, name="test-client", root=root)
-    registry = FakeRegistry(client, default_index())
-    if registry_up:
-        await registry.up()
-    service = AuthService(AuthSettings(nats_url=nats_url, subject_root=root, registry_timeout=1.0))
-    await service.start()
-    try:
-        yield AuthHarness(client, registry, service)
-    finally:
-        await service.stop()
-        await client.close()
+    )
 
 
 @pytest.fixture
 async def auth(nats_url: str, root: str) -> AsyncIterator[AuthHarness]:
-    async for harness in start_auth(nats_url, root):
+    async for harness in start_auth(nats_url, root, default_index()):
         yield harness
 
 
 @pytest.fixture
 async def auth_no_registry(nats_url: str, root: str) -> AsyncIterator[AuthHarness]:
-    async for harness in start_auth(nats_url, root, registry_up=False):
+    async for harness in start_auth(nats_url, root, default_index(), registry_up=False):
         yield harness
-
-
-async def eventually(probe: Callable[[], Awaitable[object]], accept: Callable[[object], bool],
-                     deadline: float = 5.0) -> object:
-    """Re-ask until the answer is acceptable (bounded): change events are asynchronous."""
-    end = time.monotonic() + deadline
-    while True:
-        try:
-            answer: object = await probe()
-        except McpgwError as exc:
-            answer = exc
-        if accept(answer):
-            return answer
-        if time.monotonic() > end:
-            raise AssertionError(f"still {answer!r} after {deadline}s")
-        await asyncio.sleep(0.02)
-
-
-def bearer(key: str) -> PresentedCredential:
-    return PresentedCredential(source="bearer", value=key)
 
 
 async def test_allow_by_bearer_header_and_query(auth: AuthHarness) -> None:
@@ -206,11 +97,11 @@ async def test_index_loads_once_and_reloads_after_a_change_event(auth: AuthHarne
     assert auth.registry.requests == 1
 
     # The registry disables cs-bearer and enables cs-off, then announces both.
-    auth.registry.index = AuthIndex(consumers=[
+    auth.registry.index = granted(
         consumer("cs-bearer", BEARER_KEY, enable=False),
         consumer("cs-off", DISABLED_KEY, enable=True),
         consumer("cs-new", "sk-brand-new-key", source="Header", name="X-New-Key"),
-    ])
+    )
     await auth.changed("cs-bearer")
     await auth.changed("cs-off")
 

@@ -1,7 +1,8 @@
-"""The in-memory consumer index: sha256 digest of an API key -> consumer, per place the key arrives.
+"""The in-memory consumer index, built from the registry's `AuthIndex` at one revision.
 
-Built from the registry's `AuthIndex`. Only digests are ever held or compared; the keys themselves
-never reach this service except inside a verify request, where they are hashed at once.
+API keys: sha256 digest -> consumer, per place the key arrives. Only digests are ever held or
+compared; the keys themselves never reach this service except inside a verify request, where they
+are hashed at once. JWT consumers (keys parsed once here) and grants sit beside them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import re
 from dataclasses import dataclass, field
 
 from mcpgw.contracts import AuthIndex, ConsumerCredentials, PresentedCredential
+from mcpgw_auth.grants import GrantTable
+from mcpgw_auth.jwks_remote import JwksCache
+from mcpgw_auth.jwt_verify import JwtIndex
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +35,13 @@ class ConsumerIndex:
     header: dict[str, dict[str, ConsumerCredentials]] = field(default_factory=dict)
     # exact query parameter name -> digest -> consumer (apikeySource QueryString)
     query: dict[str, dict[str, ConsumerCredentials]] = field(default_factory=dict)
+    jwt: JwtIndex = field(default_factory=lambda: JwtIndex({}))
+    grants: GrantTable = field(default_factory=GrantTable)
+    revision: int = 0
 
     @classmethod
-    def build(cls, index: AuthIndex) -> ConsumerIndex:
+    def build(cls, index: AuthIndex, jwks: JwksCache | None = None) -> ConsumerIndex:
+        """The index for `index`; without `jwks`, remote JWKS URLs are ignored."""
         bearer: dict[str, ConsumerCredentials] = {}
         header: dict[str, dict[str, ConsumerCredentials]] = {}
         query: dict[str, dict[str, ConsumerCredentials]] = {}
@@ -60,7 +68,8 @@ class ConsumerIndex:
                                 other.consumer_id, consumer.consumer_id, other.consumer_id)
                     continue
                 table[hashed] = consumer
-        return cls(bearer=bearer, header=header, query=query)
+        return cls(bearer=bearer, header=header, query=query, jwt=JwtIndex.build(index.consumers, jwks),
+                   grants=GrantTable.build(index.grants), revision=index.revision)
 
     def lookup(self, credential: PresentedCredential) -> ConsumerCredentials | None:
         """The consumer whose key this is, if any. An empty value never matches."""
@@ -70,16 +79,23 @@ class ConsumerIndex:
             table: dict[str, ConsumerCredentials] | None = self.bearer
         elif credential.source == "header":
             table = self.header.get(credential.name.strip().lower())
-        else:
+        elif credential.source == "query":
             table = self.query.get(credential.name)
+        else:
+            return None  # API keys never arrive in cookies
         if not table:
             return None
         return table.get(digest(credential.value))
 
     @property
     def header_names(self) -> list[str]:
-        return sorted(self.header)
+        """Where API keys and JWTs may arrive besides `Authorization: Bearer` (for the edge)."""
+        return sorted(set(self.header) | self.jwt.names("header"))
 
     @property
     def query_names(self) -> list[str]:
-        return sorted(self.query)
+        return sorted(set(self.query) | self.jwt.names("query"))
+
+    @property
+    def cookie_names(self) -> list[str]:
+        return sorted(self.jwt.names("cookie"))

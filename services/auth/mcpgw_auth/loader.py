@@ -1,9 +1,14 @@
-"""Keeps the consumer index current: loaded on first need, reloaded after every consumer change.
+"""Keeps the consumer index current: loaded on first need, reloaded after every consumer/grant change.
 
 A change event marks the index stale and starts a reload. Bursts coalesce: at most one reload is
 in flight, and events that arrive meanwhile queue a single follow-up reload. A stale index is never
 used to answer: callers wait for the reload, and if the registry cannot be reached they get a
 `ServiceUnavailable` error, neither allow nor deny on data known to be out of date.
+
+Revisions close the gap events leave: an edge that has seen a change at revision R asks with
+`min_revision=R`, possibly before this replica heard of R. Such a caller is not answered from an
+index older than R: a reload starting after its arrival is awaited (bounded), and if even that one
+is older it gets `ServiceUnavailable` rather than a revoked consumer's "allow".
 """
 
 from __future__ import annotations
@@ -22,12 +27,16 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = "consumer directory unavailable"
 
 Fetch = Callable[[], Awaitable[AuthIndex]]
+Build = Callable[[AuthIndex], ConsumerIndex]
 
 
 class IndexLoader:
-    def __init__(self, fetch: Fetch, *, max_age: float = 300.0) -> None:
+    def __init__(self, fetch: Fetch, *, max_age: float = 300.0, build: Build = ConsumerIndex.build,
+                 catch_up_wait: float = 2.0) -> None:
         self._fetch = fetch
+        self._build = build
         self._max_age = max_age
+        self._catch_up_wait = catch_up_wait
         self._index: ConsumerIndex | None = None
         self._loaded_at = 0.0
         self._refresh_tried_at = 0.0
@@ -37,14 +46,22 @@ class IndexLoader:
         self._task: asyncio.Task[None] | None = None
         self.reloads = 0  # completed loads, for tests and metrics
 
-    def invalidate(self) -> None:
-        """A consumer changed: the index is stale from now on; reload it (coalesced)."""
+    def invalidate(self, revision: int = 0) -> None:
+        """A consumer or grant changed: the index is stale from now on; reload it (coalesced).
+
+        An event at a revision the loaded index already includes changes nothing (0: unknown).
+        """
+        index = self._index
+        if revision > 0 and index is not None and index.revision >= revision:
+            return
         self._wanted += 1
         self._ensure_reload()
 
-    async def current(self) -> ConsumerIndex:
+    async def current(self, min_revision: int = 0) -> ConsumerIndex:
         """The up-to-date index, loading it first if needed; `McpgwError` if it cannot be had."""
         index = self._index
+        if index is not None and index.revision < min_revision:
+            return await self._catch_up(min_revision)
         if index is not None and self._loaded == self._wanted:
             now = time.monotonic()
             if self._max_age and now - self._loaded_at > self._max_age and now - self._refresh_tried_at > 5:
@@ -58,6 +75,23 @@ class IndexLoader:
         await asyncio.shield(task)
         index = self._index
         if index is None or self._loaded != self._wanted:
+            raise McpgwError(ErrorCode.NO_RESPONDERS, UNAVAILABLE)
+        if index.revision < min_revision:
+            return await self._catch_up(min_revision)
+        return index
+
+    async def _catch_up(self, min_revision: int) -> ConsumerIndex:
+        """An index at `min_revision` or newer, from a fetch that starts after this call."""
+        # A reload already in flight may have read the registry before the write the caller saw:
+        # moving `_wanted` makes that reload fetch once more when it is done (still one at a time).
+        self._wanted += 1
+        task = self._ensure_reload()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), self._catch_up_wait)
+        index = self._index
+        if index is None or index.revision < min_revision:
+            current = -1 if index is None else index.revision
+            log.warning("consumer index at revision %d, a caller needs %d", current, min_revision)
             raise McpgwError(ErrorCode.NO_RESPONDERS, UNAVAILABLE)
         return index
 
@@ -84,10 +118,11 @@ class IndexLoader:
             except Exception:
                 log.exception("cannot load the consumer index")
                 return
-            self._index = ConsumerIndex.build(answer)
+            self._index = self._build(answer)
             self._loaded = target
             self._loaded_at = time.monotonic()
             self.reloads += 1
-            log.info("consumer index loaded: %d consumers", len(answer.consumers))
+            log.info("consumer index loaded: %d consumers, %d grants, revision %d",
+                     len(answer.consumers), len(answer.grants), answer.revision)
             if self._loaded == self._wanted:
                 return

@@ -1,19 +1,29 @@
-"""Authorization: what an authenticated consumer may do on one MCP server.
+"""Authorization: what an authenticated, enabled consumer may do on one MCP server.
 
-This is the seam for grants (server-level and tool-level). Until grants exist every enabled
-consumer may call every tool of a server that asks for consumer authentication.
+The edge only asks about servers with consumer authentication on, so a consumer with no live
+grant there is refused (403 at the edge): enabling authentication on a server with no grants
+closes it to everyone, as the console documents.
 """
 
 from __future__ import annotations
 
 from mcpgw.contracts import ConsumerCredentials, VerifyReply, VerifyRequest
+from mcpgw_auth.grants import GrantTable
+
+NOT_GRANTED = "consumer is not authorized for this MCP server"
 
 
-def authorize(consumer: ConsumerCredentials, request: VerifyRequest) -> VerifyReply:
-    """Decide for an authenticated, enabled consumer: allow (all tools or some) or forbidden."""
+def authorize(consumer: ConsumerCredentials, request: VerifyRequest, grants: GrantTable,
+              forward_headers: dict[str, str] | None = None) -> VerifyReply:
+    """Allow (every tool, or the granted ones) or forbidden."""
+    access = grants.access(consumer.consumer_id, request.server_id)
+    if not access.allowed:
+        return VerifyReply(outcome="forbidden", consumer_id=consumer.consumer_id, consumer_name=consumer.name,
+                           reason=NOT_GRANTED)
     return VerifyReply(
         outcome="allow",
         consumer_id=consumer.consumer_id,
         consumer_name=consumer.name,
-        allowed_tools=None,
+        allowed_tools=access.tools,
+        forward_headers=forward_headers or {},
     )

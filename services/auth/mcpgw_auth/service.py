@@ -1,4 +1,9 @@
-"""The auth worker: answers `auth.verify` and `auth.sources` from an in-memory consumer index."""
+"""The auth worker: answers `auth.verify` and `auth.sources` from an in-memory consumer index.
+
+A verify identifies the consumer (an API key by its digest, else a JWT by its signature) and then
+asks the grants what it may do on the server. Every credential presented gets its chance: the
+first that belongs to an enabled consumer with a grant on the server wins.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from mcpgw.contracts import (
     AuthIndex,
     AuthIndexRequest,
     ConfigChanged,
-    ConsumerCredentials,
+    ErrorCode,
+    McpgwError,
+    PresentedCredential,
     SourcesReply,
     SourcesRequest,
     Subjects,
@@ -18,6 +25,9 @@ from mcpgw.contracts import (
     VerifyRequest,
 )
 from mcpgw.runtime.bus import Bus
+from mcpgw_auth.index import ConsumerIndex
+from mcpgw_auth.jwks_remote import JwksCache, JwksPolicy
+from mcpgw_auth.jwt_verify import INVALID, Accepted, JwtOutcome, Refused, Unavailable, verify_jwt
 from mcpgw_auth.loader import IndexLoader
 from mcpgw_auth.policy import authorize
 from mcpgw_auth.settings import AuthSettings
@@ -42,7 +52,15 @@ class AuthService:
         self.settings = settings
         self._bus: Bus | None = None
         self._subs: list[Subscription] = []
-        self.index = IndexLoader(self._fetch_index, max_age=settings.index_max_age)
+        self.jwks = JwksCache(JwksPolicy(
+            connect_timeout=settings.jwks_connect_timeout,
+            total_timeout=settings.jwks_timeout,
+            max_bytes=settings.jwks_max_bytes,
+            min_refresh_interval=settings.jwks_min_refresh_interval,
+            wait=settings.jwks_wait,
+        ))
+        self.index = IndexLoader(self._fetch_index, max_age=settings.index_max_age, build=self._build_index,
+                                 catch_up_wait=settings.registry_timeout)
 
     @property
     def bus(self) -> Bus:
@@ -58,6 +76,7 @@ class AuthService:
         # Every replica hears every change (no queue group); requests are spread over the group.
         self._subs = [
             await self.bus.subscribe(subjects.events_consumer_all, ConfigChanged, self._on_change),
+            await self.bus.subscribe(subjects.events_grant_all, ConfigChanged, self._on_change),
             await self.bus.serve(subjects.auth_verify, VerifyRequest, self.verify,
                                  queue=Subjects.AUTH_QUEUE, max_inflight=s.max_inflight, span_name="auth.verify"),
             await self.bus.serve(subjects.auth_sources, SourcesRequest, self.sources,
@@ -74,6 +93,7 @@ class AuthService:
                 log.debug("unsubscribe failed: %s", exc)
         self._subs = []
         await self.index.close()
+        await self.jwks.close()
         if self._bus is not None:
             await self._bus.close()
             self._bus = None
@@ -82,32 +102,57 @@ class AuthService:
         return await self.bus.request(self.bus.subjects.registry_auth_index, AuthIndexRequest(), AuthIndex,
                                       timeout=self.settings.registry_timeout)
 
+    def _build_index(self, answer: AuthIndex) -> ConsumerIndex:
+        index = ConsumerIndex.build(answer, self.jwks)
+        remotes = index.jwt.remotes()
+        self.jwks.retain({remote.url for remote in remotes})
+        for remote in remotes:
+            remote.current()  # fetches a key set we have no copy of yet, before a token needs it
+        return index
+
     async def _on_change(self, event: ConfigChanged) -> None:
-        log.debug("consumer %s %s: reloading the index", event.id, event.op)
-        self.index.invalidate()
+        log.debug("%s %s %s at revision %d: reloading the index", event.entity, event.id, event.op, event.revision)
+        self.index.invalidate(event.revision)
+
+    async def _identify(self, index: ConsumerIndex, credential: PresentedCredential) -> JwtOutcome:
+        consumer = index.lookup(credential)
+        if consumer is not None:
+            return Accepted(consumer, {}) if consumer.enable else Refused("consumer disabled", 4)
+        candidates = index.jwt.candidates(credential)
+        if candidates:
+            outcome = await verify_jwt(candidates, credential.value)
+            if outcome is not None:
+                return outcome
+        return INVALID
 
     async def verify(self, request: VerifyRequest) -> VerifyReply:
         presented = [c for c in request.credentials if c.value]
         if not presented:
             return VerifyReply(outcome="unauthenticated", reason="missing credential")
-        index = await self.index.current()
-        disabled: ConsumerCredentials | None = None
+        index = await self.index.current(request.min_revision)
+        forbidden: VerifyReply | None = None
+        refused: Refused = INVALID
+        unavailable = False
         for credential in presented:
-            consumer = index.lookup(credential)
-            if consumer is None:
-                continue
-            if consumer.enable:
-                reply = authorize(consumer, request)
-                log.debug("server %s: consumer %s: %s", request.server_name, consumer.consumer_id, reply.outcome)
-                return reply
-            disabled = disabled or consumer
-        if disabled is not None:
-            log.debug("server %s: consumer %s is disabled", request.server_name, disabled.consumer_id)
-            return VerifyReply(outcome="unauthenticated", reason="consumer disabled")
-        log.debug("server %s: no consumer matches the %d credential(s) presented",
-                  request.server_name, len(presented))
-        return VerifyReply(outcome="unauthenticated", reason="invalid credential")
+            outcome = await self._identify(index, credential)
+            if isinstance(outcome, Accepted):
+                reply = authorize(outcome.consumer, request, index.grants, outcome.forward_headers)
+                log.debug("server %s: consumer %s: %s", request.server_name, reply.consumer_id, reply.outcome)
+                if reply.outcome == "allow":
+                    return reply
+                forbidden = forbidden or reply
+            elif isinstance(outcome, Unavailable):
+                unavailable = True
+            elif outcome.rank > refused.rank:
+                refused = outcome
+        if forbidden is not None:
+            return forbidden
+        if unavailable:
+            # Neither allow nor deny on keys we could not get: the edge answers 503 and caches nothing.
+            raise McpgwError(ErrorCode.NO_RESPONDERS, "token signing keys unavailable")
+        log.debug("server %s: %d credential(s) refused: %s", request.server_name, len(presented), refused.reason)
+        return VerifyReply(outcome="unauthenticated", reason=refused.reason)
 
     async def sources(self, request: SourcesRequest) -> SourcesReply:
         index = await self.index.current()
-        return SourcesReply(headers=index.header_names, query=index.query_names)
+        return SourcesReply(headers=index.header_names, query=index.query_names, cookies=index.cookie_names)

@@ -1,0 +1,150 @@
+"""Grants (authorization rules) and revisions, through the worker on the real bus."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from mcpgw_auth.grants import GrantTable
+
+from mcpgw.contracts import AuthIndex, ErrorCode, Grant, McpgwError, VerifyReply
+from tests.auth.harness import SERVER_ID, AuthHarness, bearer, consumer, eventually, start_auth
+
+ALICE = "sk-alice-0123456789abcdef"
+BOB = "sk-bob-0123456789abcdef"
+CAROL = "sk-carol-0123456789abcdef"
+
+
+def rule(rule_id: str, cid: str, tools: list[str] | None = None, *, server: str = SERVER_ID,
+         expires_at: int = 0) -> Grant:
+    return Grant(rule_id=rule_id, consumer_id=cid, server_id=server, tools=tools, expires_at=expires_at)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def index(*grants: Grant, revision: int = 10) -> AuthIndex:
+    return AuthIndex(
+        consumers=[consumer("cs-alice", ALICE), consumer("cs-bob", BOB), consumer("cs-carol", CAROL)],
+        grants=list(grants),
+        revision=revision,
+    )
+
+
+@pytest.fixture
+async def auth(nats_url: str, root: str) -> AsyncIterator[AuthHarness]:
+    grants = index(
+        rule("car-1", "cs-alice"),                                  # server level
+        rule("car-2", "cs-bob", ["get_pet", "list_pets"]),          # tool level ...
+        rule("car-3", "cs-bob", ["add_pet", "get_pet"]),            # ... adding up
+        rule("car-4", "cs-bob", ["other"], server="mcp-2"),         # another server
+    )
+    async for harness in start_auth(nats_url, root, grants):
+        yield harness
+
+
+async def test_server_level_tool_level_and_none(auth: AuthHarness) -> None:
+    reply = await auth.verify(bearer(ALICE))
+    assert (reply.outcome, reply.consumer_id, reply.allowed_tools) == ("allow", "cs-alice", None)
+
+    reply = await auth.verify(bearer(BOB))
+    assert (reply.outcome, reply.consumer_id) == ("allow", "cs-bob")
+    assert reply.allowed_tools == ["add_pet", "get_pet", "list_pets"]
+    reply = await auth.verify(bearer(BOB), server_id="mcp-2")
+    assert reply.allowed_tools == ["other"]
+
+    # Known, enabled, but not granted: forbidden (403), and the reason gives nothing away.
+    reply = await auth.verify(bearer(CAROL))
+    assert (reply.outcome, reply.reason) == ("forbidden", "consumer is not authorized for this MCP server")
+    assert reply.allowed_tools is None and CAROL not in reply.reason
+    # A server with consumer auth on and no grants at all is closed to everyone.
+    for key in (ALICE, BOB, CAROL):
+        assert (await auth.verify(bearer(key), server_id="mcp-empty")).outcome == "forbidden"
+    # Unknown credentials stay unauthenticated, not forbidden.
+    assert (await auth.verify(bearer("sk-nobody"))).outcome == "unauthenticated"
+
+
+async def test_an_authorized_credential_wins_over_an_unauthorized_one(auth: AuthHarness) -> None:
+    reply = await auth.verify(bearer(CAROL), bearer(ALICE))
+    assert (reply.outcome, reply.consumer_id) == ("allow", "cs-alice")
+
+
+def test_server_level_wins_and_expired_grants_count_for_nothing() -> None:
+    now = 1_800_000_000_000
+    table = GrantTable.build([
+        rule("car-1", "a", ["t1"]),
+        rule("car-2", "a"),
+        rule("car-3", "b", ["t2"]),
+        rule("car-4", "b", expires_at=now - 1),                     # expired server-level grant
+        rule("car-5", "b", ["t3"], expires_at=now + 60_000),        # still running
+        rule("car-6", "c", ["t1"], expires_at=now),                 # expires this very millisecond
+        rule("car-7", "d", []),                                     # grants nothing
+    ])
+    a = table.access("a", SERVER_ID, now)
+    assert (a.allowed, a.tools) == (True, None)
+    b = table.access("b", SERVER_ID, now)
+    assert (b.allowed, b.tools) == (True, ["t2", "t3"])
+    assert not table.access("c", SERVER_ID, now).allowed
+    assert not table.access("d", SERVER_ID, now).allowed
+    assert not table.access("a", "mcp-elsewhere", now).allowed
+    later = table.access("b", SERVER_ID, now + 120_000)
+    assert later.tools == ["t2"]
+
+
+async def test_expired_grant_through_the_worker(auth: AuthHarness) -> None:
+    auth.registry.index = index(rule("car-1", "cs-alice", expires_at=now_ms() - 1000),
+                                rule("car-2", "cs-bob", ["x"], expires_at=now_ms() + 3_600_000), revision=11)
+    await auth.grant_changed("car-1", revision=11)
+    await eventually(lambda: auth.verify(bearer(ALICE)),
+                     lambda r: isinstance(r, VerifyReply) and r.outcome == "forbidden")
+    assert (await auth.verify(bearer(BOB))).allowed_tools == ["x"]
+
+
+async def test_grant_events_reload_and_old_revisions_do_not(auth: AuthHarness) -> None:
+    assert (await auth.verify(bearer(CAROL))).outcome == "forbidden"
+    assert auth.registry.requests == 1
+    # An event the loaded index already includes costs nothing.
+    await auth.grant_changed("car-1", revision=10)
+    await auth.changed("cs-alice", revision=9)
+    auth.registry.index = index(rule("car-9", "cs-carol", ["t"]), revision=12)
+    await auth.grant_changed("car-9", revision=12)
+    reply = await eventually(lambda: auth.verify(bearer(CAROL)),
+                             lambda r: isinstance(r, VerifyReply) and r.outcome == "allow")
+    assert isinstance(reply, VerifyReply) and reply.allowed_tools == ["t"]
+    assert auth.registry.requests == 2
+    # The revoked grant is gone with it.
+    assert (await auth.verify(bearer(ALICE))).outcome == "forbidden"
+
+
+async def test_min_revision_forces_a_reload_before_answering(auth: AuthHarness) -> None:
+    assert (await auth.verify(bearer(ALICE))).outcome == "allow"
+    # The registry revoked alice's grant at revision 11; the edge heard of it, this worker did
+    # not (no event published). The next verify must not answer "allow" from revision 10.
+    auth.registry.index = index(revision=11)
+    reply = await auth.verify(bearer(ALICE), min_revision=11)
+    assert reply.outcome == "forbidden"
+    assert auth.registry.requests == 2
+    # Later requests asking for less are answered from that index, with no further fetch.
+    assert (await auth.verify(bearer(ALICE), min_revision=5)).outcome == "forbidden"
+    assert auth.registry.requests == 2
+
+
+async def test_a_revision_the_registry_cannot_reach_is_unavailable(auth: AuthHarness) -> None:
+    assert (await auth.verify(bearer(ALICE))).outcome == "allow"
+    with pytest.raises(McpgwError) as err:
+        await auth.verify(bearer(ALICE), min_revision=99)
+    assert (err.value.code, err.value.message) == (ErrorCode.NO_RESPONDERS, "consumer directory unavailable")
+    # Without the demand, the index (revision 10) still answers.
+    assert (await auth.verify(bearer(ALICE))).outcome == "allow"
+
+
+async def test_concurrent_catch_ups_share_fetches(auth: AuthHarness) -> None:
+    assert (await auth.verify(bearer(ALICE))).outcome == "allow"
+    auth.registry.index = index(revision=11)
+    replies = await asyncio.gather(*(auth.verify(bearer(ALICE), min_revision=11) for _ in range(20)))
+    assert {r.outcome for r in replies} == {"forbidden"}
+    # One reload in flight plus at most one queued behind it, not one per request.
+    assert auth.registry.requests <= 3
