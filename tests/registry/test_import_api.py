@@ -376,3 +376,20 @@ async def test_put_keeps_the_operators_text_unless_it_needs_normalizing(api: Api
     view = await api.ok("GET", f"{path}/import")
     assert view["overrides"] == {"GET /pets": {"args": {"limit": {"default": 50}}},
                                  "GET /pets/{petId}": {"name": "fetch_pet"}}
+
+
+async def test_the_report_never_shows_credentials(api: Api) -> None:
+    server_id = await _server(api)
+    doc = v1().replace("servers:", "components:\n  securitySchemes:\n    key: {type: apiKey, in: header, "
+                                   "name: X-Key}\nsecurity: [{key: []}]\nservers:")
+    await _import(api, server_id, doc)
+    tools = await _yaml(api, server_id)
+    assert tools["server"]["securitySchemes"][0]["id"] == "key"
+    tools["server"]["securitySchemes"][0]["defaultCredential"] = "s3cret-value"
+    await api.ok("PUT", f"/v1/mcp-servers/{server_id}/tools", data=yaml.safe_dump(tools), headers=YAML)
+    view = await api.ok("GET", f"/v1/mcp-servers/{server_id}/tools/import")
+    assert view["serverOverrides"] == {"credentials": {"key": "******"}}
+
+    data = await _import(api, server_id, doc, preview=True)
+    assert "s3cret-value" not in data["yaml"]
+    assert yaml.safe_load(data["yaml"])["server"]["securitySchemes"][0]["defaultCredential"] == "******"

@@ -20,7 +20,7 @@ from mcpgw_registry.blobs import BlobStore
 from mcpgw_registry.openapi import ImportOptions, ImportResult, convert
 from mcpgw_registry.overrides import ImportSettings, ImportState
 from mcpgw_registry.reimport import Merge, merge
-from mcpgw_registry.render import render
+from mcpgw_registry.render import masked, render
 from mcpgw_registry.servers import ServerRecord
 from mcpgw_registry.tools import parse_tools
 
@@ -78,7 +78,8 @@ class ImportPlan:
             "degraded": [msgspec.to_builtins(s) for s in r.degraded],
             "operations": r.operations,
             "warnings": list(r.warnings),
-            "yaml": self.text,
+            # Credentials recorded as overrides are in the stored text, never in an answer.
+            "yaml": render(masked(self.merge.doc)),
         })
         if r.ignored:
             data["ignored"] = [msgspec.to_builtins(s) for s in r.ignored]
