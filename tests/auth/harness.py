@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from mcpgw_auth.service import AuthService, sync_subscriptions
@@ -116,6 +117,10 @@ async def start_auth(nats_url: str, root: str, index: AuthIndex, *, registry_up:
     finally:
         await service.stop()
         await client.close()
+
+
+# For a test that starts the worker itself: `async with running_auth(...) as auth:`.
+running_auth = asynccontextmanager(start_auth)
 
 
 async def eventually(probe: Callable[[], Awaitable[object]], accept: Callable[[object], bool],
