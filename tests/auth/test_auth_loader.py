@@ -100,3 +100,47 @@ async def test_an_old_index_is_refreshed_in_the_background_and_kept_if_that_fail
     assert await loader.current() is first
     assert fetch.calls == 2
     await loader.close()
+
+
+class RevisionFetch:
+    """A registry whose answer reflects the revision at the moment the fetch started."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.revision = 1
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def __call__(self) -> AuthIndex:
+        self.calls += 1
+        seen = self.revision
+        await self.gate.wait()
+        return AuthIndex(revision=seen)
+
+
+async def test_catch_up_does_not_trust_a_reload_that_started_before_the_write() -> None:
+    fetch = RevisionFetch()
+    loader = IndexLoader(fetch, catch_up_wait=5)
+    assert (await loader.current()).revision == 1
+    fetch.gate.clear()
+    loader.invalidate()  # a reload starts and reads revision 1 ...
+    await asyncio.sleep(0)
+    fetch.revision = 2  # ... then the write the edge will tell us about lands
+    waiter = asyncio.ensure_future(loader.current(min_revision=2))
+    await asyncio.sleep(0)
+    fetch.gate.set()
+    assert (await asyncio.wait_for(waiter, 5)).revision == 2
+    assert fetch.calls == 3
+    await loader.close()
+
+
+async def test_catch_up_gives_up_within_its_wait() -> None:
+    fetch = RevisionFetch()
+    loader = IndexLoader(fetch, catch_up_wait=0.05)
+    await loader.current()
+    fetch.gate.clear()  # the registry hangs
+    with pytest.raises(McpgwError) as err:
+        await loader.current(min_revision=2)
+    assert err.value.message == "consumer directory unavailable"
+    fetch.gate.set()
+    await loader.close()
