@@ -13,6 +13,10 @@ from mcpgw_registry.settings import RegistrySettings
 
 from mcpgw.runtime.bus import Bus
 
+# Every registry of these tests requires this admin token, so every test exercises the protected API.
+ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
 
 @dataclass
 class Reply:
@@ -38,6 +42,7 @@ class Api:
 
     async def call(self, method: str, path: str, *, json: Any = None, data: bytes | str | None = None,
                    headers: dict[str, str] | None = None) -> Reply:
+        headers = {**ADMIN_HEADERS, **(headers or {})}
         async with self.session.request(method, path, json=json, data=data, headers=headers) as resp:
             if resp.content_type == "application/json":
                 body = await resp.json()
@@ -58,7 +63,7 @@ class Api:
 
 def settings_for(nats_url: str, root: str) -> RegistrySettings:
     return RegistrySettings(nats_url=nats_url, subject_root=root, port=0, kv_bucket=f"cfg-{root}",
-                            request_timeout=5.0)
+                            request_timeout=5.0, admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture

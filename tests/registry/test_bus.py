@@ -15,7 +15,7 @@ from mcpgw.contracts.errors import ErrorCode, McpgwError
 from mcpgw.contracts.registry import AuthIndex, AuthIndexRequest, ConfigChanged, ServerLookup, ServerLookupReply
 from mcpgw.runtime.bus import Bus
 from tests.registry.conftest import Api, settings_for
-from tests.registry.tools_samples import WEATHER_YAML
+from tests.registry.tools_samples import WEATHER_YAML, WEATHER_YAML_MASKED
 
 YAML = {"Content-Type": "application/yaml"}
 
@@ -142,7 +142,8 @@ async def test_everything_survives_a_restart(nats_url: str, root: str, bus: Bus)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{second.port}") as session:
             api = Api(session, second)
             assert await api.ok("GET", f"/v1/mcp-servers/{server_id}") == before
-            assert (await api.call("GET", f"/v1/mcp-servers/{server_id}/tools")).body == WEATHER_YAML
+            masked = WEATHER_YAML_MASKED  # credentials are write-only
+            assert (await api.call("GET", f"/v1/mcp-servers/{server_id}/tools")).body == masked
             got = await api.ok("GET", f"/v1/consumers/{consumer['consumerId']}")
             assert got["name"] == "keeper" and len(got["apiKeyIdentityConfig"]["credentials"]) == 1
             taken = await api.call("POST", "/v1/mcp-servers", json={"name": "durable"})

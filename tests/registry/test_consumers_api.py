@@ -11,6 +11,7 @@ from mcpgw.runtime.bus import Bus
 from tests.registry.conftest import Api
 
 CUSTOM = "custom-key-0123456789"
+SHARED_SECRET = "a-shared-secret-of-at-least-32-bytes!"
 
 
 async def _bucket_values(bus: Bus, root: str) -> list[bytes]:
@@ -112,7 +113,7 @@ async def test_invalid_consumers(api: Api, body: dict[str, Any], status: int, me
 
 async def test_update_keeps_adds_and_drops_keys(api: Api, bus: Bus, root: str) -> None:
     created = await api.ok("POST", "/v1/consumers", json={
-        "name": "dave", "jwtIdentityConfig": {"type": "Jwt", "secretType": "Symmetry"},
+        "name": "dave", "jwtIdentityConfig": {"type": "Jwt", "secretType": "Symmetry", "jwks": SHARED_SECRET},
         "apikeyIdentityConfig": _apikey_config({"generateMode": "System"},
                                                {"apikey": CUSTOM, "generateMode": "Custom"}),
     })
@@ -130,7 +131,8 @@ async def test_update_keeps_adds_and_drops_keys(api: Api, bus: Bus, root: str) -
 
     got = await api.ok("GET", f"/v1/consumers/{consumer_id}")
     assert got["description"] == "changed" and got["enable"] is False
-    assert got["jwtIdentityConfig"] == {"type": "Jwt", "secretType": "Symmetry"}
+    assert got["jwtIdentityConfig"]["secretType"] == "Symmetry"
+    assert got["jwtIdentityConfig"]["jwks"] == "******"  # the shared secret is write-only
     assert [c["credentialId"] for c in got["apiKeyIdentityConfig"]["credentials"]] == [
         first["credentialId"], fresh["credentialId"]]
     assert got["apiKeyIdentityConfig"]["apikeySource"] == {"source": "QueryString", "value": "api_key"}

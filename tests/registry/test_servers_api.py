@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from tests.registry.conftest import Api
-from tests.registry.tools_samples import WEATHER_YAML, one_tool
+from tests.registry.tools_samples import WEATHER_YAML, WEATHER_YAML_MASKED, one_tool
 
 
 async def test_create_get_update_delete(api: Api) -> None:
@@ -194,7 +194,7 @@ async def test_a_failed_create_writes_nothing(api: Api) -> None:
 async def test_create_with_spec_stores_the_yaml(api: Api) -> None:
     server_id = await api.create_server("weather", mcpServerConfig={"mcpServerSpec": WEATHER_YAML})
     got = await api.ok("GET", f"/v1/mcp-servers/{server_id}")
-    assert base64.b64decode(got["mcpServerConfig"]).decode() == WEATHER_YAML
+    assert base64.b64decode(got["mcpServerConfig"]).decode() == WEATHER_YAML_MASKED
     # An update without mcpServerConfig keeps the tools; an empty spec removes them.
     await api.ok("PUT", f"/v1/mcp-servers/{server_id}", json={"description": "d"})
     assert (await api.ok("GET", f"/v1/mcp-servers/{server_id}"))["mcpServerConfig"] == got["mcpServerConfig"]

@@ -14,7 +14,7 @@ from mcpgw_registry.tools import parse_tools
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError
 from tests.registry.conftest import Api
-from tests.registry.tools_samples import WEATHER_YAML, one_tool
+from tests.registry.tools_samples import WEATHER_YAML, WEATHER_YAML_MASKED, one_tool
 
 YAML = {"Content-Type": "application/yaml"}
 
@@ -161,10 +161,10 @@ async def test_put_and_get_round_trip_verbatim(api: Api) -> None:
     put = await api.ok("PUT", f"/v1/mcp-servers/{server_id}/tools", data=WEATHER_YAML.encode(), headers=YAML)
     assert put["mcpServerId"] == server_id and put["tools"] == ["get_forecast", "echo.text", "hidden"]
     got = await api.call("GET", f"/v1/mcp-servers/{server_id}/tools")
-    assert got.status == 200 and got.body == WEATHER_YAML
+    assert got.status == 200 and got.body == WEATHER_YAML_MASKED
     assert got.headers["Content-Type"] == "application/yaml"
     resource = await api.ok("GET", f"/v1/mcp-servers/{server_id}")
-    assert resource["mcpServerConfig"] == base64.b64encode(WEATHER_YAML.encode()).decode()
+    assert resource["mcpServerConfig"] == base64.b64encode(WEATHER_YAML_MASKED.encode()).decode()
     assert resource["revision"] == put["revision"]
 
     as_json = json.dumps({"server": {"name": "j"}, "tools": [{"name": "z", "responseTemplate": {"body": "ok"}}]})

@@ -73,3 +73,6 @@ def one_tool(url: str = "https://api.example.com/x", **request: object) -> str:
         "server:\n  name: s\ntools:\n  - name: t\n    requestTemplate:\n"
         f"      url: {url!r}\n{extra}"
     )
+
+# What readers get back: backend credentials are write-only.
+WEATHER_YAML_MASKED = WEATHER_YAML.replace("defaultCredential: secret-token", 'defaultCredential: "******"')

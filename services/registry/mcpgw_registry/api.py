@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,16 +16,20 @@ from mcpgw_registry.consumers import CreateConsumer, UpdateConsumer, apikey_view
 from mcpgw_registry.consumers import to_item as consumer_item
 from mcpgw_registry.consumers import to_resource as consumer_resource
 from mcpgw_registry.envelope import ok
+from mcpgw_registry.grants_api import GRANTS
 from mcpgw_registry.paging import choices, page, page_params
-from mcpgw_registry.server_repo import ServerRepository
+from mcpgw_registry.server_repo import SPEC_FIELD, ServerRepository
 from mcpgw_registry.servers import (
     CREATE_FROM_TYPES,
     DEPLOY_STATUSES,
     SERVER_TYPES,
     CreateServer,
+    McpServerConfig,
+    ServerRecord,
     UpdateServer,
     to_resource,
 )
+from mcpgw_registry.tool_secrets import mask, restore
 from mcpgw_registry.tools import ToolsFormat, minimal_document
 from mcpgw_registry.validation import decode_json
 
@@ -59,6 +64,15 @@ def _registry(request: web.Request) -> Registry:
     return request.app[REGISTRY]
 
 
+def _server_view(record: ServerRecord, revision: int, *, listing: bool = False) -> dict[str, Any]:
+    view = to_resource(record, revision, listing=listing)
+    if record.tools_text:
+        # Backend credentials are write-only: readers get them masked (see tool_secrets).
+        masked = mask(record.tools_text, record.tools_format)
+        view["mcpServerConfig"] = base64.b64encode(masked.encode()).decode()
+    return view
+
+
 def _name_like(query: Any) -> str:
     return str(query.get("nameLike", "")).strip().lower()
 
@@ -79,6 +93,10 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.post("/v1/mcp-servers")
 async def create_server(request: web.Request) -> web.Response:
     body = decode_json(await request.read(), CreateServer)
+    config = body.mcp_server_config
+    if config is not None and config.mcp_server_spec:
+        # A "******" here has nothing stored behind it: restore() answers 400 naming the field.
+        config.mcp_server_spec = restore(config.mcp_server_spec, "yaml", "", "yaml", SPEC_FIELD)
     record, _, plan = await _registry(request).servers.create(body, _now_ms())
     data: dict[str, Any] = {"mcpServerId": record.id, "name": record.name}
     if plan is not None:  # created from mcpServerConfig.swaggerConfig
@@ -104,36 +122,42 @@ async def list_servers(request: web.Request) -> web.Response:
     ]
     # Newest first, like the console; the id breaks ties so pages are stable.
     found.sort(key=lambda item: (-item[0].created_ms, item[0].id))
-    items = [to_resource(record, revision, listing=True) for record, revision in found]
+    items = [_server_view(record, revision, listing=True) for record, revision in found]
     return ok(request, page(items, number, size))
 
 
 @routes.get("/v1/mcp-servers/{server_id}")
 async def get_server(request: web.Request) -> web.Response:
     record, revision = await _registry(request).servers.get(request.match_info["server_id"])
-    return ok(request, to_resource(record, revision))
+    return ok(request, _server_view(record, revision))
 
 
 @routes.put("/v1/mcp-servers/{server_id}")
 async def update_server(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
     servers = _registry(request).servers
-    await servers.get(server_id)  # 404 before complaining about the body
+    stored, _ = await servers.get(server_id)  # 404 before complaining about the body
     body = decode_json(await request.read(), UpdateServer)
+    config = body.mcp_server_config
+    if isinstance(config, McpServerConfig) and config.mcp_server_spec:
+        config.mcp_server_spec = restore(config.mcp_server_spec, "yaml", stored.tools_text, stored.tools_format,
+                                         SPEC_FIELD)
     record, revision = await servers.update(server_id, body, _now_ms())
     return ok(request, {"mcpServerId": record.id, "revision": revision})
 
 
 @routes.delete("/v1/mcp-servers/{server_id}")
 async def delete_server(request: web.Request) -> web.Response:
-    await _registry(request).servers.delete(request.match_info["server_id"])
+    server_id = request.match_info["server_id"]
+    await _registry(request).servers.delete(server_id)
+    await request.app[GRANTS].delete_where(server_id=server_id)
     return ok(request)
 
 
 @routes.get("/v1/mcp-servers/{server_id}/tools")
 async def get_tools(request: web.Request) -> web.Response:
     record, _ = await _registry(request).servers.get(request.match_info["server_id"])
-    text = record.tools_text or minimal_document(record.name)
+    text = mask(record.tools_text, record.tools_format) if record.tools_text else minimal_document(record.name)
     return web.Response(body=text.encode(), content_type="application/yaml")
 
 
@@ -141,7 +165,7 @@ async def get_tools(request: web.Request) -> web.Response:
 async def put_tools(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
     servers = _registry(request).servers
-    await servers.get(server_id)
+    stored, _ = await servers.get(server_id)
     fmt = TOOLS_TYPES.get(request.content_type)
     if fmt is None:
         raise McpgwError(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
@@ -152,6 +176,7 @@ async def put_tools(request: web.Request) -> web.Response:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise invalid("body", "must be UTF-8 text") from None
+    text = restore(text, fmt, stored.tools_text, stored.tools_format)
     record, revision, names, not_kept = await servers.put_tools(server_id, text, fmt, _now_ms())
     data: dict[str, Any] = {"mcpServerId": record.id, "revision": revision, "tools": names}
     if record.imported is not None:
@@ -210,5 +235,8 @@ async def update_consumer(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/consumers/{consumer_id}")
 async def delete_consumer(request: web.Request) -> web.Response:
-    await _registry(request).consumers.delete(request.match_info["consumer_id"])
+    consumer_id = request.match_info["consumer_id"]
+    await _registry(request).consumers.delete(consumer_id)
+    # Its rules go too (the auth index ignores them already: they name no consumer it knows).
+    await request.app[GRANTS].delete_where(consumer_id=consumer_id)
     return ok(request)

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from mcpgw.runtime.bus import Bus
-from mcpgw_registry import bus_handlers, import_api
+from mcpgw_registry import admin_auth, bus_handlers, grants_api, import_api
 from mcpgw_registry.api import REGISTRY, Registry, routes
 from mcpgw_registry.blobs import BlobStore
 from mcpgw_registry.consumer_repo import ConsumerRepository
 from mcpgw_registry.envelope import MAX_BODY, envelope_middleware
 from mcpgw_registry.events import Events
+from mcpgw_registry.grant_repo import GrantRepository
 from mcpgw_registry.import_api import TOOL_OPS
 from mcpgw_registry.server_repo import ServerRepository
 from mcpgw_registry.settings import RegistrySettings
@@ -35,8 +36,10 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
                           timeout=settings.request_timeout)
         servers = ServerRepository(store, events, SnapshotCache(), blobs, max_import_bytes=settings.max_body_bytes)
         consumers = ConsumerRepository(store, events)
-        await bus_handlers.serve(bus, servers, consumers)
+        grants = GrantRepository(store, events, consumers, servers)
+        await bus_handlers.serve(bus, store, servers, consumers, grants)
         app[REGISTRY] = Registry(bus=bus, servers=servers, consumers=consumers)
+        app[grants_api.GRANTS] = grants
         app[TOOL_OPS] = ToolOperations(servers)
         yield
     finally:
@@ -44,11 +47,14 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: RegistrySettings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[envelope_middleware])
+    # The token check runs inside the envelope middleware, so a refusal is an envelope too.
+    app = web.Application(client_max_size=settings.max_body_bytes,
+                          middlewares=[envelope_middleware, admin_auth.middleware(settings.admin_token)])
     app[SETTINGS] = settings
     app[MAX_BODY] = settings.max_body_bytes
     # Import routes first: `/tools/import` must win over the `/tools/{name}` pattern.
     app.add_routes(import_api.routes)
     app.add_routes(routes)
+    app.add_routes(grants_api.routes)
     app.cleanup_ctx.append(_nats)
     return app

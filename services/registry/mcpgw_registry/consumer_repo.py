@@ -12,7 +12,6 @@ import msgspec
 from msgspec import UNSET
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
-from mcpgw.contracts.registry import AuthIndex
 from mcpgw_registry import claims
 from mcpgw_registry.consumers import (
     CONFIG_FIELD,
@@ -24,10 +23,10 @@ from mcpgw_registry.consumers import (
     check_name,
     plan_credentials,
     source_of,
-    to_credentials,
 )
 from mcpgw_registry.events import Events
 from mcpgw_registry.ids import CONSUMER_PREFIX, is_consumer_id, new_id
+from mcpgw_registry.jwt_config import check as check_jwt
 from mcpgw_registry.store import Store, StoreConflict
 from mcpgw_registry.validation import join
 
@@ -79,9 +78,6 @@ class ConsumerRepository:
                 log.error("skipping unreadable record %s: %s", entry.key, exc)
         return out
 
-    async def auth_index(self) -> AuthIndex:
-        return AuthIndex(consumers=[to_credentials(record) for record, _ in await self.all()])
-
     # key claims
 
     async def _claim_keys(self, consumer_id: str, keys: list[NewKey]) -> None:
@@ -112,8 +108,9 @@ class ConsumerRepository:
     async def create(self, body: CreateConsumer, now_ms: int) -> tuple[ConsumerRecord, int, list[NewKey]]:
         check_name(body.name)
         check_description(body.description)
+        jwt = check_jwt(body.jwt_identity_config, None) if body.jwt_identity_config is not None else None
         record = ConsumerRecord(id=new_id(CONSUMER_PREFIX), name=body.name, description=body.description,
-                                enable=body.enable, gateway_type=body.gateway_type, jwt=body.jwt_identity_config,
+                                enable=body.enable, gateway_type=body.gateway_type, jwt=jwt,
                                 aksk=body.ak_sk_identity_configs, created_ms=now_ms, updated_ms=now_ms)
         new_keys: list[NewKey] = []
         if body.apikey_identity_config is not None:
@@ -145,8 +142,10 @@ class ConsumerRepository:
             updated.description = body.description
         if body.enable is not UNSET:
             updated.enable = body.enable
-        if body.jwt_identity_config is not UNSET:
-            updated.jwt = body.jwt_identity_config
+        if body.jwt_identity_config is None:
+            updated.jwt = None
+        elif body.jwt_identity_config is not UNSET:
+            updated.jwt = check_jwt(body.jwt_identity_config, record.jwt)
         if body.ak_sk_identity_configs is not UNSET:
             updated.aksk = body.ak_sk_identity_configs
         new_keys: list[NewKey] = []
@@ -181,4 +180,10 @@ class ConsumerRepository:
             raise McpgwError(ErrorCode.CONFLICT, "revision: the consumer was changed by another request; "
                                                  "read it and retry") from None
         await self._release_keys(consumer_id, [c.sha256 for c in record.credentials])
+        # The delete's own sequence is not returned; the stream's last one is at least as new, and
+        # is what the edge passes on to auth as the revision a verdict must reflect.
+        try:
+            revision = await self._store.last_revision()
+        except McpgwError as exc:
+            log.warning("no revision for the deletion event of %s: %s", consumer_id, exc.message)
         await self._events.consumer(consumer_id, "delete", record.name, revision)

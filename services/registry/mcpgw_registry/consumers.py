@@ -18,6 +18,8 @@ from msgspec import UNSET, UnsetType
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.registry import ApiKeySource, ConsumerCredentials
 from mcpgw_registry.ids import CREDENTIAL_PREFIX, new_id
+from mcpgw_registry.jwt_config import JwtIdentityConfig, StoredJwt, to_verification
+from mcpgw_registry.jwt_config import view as jwt_view
 from mcpgw_registry.validation import join
 
 MAX_NAME = 64
@@ -62,8 +64,8 @@ class CreateConsumer(_Body):
     enable: bool = True
     gateway_type: Literal["API", "AI"] | None = None
     apikey_identity_config: ApikeyIdentityConfig | None = None
-    # Kept as given for the JWT / AK-SK issue; not interpreted yet.
-    jwt_identity_config: dict[str, Any] | None = None
+    jwt_identity_config: JwtIdentityConfig | None = None
+    # Kept as given (secret keys masked on read); not interpreted yet.
     ak_sk_identity_configs: list[dict[str, Any]] | None = None
 
 
@@ -73,7 +75,7 @@ class UpdateConsumer(_Body):
     description: str | UnsetType = UNSET
     enable: bool | UnsetType = UNSET
     apikey_identity_config: ApikeyIdentityConfig | UnsetType | None = UNSET
-    jwt_identity_config: dict[str, Any] | UnsetType | None = UNSET
+    jwt_identity_config: JwtIdentityConfig | UnsetType | None = UNSET
     ak_sk_identity_configs: list[dict[str, Any]] | UnsetType | None = UNSET
 
 
@@ -97,7 +99,7 @@ class ConsumerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     apikey_configured: bool = False
     apikey_source: ApiKeySource = msgspec.field(default_factory=ApiKeySource)
     credentials: list[StoredCredential] = []
-    jwt: dict[str, Any] | None = None
+    jwt: StoredJwt | None = None
     aksk: list[dict[str, Any]] | None = None
     created_ms: int = 0
     updated_ms: int = 0
@@ -204,7 +206,8 @@ def plan_credentials(config: ApikeyIdentityConfig, existing: list[StoredCredenti
 def to_credentials(record: ConsumerRecord) -> ConsumerCredentials:
     return ConsumerCredentials(consumer_id=record.id, name=record.name, enable=record.enable,
                                apikey_hashes=[c.sha256 for c in record.credentials],
-                               apikey_source=record.apikey_source)
+                               apikey_source=record.apikey_source,
+                               jwt=to_verification(record.jwt) if record.jwt is not None else None)
 
 
 def _source_view(source: ApiKeySource) -> dict[str, str]:
@@ -250,7 +253,7 @@ def to_resource(record: ConsumerRecord, revision: int) -> dict[str, Any]:
         # GetConsumer spells it with a capital K (the request uses `apikeyIdentityConfig`).
         view["apiKeyIdentityConfig"] = apikey_view(record, [])
     if record.jwt is not None:
-        view["jwtIdentityConfig"] = record.jwt
+        view["jwtIdentityConfig"] = jwt_view(record.jwt)
     if record.aksk is not None:
         # Secret keys are write-only, like API keys; the access key id stays readable.
         view["akSkIdentityConfigs"] = [

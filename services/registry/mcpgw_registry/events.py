@@ -30,3 +30,8 @@ class Events:
     async def consumer(self, consumer_id: str, op: Literal["put", "delete"], name: str, revision: int) -> None:
         await self._publish(self._bus.subjects.event_consumer(consumer_id),
                             ConfigChanged(entity="consumer", id=consumer_id, op=op, name=name, revision=revision))
+
+    async def grant(self, rule_id: str, op: Literal["put", "delete"], consumer_id: str, revision: int) -> None:
+        # `name` carries the consumer id: a cache keyed by consumer can drop just that one.
+        await self._publish(self._bus.subjects.event_grant(rule_id),
+                            ConfigChanged(entity="grant", id=rule_id, op=op, name=consumer_id, revision=revision))

@@ -16,6 +16,7 @@ _LENGTH = 16
 SERVER_PREFIX = "mcp-"
 CONSUMER_PREFIX = "cs-"
 CREDENTIAL_PREFIX = "ck-"
+RULE_PREFIX = "car-"
 
 
 def new_id(prefix: str) -> str:
@@ -29,6 +30,7 @@ def _shape(prefix: str) -> re.Pattern[str]:
 _SERVER = _shape(SERVER_PREFIX)
 _CONSUMER = _shape(CONSUMER_PREFIX)
 _CREDENTIAL = _shape(CREDENTIAL_PREFIX)
+_RULE = _shape(RULE_PREFIX)
 
 
 def is_server_id(value: str) -> bool:
@@ -41,3 +43,7 @@ def is_consumer_id(value: str) -> bool:
 
 def is_credential_id(value: str) -> bool:
     return bool(_CREDENTIAL.match(value))
+
+
+def is_rule_id(value: str) -> bool:
+    return bool(_RULE.match(value))

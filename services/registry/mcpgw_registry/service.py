@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from mcpgw_registry.admin_auth import check_settings
 from mcpgw_registry.app import create_app
 from mcpgw_registry.settings import RegistrySettings
 
@@ -20,6 +21,7 @@ class RegistryService:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
+        check_settings(self.settings.admin_token, self.settings.host)
         runner = web.AppRunner(create_app(self.settings))
         # Runs the app's cleanup context: NATS connect, KV bucket, NATS handlers.
         await runner.setup()

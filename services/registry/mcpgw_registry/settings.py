@@ -12,6 +12,9 @@ class RegistrySettings(CommonSettings, kw_only=True):
     max_body_bytes: int = 10 * 1024 * 1024
     # JetStream object store of the generated tools of imported servers; "" = "<kv_bucket>-imports".
     import_bucket: str = ""
+    # Bearer token of the admin API (MCPGW_REGISTRY_ADMIN_TOKEN, or MCPGW_ADMIN_TOKEN cluster-wide).
+    # Empty: allowed only on a loopback address, where the API is then open to local callers.
+    admin_token: str = ""
 
     @property
     def import_bucket_name(self) -> str:

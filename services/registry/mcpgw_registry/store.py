@@ -6,6 +6,7 @@ Keys:
                             unique even when several registry replicas write at once
   consumers.<id>            a consumer record (JSON)
   apikeys.<sha256 hex>      the consumer id owning an API key, unique the same way
+  grants.<id>               an authorization rule (JSON)
 
 Optimistic concurrency: writers pass the revision they read (`update(..., last=rev)`); a
 concurrent writer makes that fail with `RevisionMismatch`, which the API answers with 409.
@@ -140,6 +141,15 @@ class Store:
 
     async def delete(self, key: str, last: int | None = None) -> None:
         await self._call(f"delete {key}", self._kv.delete(key, last=last))
+
+    async def last_revision(self) -> int:
+        """The bucket stream's last sequence: every write with a revision up to it has happened.
+
+        Read before listing, it is a revision the listing reflects at least; read after a delete
+        (whose own sequence nats-py does not return), one at least as new as the delete.
+        """
+        status = await self._call("status", self._kv.status())
+        return int(status.stream_info.state.last_seq)
 
     async def scan(self, prefix: str) -> list[Entry]:
         """The current value of every `<prefix>.<token>` key (deleted keys left out)."""

@@ -1,0 +1,59 @@
+"""The admin API's bearer token: every route but `/healthz` requires it.
+
+Without a token the registry only starts when bound to loopback, where it warns and stays open:
+that keeps `python -m mcpgw_registry` easy on a laptop and impossible to expose by accident.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from mcpgw.contracts.errors import ErrorCode
+from mcpgw.runtime.settings import SettingsError
+from mcpgw_registry.envelope import REQUEST_ID, Handler, error
+
+log = logging.getLogger(__name__)
+
+OPEN_PATHS = frozenset({"/healthz"})
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mcpgw-admin"'}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_settings(token: str, host: str) -> None:
+    """Refuse to serve an open admin API beyond this machine."""
+    if token:
+        return
+    if not is_loopback(host):
+        raise SettingsError(f"the admin API would listen on {host} without a token: set MCPGW_ADMIN_TOKEN "
+                            "(or MCPGW_REGISTRY_ADMIN_TOKEN), or bind it to 127.0.0.1")
+    log.warning("no admin token set (MCPGW_ADMIN_TOKEN): the admin API on %s accepts every local caller", host)
+
+
+def middleware(token: str) -> Middleware:
+    expected = token.encode()
+
+    @web.middleware
+    async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if expected and request.path not in OPEN_PATHS:
+            scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+            # compare_digest: the time taken must not tell how much of a guess was right.
+            if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected):
+                return error(request[REQUEST_ID], ErrorCode.UNAUTHORIZED,
+                             "Authorization: the admin API needs the admin token (Authorization: Bearer "
+                             "<MCPGW_ADMIN_TOKEN>)", 401, CHALLENGE)
+        return await handler(request)
+
+    return require_token

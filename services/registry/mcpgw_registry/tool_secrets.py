@@ -1,0 +1,216 @@
+"""Backend credentials in a tools document are write-only.
+
+Reads (`GET …/tools`, `mcpServerConfig`) show `******` in place of every credential:
+`server.securitySchemes[].defaultCredential`, `server.default{Upstream,Downstream}Security.credential`,
+`tools[].requestTemplate.security.credential` and `tools[].security.credential`. A write that sends
+`******` back keeps the credential stored at the same place (the same scheme id, the same tool
+name), so reading, editing and putting a document back works.
+
+YAML is edited in place, by the character spans of the credential scalars, so the operator's
+comments and layout survive; JSON documents, and YAML where a credential is an alias, a block
+scalar or otherwise odd, are re-serialised instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from mcpgw.contracts.errors import invalid
+from mcpgw_registry.servers import ToolsFormat
+
+MASK = "******"
+_HINT = "redential"  # in every credential field name: a document without it has nothing to mask
+
+
+# Where credentials live, as (locations, path of the field). The first location identifies the place
+# across reordering (scheme id, tool name), the second by position (survives a rename); the path is
+# what an error message names.
+Place = tuple[tuple[str, ...], str]
+
+
+def _get(node: Node | None, key: str) -> Node | None:
+    if not isinstance(node, MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == key:
+            return value_node  # type: ignore[no-any-return]
+    return None
+
+
+def _items(node: Node | None) -> list[Node]:
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def _scalar(node: Node | None) -> str:
+    return str(node.value) if isinstance(node, ScalarNode) else ""
+
+
+def _places_of_nodes(root: Node) -> Iterator[tuple[Place, Node]]:
+    server = _get(root, "server")
+    for i, scheme in enumerate(_items(_get(server, "securitySchemes"))):
+        node = _get(scheme, "defaultCredential")
+        if node is not None:
+            yield ((f"scheme:{_scalar(_get(scheme, 'id'))}", f"scheme#{i}"),
+                   f"server.securitySchemes[{i}].defaultCredential"), node
+    for key in ("defaultUpstreamSecurity", "defaultDownstreamSecurity"):
+        node = _get(_get(server, key), "credential")
+        if node is not None:
+            yield ((f"server:{key}",), f"server.{key}.credential"), node
+    for i, tool in enumerate(_items(_get(root, "tools"))):
+        name = _scalar(_get(tool, "name"))
+        node = _get(_get(_get(tool, "requestTemplate"), "security"), "credential")
+        if node is not None:
+            yield ((f"tool:{name}:request", f"tool#{i}:request"),
+                   f"tools[{i}].requestTemplate.security.credential"), node
+        node = _get(_get(tool, "security"), "credential")
+        if node is not None:
+            yield ((f"tool:{name}:tool", f"tool#{i}:tool"), f"tools[{i}].security.credential"), node
+
+
+def _places_of_data(doc: Any) -> Iterator[tuple[Place, dict[str, Any], str]]:
+    """The same places in plain data: (place, the mapping holding the value, its key)."""
+    if not isinstance(doc, dict):
+        return
+    server = doc.get("server")
+    server = server if isinstance(server, dict) else {}
+    schemes = server.get("securitySchemes")
+    for i, scheme in enumerate(schemes if isinstance(schemes, list) else []):
+        if isinstance(scheme, dict) and "defaultCredential" in scheme:
+            yield ((f"scheme:{scheme.get('id', '')}", f"scheme#{i}"),
+                   f"server.securitySchemes[{i}].defaultCredential"), scheme, "defaultCredential"
+    for key in ("defaultUpstreamSecurity", "defaultDownstreamSecurity"):
+        ref = server.get(key)
+        if isinstance(ref, dict) and "credential" in ref:
+            yield ((f"server:{key}",), f"server.{key}.credential"), ref, "credential"
+    tools = doc.get("tools")
+    for i, tool in enumerate(tools if isinstance(tools, list) else []):
+        if not isinstance(tool, dict):
+            continue
+        name = tool.get("name", "")
+        template = tool.get("requestTemplate")
+        ref = template.get("security") if isinstance(template, dict) else None
+        if isinstance(ref, dict) and "credential" in ref:
+            yield ((f"tool:{name}:request", f"tool#{i}:request"), f"tools[{i}].requestTemplate.security.credential"), \
+                ref, "credential"
+        ref = tool.get("security")
+        if isinstance(ref, dict) and "credential" in ref:
+            yield ((f"tool:{name}:tool", f"tool#{i}:tool"), f"tools[{i}].security.credential"), ref, "credential"
+
+
+def _load(text: str, fmt: ToolsFormat) -> Any:
+    if fmt == "json":
+        return json.loads(text)
+    return yaml.load(text, Loader=yaml.SafeLoader)
+
+
+def _dump(doc: Any, fmt: ToolsFormat) -> str:
+    if fmt == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return str(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+
+
+def stored_credentials(text: str, fmt: ToolsFormat) -> dict[str, str]:
+    """Place -> credential of a stored (already validated) document."""
+    if not text or _HINT not in text:
+        return {}
+    try:
+        doc = _load(text, fmt)
+    except (ValueError, yaml.YAMLError):
+        return {}
+    found: dict[str, str] = {}
+    for (locations, _), holder, key in _places_of_data(doc):
+        if isinstance(holder[key], str):
+            for location in locations:
+                found.setdefault(location, holder[key])
+    return found
+
+
+def _edit_spans(text: str, edits: list[tuple[Node, str]]) -> str:
+    for node, replacement in sorted(edits, key=lambda e: e[0].start_mark.index, reverse=True):
+        text = text[:node.start_mark.index] + replacement + text[node.end_mark.index:]
+    return text
+
+
+def _span_editable(root: Node, nodes: list[Node]) -> bool:
+    """In-place edits are safe when every node is a plain or quoted scalar used exactly once."""
+    seen: dict[int, int] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        seen[id(node)] = seen.get(id(node), 0) + 1
+        if seen[id(node)] > 1:
+            continue
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return all(isinstance(n, ScalarNode) and n.style in (None, "'", '"') and seen.get(id(n)) == 1 for n in nodes)
+
+
+def _rewrite(text: str, fmt: ToolsFormat, replace: Callable[[Place, str], str | None]) -> str:
+    """Apply `replace(place, current value)` (None: leave it) to every credential of the document."""
+    if fmt == "yaml":
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            return text  # not a document the registry would have accepted; nothing to do here
+        if root is None:
+            return text
+        found = [(place, node) for place, node in _places_of_nodes(root)]
+        edits: list[tuple[Node, str]] = []
+        for place, node in found:
+            if isinstance(node, ScalarNode):
+                new = replace(place, str(node.value))
+                if new is not None:
+                    edits.append((node, json.dumps(new)))  # a JSON string is a valid YAML double-quoted scalar
+        if not edits:
+            return text
+        if _span_editable(root, [node for node, _ in edits]):
+            return _edit_spans(text, edits)
+    try:
+        doc = _load(text, fmt)
+    except (ValueError, yaml.YAMLError):
+        return text
+    changed = False
+    for place, holder, key in _places_of_data(doc):
+        if isinstance(holder[key], str):
+            new = replace(place, holder[key])
+            if new is not None:
+                holder[key], changed = new, True
+    return _dump(doc, fmt) if changed else text
+
+
+def mask(text: str, fmt: ToolsFormat) -> str:
+    """The document as readers see it: every non-empty credential replaced by `******`."""
+    if not text or _HINT not in text:
+        return text
+    return _rewrite(text, fmt, lambda _, value: MASK if value else None)
+
+
+def restore(text: str, fmt: ToolsFormat, stored_text: str, stored_fmt: ToolsFormat, root: str = "") -> str:
+    """The document to store: each `******` replaced by the credential stored at the same place.
+
+    An `******` with no stored credential behind it is a 400 naming the field, never stored as
+    if it were a credential.
+    """
+    if MASK not in text:
+        return text
+    stored = stored_credentials(stored_text, stored_fmt)
+
+    def replace(place: Place, value: str) -> str | None:
+        if value != MASK:
+            return None
+        secret = next((stored[loc] for loc in place[0] if stored.get(loc)), None)
+        if not secret:
+            field = f"{root}.{place[1]}" if root else place[1]
+            raise invalid(field, f'"{MASK}" stands for a stored credential, but none is stored here; '
+                                 "send the credential itself")
+        return secret
+
+    return _rewrite(text, fmt, replace)
