@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import msgspec
 import pytest
@@ -68,4 +69,25 @@ async def test_errors_map_to_stable_codes(nats_url: str, root: str) -> None:
         await bus.request(f"{root}.slow", Ping(n=1), Pong, timeout=0.2)
     assert late.value.code is ErrorCode.TIMEOUT
     never.set()
+    await bus.close()
+
+
+class Blob(msgspec.Struct, tag="test.blob", tag_field="kind"):
+    text: str
+
+
+async def test_replies_larger_than_a_nats_message_arrive_whole(nats_url: str, root: str) -> None:
+    bus = await Bus.connect(nats_url, name="t", root=root)
+    limit = bus.nc.max_payload
+    compressible = "tools " * (3 * limit // 6)  # fits once compressed
+    incompressible = os.urandom(3 * limit // 2).hex()  # needs several chunks even compressed
+
+    async def handler(req: Ping) -> Blob:
+        return Blob(text=compressible if req.n == 1 else incompressible)
+
+    await bus.serve(f"{root}.big", Ping, handler)
+    assert (await bus.request(f"{root}.big", Ping(n=1), Blob)).text == compressible
+    assert (await bus.request(f"{root}.big", Ping(n=2), Blob)).text == incompressible
+    # and the inbox still answers small requests normally afterwards
+    assert len((await bus.request(f"{root}.big", Ping(n=1), Blob)).text) == len(compressible)
     await bus.close()

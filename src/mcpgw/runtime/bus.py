@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 import secrets
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -30,6 +31,13 @@ from mcpgw.runtime.tracing import inject_headers
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mcpgw.bus")
 
+# Replies larger than one NATS message (a server with hundreds of imported tools) travel
+# compressed and, if still too large, in numbered chunks the requester reassembles.
+CHUNK_HEADER = "Mcpgw-Chunk"
+ENCODING_HEADER = "Mcpgw-Encoding"
+_HEADER_ROOM = 512
+MAX_REPLY_BYTES = 256 * 1024 * 1024
+
 R = TypeVar("R", bound=msgspec.Struct)
 Q = TypeVar("Q", bound=msgspec.Struct)
 
@@ -47,7 +55,8 @@ class Bus:
         # asyncio.wait_for task on every call; on the hot path that was a measurable share.
         self._inbox = f"_INBOX.{secrets.token_hex(11)}."
         self._inbox_ready: asyncio.Future[None] | None = None
-        self._pending: dict[str, asyncio.Future[Msg]] = {}
+        self._pending: dict[str, asyncio.Future[tuple[bytes, dict[str, str] | None]]] = {}
+        self._partial: dict[str, list[bytes | None]] = {}
         self._next_token = 0
 
     @classmethod
@@ -95,9 +104,35 @@ class Bus:
             await self._inbox_ready
 
     async def _on_reply(self, msg: Msg) -> None:
+        headers = msg.headers
+        if headers and CHUNK_HEADER in headers:
+            self._on_chunk(msg.subject, headers, msg.data)
+            return
         waiter = self._pending.pop(msg.subject, None)
         if waiter is not None and not waiter.done():
-            waiter.set_result(msg)
+            waiter.set_result((msg.data, headers))
+
+    def _on_chunk(self, inbox: str, headers: dict[str, str], data: bytes) -> None:
+        waiter = self._pending.get(inbox)
+        if waiter is None or waiter.done():
+            return
+        try:
+            index, _, count = headers[CHUNK_HEADER].partition("/")
+            i, n = int(index), int(count)
+            if not 0 <= i < n or n * len(data) > 2 * MAX_REPLY_BYTES:
+                raise ValueError(headers[CHUNK_HEADER])
+        except ValueError:
+            waiter.set_exception(McpgwError(ErrorCode.INTERNAL, "malformed chunked reply"))
+            return
+        parts = self._partial.setdefault(inbox, [None] * n)
+        if len(parts) != n:
+            waiter.set_exception(McpgwError(ErrorCode.INTERNAL, "malformed chunked reply"))
+            return
+        parts[i] = data
+        if all(p is not None for p in parts):
+            del self._partial[inbox]
+            del self._pending[inbox]
+            waiter.set_result((b"".join(p for p in parts if p is not None), headers))
 
     async def request(self, subject: str, message: msgspec.Struct, reply: type[R], *,
                       timeout: float | None = None, headers: dict[str, str] | None = None) -> R:
@@ -108,26 +143,44 @@ class Bus:
         self._next_token += 1
         inbox = f"{self._inbox}{self._next_token:x}"
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Msg] = loop.create_future()
+        waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]] = loop.create_future()
         self._pending[inbox] = waiter
         timer = loop.call_later(wait, _expire, waiter)
         try:
             await self.nc.publish(subject, encode(message), reply=inbox, headers=inject_headers(headers))
-            msg = await waiter
+            data, got = await waiter
         except TimeoutError:
             raise McpgwError(ErrorCode.TIMEOUT, f"{_service_of(subject)} did not answer within {wait:g}s") from None
         finally:
             timer.cancel()
             self._pending.pop(inbox, None)
-        if not msg.data and msg.headers and msg.headers.get("Status") == "503":
-            raise McpgwError(ErrorCode.NO_RESPONDERS, f"no service is answering {_service_of(subject)}")
+            self._partial.pop(inbox, None)
+        if got:
+            if not data and got.get("Status") == "503":
+                raise McpgwError(ErrorCode.NO_RESPONDERS, f"no service is answering {_service_of(subject)}")
+            if got.get(ENCODING_HEADER) == "zlib":
+                data = _inflate(data, subject)
         try:
-            answer = reply_decoder(reply).decode(msg.data)
+            answer = reply_decoder(reply).decode(data)
         except msgspec.DecodeError as exc:
             raise McpgwError(ErrorCode.INTERNAL, f"malformed reply from {_service_of(subject)}: {exc}") from None
         if isinstance(answer, ErrorReply):
             raise answer.to_exception()
         return answer  # type: ignore[no-any-return]
+
+    async def _reply(self, inbox: str, data: bytes) -> None:
+        limit = int(self.nc.max_payload) - _HEADER_ROOM
+        if len(data) <= limit:
+            await self.nc.publish(inbox, data)
+            return
+        packed = zlib.compress(data, 6)
+        if len(packed) <= limit:
+            await self.nc.publish(inbox, packed, headers={ENCODING_HEADER: "zlib"})
+            return
+        count = -(-len(packed) // limit)
+        for i in range(count):
+            await self.nc.publish(inbox, packed[i * limit:(i + 1) * limit],
+                                  headers={ENCODING_HEADER: "zlib", CHUNK_HEADER: f"{i}/{count}"})
 
     async def publish(self, subject: str, message: msgspec.Struct) -> None:
         await self.nc.publish(subject, encode(message), headers=inject_headers())
@@ -176,7 +229,7 @@ class Bus:
                         log.exception("handler for %s failed", msg.subject)
                         answer = ErrorReply(code=ErrorCode.INTERNAL, message="internal error")
                 if msg.reply:
-                    await self.nc.publish(msg.reply, encode(answer))
+                    await self._reply(msg.reply, encode(answer))
             except Exception:
                 log.exception("could not answer on %s", msg.subject)
             finally:
@@ -201,7 +254,18 @@ class Bus:
             await self.nc.close()
 
 
-def _expire(waiter: asyncio.Future[Msg]) -> None:
+def _inflate(data: bytes, subject: str) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, MAX_REPLY_BYTES)
+    except zlib.error:
+        raise McpgwError(ErrorCode.INTERNAL, f"malformed compressed reply from {_service_of(subject)}") from None
+    if inflater.unconsumed_tail:
+        raise McpgwError(ErrorCode.INTERNAL, f"reply from {_service_of(subject)} larger than {MAX_REPLY_BYTES} bytes")
+    return out
+
+
+def _expire(waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
 
