@@ -250,13 +250,15 @@ def forward_headers(entry: JwtConsumer, claims: dict[str, Any]) -> dict[str, str
     return headers
 
 
-def _unverified_payload(token: str) -> dict[str, Any]:
-    """Only to pick the consumer to try; the signature then decides, over the same bytes."""
+def _segment(token: str, n: int) -> dict[str, Any] | None:
+    """One JSON segment, unverified: only to choose the key and the consumer to try (the signature,
+    checked by PyJWT over these same bytes, then decides). Parsed here once per token rather than
+    by `jwt.get_unverified_header`, whose per-character checks cost more than an HMAC."""
     try:
-        payload = json.loads(base64url_decode(token.split(".")[1]))
+        decoded = json.loads(base64url_decode(token.split(".")[n]))
     except Exception:
-        return {}
-    return payload if isinstance(payload, dict) else {}
+        return None
+    return decoded if isinstance(decoded, dict) else None
 
 
 def _decode(token: str, key: VerifierKey, alg: str, entry: JwtConsumer) -> dict[str, Any]:
@@ -334,21 +336,19 @@ async def verify_jwt(candidates: tuple[JwtConsumer, ...], value: str) -> JwtOutc
         tried = True
         if entry.payload_key:
             if token not in payloads:
-                payloads[token] = _unverified_payload(token)
+                payloads[token] = _segment(token, 1) or {}
             if not _matches(_claim(payloads[token], entry.payload_key), entry.payload_value):
                 continue
         if token not in headers:
-            try:
-                headers[token] = jwt.get_unverified_header(token)
-            except jwt.PyJWTError:
-                headers[token] = None
+            headers[token] = _segment(token, 0)
         header = headers[token]
-        if header is None:
+        kid = None if header is None else header.get("kid")
+        if header is None or not (kid is None or isinstance(kid, str)):
             outcome: JwtOutcome | None = Refused("malformed token", 2)
         elif not isinstance(header.get("alg"), str) or header["alg"] not in SUPPORTED:
             outcome = Refused("token algorithm not accepted", 2)
         else:
-            outcome = await _check(entry, token, header["alg"], header.get("kid"))
+            outcome = await _check(entry, token, header["alg"], kid)
         if isinstance(outcome, Accepted):
             return outcome
         if isinstance(outcome, Unavailable):
