@@ -92,7 +92,8 @@ class ToolexecService:
         server = await self.cache.get(req.server_id, req.revision)
         tool = server.tool(req.tool)
         started = time.perf_counter()
-        result = await execute(server, tool, req.arguments, self._backend, self.settings.error_excerpt_bytes)
+        result = await execute(server, tool, req.arguments, self._backend, self.settings.error_excerpt_bytes,
+                               forward_headers=req.forward_headers, client_credential=req.client_credential)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.calls_served += 1
         self.stats.record(server.server_id, tool.name, result.isError, elapsed_ms)
