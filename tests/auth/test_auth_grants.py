@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from mcpgw_auth.grants import GrantTable
 
-from mcpgw.contracts import AuthIndex, ErrorCode, Grant, McpgwError, VerifyReply
-from tests.auth.harness import SERVER_ID, AuthHarness, bearer, consumer, eventually, start_auth
+from mcpgw.contracts import AuthIndex, ErrorCode, Grant, McpgwError, PresentedCredential, VerifyReply
+from tests.auth.harness import SERVER_ID, AuthHarness, bearer, consumer, eventually, running_auth, start_auth
 
 ALICE = "sk-alice-0123456789abcdef"
 BOB = "sk-bob-0123456789abcdef"
@@ -148,3 +148,14 @@ async def test_concurrent_catch_ups_share_fetches(auth: AuthHarness) -> None:
     assert {r.outcome for r in replies} == {"forbidden"}
     # One reload in flight plus at most one queued behind it, not one per request.
     assert auth.registry.requests <= 3
+
+
+async def test_an_answer_is_valid_only_until_the_grant_expires(nats_url: str, root: str) -> None:
+    alice = consumer("cs-a", "alice-key-0123456789")
+    expires = int(time.time() * 1000) + 60_000
+    index = AuthIndex(consumers=[alice], grants=[
+        Grant(rule_id="car-1", consumer_id="cs-a", server_id=SERVER_ID, tools=["t"], expires_at=expires)])
+    async with running_auth(nats_url, root, index) as auth:
+        reply = await auth.verify(PresentedCredential(source="bearer", value="alice-key-0123456789"))
+    assert reply.outcome == "allow" and reply.allowed_tools == ["t"]
+    assert reply.valid_until == expires / 1000

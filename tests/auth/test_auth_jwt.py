@@ -216,3 +216,11 @@ async def test_no_token_or_secret_in_logs(auth: AuthHarness, caplog: pytest.LogC
     for value in (good, expired):
         for segment in value.split("."):
             assert segment not in text
+
+
+async def test_an_answer_is_valid_only_until_the_token_expires(auth: AuthHarness) -> None:
+    """The edge caches verify answers: the reply must say when the token stops being good."""
+    now = int(time.time())
+    reply = await auth.verify(bearer(token(ed_key(8), "EdDSA", exp=now + 30)))
+    assert reply.outcome == "allow"
+    assert reply.valid_until == now + 30 + 5  # the consumer's 5 s of clock skew

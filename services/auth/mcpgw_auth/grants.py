@@ -25,6 +25,8 @@ class Access:
 
     allowed: bool
     tools: list[str] | None = None
+    # The earliest expiry (unix ms) among the rules that granted this; 0: none expires.
+    expires_at: int = 0
 
 
 DENIED = Access(False)
@@ -58,14 +60,20 @@ class GrantTable:
         now = int(time.time() * 1000) if now_ms is None else now_ms
         tools: set[str] = set()
         granted = False
+        expires = 0
         for rule in rules:
             if rule.expires_at and rule.expires_at <= now:
                 continue
             if rule.tools is None:
-                return EVERYTHING
+                # The server-level grant that lasts longest decides how long this answer holds.
+                best = max((r for r in rules if r.tools is None and (not r.expires_at or r.expires_at > now)),
+                           key=lambda r: r.expires_at or 2**62)
+                return Access(True, None, best.expires_at) if best.expires_at else EVERYTHING
             tools.update(t for t in rule.tools if t)
             granted = True
-        return Access(True, sorted(tools)) if granted else DENIED
+            if rule.expires_at:
+                expires = rule.expires_at if not expires else min(expires, rule.expires_at)
+        return Access(True, sorted(tools), expires) if granted else DENIED
 
     def __len__(self) -> int:
         return sum(len(rules) for consumers in self.by_server.values() for rules in consumers.values())

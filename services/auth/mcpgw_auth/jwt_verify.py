@@ -105,6 +105,8 @@ class JwtConsumer:
 class Accepted:
     consumer: ConsumerCredentials
     forward_headers: dict[str, str]
+    # The token's expiry (with the consumer's clock skew), unix seconds; 0 for API keys.
+    valid_until: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +319,9 @@ async def _check(entry: JwtConsumer, token: str, alg: str, kid: str | None) -> J
             return Refused("malformed token", 2)
         if not entry.consumer.enable:
             return Refused("consumer disabled", 4)
-        return Accepted(entry.consumer, forward_headers(entry, claims))
+        expiry = claims.get("exp")
+        valid_until = float(expiry) + entry.leeway if isinstance(expiry, int | float) else 0.0
+        return Accepted(entry.consumer, forward_headers(entry, claims), valid_until)
     return None
 
 

@@ -136,7 +136,7 @@ class AuthService:
         for credential in presented:
             outcome = await self._identify(index, credential)
             if isinstance(outcome, Accepted):
-                reply = authorize(outcome.consumer, request, index.grants, outcome.forward_headers)
+                reply = authorize(outcome.consumer, request, index.grants, outcome.forward_headers, outcome.valid_until)
                 log.debug("server %s: consumer %s: %s", request.server_name, reply.consumer_id, reply.outcome)
                 if reply.outcome == "allow":
                     return reply

@@ -90,10 +90,14 @@ class AuthGate:
             timeout=self._timeout,
         )
         # A change event that arrived while we asked makes this answer stale: do not cache it.
-        if generation == self._generation:
+        # Nor beyond the token's or grant's own expiry.
+        lifetime = self._ttl
+        if reply.valid_until:
+            lifetime = min(lifetime, reply.valid_until - time.time())
+        if generation == self._generation and lifetime > 0:
             if len(self._cache) >= self._max:
                 self._cache.clear()
-            self._cache[key] = (reply, now + self._ttl)
+            self._cache[key] = (reply, now + lifetime)
         return reply
 
     async def on_event(self, event: ConfigChanged) -> None:

@@ -37,6 +37,9 @@ class VerifyReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="auth.ve
     reason: str = ""
     # Claims copied to backend request headers (`claimsToHeadersConfigs`).
     forward_headers: dict[str, str] = {}
+    # Unix seconds after which this answer must be asked for again (a token's `exp`, a grant's
+    # expiry); 0: no such limit. The edge never caches an answer beyond it.
+    valid_until: float = 0.0
 
 
 class SourcesRequest(msgspec.Struct, kw_only=True, tag="auth.sources.v1", tag_field="kind"):
