@@ -23,6 +23,8 @@ from mcpgw_toolexec.service import ToolexecService
 from mcpgw_toolexec.settings import ToolexecSettings
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
+# The registry of every test cluster requires it, so every test exercises the protected admin API.
+ADMIN_TOKEN = "cluster-admin-token-0123456789"
 
 
 @dataclass
@@ -66,8 +68,10 @@ class Cluster:
         return new
 
     async def admin(self, method: str, path: str, *, json: Any = None, data: str | bytes | None = None,
-                    content_type: str | None = None) -> tuple[int, Any]:
+                    content_type: str | None = None, token: str | None = ADMIN_TOKEN) -> tuple[int, Any]:
         headers = {"Content-Type": content_type} if content_type else {}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http, http.request(
                 method, self.admin_url + path, json=json, data=data, headers=headers) as resp:
             if resp.content_type == "application/json":
@@ -94,6 +98,18 @@ class Cluster:
         data = body["data"]
         return data["consumerId"], data["apikeyIdentityConfig"]["credentials"][0]["apikey"]
 
+    async def grant(self, consumer_id: str, server_id: str, tools: list[str] | None = None) -> str:
+        """An authorization rule: the consumer may use the server (or only `tools` of it); its id."""
+        identifier: dict[str, Any] = {"resourceId": server_id}
+        if tools is not None:
+            identifier["resources"] = tools
+        status, body = await self.admin("POST", "/v1/authorization-rules", json={"authorizationRules": [
+            {"consumerId": consumer_id, "resourceType": "MCP", "resourceIdentifier": identifier,
+             "expireMode": "LongTerm"}]})
+        assert status == 200, body
+        rule_id: str = body["data"]["consumerAuthorizationRuleIds"][0]
+        return rule_id
+
     async def stop(self) -> None:
         for edge in self.edges:
             await edge.stop()
@@ -109,7 +125,7 @@ def decode_config(server: dict[str, Any]) -> str:
 async def running_cluster(nats_url: str, redis_url: str, root: str, *, edges: int = 1,
                           **edge_overrides: Any) -> AsyncIterator[Cluster]:
     registry = RegistryService(RegistrySettings(nats_url=nats_url, subject_root=root, port=0,
-                                                kv_bucket=f"cfg-{root}"))
+                                                kv_bucket=f"cfg-{root}", admin_token=ADMIN_TOKEN))
     auth = AuthService(AuthSettings(nats_url=nats_url, subject_root=root))
     toolexec = ToolexecService(ToolexecSettings(nats_url=nats_url, redis_url=redis_url, subject_root=root,
                                                 backend_timeout=5.0))

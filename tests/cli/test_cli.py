@@ -7,12 +7,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
 
 from mcpgw import cli
-from tests.cluster import Cluster
+from tests.cluster import ADMIN_TOKEN, Cluster
 from tests.registry.openapi_docs import v1, v2
 
 SPECS = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs"
@@ -26,7 +27,7 @@ async def _run(cluster: Cluster, *args: str, stdin: bytes | None = None,
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mcpgw.cli", *args,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "MCPGW_ADMIN_URL": cluster.admin_url, **(env or {})})
+        env={**os.environ, "MCPGW_ADMIN_URL": cluster.admin_url, "MCPGW_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})})
     out, err = await asyncio.wait_for(proc.communicate(stdin), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -34,7 +35,8 @@ async def _run(cluster: Cluster, *args: str, stdin: bytes | None = None,
 
 async def _main(cluster: Cluster, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """`cli.main(ARGS)` in-process (in a thread: it runs its own event loop)."""
-    code = await asyncio.to_thread(cli.main, ["--admin-url", cluster.admin_url, *args])
+    with mock.patch.dict(os.environ, {"MCPGW_ADMIN_TOKEN": ADMIN_TOKEN}):
+        code = await asyncio.to_thread(cli.main, ["--admin-url", cluster.admin_url, *args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -20,6 +20,15 @@ async def secured(cluster: Cluster, backend: Backend) -> str:
     return cluster.mcp_url("petstore")
 
 
+async def granted_consumer(cluster: Cluster, name: str) -> str:
+    """A consumer allowed on the whole petstore server; its API key."""
+    consumer_id, key = await cluster.create_consumer(name)
+    status, body = await cluster.admin("GET", "/v1/mcp-servers?nameLike=petstore")
+    assert status == 200, body
+    await cluster.grant(consumer_id, body["data"]["items"][0]["mcpServerId"])
+    return key
+
+
 async def test_missing_and_wrong_keys_get_a_401_challenge(cluster: Cluster, secured: str) -> None:
     await cluster.create_consumer("alice")
     async with aiohttp.ClientSession() as http:
@@ -43,8 +52,8 @@ async def test_missing_and_wrong_keys_get_a_401_challenge(cluster: Cluster, secu
 
 
 async def test_a_session_is_bound_to_the_consumer_that_opened_it(cluster: Cluster, secured: str) -> None:
-    _, alice = await cluster.create_consumer("alice")
-    _, bob = await cluster.create_consumer("bob")
+    alice = await granted_consumer(cluster, "alice")
+    bob = await granted_consumer(cluster, "bob")
     async with aiohttp.ClientSession() as http:
         mcp = Raw(http, secured)
         init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}}
@@ -60,7 +69,7 @@ async def test_a_session_is_bound_to_the_consumer_that_opened_it(cluster: Cluste
 
 
 async def test_the_sdk_works_with_a_key_over_both_transports(cluster: Cluster, secured: str, backend: Backend) -> None:
-    _, key = await cluster.create_consumer("alice")
+    key = await granted_consumer(cluster, "alice")
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx2.AsyncClient(headers=headers) as http, \
             streamable_http_client(secured, http_client=http) as (read, write), ClientSession(read, write) as session:
