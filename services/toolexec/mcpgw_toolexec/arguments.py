@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from mcpgw.contracts import ToolSpec, invalid
+from mcpgw.contracts import ToolArg, ToolSpec, invalid
 from mcpgw_toolexec.failures import ToolFailure
 
 _INT_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
@@ -33,41 +33,78 @@ class ArgDecl:
     default: Any = msgspec.UNSET
     enum: tuple[Any, ...] | None = None
     position: str | None = None
+    # The parameter map of imported tools (see `ToolArg`): name on the wire, serialisation.
+    wire: str | None = None
+    style: str | None = None
+    explode: bool | None = None
+    binary: bool = False
+    nullable: bool = False
 
 
 def declarations(spec: ToolSpec) -> tuple[ArgDecl, ...]:
-    """The tool's arguments: its `args`, else the properties of its explicit `input_schema`."""
-    if spec.args:
-        return tuple(
-            ArgDecl(
-                name=arg.name,
-                type=arg.type,
-                required=arg.required,
-                default=arg.default,
-                enum=tuple(arg.enum) if arg.enum is not None else None,
-                position=arg.position,
-            )
-            for arg in spec.args
-        )
+    """The tool's arguments: its `args`, or the properties of its explicit `input_schema`.
+
+    With both, the schema (what clients see) decides types, defaults and what is required, and
+    the args place each property on the wire: that is how imported tools are written.
+    """
     schema = spec.input_schema or {}
     properties = schema.get("properties")
+    if spec.args and not isinstance(properties, Mapping):
+        return tuple(_from_arg(arg) for arg in spec.args)
     if not isinstance(properties, Mapping):
         return ()
+    placed = {arg.name: arg for arg in spec.args}
     required = schema.get("required")
     required_names = set(required) if isinstance(required, list) else set()
     decls: list[ArgDecl] = []
     for name, prop in properties.items():
         prop = prop if isinstance(prop, Mapping) else {}
-        kind = prop.get("type")
+        kind, nullable = _schema_type(prop)
         enum = prop.get("enum")
+        arg = placed.get(str(name))
         decls.append(ArgDecl(
             name=str(name),
-            type=kind if isinstance(kind, str) and kind in _KNOWN_TYPES else None,
+            type=kind,
             required=name in required_names,
             default=prop.get("default", msgspec.UNSET),
             enum=tuple(enum) if isinstance(enum, list) else None,
+            position=arg.position if arg is not None else None,
+            wire=arg.wire_name if arg is not None else None,
+            style=arg.style if arg is not None else None,
+            explode=arg.explode if arg is not None else None,
+            binary=arg is not None and arg.format == "binary",
+            nullable=nullable,
         ))
+    decls.extend(_from_arg(arg) for arg in spec.args if arg.name not in properties)
     return tuple(decls)
+
+
+def _from_arg(arg: ToolArg) -> ArgDecl:
+    return ArgDecl(
+        name=arg.name,
+        type=arg.type,
+        required=arg.required,
+        default=arg.default,
+        enum=tuple(arg.enum) if arg.enum is not None else None,
+        position=arg.position,
+        wire=arg.wire_name,
+        style=arg.style,
+        explode=arg.explode,
+        binary=arg.format == "binary",
+    )
+
+
+def _schema_type(prop: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """(the one known type, whether null is allowed) of a property schema."""
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        nullable = len(kinds) < len(kind)
+        single = kinds[0] if len(kinds) == 1 else None
+        return (single if single in _KNOWN_TYPES else None), nullable
+    any_of = prop.get("anyOf")
+    nullable = isinstance(any_of, list) and {"type": "null"} in any_of
+    return (kind if isinstance(kind, str) and kind in _KNOWN_TYPES else None), nullable
 
 
 def decode_arguments(raw: msgspec.Raw | bytes) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 Compilation is lazy (on a tool's first call at a revision) so a server with hundreds of imported
 operations costs nothing until used, and it never runs again on the warm path.
+
+Imported (OpenAPI) tools carry a parameter map in their args: the name on the wire, the
+serialisation style, binary file arguments, the body media type and the operation's security
+requirements (OR of ANDs). All of it is settled here, once.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mcpgw.contracts import ErrorCode, McpgwError, ServerBlock, ServerSnapshot, ToolSpec, invalid
+import msgspec
+
+from mcpgw.contracts import ErrorCode, McpgwError, SecurityRef, ServerBlock, ServerSnapshot, ToolSpec, invalid
 from mcpgw.templating import Template, UrlTemplate
 from mcpgw_toolexec import security
 from mcpgw_toolexec.arguments import ArgDecl, declarations
@@ -19,6 +25,21 @@ from mcpgw_toolexec.headers import RESERVED, is_token
 log = logging.getLogger(__name__)
 
 LooseArgs = Literal["query", "json", "form"] | None
+# The wire name of an argument that is the whole request body (a non-object JSON body, a text or
+# binary payload), as the OpenAPI import writes it.
+WHOLE_BODY = "$body"
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """An argument with a position: what it is called on the wire and how it is serialised."""
+
+    name: str
+    wire: str
+    style: str | None = None
+    explode: bool | None = None
+    binary: bool = False  # base64 in the arguments, raw bytes on the wire
+    nullable: bool = False  # an explicit null is a value to send, not "omit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +53,11 @@ class CompiledTool:
     body: Template | None
     # Where arguments without a position go (argsToUrlParam / argsToJsonBody / argsToFormBody).
     loose_to: LooseArgs
-    path_args: tuple[str, ...]
-    query_args: tuple[str, ...]
-    header_args: tuple[str, ...]
-    cookie_args: tuple[str, ...]
-    body_args: tuple[str, ...]
+    path_args: tuple[Placed, ...]
+    query_args: tuple[Placed, ...]
+    header_args: tuple[Placed, ...]
+    cookie_args: tuple[Placed, ...]
+    body_args: tuple[Placed, ...]
     loose_args: tuple[str, ...]
     auth: security.UpstreamAuth | None
     response_body: Template | None
@@ -44,6 +65,10 @@ class CompiledTool:
     append_body: Template | None
     error_template: Template | None
     structured: bool
+    # How body arguments are encoded (None: the Higress rules, JSON unless a form Content-Type).
+    body_media_type: str | None = None
+    # Further schemes of a security requirement that needs several at once (`auth` is the first).
+    extra_auth: tuple[security.UpstreamAuth, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +91,16 @@ def _compile(spec: ToolSpec, server: ServerBlock | None) -> CompiledTool:
     where = f"tools[{spec.name}]"
     config: dict[str, Any] = server.config if server is not None else {}
     decls = declarations(spec)
-    by_position: dict[str | None, list[str]] = {}
+    by_position: dict[str | None, list[Placed]] = {}
     for decl in decls:
-        by_position.setdefault(decl.position, []).append(decl.name)
-    for name in by_position.get("header", []):
-        if not is_token(name) or name.lower() in RESERVED or name.lower() == "host":
-            raise invalid(f"{where}.args[{name}]", "cannot be sent as a header")
-    for name in by_position.get("cookie", []):
-        if not is_token(name):
-            raise invalid(f"{where}.args[{name}]", "is not a valid cookie name")
+        by_position.setdefault(decl.position, []).append(
+            Placed(decl.name, decl.wire or decl.name, decl.style, decl.explode, decl.binary, decl.nullable))
+    for placed in by_position.get("header", []):
+        if not is_token(placed.wire) or placed.wire.lower() in RESERVED or placed.wire.lower() == "host":
+            raise invalid(f"{where}.args[{placed.name}]", "cannot be sent as a header")
+    for placed in by_position.get("cookie", []):
+        if not is_token(placed.wire):
+            raise invalid(f"{where}.args[{placed.name}]", "is not a valid cookie name")
 
     req = spec.request_template
     flags = [req.args_to_url_param, req.args_to_json_body, req.args_to_form_body]
@@ -86,7 +112,8 @@ def _compile(spec: ToolSpec, server: ServerBlock | None) -> CompiledTool:
 
     url: UrlTemplate | None = None
     if req.url:
-        url = UrlTemplate(req.url, f"{where}.requestTemplate.url", config, set(by_position.get("path", [])))
+        url = UrlTemplate(req.url, f"{where}.requestTemplate.url", config,
+                          {p.name for p in by_position.get("path", [])})
     method = req.method.strip().upper() or "GET"
     if not is_token(method):
         raise invalid(f"{where}.requestTemplate.method", "is not an HTTP method")
@@ -113,6 +140,11 @@ def _compile(spec: ToolSpec, server: ServerBlock | None) -> CompiledTool:
     if url is None and response_body is None:
         raise invalid(f"{where}.responseTemplate.body", "direct response mode must set responseTemplate.body")
 
+    if req.security_requirements is not None:
+        auth, extra_auth = _requirements(spec, server, where, req.security_requirements)
+    else:
+        auth, extra_auth = security.resolve(spec, server, where), ()
+
     return CompiledTool(
         name=spec.name,
         decls=decls,
@@ -126,14 +158,59 @@ def _compile(spec: ToolSpec, server: ServerBlock | None) -> CompiledTool:
         header_args=tuple(by_position.get("header", [])),
         cookie_args=tuple(by_position.get("cookie", [])),
         body_args=tuple(by_position.get("body", [])),
-        loose_args=tuple(by_position.get(None, [])),
-        auth=security.resolve(spec, server, where),
+        loose_args=tuple(p.name for p in by_position.get(None, [])),
+        auth=auth,
+        extra_auth=extra_auth,
         response_body=response_body,
         prepend_body=prepend,
         append_body=append,
         error_template=_template(spec.error_response_template, f"{where}.errorResponseTemplate"),
         structured=spec.output_schema is not None,
+        body_media_type=req.body_media_type,
     )
+
+
+def _requirements(spec: ToolSpec, server: ServerBlock | None, where: str,
+                  alternatives: list[list[str]]) -> tuple[security.UpstreamAuth | None,
+                                                          tuple[security.UpstreamAuth, ...]]:
+    """The first alternative whose schemes all have a credential, applied in full.
+
+    An empty alternative means the operation may be called without credentials. When none is
+    satisfied the call goes out without any (as Higress does with a missing credential): the
+    backend's 401 tells the model more than a refusal here would.
+    """
+    if server is None:
+        return None, ()
+    for alternative in alternatives:
+        if not alternative:
+            return None, ()
+        credentials = [_credential(spec, server, scheme_id) for scheme_id in alternative]
+        if any(c is None for c in credentials):
+            continue
+        resolved: list[security.UpstreamAuth] = []
+        for scheme_id, credential in zip(alternative, credentials, strict=True):
+            one = msgspec.structs.replace(spec, request_template=msgspec.structs.replace(
+                spec.request_template, security=SecurityRef(id=scheme_id, credential=credential)))
+            auth = security.resolve(one, server, where)
+            if auth is not None:
+                resolved.append(auth)
+        if resolved:
+            return resolved[0], tuple(resolved[1:])
+        return None, ()
+    log.warning("%s: no security requirement has credentials configured (%s); calling without credentials",
+                where, " or ".join(" + ".join(a) for a in alternatives))
+    return None, ()
+
+
+def _credential(spec: ToolSpec, server: ServerBlock, scheme_id: str) -> str | None:
+    """The credential configured for one scheme: the tool's own, the server default's, the scheme's."""
+    for ref in (spec.request_template.security, server.default_upstream_security):
+        if ref is not None and ref.id == scheme_id and ref.credential:
+            return ref.credential
+    scheme = next((s for s in server.security_schemes if s.id == scheme_id), None)
+    if scheme is not None and scheme.default_credential:
+        return scheme.default_credential
+    return None
 
 
 def _template(source: str | None, field: str) -> Template | None:

@@ -141,7 +141,7 @@ def _tool(cx: _Context, op: Operation, name: str) -> tuple[ToolSpec, list[str]]:
         args=built.args,
         input_schema=built.schema,
         output_schema=output,
-        annotations=outputs.annotations(op.method),
+        annotations=outputs.hints(op.method),
         request_template=request,
         source=ToolSource(method=op.method, path=op.path, operation_id=op.operation_id),
     )

@@ -151,8 +151,8 @@ def _object_parts(root: Any, notes: list[str]) -> tuple[dict[str, Any] | None, l
         return None, []
     props = root.get("properties")
     if isinstance(props, dict) and props:
-        required = root.get("required") if isinstance(root.get("required"), list) else []
-        return props, required
+        required = root.get("required")
+        return props, required if isinstance(required, list) else []
     variants = root.get("anyOf")
     if isinstance(variants, list) and variants and all(
             isinstance(v, dict) and isinstance(v.get("properties"), dict) for v in variants):
@@ -240,7 +240,7 @@ def _tool_arg(f: Field, schema: Any) -> ToolArg:
     arg = ToolArg(name=f.arg, position=f.location, required=f.required)  # type: ignore[arg-type]
     kind = _arg_type(schema)
     if kind is not None:
-        arg.type = kind  # type: ignore[assignment]
+        arg.type = kind
     if f.wire != f.arg:
         arg.wire_name = f.wire
     style, explode = _serialisation(f, kind)
@@ -290,4 +290,7 @@ def _desc(schema: Any) -> str:
 
 
 def _join(first: str, second: str) -> str:
-    return f"{first} {second}".strip() if first else second
+    first = first.rstrip()
+    if not first:
+        return second
+    return f"{first} {second}" if first[-1] in ".!?:)" else f"{first}. {second}"

@@ -20,7 +20,7 @@ _HINTS: dict[str, tuple[bool, bool, bool]] = {  # readOnly, destructive, idempot
 }
 
 
-def annotations(method: str) -> dict[str, Any]:
+def hints(method: str) -> dict[str, Any]:
     read_only, destructive, idempotent = _HINTS.get(method.upper(), (False, True, False))
     return {"readOnlyHint": read_only, "destructiveHint": destructive, "idempotentHint": idempotent,
             "openWorldHint": True}

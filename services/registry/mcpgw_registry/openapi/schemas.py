@@ -367,6 +367,10 @@ class SchemaConverter:
                 size += sub[0]
                 depth = max(depth, sub[1])
 
+        if "type" not in out and "properties" in out and not ({"anyOf", "allOf", "not"} & out.keys()):
+            out["type"] = "object"  # what the author meant; clients and Higress-style readers need it
+        if out.get("type") == "array" and "default" in out and not isinstance(out["default"], list):
+            out["default"] = [out["default"]]  # Swagger 2.0 documents often give one item as the default
         if "exclusiveMinimum" in node or "exclusiveMaximum" in node:
             self._exclusive(node, out)
         removed = out.pop("\0removed", None)

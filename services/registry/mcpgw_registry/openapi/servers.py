@@ -30,7 +30,7 @@ def _substitute(server: dict[str, Any]) -> str | None:
     url = server.get("url")
     if not isinstance(url, str):
         return None
-    variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
+    variables: dict[str, Any] = server["variables"] if isinstance(server.get("variables"), dict) else {}
 
     def value(m: re.Match[str]) -> str:
         var = variables.get(m.group(1))
@@ -77,7 +77,8 @@ def base_url(doc: dict[str, Any], version: str, override: str | None) -> tuple[s
         return own, own, []
     relative = ""
     if version == "2.0":
-        relative = doc.get("basePath") if isinstance(doc.get("basePath"), str) else ""
+        base_path = doc.get("basePath")
+        relative = base_path if isinstance(base_path, str) else ""
     else:
         servers = doc.get("servers")
         if isinstance(servers, list) and servers and isinstance(servers[0], dict):

@@ -153,10 +153,10 @@ def _form_body(params: list[dict[str, Any]], consumes: list[str]) -> Body:
         media_type = next((m for m in consumes if media.kind(m) == "multipart"), "multipart/form-data")
     else:
         media_type = next((m for m in consumes if media.kind(m) == "form"), "application/x-www-form-urlencoded")
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    body: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
-        schema["required"] = required
-    return Body(media_type=media_type, schema=schema, required=bool(required), encoding=encoding,
+        body["required"] = required
+    return Body(media_type=media_type, schema=body, required=bool(required), encoding=encoding,
                 offered=tuple(consumes))
 
 
