@@ -5,14 +5,16 @@
 Starts a nats-server with JetStream (unless `NATS_URL` is set) and a redis-server (unless
 `REDIS_URL` is set), each on a free port; then registry, auth, toolexec and edge; then the demo
 REST backend. It configures two demo MCP servers through the admin API (`demo`, open, and
-`demo-secure`, which asks for an API key) and a consumer `demo-user`, prints how to call them,
+`demo-secure`, for authorized consumers only), a consumer `demo-user` with an API key and
+`demo-jwt-user` with an HS256 JWT secret, both granted `demo-secure`, prints how to call them,
 and stays in the foreground. Ctrl-C or SIGTERM stops everything it started, in reverse order;
 if any child dies, the rest are stopped too and the launcher exits non-zero with its last lines.
 
 Environment: `NATS_URL`, `REDIS_URL` (use existing servers), `MCPGW_EDGE_HOST`/`MCPGW_EDGE_PORT`
 (127.0.0.1:8080), `MCPGW_REGISTRY_HOST`/`MCPGW_REGISTRY_PORT` (127.0.0.1:8081),
-`MCPGW_SUBJECT_ROOT` (mcpgw), `MCPGW_LOG_LEVEL` (WARNING; INFO with -v). Every other `MCPGW_*`
-variable reaches the services unchanged.
+`MCPGW_SUBJECT_ROOT` (mcpgw), `MCPGW_LOG_LEVEL` (WARNING; INFO with -v), `MCPGW_ADMIN_TOKEN` (the
+admin API's bearer token; generated and printed when unset). Every other `MCPGW_*` variable
+reaches the services unchanged.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ import contextlib
 import errno
 import json as json_module
 import os
+import secrets
 import signal
 import socket
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jwt
 import yaml
 
 from mcpgw.devcluster import Proc, StartError, free_port, spawn_ready, start_nats, start_redis, start_service
@@ -41,6 +46,9 @@ START_ORDER = ("nats", "redis", "registry", "auth", "toolexec", "edge", "backend
 DEMO_SERVER = "demo"
 SECURE_SERVER = "demo-secure"
 DEMO_CONSUMER = "demo-user"
+JWT_CONSUMER = "demo-jwt-user"
+JWT_ISSUER = "mcpgw-demo"
+JWT_LIFETIME = 24 * 3600
 READY_BANNER = "mcpgw is ready"
 ADMIN_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 START_TIMEOUT = 60.0
@@ -106,9 +114,14 @@ class Config:
     subject_root: str
     log_level: str
     verbose: bool
+    # The admin API's bearer token; `admin_token_generated`: made up by this run (so it is printed).
+    admin_token: str = ""
+    admin_token_generated: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, verbose: bool = False) -> Config:
+        # The registry's own variable wins over the cluster-wide one, as in the services' settings.
+        token = env.get("MCPGW_REGISTRY_ADMIN_TOKEN") or env.get("MCPGW_ADMIN_TOKEN") or ""
         return cls(
             root=project_root(),
             nats_url=env.get("NATS_URL") or env.get("MCPGW_NATS_URL") or None,
@@ -120,6 +133,8 @@ class Config:
             subject_root=env.get("MCPGW_SUBJECT_ROOT") or "mcpgw",
             log_level=env.get("MCPGW_LOG_LEVEL") or ("INFO" if verbose else "WARNING"),
             verbose=verbose,
+            admin_token=token or secrets.token_urlsafe(32),
+            admin_token_generated=not token,
         )
 
     @property
@@ -139,6 +154,8 @@ class Demo:
     backend_url: str = ""
     api_key: str = ""
     key_rotated: bool = False
+    # A JWT of the JWT consumer, signed with this run's demo secret (valid for JWT_LIFETIME).
+    jwt: str = ""
     server_ids: dict[str, str] = field(default_factory=dict)
 
 
@@ -152,13 +169,16 @@ class AdminError(Exception):
 class Admin:
     """Just enough of the admin API (`/v1/...`, envelope `{code, message, data}`) for the demo."""
 
-    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, base: str, token: str = "") -> None:
         self.http = http
         self.base = base
+        self.token = token
 
     async def call(self, method: str, path: str, *, json: Any = None, text: str | None = None,
                    content_type: str | None = None, params: Mapping[str, str] | None = None) -> Any:
-        headers = {"Content-Type": content_type} if content_type else None
+        headers = {"Content-Type": content_type} if content_type else {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
             async with self.http.request(method, self.base + path, json=json, data=text, headers=headers,
                                          params=params) as resp:
@@ -236,9 +256,9 @@ def _fresh_key(data: Any) -> str:
     raise LaunchError("the registry did not return the demo consumer's new API key")
 
 
-async def ensure_consumer(admin: Admin, name: str) -> tuple[str, bool]:
-    """(API key, whether an existing consumer's key was replaced). Keys are stored hashed, so an
-    existing consumer's key cannot be read back: it gets a new system-generated one."""
+async def ensure_consumer(admin: Admin, name: str) -> tuple[str, str, bool]:
+    """(consumer id, API key, whether an existing consumer's key was replaced). Keys are stored
+    hashed, so an existing consumer's key cannot be read back: it gets a new system-generated one."""
     body = {
         "description": "created by the mcpgw launcher for the demo",
         "enable": True,
@@ -248,16 +268,51 @@ async def ensure_consumer(admin: Admin, name: str) -> tuple[str, bool]:
     consumer_id = await admin.find("consumers", name, "consumerId")
     if consumer_id is None:
         data = await admin.call("POST", "/v1/consumers", json={"name": name, **body})
-        return _fresh_key(data), False
+        return str(data["consumerId"]), _fresh_key(data), False
     data = await admin.call("PUT", f"/v1/consumers/{consumer_id}", json=body)
-    return _fresh_key(data), True
+    return consumer_id, _fresh_key(data), True
+
+
+async def ensure_jwt_consumer(admin: Admin, name: str, audience: str) -> tuple[str, str]:
+    """(consumer id, a JWT for it). The shared secret is new on every run and never leaves the
+    launcher except into the registry; only a token signed with it is printed."""
+    secret = secrets.token_urlsafe(48)
+    body = {
+        "description": "created by the mcpgw launcher to show JWT authentication",
+        "enable": True,
+        "jwtIdentityConfig": {"type": "Jwt", "secretType": "Symmetry", "jwks": secret, "issuer": JWT_ISSUER,
+                              "audience": audience,
+                              "jwtPayloadConfig": {"payloadKeyName": "sub", "payloadKeyValue": name}},
+    }
+    consumer_id = await admin.find("consumers", name, "consumerId")
+    if consumer_id is None:
+        data = await admin.call("POST", "/v1/consumers", json={"name": name, **body})
+        consumer_id = str(data["consumerId"])
+    else:
+        await admin.call("PUT", f"/v1/consumers/{consumer_id}", json=body)
+    now = int(time.time())
+    token = jwt.encode({"iss": JWT_ISSUER, "aud": audience, "sub": name, "iat": now, "exp": now + JWT_LIFETIME},
+                       secret, algorithm="HS256")
+    return consumer_id, token
+
+
+async def ensure_grant(admin: Admin, consumer_id: str, server_id: str) -> None:
+    """A server-level authorization rule for the consumer, unless it has one already."""
+    data = await admin.call("GET", "/v1/authorization-rules",
+                            params={"consumerId": consumer_id, "resourceId": server_id, "pageSize": "100"})
+    for item in (data or {}).get("items") or []:
+        if "resources" not in (item.get("resourceIdentifier") or {}) and item.get("expireMode") == "LongTerm":
+            return
+    await admin.call("POST", "/v1/authorization-rules", json={"authorizationRules": [
+        {"consumerId": consumer_id, "resourceType": "MCP", "resourceIdentifier": {"resourceId": server_id},
+         "expireMode": "LongTerm"}]})
 
 
 async def configure_demo(config: Config, backend_url: str) -> Demo:
     template = yaml.safe_load((config.root / "demo" / "tools.yaml").read_text())
     demo = Demo(backend_url=backend_url)
     async with aiohttp.ClientSession(timeout=ADMIN_TIMEOUT) as http:
-        admin = Admin(http, config.admin_url)
+        admin = Admin(http, config.admin_url, config.admin_token)
         try:
             demo.server_ids[DEMO_SERVER] = await ensure_server(
                 admin, DEMO_SERVER, "The mcpgw demo: a pet store REST API as MCP tools", False,
@@ -265,7 +320,10 @@ async def configure_demo(config: Config, backend_url: str) -> Demo:
             demo.server_ids[SECURE_SERVER] = await ensure_server(
                 admin, SECURE_SERVER, "The same demo tools, for consumers with an API key only", True,
                 render_tools(template, SECURE_SERVER, backend_url))
-            demo.api_key, demo.key_rotated = await ensure_consumer(admin, DEMO_CONSUMER)
+            consumer_id, demo.api_key, demo.key_rotated = await ensure_consumer(admin, DEMO_CONSUMER)
+            jwt_consumer_id, demo.jwt = await ensure_jwt_consumer(admin, JWT_CONSUMER, JWT_ISSUER)
+            for granted in (consumer_id, jwt_consumer_id):
+                await ensure_grant(admin, granted, demo.server_ids[SECURE_SERVER])
         except AdminError as exc:
             raise LaunchError(f"configuring the demo through the admin API failed: {exc}") from None
     return demo
@@ -283,12 +341,15 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str) -> str:
         f'  MCP server "{DEMO_SERVER}" (no authentication)',
         f"    Streamable HTTP  {open_url}",
         f"    SSE              {open_url}/sse",
-        f'  MCP server "{SECURE_SERVER}" (API key of consumer {DEMO_CONSUMER})',
+        f'  MCP server "{SECURE_SERVER}" (consumers {DEMO_CONSUMER} and {JWT_CONSUMER} are authorized)',
         f"    Streamable HTTP  {secure_url}",
         f"    SSE              {secure_url}/sse",
         f"    API key          Authorization: Bearer {key}{rotated}",
+        f"    JWT (HS256, 24h) Authorization: Bearer {demo.jwt}",
         "",
         f"  Admin API          {config.admin_url}/v1/mcp-servers",
+        ("  Admin token        export MCPGW_ADMIN_TOKEN=" + config.admin_token if config.admin_token_generated
+         else "  Admin token        from MCPGW_ADMIN_TOKEN"),
         f"  Demo backend       {demo.backend_url}",
         f"  NATS               {nats_url}",
         f"  Redis              {redis_url}",
@@ -299,7 +360,7 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str) -> str:
         f"  npx @modelcontextprotocol/inspector@2 --cli {open_url} --transport http --method tools/list",
         f"  npx @modelcontextprotocol/inspector@2 --cli {secure_url} --transport http --method tools/list "
         f'--header "Authorization: Bearer {key}"',
-        f"  curl -s {config.admin_url}/v1/mcp-servers",
+        f'  curl -s -H "Authorization: Bearer $MCPGW_ADMIN_TOKEN" {config.admin_url}/v1/mcp-servers',
         "",
         READY_BANNER,
     ]
@@ -350,6 +411,8 @@ class Launcher:
             "MCPGW_EDGE_PORT": str(cfg.edge_port),
             "MCPGW_REGISTRY_HOST": cfg.registry_host,
             "MCPGW_REGISTRY_PORT": str(cfg.registry_port),
+            # The per-service variable: it wins over a cluster-wide MCPGW_ADMIN_TOKEN in the registry.
+            "MCPGW_REGISTRY_ADMIN_TOKEN": cfg.admin_token,
         }
         # The registry owns the store; the others need nothing from it to start, so they start together.
         await self._start_service(SERVICES[0], env)

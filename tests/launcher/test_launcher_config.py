@@ -10,14 +10,14 @@ import yaml
 
 from mcpgw.devcluster import free_port, spawn
 from mcpgw.launcher import DEMO_SERVER, SECURE_SERVER, Config, configure_demo, project_root, render_tools
-from tests.cluster import Cluster
+from tests.cluster import ADMIN_TOKEN, Cluster
 
 
 def config_for(cluster: Cluster) -> Config:
     return Config(root=project_root(), nats_url=cluster.nats_url, redis_url=cluster.redis_url,
                   edge_host="127.0.0.1", edge_port=cluster.edges[0].port, registry_host="127.0.0.1",
                   registry_port=cluster.registry.port, subject_root=cluster.root, log_level="WARNING",
-                  verbose=False)
+                  verbose=False, admin_token=ADMIN_TOKEN)
 
 
 def test_render_tools_sets_name_and_base_url() -> None:
@@ -48,7 +48,11 @@ async def test_configure_demo_is_idempotent(cluster: Cluster) -> None:
     status, text = await cluster.admin("GET", f"/v1/mcp-servers/{second.server_ids[DEMO_SERVER]}/tools")
     assert "http://127.0.0.1:10" in text  # the tools follow the backend's new address
     status, body = await cluster.admin("GET", "/v1/consumers")
-    assert [item["name"] for item in body["data"]["items"]] == ["demo-user"]
+    assert sorted(item["name"] for item in body["data"]["items"]) == ["demo-jwt-user", "demo-user"]
+    # Both are authorized on the secure server, once each however often the demo is configured.
+    status, body = await cluster.admin("GET", f"/v1/authorization-rules?resourceId={second.server_ids[SECURE_SERVER]}")
+    assert status == 200 and body["data"]["totalSize"] == "2"
+    assert first.jwt and second.jwt and first.jwt != second.jwt
 
 
 async def _run_launcher(**env: str) -> tuple[int, str]:
@@ -81,4 +85,8 @@ def test_urls_use_an_address_a_client_can_reach() -> None:
     assert config.mcp_url("demo") == "http://127.0.0.1:9000/mcp-servers/demo"
     assert config.admin_url == "http://[::1]:8081"
     assert (config.nats_url, config.redis_url, config.subject_root) == (None, None, "mcpgw")
+    assert config.admin_token_generated and len(config.admin_token) >= 40
+    assert Config.from_env({"MCPGW_ADMIN_TOKEN": "t1"}).admin_token == "t1"
+    given = Config.from_env({"MCPGW_ADMIN_TOKEN": "t1", "MCPGW_REGISTRY_ADMIN_TOKEN": "t2"})
+    assert (given.admin_token, given.admin_token_generated) == ("t2", False)
     assert Config.from_env({"NATS_URL": "nats://n:1", "MCPGW_REDIS_URL": "redis://r"}).nats_url == "nats://n:1"

@@ -67,6 +67,9 @@ async def test_make_up_serves_the_demo_and_stops_cleanly(nats_url: str, redis_ur
                         f"http://127.0.0.1:{edge_port}/mcp-servers/demo-secure"], lines
         assert banner_value(lines, r"SSE\s+(\S+)") == [u + "/sse" for u in urls]
         [key] = banner_value(lines, r"API key\s+Authorization: Bearer (\S+)")
+        [token] = banner_value(lines, r"JWT \(HS256, 24h\)\s+Authorization: Bearer (\S+)")
+        [admin_token] = banner_value(lines, r"export MCPGW_ADMIN_TOKEN=(\S+)")
+        assert len(admin_token) >= 40
         assert f"http://127.0.0.1:{registry_port}/v1/mcp-servers" in "\n".join(lines)
         assert any(f"demo/client.py {urls[1]}/sse --key {key}" in line for line in lines)
 
@@ -82,6 +85,9 @@ async def test_make_up_serves_the_demo_and_stops_cleanly(nats_url: str, redis_ur
         code, output = await run_client(secure_url + "/sse", "--key", key)
         assert code == 0, output
         assert "legacy HTTP+SSE" in output and "isError: True" in output
+
+        code, output = await run_client(secure_url, "--key", token)  # the demo JWT
+        assert code == 0, output
 
         code, output = await run_client(secure_url)  # no key
         assert code != 0
