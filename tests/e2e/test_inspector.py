@@ -1,0 +1,108 @@
+"""MCP Inspector's CLI (an independent TypeScript client) against a server that asks for an API key.
+
+The Inspector is installed once into `.run/node/` (ignored by git) from the npm registry and then
+run offline: HOME in a scratch directory, no update notifier, the installed binary called directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.backends import Backend, petstore_yaml
+from tests.cluster import Cluster
+
+VERSION = "2.12.0"
+PACKAGE = f"@modelcontextprotocol/inspector@{VERSION}"
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = ROOT / ".run" / "node"
+BINARY = PREFIX / "node_modules" / ".bin" / "mcp-inspector"
+INSTALL_TIMEOUT = 300.0
+RUN_TIMEOUT = 60.0
+
+
+def _installed_version() -> str | None:
+    manifest = PREFIX / "node_modules" / "@modelcontextprotocol" / "inspector" / "package.json"
+    try:
+        return str(json.loads(manifest.read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@pytest.fixture(scope="session")
+async def inspector() -> Path:
+    """The Inspector CLI binary, installed on first use."""
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"Node.js/npm not available: {', '.join(missing)} not found on PATH")
+    if BINARY.exists() and _installed_version() == VERSION:
+        return BINARY
+    PREFIX.mkdir(parents=True, exist_ok=True)
+    proc = await asyncio.create_subprocess_exec(
+        "npm", "install", "--no-audit", "--no-fund", "--prefix", str(PREFIX), PACKAGE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "npm_config_update_notifier": "false"})
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), INSTALL_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        pytest.skip(f"Node.js/npm not available: npm install {PACKAGE} took over {INSTALL_TIMEOUT:g}s")
+    if proc.returncode != 0 or not BINARY.exists():
+        tail = out.decode(errors="replace").strip().splitlines()[-5:]
+        pytest.skip(f"Node.js/npm not available: npm install {PACKAGE} failed: {' | '.join(tail)}")
+    return BINARY
+
+
+async def run_inspector(binary: Path, home: Path, *args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        str(binary), "--cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "HOME": str(home), "npm_config_update_notifier": "false", "NO_COLOR": "1"})
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"mcp-inspector {' '.join(args)} did not finish in {RUN_TIMEOUT:g}s") from None
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(errors="replace")
+
+
+def tool_names(output: str) -> list[str]:
+    return sorted(set(re.findall(r'"name":\s*"([^"]+)"', output)))
+
+
+async def test_inspector_lists_tools_with_a_key_over_both_transports(
+        cluster: Cluster, backend: Backend, inspector: Path, tmp_path: Path) -> None:
+    server_id = await cluster.create_server("petstore", petstore_yaml(backend.url), consumerAuthInfo={"enable": True})
+    consumer_id, key = await cluster.create_consumer("inspector")
+    await cluster.grant(consumer_id, server_id, ["get_pet", "add_pet"])
+    url = cluster.mcp_url("petstore")
+    header = f"Authorization: Bearer {key}"
+
+    code, output = await run_inspector(inspector, tmp_path, f"{url}/sse", "--transport", "sse",
+                                       "--method", "tools/list", "--header", header)
+    assert code == 0, output
+    assert tool_names(output) == ["add_pet", "get_pet"], output
+
+    code, output = await run_inspector(inspector, tmp_path, url, "--transport", "http",
+                                       "--method", "tools/list", "--header", header)
+    assert code == 0, output
+    assert tool_names(output) == ["add_pet", "get_pet"], output
+
+    code, output = await run_inspector(inspector, tmp_path, url, "--transport", "http", "--method", "tools/call",
+                                       "--tool-name", "get_pet", "--tool-arg", "id=9", "--header", header)
+    assert code == 0, output
+    assert "pet-9" in output
+
+    # Without the key: refused, and the CLI says authentication is needed (it starts no OAuth flow).
+    code, output = await run_inspector(inspector, tmp_path, url, "--transport", "http",
+                                       "--method", "tools/list", "--stored-auth-only")
+    assert code == 3, output
+    assert key not in output
