@@ -15,6 +15,7 @@ import asyncio
 import functools
 import os
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -92,8 +93,13 @@ def wrk(label: str, url: str, connections: int, duration: int, env: dict[str, st
     return Run(label, rps, p50, p99, errors)
 
 
-async def admin(http: aiohttp.ClientSession, method: str, url: str, **kw: object) -> dict[str, object]:
-    async with http.request(method, url, **kw) as resp:  # type: ignore[arg-type]
+ADMIN_TOKEN = secrets.token_urlsafe(32)
+
+
+async def admin(http: aiohttp.ClientSession, method: str, url: str, *, headers: dict[str, str] | None = None,
+                **kw: object) -> dict[str, object]:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", **(headers or {})}
+    async with http.request(method, url, headers=headers, **kw) as resp:  # type: ignore[arg-type]
         body = await resp.json()
         if resp.status != 200:
             raise RuntimeError(f"{method} {url}: {resp.status} {body}")
@@ -135,6 +141,7 @@ async def main() -> None:
             "MCPGW_EDGE_PORT": str(edge_port),
             "MCPGW_REGISTRY_PORT": str(admin_port),
             "MCPGW_LOG_LEVEL": "WARNING",
+            "MCPGW_ADMIN_TOKEN": ADMIN_TOKEN,
             "OTEL_SDK_DISABLED": os.environ.get("OTEL_SDK_DISABLED", "false"),
         }
         for module in ("mcpgw_registry", "mcpgw_auth", "mcpgw_toolexec", "mcpgw_edge"):
@@ -161,6 +168,10 @@ async def main() -> None:
                     "name": "bench", "apikeyIdentityConfig": {"type": "Apikey", "apikeySource": {"source": "Default"},
                                                               "credentials": [{"generateMode": "System"}]}})
                 servers["bench-auth"] = consumer["data"]["apikeyIdentityConfig"]["credentials"][0]["apikey"]  # type: ignore[index]
+                # With consumer auth on, a consumer needs a grant on the server (server level here).
+                await admin(http, "POST", f"{admin_url}/v1/authorization-rules", json={"authorizationRules": [{
+                    "consumerId": consumer["data"]["consumerId"], "resourceType": "MCP",  # type: ignore[index]
+                    "resourceIdentifier": {"resourceId": auth_id}, "expireMode": "LongTerm"}]})
             sessions = {}
             for name, key in servers.items():
                 headers = {"Accept": "application/json, text/event-stream"}
