@@ -123,7 +123,8 @@ def _tool(cx: _Context, op: Operation, name: str) -> tuple[ToolSpec, list[str]]:
                          lambda field: security.hidden_body_field(field, cx.schemes, reqs, notes))
     notes.extend(built.notes)
     notes.extend(n for n in ctx.notes if n not in notes)
-    output, output_notes = outputs.output_schema(op.response, cx.schemas)
+    response = op.response if cx.options.output_schemas else None
+    output, output_notes = outputs.output_schema(response, cx.schemas)
     notes.extend(f"output schema: {n}" for n in output_notes)
 
     prefix = servers.operation_prefix(op.servers, cx.document_url, cx.base_url)

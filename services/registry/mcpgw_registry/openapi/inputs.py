@@ -138,7 +138,7 @@ def _body_fields(body: Body, conv: SchemaConverter, ctx: Ctx, limit: int, notes:
         explode = encoding.get("explode") if isinstance(encoding.get("explode"), bool) else None
         binary = False
         if kind == "multipart":
-            schema, binary = _file_part(schema)
+            schema, binary = _file_part(schema, encoding.get("contentType"))
         fields.append(Field(wire=name, location="body", schema=schema,
                             required=body.required and name in required,
                             style=style, explode=explode, binary=binary))
@@ -153,6 +153,8 @@ def _object_parts(root: Any, notes: list[str]) -> tuple[dict[str, Any] | None, l
     if isinstance(props, dict) and props:
         required = root.get("required")
         return props, required if isinstance(required, list) else []
+    if isinstance(props, dict) and root.get("additionalProperties") is False:
+        return {}, []  # an object that admits nothing (Stripe's GET bodies): no arguments
     variants = root.get("anyOf")
     if isinstance(variants, list) and variants and all(
             isinstance(v, dict) and isinstance(v.get("properties"), dict) for v in variants):
@@ -168,11 +170,12 @@ def _object_parts(root: Any, notes: list[str]) -> tuple[dict[str, Any] | None, l
     return None, []
 
 
-def _file_part(schema: Any) -> tuple[Any, bool]:
+def _file_part(schema: Any, content_type: Any) -> tuple[Any, bool]:
     """A multipart file field: base64 text in the arguments, decoded into a file part on the way out."""
     if not isinstance(schema, dict):
         return schema, False
-    if _is_binary(schema):
+    declared = isinstance(content_type, str) and media.kind(content_type.split(",")[0]) == "binary"
+    if _is_binary(schema) or (declared and schema.get("type") in ("string", None)):
         return _base64(schema), True
     items = schema.get("items")
     if schema.get("type") == "array" and isinstance(items, dict) and _is_binary(items):

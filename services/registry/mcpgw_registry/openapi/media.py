@@ -60,6 +60,16 @@ def choose(offered: list[str]) -> str | None:
     return chosen
 
 
+def settle_wildcard(media_type: str, schema: object) -> str:
+    """`*/*` (Kubernetes' `consumes`, GitHub's uploads) says nothing; the schema does. Raw bytes
+    for a string schema or none, JSON for anything structured."""
+    if "*" not in essence(media_type):
+        return media_type
+    if not isinstance(schema, dict) or not schema or (schema.get("type") == "string" and "$ref" not in schema):
+        return media_type
+    return "application/json"
+
+
 def wire_type(media_type: str) -> str:
     """What goes into Content-Type: wildcards are not media types a request can carry."""
     base = essence(media_type)

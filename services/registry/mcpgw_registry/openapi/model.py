@@ -19,6 +19,9 @@ class ImportOptions(msgspec.Struct, kw_only=True):
     allow_external_refs: bool = False
     max_bytes: int = 10 * 1024 * 1024
     server_name: str = "openapi"
+    # Output schemas are most of a large import's size (Stripe: 6 of 7 MB) and matter only to
+    # clients that validate structured results; False leaves them out.
+    output_schemas: bool = True
 
 
 class Skipped(msgspec.Struct):

@@ -199,7 +199,7 @@ def _body3(resolver: Resolver, raw: Any, base: str, op: Operation) -> Body | Non
     entry = content[chosen]
     encoding = entry.get("encoding")
     body = Body(
-        media_type=chosen,
+        media_type=media.settle_wildcard(chosen, entry.get("schema")),
         schema=entry.get("schema", {}),
         required=node.get("required") is True,
         base=target.base,

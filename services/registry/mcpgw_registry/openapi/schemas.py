@@ -32,8 +32,11 @@ JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "obje
 INLINE_MAX = 40
 # The registry refuses tool schemas over 4096 subschemas or 64 levels deep.
 INPUT_BUDGET = 3000
-OUTPUT_BUDGET = 1500
+OUTPUT_BUDGET = 400
 MAX_DEPTH = 60
+# Descriptions inside schemas (fields of fields) are cut shorter than tool descriptions: deep in a
+# Kubernetes object they are most of the bytes of every tool that embeds it, and add little.
+SCHEMA_DESCRIPTION_LIMIT = 400
 
 _SKIP_SCAN = frozenset({"example", "examples", "default", "enum", "const", "externalDocs", "xml"})
 _ANNOTATIONS = ("title", "description", "default", "deprecated", "examples")
@@ -41,6 +44,9 @@ _COUNT = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "ma
           "minContains", "maxContains")
 _NUMBER = ("minimum", "maximum")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+# Output schemas keep structure only: descriptions and examples of responses made imported
+# documents ten times larger (Kubernetes, Stripe) and serve no client that validates results.
+_NOT_IN_OUTPUT = frozenset({"description", "title", "example", "examples", "$comment"})
 
 
 def _is_number(value: Any) -> bool:
@@ -83,7 +89,8 @@ class Entry:
 class SchemaConverter:
     def __init__(self, resolver: Resolver, *, description_limit: int, allow_external: bool) -> None:
         self.resolver = resolver
-        self._limit = description_limit
+        self._limit = min(description_limit, SCHEMA_DESCRIPTION_LIMIT) if description_limit > 0 \
+            else SCHEMA_DESCRIPTION_LIMIT
         self._allow_external = allow_external
         self._entries: dict[tuple[str, Mode], Entry] = {}
         self._busy: set[tuple[str, Mode]] = set()
@@ -188,11 +195,11 @@ class SchemaConverter:
         if len(node) == 1:
             return {}
         out: dict[str, Any] = {}
-        if isinstance(node.get("description"), str):
+        if mode == "input" and isinstance(node.get("description"), str):
             described = self._describe(node["description"])
             if described:
                 out["description"] = described
-        if isinstance(node.get("title"), str):
+        if mode == "input" and isinstance(node.get("title"), str):
             out["title"] = node["title"]
         if "default" in node:
             out["default"] = node["default"]
@@ -408,6 +415,8 @@ class SchemaConverter:
     def _keyword(self, key: str, value: Any, node: dict[str, Any], out: dict[str, Any], mode: Mode,
                  ctx: Ctx, base: str) -> tuple[int, int] | None:
         """Copy or convert one keyword into `out`; returns (size, depth) of any subschemas added."""
+        if mode == "output" and key in _NOT_IN_OUTPUT:
+            return None
         if key == "properties":
             if isinstance(value, dict):
                 return self._properties(value, node, out, mode, ctx, base)

@@ -120,7 +120,7 @@ def _body(node: dict[str, Any], consumes: list[str], op: Operation) -> Body:
     if media.kind(chosen) in ("form", "multipart"):
         chosen = next((m for m in consumes if media.is_json(m)), "application/json")
     return Body(
-        media_type=chosen,
+        media_type=media.settle_wildcard(chosen, node.get("schema")),
         schema=node.get("schema", {}),
         required=node.get("required") is True,
         description=node.get("description") if isinstance(node.get("description"), str) else None,
