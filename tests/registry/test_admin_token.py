@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+
 import aiohttp
 import msgspec
 import pytest
@@ -52,3 +56,14 @@ def test_the_token_comes_from_either_variable() -> None:
     both = {"MCPGW_ADMIN_TOKEN": "cluster", "MCPGW_REGISTRY_ADMIN_TOKEN": "own"}
     assert load_settings(RegistrySettings, "registry", both).admin_token == "own"
     assert load_settings(RegistrySettings, "registry", {"MCPGW_ADMIN_TOKEN": "cluster"}).admin_token == "cluster"
+
+
+async def test_the_module_exits_with_a_settings_error(nats_url: str) -> None:
+    env = {**os.environ, "MCPGW_NATS_URL": nats_url, "MCPGW_REGISTRY_HOST": "0.0.0.0", "MCPGW_REGISTRY_PORT": "0"}
+    for name in ("MCPGW_ADMIN_TOKEN", "MCPGW_REGISTRY_ADMIN_TOKEN"):
+        env.pop(name, None)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "mcpgw_registry", env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, out
+    assert b"without a token: set MCPGW_ADMIN_TOKEN" in out

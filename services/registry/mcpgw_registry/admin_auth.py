@@ -32,13 +32,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_settings(token: str, host: str) -> None:
+def refuse_open_api(token: str, host: str) -> None:
     """Refuse to serve an open admin API beyond this machine."""
-    if token:
-        return
-    if not is_loopback(host):
+    if not token and not is_loopback(host):
         raise SettingsError(f"the admin API would listen on {host} without a token: set MCPGW_ADMIN_TOKEN "
                             "(or MCPGW_REGISTRY_ADMIN_TOKEN), or bind it to 127.0.0.1")
+
+
+def check_settings(token: str, host: str) -> None:
+    """`refuse_open_api`, and a warning when the API is open (to local callers only)."""
+    refuse_open_api(token, host)
+    if token:
+        return
     log.warning("no admin token set (MCPGW_ADMIN_TOKEN): the admin API on %s accepts every local caller", host)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from mcpgw.runtime.settings import CommonSettings, load_settings
+from mcpgw_registry.admin_auth import refuse_open_api
 
 
 class RegistrySettings(CommonSettings, kw_only=True):
@@ -22,4 +23,7 @@ class RegistrySettings(CommonSettings, kw_only=True):
 
 
 def load() -> RegistrySettings:
-    return load_settings(RegistrySettings, "registry")
+    settings = load_settings(RegistrySettings, "registry")
+    # Here too, not only at start: a refusal is then a settings error (exit status 2) like any other.
+    refuse_open_api(settings.admin_token, settings.host)
+    return settings
