@@ -37,11 +37,7 @@ async def execute(server: CompiledServer, tool: CompiledTool | BrokenTool, raw_a
         args = arguments.prepare(tool.decls, given)
         if tool.url is None:
             return response.direct(tool, args, server.config)
-        raw_authorization = ""
-        auth = tool.auth
-        if auth is not None and auth.per_call:
-            effective, raw_authorization = security.for_call(auth, client_credential)
-            tool = dataclasses.replace(tool, auth=effective)
+        tool, raw_authorization = _settle_credentials(tool, client_credential)
         outgoing = request.build(tool, args, server.config)
         if raw_authorization and "Authorization" not in outgoing.headers:
             outgoing.headers["Authorization"] = raw_authorization
@@ -56,6 +52,25 @@ async def execute(server: CompiledServer, tool: CompiledTool | BrokenTool, raw_a
         return response.from_backend(tool, answer, args, server.config, excerpt_bytes)
     except ToolFailure as exc:
         return response.failure(exc.message)
+
+
+def _settle_credentials(tool: CompiledTool, client_credential: str) -> tuple[CompiledTool, str]:
+    """The tool with its passthrough credentials decided for this call, and the client's raw
+    Authorization value when `passthroughAuthHeader` applies (else "")."""
+    auth, extra = tool.auth, tool.extra_auth
+    if not ((auth is not None and auth.per_call) or any(a.per_call for a in extra)):
+        return tool, ""  # the usual case: credentials fixed when the tool was compiled
+    raw = ""
+    settled: list[security.UpstreamAuth | None] = []
+    for one in (auth, *extra):
+        if one is not None and one.per_call:
+            decided, presented = security.for_call(one, client_credential)
+            raw = raw or presented
+            settled.append(decided)
+        else:
+            settled.append(one)
+    first, *rest = settled
+    return dataclasses.replace(tool, auth=first, extra_auth=tuple(a for a in rest if a is not None)), raw
 
 
 def _add_identity_headers(headers: CIMultiDict[str], forward: Mapping[str, str],
