@@ -179,7 +179,7 @@ def _requirements(spec: ToolSpec, server: ServerBlock | None, where: str,
     satisfied the call goes out without any (as Higress does with a missing credential): the
     backend's 401 tells the model more than a refusal here would.
     """
-    if server is None:
+    if server is None or not alternatives:  # `security: []`: the operation is public
         return None, ()
     for alternative in alternatives:
         if not alternative:

@@ -72,7 +72,8 @@ def convert(raw: bytes | str, options: ImportOptions | None = None) -> ImportRes
 
     server = ServerBlock(name=options.server_name, config={"baseUrl": cx.base_url},
                          security_schemes=cx.schemes.schemes)
-    warnings = list(cx.warnings) + cx.schemes.notes
+    warnings = list(cx.warnings) + cx.schemes.notes + [
+        f"security scheme {scheme_id!r} is not supported: {why}" for scheme_id, why in cx.schemes.unsupported.items()]
     return ImportResult(document=ToolsDocument(server=server, tools=tools), skipped=skipped, degraded=degraded,
                         operations=seen, ignored=ignored, warnings=warnings)
 

@@ -216,7 +216,7 @@ def _name(params: list[Field], body: list[Field]) -> None:
         clash = name in taken or wanted.count(name) > 1
         if clash:
             name = naming.fit(f"{name}__{f.location}", f.wire, naming.MAX_ARG_NAME)
-            f.description = _join(f.description, f"({_LOCATION_LABEL[f.location]} parameter)")
+            f.description = f"{f.description} ({_LOCATION_LABEL[f.location]} parameter)".lstrip()
         if name in taken:
             name = naming.fit(f"{name}_{naming.digest(f.location + ':' + f.wire, 6)}", f.wire + f.location,
                               naming.MAX_ARG_NAME)

@@ -593,9 +593,12 @@ class SchemaConverter:
                 return Converted({**member.schema, **converted_own.schema}, member.size, member.depth)
             return member
         contents = [self.content(p, mode, ctx) for p in parts]
-        everything = ([converted_own.schema] if converted_own is not None else []) + contents
+        own_schema = converted_own.schema if converted_own is not None else None
+        everything = contents + ([own_schema] if own_schema is not None else [])
         if all(isinstance(c, dict) and (_object_like(c) or _annotation_only(c)) for c in everything):
             merged = _merge_objects(everything)
+            if isinstance(own_schema, dict):  # the schema's own annotations win over its members'
+                merged.update({k: v for k, v in own_schema.items() if k not in ("properties", "required", "type")})
             return Converted(merged, _count(merged), depth)
         out: dict[str, Any] = dict(converted_own.schema) if converted_own is not None and isinstance(
             converted_own.schema, dict) else {}

@@ -9,14 +9,27 @@ _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9-]*)\b[^<>]*?(/?)\s*>|<!--.*?-
 _BLOCK = frozenset({"p", "div", "br", "li", "ul", "ol", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
                     "pre", "blockquote", "dl", "dt", "dd", "hr"})
 _SPACES = re.compile(r"[ \t]+")
-_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 ELLIPSIS = " …"
 
 
+# Only these count as HTML: `List<T>` or `<id>` in prose are not tags.
+_HTML = frozenset({"a", "abbr", "article", "b", "big", "blockquote", "br", "caption", "center", "cite", "code",
+                   "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
+                   "font", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "img", "ins", "kbd",
+                   "label", "li", "mark", "nav", "ol", "p", "pre", "q", "s", "samp", "section", "small", "span",
+                   "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
+                   "tt", "u", "ul", "var"}) | _BLOCK
+
+
 def _tag(m: re.Match[str]) -> str:
-    name = (m.group(2) or "").lower()
-    if name == "li" and not m.group(1):
-        return "\n- "
+    if m.group(2) is None:
+        return ""  # a comment
+    name = m.group(2).lower()
+    if name not in _HTML:
+        return m.group(0)
+    if name == "li":
+        return "" if m.group(1) else "\n- "
     return "\n" if name in _BLOCK else ""
 
 
@@ -26,13 +39,18 @@ def strip_html(text: str) -> str:
     Only text that looks like HTML is touched, so Markdown such as `a < b` or `<T>` generics
     mostly survives; a `<` that opens a real tag name is taken as HTML.
     """
+    tags = 0
     if "<" in text:
-        text = _TAG.sub(_tag, text)
+        text, tags = _TAG.subn(_tag, text)
     if "&" in text:
         text = html.unescape(text)
+    if tags and "\n" in text:
+        # Only where tags were: the spaces HTML leaves around them. Markdown indentation elsewhere
+        # (nested lists, code blocks) means something.
+        text = "\n".join(line.strip() for line in text.split("\n"))
     if "\t" in text or "  " in text:
-        text = _SPACES.sub(" ", text)
-    if "\n\n\n" in text or "\n \n" in text:
+        text = _SPACES.sub(" ", text) if tags else text
+    if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
 
