@@ -70,8 +70,8 @@ def test_an_external_reference_nothing_uses_is_ignored() -> None:
 
 
 def test_recursive_schemas_become_defs_and_terminate() -> None:
-    node = {"type": "object", "properties": {"value": {"type": "string"},
-                                             "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}},
+    children = {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}
+    node = {"type": "object", "properties": {"value": {"type": "string"}, "children": children,
                                              "parent": {"$ref": "#/components/schemas/Other"}}}
     other = {"type": "object", "properties": {"back": {"$ref": "#/components/schemas/Node"}}}
     raw = openapi({"/tree": op("post", requestBody={"content": {"application/json": {

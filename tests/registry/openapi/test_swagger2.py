@@ -35,7 +35,8 @@ def test_form_data_becomes_an_urlencoded_body_with_required_fields() -> None:
     assert props(spec)["name"] == {"type": "string", "description": "The name"}
     assert spec.input_schema is not None and spec.input_schema["required"] == ["id", "name"]
     a = args(spec)
-    assert (a["name"].position, a["tags"].position, a["tags"].style, a["tags"].explode) == ("body", "body", "form", True)
+    assert (a["name"].position, a["tags"].position) == ("body", "body")
+    assert (a["tags"].style, a["tags"].explode) == ("form", True)
 
 
 def test_a_file_parameter_makes_the_body_multipart() -> None:
