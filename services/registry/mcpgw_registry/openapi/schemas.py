@@ -111,8 +111,8 @@ class SchemaConverter:
         schema = converted.schema
         if isinstance(schema, dict) and set(schema) <= {"$ref", *_ANNOTATIONS} and "$ref" in schema:
             key = self._key_of(schema["$ref"])
-            if key is not None:
-                entry = self._entries[(key, mode)]
+            entry = self._entries.get((key, mode)) if key is not None else None
+            if entry is not None:  # None while the definition is still being converted (a cycle)
                 ctx.deps.update(entry.deps)
                 ctx.notes.extend(n for n in entry.notes if n not in ctx.notes)
                 body = entry.value.schema
