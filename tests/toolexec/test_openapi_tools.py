@@ -35,10 +35,11 @@ def _spec(name: str) -> bytes:
 
 
 def install(registry: FakeRegistry, raw: bytes | str, base_url: str, credentials: dict[str, str] | None = None,
-            *, server_id: str = "s1") -> dict[str, Any]:
+            *, server_id: str = "s1", server: dict[str, Any] | None = None) -> dict[str, Any]:
     """Import, fill in the operator's credentials, and publish through YAML as the registry stores it."""
     result = convert(raw, ImportOptions(base_url=base_url, server_name="imported"))
     doc = msgspec.to_builtins(result.document)
+    doc["server"].update(server or {})
     for scheme in doc["server"].get("securitySchemes", []):
         if credentials and scheme["id"] in credentials:
             scheme["defaultCredential"] = credentials[scheme["id"]]
@@ -308,6 +309,22 @@ async def test_styles_bodies_and_security(toolexec: ToolexecService, registry: F
     assert seen.headers["Content-Type"] == "text/plain" and seen.body == b"plain text\nsecond line"
     result = await call(bus, "s1", "note", {})
     assert result["isError"] is True and text_of(result) == "missing required argument: body"
+
+
+async def test_requirements_without_credentials_fall_back_to_the_server_default(
+        toolexec: ToolexecService, registry: FakeRegistry, echo: Echo, bus: Bus) -> None:
+    install(registry, STYLES, echo.url + "/api", server={
+        "securitySchemes": [{"id": "key_query", "type": "apiKey", "in": "query", "name": "key"},
+                            {"id": "session", "type": "apiKey", "in": "cookie", "name": "sid"},
+                            {"id": "token", "type": "http", "scheme": "bearer"},
+                            {"id": "gateway", "type": "apiKey", "in": "header", "name": "X-Gateway-Key"}],
+        "defaultUpstreamSecurity": {"id": "gateway", "credential": "gw"}})
+    await call(bus, "s1", "styles", {"ids": [1], "label": ["a"], "matrix": ["b"]})
+    seen = echo.last
+    assert seen.headers["X-Gateway-Key"] == "gw" and seen.query == "" and "Cookie" not in seen.headers
+    # `form` has no security requirement at all: the server default applies as to any YAML tool.
+    await call(bus, "s1", "form", {"note": "n"})
+    assert echo.last.headers["X-Gateway-Key"] == "gw"
 
 
 async def test_bad_base64_is_a_tool_error(toolexec: ToolexecService, registry: FakeRegistry, echo: Echo,

@@ -176,8 +176,9 @@ def _requirements(spec: ToolSpec, server: ServerBlock | None, where: str,
     """The first alternative whose schemes all have a credential, applied in full.
 
     An empty alternative means the operation may be called without credentials. When none is
-    satisfied the call goes out without any (as Higress does with a missing credential): the
-    backend's 401 tells the model more than a refusal here would.
+    satisfied, the server's `defaultUpstreamSecurity` applies; without one the call goes out
+    without credentials (as Higress does with a missing one): the backend's 401 tells the model
+    more than a refusal here would.
     """
     if server is None or not alternatives:  # `security: []`: the operation is public
         return None, ()
@@ -197,9 +198,14 @@ def _requirements(spec: ToolSpec, server: ServerBlock | None, where: str,
         if resolved:
             return resolved[0], tuple(resolved[1:])
         return None, ()
-    log.warning("%s: no security requirement has credentials configured (%s); calling without credentials",
-                where, " or ".join(" + ".join(a) for a in alternatives))
-    return None, ()
+    # None satisfied: the server's default upstream credential, if the operator set one.
+    fallback = msgspec.structs.replace(spec, request_template=msgspec.structs.replace(
+        spec.request_template, security=None))
+    auth = security.resolve(fallback, server, where) if server.default_upstream_security is not None else None
+    if auth is None:
+        log.warning("%s: no security requirement has credentials configured (%s); calling without credentials",
+                    where, " or ".join(" + ".join(a) for a in alternatives))
+    return auth, ()
 
 
 def _credential(spec: ToolSpec, server: ServerBlock, scheme_id: str) -> str | None:
