@@ -21,3 +21,4 @@ lint: bootstrap
 	$(PY) -m ruff check .
 	$(PY) -m mypy src/mcpgw services/auth/mcpgw_auth services/edge/mcpgw_edge \
 		services/registry/mcpgw_registry services/toolexec/mcpgw_toolexec tests demo
+	$(PY) -m mypy bench  # apart: bench/backend.py and demo/backend.py share a module name
