@@ -59,9 +59,8 @@ def _is_count(value: Any) -> bool:
 
 @dataclass(slots=True)
 class Ctx:
-    """What one tool's conversion has reached: definitions by key, and what was lost on the way."""
+    """What was lost or approximated while converting one tool's schemas."""
 
-    deps: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
 
     def note(self, message: str) -> None:
@@ -81,7 +80,6 @@ class Entry:
     key: str
     name: str
     value: Converted
-    deps: frozenset[str]
     notes: tuple[str, ...]
     recursive: bool
 
@@ -98,6 +96,7 @@ class SchemaConverter:
         self._recursive: dict[str, bool] = {}
         self._names: dict[str, str] = {}
         self._keys: dict[str, str] = {}
+        self._direct_refs: dict[tuple[str, Mode], frozenset[str]] = {}
         self._patterns: dict[str, bool] = {}
         self._descriptions: dict[str, str] = {}
 
@@ -113,7 +112,6 @@ class SchemaConverter:
             key = self._key_of(schema["$ref"])
             entry = self._entries.get((key, mode)) if key is not None else None
             if entry is not None:  # None while the definition is still being converted (a cycle)
-                ctx.deps.update(entry.deps)
                 ctx.notes.extend(n for n in entry.notes if n not in ctx.notes)
                 body = entry.value.schema
                 if isinstance(body, dict):
@@ -125,13 +123,18 @@ class SchemaConverter:
     def finish(self, root: dict[str, Any], mode: Mode, ctx: Ctx, budget: int) -> dict[str, Any]:
         """`root` with the `$defs` it reaches, cut down to the budget if it is too large."""
         root_size, root_depth = measure(root)
-        order = self._closure(ctx.deps, mode, ctx)
+        order = self._closure(root, mode, ctx)
         total = root_size + sum(self._entries[(k, mode)].value.size for k in order)
         depth = max([root_depth] + [1 + self._entries[(k, mode)].value.depth for k in order])
+        stubs: dict[str, Any] = {}
         if total > budget or depth > MAX_DEPTH:
             root, order, stubs = self._shrink(root, root_size, root_depth, order, mode, budget, ctx)
-        else:
-            stubs = {}
+            # Shrinking can leave definitions nothing refers to any more.
+            kept = {self._name(k): self._entries[(k, mode)].value.schema for k in order}
+            kept.update({self._name(k): v for k, v in stubs.items()})
+            reachable = _reachable(root, kept)
+            order = [k for k in order if self._name(k) in reachable]
+            stubs = {k: v for k, v in stubs.items() if self._name(k) in reachable}
         if not order and not stubs:
             return root
         defs: dict[str, Any] = {}
@@ -174,11 +177,9 @@ class SchemaConverter:
         ctx.notes.extend(n for n in entry.notes if n not in ctx.notes)
         if entry.recursive or entry.value.size > INLINE_MAX or not isinstance(entry.value.schema, dict):
             schema: Any = {"$ref": "#/$defs/" + entry.name}
-            ctx.deps.add(entry.key)
             size, depth = 1, 1
         else:
             schema = entry.value.schema
-            ctx.deps.update(entry.deps)
             size, depth = entry.value.size, entry.value.depth
         extra = self._siblings(node, mode, ctx, base)
         if extra:
@@ -233,34 +234,43 @@ class SchemaConverter:
             # Only reachable through a cycle the reference scan did not see (e.g. a `$ref` under
             # a keyword it skips): treat the definition as recursive from here on.
             self._recursive[target.key] = True
-            return Entry(target.key, self._name(target.key), Converted({}, 1, 1), frozenset(), (), True)
+            return Entry(target.key, self._name(target.key), Converted({}, 1, 1), (), True)
         self._busy.add(k)
         try:
             ctx = Ctx()
             value = self._node(target.node, mode, ctx, target.base)
         finally:
             self._busy.discard(k)
-        entry = Entry(target.key, self._name(target.key), value, frozenset(ctx.deps), tuple(ctx.notes),
+        entry = Entry(target.key, self._name(target.key), value, tuple(ctx.notes),
                       recursive or self._recursive.get(target.key, False))
         self._entries[k] = entry
         return entry
 
-    def _closure(self, start: set[str], mode: Mode, ctx: Ctx) -> list[str]:
+    def _closure(self, root: Any, mode: Mode, ctx: Ctx) -> list[str]:
+        """The definitions `root` refers to, directly or through each other, nearest first."""
         seen: set[str] = set()
         order: list[str] = []
-        frontier = sorted(start)
+        frontier = sorted(self._keys[n] for n in _refs(root) if n in self._keys)
         while frontier:
             nxt: list[str] = []
             for key in frontier:
-                if key in seen:
+                if key in seen or (key, mode) not in self._entries:
                     continue
                 seen.add(key)
                 order.append(key)
                 entry = self._entries[(key, mode)]
                 ctx.notes.extend(n for n in entry.notes if n not in ctx.notes)
-                nxt.extend(sorted(entry.deps - seen))
+                nxt.extend(sorted(k for k in self._direct(entry, mode) if k not in seen))
             frontier = nxt
         return order
+
+    def _direct(self, entry: Entry, mode: Mode) -> frozenset[str]:
+        """Keys of the definitions an entry's schema itself refers to (memoised: entries never change)."""
+        found = self._direct_refs.get((entry.key, mode))
+        if found is None:
+            found = frozenset(self._keys[n] for n in _refs(entry.value.schema) if n in self._keys)
+            self._direct_refs[(entry.key, mode)] = found
+        return found
 
     # -- recursion detection (Tarjan over the raw reference graph) --------------------------
 
@@ -691,8 +701,10 @@ def _merge_objects(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-_ONE = ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
-        "unevaluatedItems", "unevaluatedProperties")
+_ONE = frozenset({"items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
+                  "unevaluatedItems", "unevaluatedProperties"})
+_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
+_LISTS = frozenset({"anyOf", "allOf", "oneOf", "prefixItems"})
 
 
 def measure(schema: Any) -> tuple[int, int]:
@@ -702,9 +714,9 @@ def measure(schema: Any) -> tuple[int, int]:
     total, deepest = 1, 0
     for key, value in schema.items():
         subs: Any = ()
-        if key in ("properties", "patternProperties", "$defs", "dependentSchemas") and isinstance(value, dict):
+        if key in _MAPS and isinstance(value, dict):
             subs = value.values()
-        elif key in ("anyOf", "allOf", "oneOf", "prefixItems") and isinstance(value, list):
+        elif key in _LISTS and isinstance(value, list):
             subs = value
         elif key in _ONE:
             subs = (value,)
@@ -717,6 +729,41 @@ def measure(schema: Any) -> tuple[int, int]:
 
 def _count(schema: Any) -> int:
     return measure(schema)[0]
+
+
+def _refs(schema: Any) -> set[str]:
+    """Names of the `#/$defs/...` definitions referred to anywhere in `schema` (subschemas only)."""
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key == "$ref":
+                if isinstance(value, str) and value.startswith("#/$defs/"):
+                    found.add(value[8:])
+            elif key in _MAPS:
+                if isinstance(value, dict):
+                    stack.extend(value.values())
+            elif key in _LISTS:
+                if isinstance(value, list):
+                    stack.extend(value)
+            elif key in _ONE:
+                stack.append(value)
+    return found
+
+
+def _reachable(root: Any, defs: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    frontier = _refs(root)
+    while frontier:
+        name = frontier.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        frontier |= _refs(defs[name]) - seen
+    return seen
 
 
 def _stub(schema: Any) -> Any:
