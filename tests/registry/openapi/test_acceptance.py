@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import jsonschema
 import msgspec
@@ -47,9 +48,11 @@ def test_schemas_names_and_registry_validation(name: str) -> None:
         assert schema is not None and schema["type"] == "object" and isinstance(schema["properties"], dict)
         assert not {"anyOf", "oneOf", "allOf"} & schema.keys()
         metaschema.check_schema(schema)
+        _defs_are_exactly_what_is_referenced(schema)
         if tool.output_schema is not None:
             assert tool.output_schema["type"] == "object"
             metaschema.check_schema(tool.output_schema)
+            _defs_are_exactly_what_is_referenced(tool.output_schema)
         assert tool.source is not None and tool.annotations is not None
         placed = {a.name for a in tool.args}
         assert placed == set(schema["properties"]), tool.name
@@ -60,6 +63,22 @@ def test_schemas_names_and_registry_validation(name: str) -> None:
         if tool.output_schema is not None:
             jsonschema.Draft202012Validator.check_schema(tool.output_schema)
     validate_document(result.document)  # what the admin API runs on every tools document
+
+
+def _defs_are_exactly_what_is_referenced(schema: dict[str, Any]) -> None:
+    """Every `$ref` points into the schema's own `$defs`, and every definition is used."""
+    refs: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                refs.add(node["$ref"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    defs = schema.get("$defs", {})
+    assert refs == {f"#/$defs/{name}" for name in defs}, sorted(refs ^ {f"#/$defs/{n}" for n in defs})[:5]
 
 
 @pytest.mark.parametrize("name", spec_names())
