@@ -82,3 +82,14 @@ def test_an_access_token_parameter_is_the_bearer_credential() -> None:
     assert list(args(post)) == ["channel", "text"]
     assert list(args(get)) == ["token"]  # without a bearer scheme, `token` is an ordinary argument
     assert "taken to be the access token of scheme 'oauth'" in result.degraded[0].reason
+
+
+def test_token_arguments_stay_without_an_oauth_scheme() -> None:
+    # Stripe: `GET /v1/tokens/{token}` under plain http bearer/basic auth; the path `token` is data.
+    path_param = [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}]
+    form = {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+        "token": {"type": "string"}}}}}}
+    paths = {"/tokens/{token}": {"parameters": path_param, **op("post", requestBody=form)}}
+    result = run(openapi(paths, {"securitySchemes": SCHEMES}, security=[{"bearer": []}]))
+    assert list(args(tool(result, "post_tokens_by_token"))) == ["token__path", "token"]
+    assert result.degraded == []

@@ -26,7 +26,9 @@ ALWAYS_HIDDEN_HEADERS = frozenset({"authorization", "content-type", "accept"})
 class Schemes:
     schemes: list[SecurityScheme] = field(default_factory=list)
     unsupported: dict[str, str] = field(default_factory=dict)  # scheme id -> why
-    bearer_like: set[str] = field(default_factory=set)  # oauth2 / openIdConnect / http bearer
+    # OAuth 2 / OpenID Connect schemes: an operation secured by one may also declare the access
+    # token as a plain `token` parameter (Slack does on every method).
+    oauth: set[str] = field(default_factory=set)
     api_keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (in, name) -> scheme id
     notes: list[str] = field(default_factory=list)  # document-wide remarks
 
@@ -62,8 +64,6 @@ def _one(scheme_id: str, node: dict[str, Any], out: Schemes) -> None:
         scheme = str(node.get("scheme", "")).lower()
         if scheme in ("basic", "bearer"):
             out.schemes.append(SecurityScheme(id=scheme_id, type="http", scheme=scheme))  # type: ignore[arg-type]
-            if scheme == "bearer":
-                out.bearer_like.add(scheme_id)
         else:
             out.unsupported[scheme_id] = f"HTTP authentication scheme {scheme or '(none)'!r} is not supported"
     elif kind == "apiKey":
@@ -79,7 +79,7 @@ def _one(scheme_id: str, node: dict[str, Any], out: Schemes) -> None:
         # The gateway does not run OAuth flows; the operator configures an access token, which is
         # sent as a bearer token like any OAuth client would.
         out.schemes.append(SecurityScheme(id=scheme_id, type="http", scheme="bearer"))
-        out.bearer_like.add(scheme_id)
+        out.oauth.add(scheme_id)
         out.notes.append(f"security scheme {scheme_id!r} ({kind}): the operator configures an access token, "
                          "sent as a bearer token; OAuth flows are not run")
     elif kind == "mutualTLS":
@@ -134,8 +134,8 @@ def hidden(param: Param, schemes: Schemes, reqs: Requirements, notes: list[str])
             notes.append(f"{where} parameter {param.name!r} duplicates security scheme {scheme_id!r}, which this "
                          "operation does not require; it is not sent")
         return True
-    if param.name.lower() in _TOKEN_PARAMS and reqs.alternatives:
-        bearer = next((i for alt in reqs.alternatives for i in alt if i in schemes.bearer_like), None)
+    if where != "path" and param.name.lower() in _TOKEN_PARAMS and reqs.alternatives:
+        bearer = next((i for alt in reqs.alternatives for i in alt if i in schemes.oauth), None)
         if bearer is not None:
             notes.append(f"{where} parameter {param.name!r} is taken to be the access token of scheme {bearer!r}: "
                          "sent as the bearer credential, not as an argument")
@@ -146,7 +146,7 @@ def hidden(param: Param, schemes: Schemes, reqs: Requirements, notes: list[str])
 def hidden_body_field(name: str, schemes: Schemes, reqs: Requirements, notes: list[str]) -> bool:
     """Slack-style `token` form fields: the same access token, in the body."""
     if name.lower() in _TOKEN_PARAMS and reqs.alternatives:
-        bearer = next((i for alt in reqs.alternatives for i in alt if i in schemes.bearer_like), None)
+        bearer = next((i for alt in reqs.alternatives for i in alt if i in schemes.oauth), None)
         if bearer is not None:
             notes.append(f"body field {name!r} is taken to be the access token of scheme {bearer!r}: "
                          "sent as the bearer credential, not as an argument")
