@@ -35,6 +35,7 @@ class _Context:
                                        allow_external=options.allow_external_refs)
         self.schemes = security.read_schemes(doc, version, self.resolver)
         self.base_url, self.document_url, self.warnings = servers.base_url(doc, version, options.base_url)
+        self.simplified_outputs = 0
 
 
 def convert(raw: bytes | str, options: ImportOptions | None = None) -> ImportResult:
@@ -72,6 +73,9 @@ def convert(raw: bytes | str, options: ImportOptions | None = None) -> ImportRes
 
     server = ServerBlock(name=options.server_name, config={"baseUrl": cx.base_url},
                          security_schemes=cx.schemes.schemes)
+    if cx.simplified_outputs:
+        cx.warnings.append(f"the output schemas of {cx.simplified_outputs} tools were simplified to fit the size "
+                           "budget (deeper parts reduced to their types)")
     warnings = list(cx.warnings) + cx.schemes.notes + [
         f"security scheme {scheme_id!r} is not supported: {why}" for scheme_id, why in cx.schemes.unsupported.items()]
     return ImportResult(document=ToolsDocument(server=server, tools=tools), skipped=skipped, degraded=degraded,
@@ -125,8 +129,12 @@ def _tool(cx: _Context, op: Operation, name: str) -> tuple[ToolSpec, list[str]]:
     notes.extend(built.notes)
     notes.extend(n for n in ctx.notes if n not in notes)
     response = op.response if cx.options.output_schemas else None
-    output, output_notes = outputs.output_schema(response, cx.schemas)
-    notes.extend(f"output schema: {n}" for n in output_notes)
+    output, out_ctx = outputs.output_schema(response, cx.schemas)
+    if out_ctx.simplified:
+        # Common with big APIs (most Stripe answers reach most of its schemas) and harmless to
+        # calls: counted in one warning rather than listed as degraded tools.
+        cx.simplified_outputs += 1
+    notes.extend(f"output schema: {n}" for n in out_ctx.notes if not n.startswith("schema too large"))
 
     prefix = servers.operation_prefix(op.servers, cx.document_url, cx.base_url)
     url = prefix + _url_path(op.path, built.path_args)

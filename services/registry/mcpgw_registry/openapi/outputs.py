@@ -26,16 +26,16 @@ def hints(method: str) -> dict[str, Any]:
             "openWorldHint": True}
 
 
-def output_schema(response: Response | None, conv: SchemaConverter) -> tuple[dict[str, Any] | None, list[str]]:
+def output_schema(response: Response | None, conv: SchemaConverter) -> tuple[dict[str, Any] | None, Ctx]:
     """An object schema for structuredContent: the JSON answer itself, or `{result: …}` around it.
 
     toolexec wraps a non-object answer the same way, so the two always agree. A schema that
     cannot say whether the answer is an object (`{}`, mixed unions) gives no output schema:
     a wrong one would fail clients that validate structured results.
     """
-    if response is None:
-        return None, []
     ctx = Ctx()
+    if response is None:
+        return None, ctx
     converted = conv.convert(response.schema, "output", ctx, response.base)
     root = conv.content(converted, "output", ctx)
     shape = _shape(root)
@@ -46,8 +46,8 @@ def output_schema(response: Response | None, conv: SchemaConverter) -> tuple[dic
     elif shape == "other":
         schema = {"type": "object", "properties": {"result": converted.schema}, "required": ["result"]}
     else:
-        return None, ctx.notes
-    return conv.finish(schema, "output", ctx, OUTPUT_BUDGET), ctx.notes
+        return None, ctx
+    return conv.finish(schema, "output", ctx, OUTPUT_BUDGET), ctx
 
 
 def _shape(root: Any) -> str:

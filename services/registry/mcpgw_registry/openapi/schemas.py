@@ -62,6 +62,7 @@ class Ctx:
     """What was lost or approximated while converting one tool's schemas."""
 
     notes: list[str] = field(default_factory=list)
+    simplified: bool = False  # cut down to the size budget
 
     def note(self, message: str) -> None:
         if message not in self.notes:
@@ -623,6 +624,7 @@ class SchemaConverter:
         """Keep the definitions nearest the root that fit; the rest become loose stubs."""
         if root_size > budget // 2 or root_depth > MAX_DEPTH:
             root = _shallow_properties(root)
+            ctx.simplified = True
             ctx.note("schema too large or deep: nested property schemas reduced to their types")
             root_size = measure(root)[0]
             # The shallow root still refers to whatever it kept by `$ref`.
@@ -638,6 +640,7 @@ class SchemaConverter:
             else:
                 stubs[key] = _stub(entry.value.schema)
         if stubs:
+            ctx.simplified = True
             ctx.note(f"schema too large: {len(stubs)} of {len(order)} referenced definitions reduced to their "
                      "types")
         return root, kept, stubs
