@@ -34,7 +34,7 @@ class EventLog:
 async def _events(bus: Bus) -> EventLog:
     log = EventLog()
     await bus.subscribe(bus.subjects.events_all, ConfigChanged, log.handle)
-    await bus.nc.flush(timeout=5)  # the subscription is registered before the first write
+    # Bus.subscribe returns once the subscription is live on the server.
     return log
 
 

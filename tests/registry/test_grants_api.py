@@ -36,8 +36,7 @@ async def _events(bus: Bus) -> asyncio.Queue[ConfigChanged]:
     async def handle(event: ConfigChanged) -> None:
         await queue.put(event)
 
-    await bus.subscribe(bus.subjects.events_grant_all, ConfigChanged, handle)
-    await bus.nc.flush(timeout=5)
+    await bus.subscribe(bus.subjects.events_grant_all, ConfigChanged, handle)  # live once it returns
     return queue
 
 
@@ -151,9 +150,12 @@ async def test_per_consumer_rules(api: Api) -> None:
 async def test_deleting_a_consumer_or_server_deletes_its_rules(api: Api, bus: Bus) -> None:
     server_id, alice, bob = await _setup(api)
     other = await api.create_server("other")
+    # Subscribed first: the creations' events are published asynchronously and must not be
+    # mistaken for the deletions'.
+    events = await _events(bus)
     await api.ok("POST", "/v1/authorization-rules", json={"authorizationRules": [
         rule(alice, server_id), rule(alice, other), rule(bob, server_id)]})
-    events = await _events(bus)
+    assert {(await asyncio.wait_for(events.get(), 5)).op for _ in range(3)} == {"put"}
     await api.ok("DELETE", f"/v1/consumers/{alice}")
     remaining = (await api.ok("GET", "/v1/authorization-rules"))["items"]
     assert [(i["consumerId"], i["resourceId"]) for i in remaining] == [(bob, server_id)]
@@ -164,9 +166,10 @@ async def test_deleting_a_consumer_or_server_deletes_its_rules(api: Api, bus: Bu
 
 async def test_the_auth_index_carries_grants_and_a_revision(api: Api, bus: Bus) -> None:
     server_id, alice, bob = await _setup(api)
+    events = await _events(bus)
     created = await api.ok("POST", "/v1/authorization-rules", json={"authorizationRules": [
         rule(alice, server_id), rule(bob, server_id, ["get_forecast"])]})
-    events = await _events(bus)
+    assert {(await asyncio.wait_for(events.get(), 5)).op for _ in range(2)} == {"put"}
     updated = await api.ok("PUT", f"/v1/consumers/{bob}", json={"enable": False})
     index = await bus.request(bus.subjects.registry_auth_index, AuthIndexRequest(), AuthIndex)
     assert index.revision >= updated["revision"]
