@@ -142,6 +142,8 @@ async def read_body(request: web.Request, limit: int, timeout: float) -> bytes |
     if request.content_length is not None and request.content_length > limit:
         return rpc_error_response(413, jsonrpc.INVALID_REQUEST, "request body too large")
     try:
+        if request.content.is_eof():  # the usual small body came with the headers: no timer needed
+            return await request.read()
         async with asyncio.timeout(timeout):
             return await request.read()
     except TimeoutError:
