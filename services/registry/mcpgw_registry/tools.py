@@ -27,8 +27,11 @@ HTTP_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_ARG_NAME = 128
 # Aliases can make a small YAML text expand into an enormous tree ("billion laughs"); the
-# expanded document is walked with this budget before anything else touches it.
+# expanded document is walked with a budget before anything else touches it. The budget grows
+# with the text: without aliases every node takes a few characters (generated tools documents
+# take 14 to 25 per node), so a large text may be a large document, but not an expanded one.
 MAX_DOCUMENT_NODES = 200_000
+CHARS_PER_NODE = 4
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 
@@ -60,15 +63,18 @@ def _load(text: str, fmt: ToolsFormat, whole: str) -> Any:
         raise invalid(whole, f"invalid YAML: {exc}") from None
 
 
-def _check_size(doc: Any, whole: str) -> None:
-    budget = MAX_DOCUMENT_NODES
+def node_budget(text: str) -> int:
+    return max(MAX_DOCUMENT_NODES, len(text) // CHARS_PER_NODE)
+
+
+def _check_size(doc: Any, whole: str, limit: int) -> None:
+    budget = limit
     stack = [doc]
     while stack:
         node = stack.pop()
         budget -= 1
         if budget < 0:
-            raise invalid(whole, f"document is too large (more than {MAX_DOCUMENT_NODES} nodes after "
-                                 "expanding aliases)")
+            raise invalid(whole, f"document is too large (more than {limit} nodes after expanding aliases)")
         if isinstance(node, dict):
             stack.extend(node.keys())
             stack.extend(node.values())
@@ -84,7 +90,7 @@ def parse_tools(text: str, fmt: ToolsFormat = "yaml", *, root: str = "") -> Tool
     raw = _load(text, fmt, whole)
     if not isinstance(raw, dict):
         raise invalid(whole, "must be a mapping with a `server` block and a `tools` list")
-    _check_size(raw, whole)
+    _check_size(raw, whole, node_budget(text))
     if "toolSet" in raw:
         raise invalid(join(root, "toolSet"), "is not supported; create an AssemblyMCP server instead")
     doc = convert(raw, ToolsDocument, root, whole)
