@@ -1,9 +1,10 @@
 """Large values beside the KV records: a JetStream object store, every call bounded by a timeout.
 
-The last generated tools document of an imported server lives here, not in its KV record: a
-record must fit one NATS message (1 MiB by default) and already holds the tools YAML, while the
-object store chunks values of any size. The bucket is opened on first use, so a registry that
-never imports never creates it.
+A KV record must fit one NATS message (1 MiB by default); the object store chunks values of any
+size. It holds the last generated tools document of each imported server and the parts of server
+records too large for KV (see `server_storage`). The bucket is opened on first use, so a registry
+that never needs it never creates it. Values are stored zlib-compressed (tools YAML and JSON
+shrink five- to tenfold).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import nats.errors
@@ -24,6 +25,16 @@ from mcpgw.contracts.errors import ErrorCode, McpgwError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+# zlib releases the GIL: megabytes are (de)compressed in a thread, beside the event loop.
+_THREAD_FROM = 256 * 1024
+
+
+async def _off_loop(call: Callable[..., bytes], data: bytes, *args: int) -> bytes:
+    if len(data) < _THREAD_FROM:
+        return call(data, *args)
+    return await asyncio.to_thread(call, data, *args)
 
 
 def _unavailable(what: str) -> McpgwError:
@@ -69,8 +80,9 @@ class BlobStore:
 
     async def put(self, name: str, value: bytes) -> None:
         store = await self._open()
+        packed = await _off_loop(zlib.compress, value, 6)
         # Timeout per call, and generous: a value is uploaded in chunks, one acknowledged publish each.
-        await self._call(f"put {name}", store.put(name, zlib.compress(value, 6)))
+        await self._call(f"put {name}", store.put(name, packed))
 
     async def get(self, name: str) -> bytes | None:
         store = await self._open()
@@ -81,7 +93,7 @@ class BlobStore:
         if result.data is None:
             return None
         try:
-            return zlib.decompress(result.data)
+            return await _off_loop(zlib.decompress, result.data)
         except zlib.error:
             log.error("object %s in %s is not readable", name, self._bucket)
             return None
