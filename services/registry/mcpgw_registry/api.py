@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,7 @@ from mcpgw_registry.servers import (
     UpdateServer,
     to_resource,
 )
-from mcpgw_registry.tool_secrets import mask, restore
+from mcpgw_registry.tool_secrets import restore
 from mcpgw_registry.tools import ToolsFormat, minimal_document
 from mcpgw_registry.validation import decode_json
 
@@ -64,13 +63,10 @@ def _registry(request: web.Request) -> Registry:
     return request.app[REGISTRY]
 
 
-def _server_view(record: ServerRecord, revision: int, *, listing: bool = False) -> dict[str, Any]:
-    view = to_resource(record, revision, listing=listing)
-    if record.tools_text:
-        # Backend credentials are write-only: readers get them masked (see tool_secrets).
-        masked = mask(record.tools_text, record.tools_format)
-        view["mcpServerConfig"] = base64.b64encode(masked.encode()).decode()
-    return view
+async def _server_view(servers: ServerRepository, record: ServerRecord, revision: int, *,
+                       listing: bool = False) -> dict[str, Any]:
+    # Backend credentials are write-only: readers get them masked (see tool_secrets).
+    return to_resource(record, revision, await servers.readable_tools_text(record), listing=listing)
 
 
 def _name_like(query: Any) -> str:
@@ -113,8 +109,9 @@ async def list_servers(request: web.Request) -> web.Response:
     types = choices(query, "type", SERVER_TYPES)
     sources = choices(query, "createFromTypes", CREATE_FROM_TYPES)
     statuses = choices(query, "deployStatuses", DEPLOY_STATUSES)
+    servers = _registry(request).servers
     found = [
-        (record, revision) for record, revision in await _registry(request).servers.all()
+        (record, revision) for record, revision in await servers.all()
         if (not name_like or name_like in record.name)
         and (types is None or record.type in types)
         and (sources is None or record.create_from_type in sources)
@@ -122,14 +119,15 @@ async def list_servers(request: web.Request) -> web.Response:
     ]
     # Newest first, like the console; the id breaks ties so pages are stable.
     found.sort(key=lambda item: (-item[0].created_ms, item[0].id))
-    items = [_server_view(record, revision, listing=True) for record, revision in found]
+    items = [await _server_view(servers, record, revision, listing=True) for record, revision in found]
     return ok(request, page(items, number, size))
 
 
 @routes.get("/v1/mcp-servers/{server_id}")
 async def get_server(request: web.Request) -> web.Response:
-    record, revision = await _registry(request).servers.get(request.match_info["server_id"])
-    return ok(request, _server_view(record, revision))
+    servers = _registry(request).servers
+    record, revision = await servers.get(request.match_info["server_id"])
+    return ok(request, await _server_view(servers, record, revision))
 
 
 @routes.put("/v1/mcp-servers/{server_id}")
@@ -140,8 +138,8 @@ async def update_server(request: web.Request) -> web.Response:
     body = decode_json(await request.read(), UpdateServer)
     config = body.mcp_server_config
     if isinstance(config, McpServerConfig) and config.mcp_server_spec:
-        config.mcp_server_spec = restore(config.mcp_server_spec, "yaml", stored.tools_text, stored.tools_format,
-                                         SPEC_FIELD)
+        config.mcp_server_spec = await servers.restore_credentials(stored, config.mcp_server_spec, "yaml",
+                                                                   SPEC_FIELD)
     record, revision = await servers.update(server_id, body, _now_ms())
     return ok(request, {"mcpServerId": record.id, "revision": revision})
 
@@ -156,8 +154,9 @@ async def delete_server(request: web.Request) -> web.Response:
 
 @routes.get("/v1/mcp-servers/{server_id}/tools")
 async def get_tools(request: web.Request) -> web.Response:
-    record, _ = await _registry(request).servers.get(request.match_info["server_id"])
-    text = mask(record.tools_text, record.tools_format) if record.tools_text else minimal_document(record.name)
+    servers = _registry(request).servers
+    record, _ = await servers.get(request.match_info["server_id"])
+    text = await servers.readable_tools_text(record) or minimal_document(record.name)
     return web.Response(body=text.encode(), content_type="application/yaml")
 
 
@@ -176,7 +175,7 @@ async def put_tools(request: web.Request) -> web.Response:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise invalid("body", "must be UTF-8 text") from None
-    text = restore(text, fmt, stored.tools_text, stored.tools_format)
+    text = await servers.restore_credentials(stored, text, fmt)
     record, revision, names, not_kept = await servers.put_tools(server_id, text, fmt, _now_ms())
     data: dict[str, Any] = {"mcpServerId": record.id, "revision": revision, "tools": names}
     if record.imported is not None:

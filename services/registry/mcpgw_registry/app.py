@@ -34,7 +34,9 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
         events = Events(bus)
         blobs = BlobStore(bus.nc, settings.import_bucket_name, replicas=settings.kv_replicas,
                           timeout=settings.request_timeout)
-        servers = ServerRepository(store, events, SnapshotCache(), blobs, max_import_bytes=settings.max_body_bytes)
+        servers = ServerRepository(store, events, SnapshotCache(), blobs, max_import_bytes=settings.max_body_bytes,
+                                   inline_bytes=settings.inline_record_bytes,
+                                   max_snapshot_bytes=settings.max_snapshot_bytes)
         consumers = ConsumerRepository(store, events)
         grants = GrantRepository(store, events, consumers, servers)
         await bus_handlers.serve(bus, store, servers, consumers, grants)

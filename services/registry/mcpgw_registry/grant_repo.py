@@ -105,7 +105,7 @@ class GrantRepository:
                 consumers.add(draft.consumer_id)
             if draft.server_id not in servers:
                 record, revision = await self._server(draft.server_id, join(draft.field, "resourceId"))
-                servers[draft.server_id] = self._tool_names(record, revision)
+                servers[draft.server_id] = await self._tool_names(record, revision)
             known = servers[draft.server_id]
             if draft.tools is None or known is None:
                 continue
@@ -114,12 +114,12 @@ class GrantRepository:
                     raise invalid(join(draft.field, f"resources[{i}]"),
                                   f"the MCP server has no tool {name!r}")
 
-    def _tool_names(self, record: ServerRecord, revision: int) -> set[str] | None:
+    async def _tool_names(self, record: ServerRecord, revision: int) -> set[str] | None:
         """The server's tool names, or None when they are not known here (no tools document:
         a hosted or assembled server's tools come from elsewhere), so any name is accepted."""
         if not record.tools_text:
             return None
-        snapshot = self.servers.snapshot(record, revision)
+        snapshot = await self.servers.snapshot(record, revision)
         return {t.name for t in snapshot.listing} | {t.name for t in snapshot.tools}
 
     async def _parents_exist(self, record: GrantRecord) -> bool:

@@ -21,8 +21,10 @@ from mcpgw_registry.openapi import ImportOptions, ImportResult, convert
 from mcpgw_registry.overrides import ImportSettings, ImportState
 from mcpgw_registry.reimport import Merge, merge
 from mcpgw_registry.render import masked, render
-from mcpgw_registry.servers import ServerRecord
-from mcpgw_registry.tools import parse_tools
+from mcpgw_registry.server_storage import Tools
+from mcpgw_registry.servers import ServerRecord, ToolsFormat
+from mcpgw_registry.tool_secrets import has_credentials
+from mcpgw_registry.tools import validate_document
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,8 @@ class ImportPlan:
     state: ImportState
     generated: bytes  # the converter's ToolsDocument as JSON, kept to diff the next import against
     result: ImportResult
+    readable: str  # the document with credentials masked: what answers may show
+    format: ToolsFormat = "yaml"
 
     def report(self) -> dict[str, Any]:
         """The preview/apply answer: resulting tools, the diff, and what the converter left out."""
@@ -79,7 +83,7 @@ class ImportPlan:
             "operations": r.operations,
             "warnings": list(r.warnings),
             # Credentials recorded as overrides are in the stored text, never in an answer.
-            "yaml": render(masked(self.merge.doc)),
+            "yaml": self.readable,
         })
         if r.ignored:
             data["ignored"] = [msgspec.to_builtins(s) for s in r.ignored]
@@ -100,28 +104,40 @@ async def load_generated(blobs: BlobStore, state: ImportState | None) -> ToolsDo
         return None
 
 
-def current_document(record: ServerRecord) -> ToolsDocument | None:
-    if not record.tools_text:
-        return None
-    return parse_tools(record.tools_text, record.tools_format, root="mcpServerConfig")
+def _merged(old_gen: ToolsDocument | None, new_gen: ToolsDocument, current: Tools | None,
+            state: ImportState | None) -> tuple[Merge, str, ToolsFormat, str]:
+    merged = merge(old_gen, new_gen, current.doc if current is not None else None,
+                   state.tools if state is not None else {}, state.server if state is not None else None)
+    secrets = has_credentials(merged.doc)
+    if current is not None and merged.doc == current.doc:
+        # Nothing to run differently: the stored text (validated when written, maybe commented by
+        # the operator) stays, and megabytes of tools need not be validated and rendered again.
+        text, fmt = current.text, current.format
+        readable = render(masked(merged.doc)) if secrets or fmt != "yaml" else text
+        return merged, text, fmt, readable
+    # What GET /tools will return must be a valid document. It is not parsed back: the renderer's
+    # output reads back as the document it rendered (see tests), and parsing megabytes of YAML
+    # would take longer than the whole rest of the import.
+    validate_document(merged.doc)
+    text = render(merged.doc)
+    return merged, text, "yaml", render(masked(merged.doc)) if secrets else text
 
 
-async def plan_import(record: ServerRecord, raw: bytes | str, settings: ImportSettings, *, max_bytes: int,
-                      blobs: BlobStore, now_ms: int) -> ImportPlan:
+async def plan_import(record: ServerRecord, current: Tools | None, raw: bytes | str,
+                      settings: ImportSettings, *, max_bytes: int, blobs: BlobStore, now_ms: int) -> ImportPlan:
+    """`current` is the server's tools now (None: it has none)."""
     options = ImportOptions(base_url=settings.base_url, include_deprecated=settings.include_deprecated,
                             description_limit=settings.description_limit, max_bytes=max_bytes,
                             server_name=record.name)
-    # A large document takes a while to convert; a thread keeps NATS lookups and other requests moving.
+    # A large document takes a while to convert and render; a thread keeps NATS lookups and other
+    # requests moving meanwhile.
     result = await asyncio.to_thread(convert, raw, options)
     state = record.imported
     old_gen = await load_generated(blobs, state)
-    merged = merge(old_gen, result.document, current_document(record),
-                   state.tools if state is not None else {}, state.server if state is not None else None)
-    text = render(merged.doc)
-    parse_tools(text, "yaml")  # what GET /tools will return must read back cleanly
+    merged, text, fmt, readable = await asyncio.to_thread(_merged, old_gen, result.document, current, state)
     generated = msgspec.json.encode(result.document)
     digest = hashlib.sha256(generated).hexdigest()[:32]
     new_state = ImportState(blob=f"{record.id}.{digest}", operations=result.operations, options=settings,
                             imported_ms=now_ms, tools=merged.overrides,
                             server=state.server if state is not None else None)
-    return ImportPlan(merged, text, new_state, generated, result)
+    return ImportPlan(merged, text, new_state, generated, result, readable, fmt)

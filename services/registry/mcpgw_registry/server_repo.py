@@ -1,8 +1,16 @@
-"""Server operations against the store: every check first, then the writes, undone on failure."""
+"""Server operations against the store: every check first, then the writes, undone on failure.
+
+Records are stored through `ServerStorage` (large parts in the object store); everything that
+reads a server's tools goes through the accessors here (`tools`, `tools_document`,
+`readable_tools_text`, `restore_credentials`, `snapshot`), so nothing else knows where they are kept.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import msgspec
 from msgspec import UNSET
@@ -18,6 +26,7 @@ from mcpgw_registry.ids import SERVER_PREFIX, is_server_id, new_id
 from mcpgw_registry.importing import ImportPlan, load_generated, plan_import
 from mcpgw_registry.overrides import ImportSettings
 from mcpgw_registry.render import render
+from mcpgw_registry.server_storage import DEFAULT_INLINE_BYTES, ServerStorage, Tools, references
 from mcpgw_registry.servers import (
     MAX_NAME,
     NAME_RE,
@@ -33,6 +42,7 @@ from mcpgw_registry.servers import (
 )
 from mcpgw_registry.snapshots import SnapshotCache, build_snapshot
 from mcpgw_registry.store import Store, StoreConflict
+from mcpgw_registry.tool_secrets import MASK, restore_from
 from mcpgw_registry.tools import parse_tools
 
 log = logging.getLogger(__name__)
@@ -40,8 +50,10 @@ log = logging.getLogger(__name__)
 SPEC_FIELD = "mcpServerConfig.mcpServerSpec"
 SWAGGER_FIELD = "mcpServerConfig.swaggerConfig"
 
+# A sanity bound, not a transport limit: the bus sends large lookup replies compressed and in chunks.
+DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+
 _encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder(ServerRecord).decode
 
 
 def _record_key(server_id: str) -> str:
@@ -60,14 +72,33 @@ def _changed_concurrently() -> McpgwError:
     return McpgwError(ErrorCode.CONFLICT, "revision: the server was changed by another request; read it and retry")
 
 
+@dataclass
+class Draft:
+    """A record about to be written, with its tools document and what the data plane will get."""
+
+    record: ServerRecord
+    doc: ToolsDocument | None
+    snapshot: ServerSnapshot
+
+
+async def _parse(text: str, fmt: ToolsFormat, root: str = "") -> ToolsDocument:
+    # A tools document may be megabytes of YAML; parse it off the event loop.
+    return await asyncio.to_thread(parse_tools, text, fmt, root=root)
+
+
 class ServerRepository:
     def __init__(self, store: Store, events: Events, snapshots: SnapshotCache, blobs: BlobStore, *,
-                 max_import_bytes: int) -> None:
+                 max_import_bytes: int, inline_bytes: int = DEFAULT_INLINE_BYTES,
+                 max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES) -> None:
         self._store = store
         self._events = events
         self._snapshots = snapshots
         self.blobs = blobs
+        # Never so close to the KV limit that a record with its tools moved out could still not fit.
+        self._storage = ServerStorage(blobs, inline_bytes=min(inline_bytes, store.max_value_bytes // 2))
         self.max_import_bytes = max_import_bytes
+        self.max_snapshot_bytes = max_snapshot_bytes
+        self._compiling: dict[tuple[str, int], asyncio.Future[ServerSnapshot]] = {}
 
     # reads
 
@@ -83,7 +114,7 @@ class ServerRepository:
         entry = await self._store.get(_record_key(server_id))
         if entry is None:
             return None
-        return _decode(entry.value), entry.revision
+        return await self._storage.decode(entry.value), entry.revision
 
     async def find_by_name(self, name: str) -> tuple[ServerRecord, int] | None:
         if len(name) > MAX_NAME or not NAME_RE.match(name):
@@ -101,30 +132,70 @@ class ServerRepository:
         out = []
         for entry in await self._store.scan("servers"):
             try:
-                out.append((_decode(entry.value), entry.revision))
+                out.append((await self._storage.decode(entry.value), entry.revision))
             except msgspec.DecodeError as exc:
                 log.error("skipping unreadable record %s: %s", entry.key, exc)
+            except McpgwError as exc:
+                if exc.code is not ErrorCode.INTERNAL:
+                    raise
+                log.error("skipping incomplete record %s: %s", entry.key, exc.message)  # its object is gone
         return out
 
-    def snapshot(self, record: ServerRecord, revision: int) -> ServerSnapshot:
+    async def readable_tools_text(self, record: ServerRecord) -> str:
+        """The tools document as API readers see it: backend credentials masked."""
+        return await self._storage.readable_tools_text(record)
+
+    async def tools_document(self, record: ServerRecord) -> ToolsDocument | None:
+        return await self._storage.tools_document(record)
+
+    async def tools(self, record: ServerRecord) -> Tools | None:
+        """The tools document and its text at once (one read of the object store)."""
+        return await self._storage.tools(record)
+
+    async def restore_credentials(self, record: ServerRecord, text: str, fmt: ToolsFormat, root: str = "") -> str:
+        """`text` with each `******` replaced by the credential `record` stores at that place."""
+        if MASK not in text:
+            return text
+        return restore_from(text, fmt, await self._storage.credentials(record), root)
+
+    async def snapshot(self, record: ServerRecord, revision: int) -> ServerSnapshot:
+        cached = self._snapshots.find(record.id, revision)
+        if cached is not None:
+            return cached
+        # Concurrent lookups of one revision (every edge and toolexec after a change) compile it once.
+        key = (record.id, revision)
+        pending = self._compiling.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._compile_stored(record, revision))
+            self._compiling[key] = pending
+            pending.add_done_callback(lambda _: self._compiling.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _compile_stored(self, record: ServerRecord, revision: int) -> ServerSnapshot:
         try:
-            return self._snapshots.get(record, revision)
+            if isinstance(record.tools_text, str):
+                snapshot = await asyncio.to_thread(build_snapshot, record, revision)
+            else:
+                snapshot = build_snapshot(record, revision, await self._storage.tools_document(record))
         except McpgwError as exc:
+            if exc.code is not ErrorCode.INVALID_PARAMETER:
+                raise
             # Validated when written, so only a stricter newer registry can get here.
             log.error("server %s revision %d no longer compiles: %s", record.id, revision, exc.message)
             raise McpgwError(ErrorCode.INTERNAL, f"the stored tools of MCP server {record.name!r} "
                                                  "do not compile; save them again") from None
+        self._snapshots.put(snapshot)
+        return snapshot
 
-    def compile(self, record: ServerRecord, doc: ToolsDocument | None, field: str) -> ServerSnapshot:
-        """Compile before writing: the data plane receives the snapshot in one NATS message."""
+    def compile(self, record: ServerRecord, doc: ToolsDocument | None, field: str) -> Draft:
+        """Compile before writing; `doc` is the record's tools document (None: it has none)."""
         snapshot = build_snapshot(record, 0, doc)
         size = len(_encode(ServerLookupReply(server=snapshot)))
-        limit = self._store.max_value_bytes
-        if size > limit:
+        if size > self.max_snapshot_bytes:
             raise McpgwError(ErrorCode.PAYLOAD_TOO_LARGE,
-                             f"{field}: the compiled tools take {size} bytes; one server's tools may take at "
-                             f"most {limit} (the NATS message size limit)")
-        return snapshot
+                             f"{field}: the compiled tools take {size} bytes; one MCP server's tools may take "
+                             f"at most {self.max_snapshot_bytes}")
+        return Draft(record, doc, snapshot)
 
     def _remember(self, snapshot: ServerSnapshot, revision: int) -> None:
         self._snapshots.put(msgspec.structs.replace(snapshot, revision=revision))
@@ -136,7 +207,7 @@ class ServerRepository:
             found = await self.find_by_name(name)
         else:
             raise invalid("name", "name or server_id is required")
-        return None if found is None else self.snapshot(*found)
+        return None if found is None else await self.snapshot(*found)
 
     # writes
 
@@ -150,14 +221,17 @@ class ServerRepository:
         doc = None
         plan = None
         if text:
-            doc = parse_tools(text, "yaml", root=SPEC_FIELD)
+            doc = await _parse(text, "yaml", SPEC_FIELD)
             record.tools_text = text
         elif config is not None and config.swagger_config is not None:
-            plan = await self._plan_swagger(record, config.swagger_config, now_ms)
+            plan = await self._plan_swagger(record, None, config.swagger_config, now_ms)
             doc = plan.merge.doc
-        snapshot = self.compile(record, doc, SPEC_FIELD)
-        value = _encode(record)
-        self._store.check_size(value)
+        draft = self.compile(record, doc, SPEC_FIELD)
+        encoded = self._storage.encode(record, doc)
+        self._store.check_size(encoded.value)
+        blobs = dict(encoded.blobs)
+        if plan is not None:
+            blobs[plan.state.blob] = plan.generated
 
         async def still_owned(owner: str) -> bool:
             found = await self._load(owner)
@@ -167,31 +241,30 @@ class ServerRepository:
                            conflict=McpgwError(ErrorCode.CONFLICT,
                                                f"name: an MCP server named {body.name!r} already exists"))
         try:
-            if plan is not None:
-                await self.blobs.put(plan.state.blob, plan.generated)
-            revision = await self._store.create(_record_key(server_id), value)
+            await self._put_blobs(blobs)
+            revision = await self._store.create(_record_key(server_id), encoded.value)
         except BaseException:
-            if plan is not None:
-                await self.blobs.delete(plan.state.blob)
+            await self._delete_blobs(blobs)
             await claims.release(self._store, _name_key(body.name), server_id)
             raise
-        self._remember(snapshot, revision)
+        self._remember(draft.snapshot, revision)
         await self._events.server(server_id, "put", record.name, revision)
         return record, revision, plan
 
-    async def _plan_swagger(self, record: ServerRecord, swagger: str, now_ms: int) -> ImportPlan:
+    async def _plan_swagger(self, record: ServerRecord, current: Tools | None, swagger: str,
+                            now_ms: int) -> ImportPlan:
         """`mcpServerConfig.swaggerConfig`: an import with the options of the last one (or defaults)."""
         if not swagger.strip():
             raise invalid(SWAGGER_FIELD, "the OpenAPI document is empty")
         settings = record.imported.options if record.imported is not None else ImportSettings()
         try:
-            plan = await plan_import(record, swagger, settings, max_bytes=self.max_import_bytes,
+            plan = await plan_import(record, current, swagger, settings, max_bytes=self.max_import_bytes,
                                      blobs=self.blobs, now_ms=now_ms)
         except McpgwError as exc:
             if exc.code is not ErrorCode.INVALID_PARAMETER:
                 raise
             raise invalid(SWAGGER_FIELD, exc.message) from None
-        record.tools_text, record.tools_format, record.imported = plan.text, "yaml", plan.state
+        record.tools_text, record.tools_format, record.imported = plan.text, plan.format, plan.state
         return plan
 
     async def update(self, server_id: str, body: UpdateServer, now_ms: int) -> tuple[ServerRecord, int]:
@@ -199,23 +272,29 @@ class ServerRepository:
         updated = apply_update(record, body, now_ms)
         doc = None
         plan = None
-        old_blob = record.imported.blob if record.imported is not None else None
-        if body.mcp_server_config is None:
+        tools_changed = True
+        config = body.mcp_server_config
+        if config is None:
             updated.tools_text, updated.imported = "", None
-        elif body.mcp_server_config is not UNSET:
-            text = spec_of(body.mcp_server_config)
+        elif config is UNSET or (config.mcp_server_spec is None and config.swagger_config is None):
+            tools_changed = False
+        else:
+            text = spec_of(config)
             if text is not None:
                 updated.tools_text, updated.tools_format = text, "yaml"
                 if text:
-                    doc, _ = await self.read_back(updated, parse_tools(text, "yaml", root=SPEC_FIELD))
+                    doc, _ = await self.read_back(updated, await _parse(text, "yaml", SPEC_FIELD))
                 else:
                     updated.imported = None
-            elif body.mcp_server_config.swagger_config is not None:
-                plan = await self._plan_swagger(updated, body.mcp_server_config.swagger_config, now_ms)
+            elif config.swagger_config is not None:
+                current = await self.tools(record)
+                plan = await self._plan_swagger(updated, current, config.swagger_config, now_ms)
                 doc = plan.merge.doc
         validate_record(updated)
-        snapshot = self.compile(updated, doc, SPEC_FIELD)
-        return updated, await self.replace(updated, revision, snapshot, plan=plan, old_blob=old_blob)
+        if not tools_changed:
+            doc = await self.tools_document(updated)
+        draft = self.compile(updated, doc, SPEC_FIELD)
+        return updated, await self.replace(draft, revision, record, plan=plan)
 
     async def read_back(self, record: ServerRecord,
                         doc: ToolsDocument) -> tuple[ToolsDocument, list[dict[str, object]]]:
@@ -234,47 +313,67 @@ class ServerRepository:
         record.imported = msgspec.structs.replace(state, tools=derived.overrides, server=derived.server)
         if derived.document != doc:
             # The operator's text is kept as sent whenever it is already consistent (comments survive).
-            record.tools_text, record.tools_format = render(derived.document), "yaml"
+            record.tools_text, record.tools_format = await asyncio.to_thread(render, derived.document), "yaml"
         return derived.document, derived.not_kept
 
     async def put_tools(self, server_id: str, text: str, fmt: ToolsFormat,
                         now_ms: int) -> tuple[ServerRecord, int, list[str], list[dict[str, object]]]:
         record, revision = await self.get(server_id)
-        doc = parse_tools(text, fmt)
+        doc = await _parse(text, fmt)
         updated = msgspec.structs.replace(record, tools_text=text, tools_format=fmt, updated_ms=now_ms)
         doc, not_kept = await self.read_back(updated, doc)
-        snapshot = self.compile(updated, doc, "body")
-        return updated, await self.replace(updated, revision, snapshot), [tool.name for tool in doc.tools], not_kept
+        draft = self.compile(updated, doc, "body")
+        names = [tool.name for tool in doc.tools]
+        return updated, await self.replace(draft, revision, record), names, not_kept
 
-    async def replace(self, record: ServerRecord, revision: int, snapshot: ServerSnapshot, *,
-                      plan: ImportPlan | None = None, old_blob: str | None = None) -> int:
-        """Write `record` over `revision`; with a plan, its generated tools first and the old ones after."""
-        new_blob = plan.state.blob if plan is not None else None
-        if plan is not None and new_blob != old_blob:
-            await self.blobs.put(plan.state.blob, plan.generated)
+    async def replace(self, draft: Draft, revision: int, previous: ServerRecord, *,
+                      plan: ImportPlan | None = None) -> int:
+        """Write `draft` over `previous` (read at `revision`): new objects first, unused ones after."""
+        record = draft.record
+        encoded = self._storage.encode(record, draft.doc)
+        self._store.check_size(encoded.value)
+        kept = references(previous)
+        blobs = dict(encoded.blobs)
+        if plan is not None:
+            blobs[plan.state.blob] = plan.generated
+        # Content-addressed: what the previous record refers to is there already.
+        blobs = {name: value for name, value in blobs.items() if name not in kept}
+        await self._put_blobs(blobs)
         try:
-            new_revision = await self._store.update(_record_key(record.id), _encode(record), last=revision)
+            new_revision = await self._store.update(_record_key(record.id), encoded.value, last=revision)
         except BaseException as exc:
-            if new_blob is not None and new_blob != old_blob:
-                await self._drop_unless_used(new_blob, record.id)
+            await self._drop_unless_used(blobs, record.id)
             if isinstance(exc, StoreConflict):
                 raise _changed_concurrently() from None
             raise
-        kept = record.imported.blob if record.imported is not None else None
-        if old_blob and old_blob != kept:
-            await self.blobs.delete(old_blob)
-        self._remember(snapshot, new_revision)
+        await self._delete_blobs(kept - encoded.refs)
+        self._remember(draft.snapshot, new_revision)
         await self._events.server(record.id, "put", record.name, new_revision)
         return new_revision
 
-    async def _drop_unless_used(self, blob: str, server_id: str) -> None:
-        # A concurrent writer that won may have imported the same document (same blob name).
+    async def _put_blobs(self, blobs: dict[str, bytes]) -> None:
+        """All of `blobs`, or (after deleting those that were written) an exception."""
+        # Side by side: compressing megabytes runs in threads, so two objects take the time of one.
+        results = await asyncio.gather(*(self.blobs.put(name, value) for name, value in blobs.items()),
+                                       return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            await self._delete_blobs(name for name, r in zip(blobs, results, strict=True)
+                                     if not isinstance(r, BaseException))
+            raise failed[0]
+
+    async def _delete_blobs(self, names: Iterable[str]) -> None:
+        for name in names:
+            await self.blobs.delete(name)  # best effort: logs and carries on
+
+    async def _drop_unless_used(self, names: Iterable[str], server_id: str) -> None:
+        # A concurrent writer that won may refer to the same content-addressed objects.
         try:
             found = await self._load(server_id)
         except McpgwError:
             return  # unsure: keeping an unused object is the harmless choice
-        if found is None or found[0].imported is None or found[0].imported.blob != blob:
-            await self.blobs.delete(blob)
+        used = references(found[0]) if found is not None else set()
+        await self._delete_blobs(name for name in names if name not in used)
 
     async def delete(self, server_id: str) -> None:
         record, revision = await self.get(server_id)
@@ -284,6 +383,6 @@ class ServerRepository:
             raise _changed_concurrently() from None
         # If this fails the name stays claimed by a missing record, which `claims` takes over later.
         await claims.release(self._store, _name_key(record.name), server_id)
-        if record.imported is not None and record.imported.blob:
-            await self.blobs.delete(record.imported.blob)
+        self._snapshots.drop(server_id)
+        await self._delete_blobs(references(record))
         await self._events.server(server_id, "delete", record.name, revision)

@@ -144,8 +144,22 @@ class UpdateServer(_Body):
 ToolsFormat = Literal["yaml", "json"]
 
 
+class BlobRef(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A part of a record kept in the object store (see `server_repo.ServerRepository`)."""
+
+    name: str
+    sha256: str
+    size: int  # bytes before compression
+
+
 class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """What `servers.<id>` holds. `tools_text` is the operator's document, kept verbatim."""
+    """What `servers.<id>` holds.
+
+    `tools_text` is the operator's document, kept verbatim: inline while the record stays small,
+    otherwise a `BlobRef` to it. Read it only through the accessors of `ServerRepository`
+    (`tools()`, `readable_tools_text()`...); in a record being written it is the new text (a `str`)
+    or the ref that was read.
+    """
 
     v: int = 1
     id: str
@@ -158,7 +172,7 @@ class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     match: HttpRouteMatch | None = None
     backend_config: BackendConfig | None = None
     create_from_type: str = "ApiGatewayHttpToMCP"
-    tools_text: str = ""
+    tools_text: str | BlobRef = ""
     tools_format: ToolsFormat = "yaml"
     statistics: bool = False
     assembled_sources: list[AssembledSource] = []
@@ -170,6 +184,10 @@ class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     updated_ms: int = 0
     # Set while the tools come from an OpenAPI import: overrides and where the generated tools are.
     imported: ImportState | None = None
+    # Set only in the KV value of a record too large even without its tools text: every other field
+    # is then in this object (the value keeps id and name). A loaded record keeps it as a marker of
+    # where it came from, so a write knows which object it replaces.
+    overflow: BlobRef | None = None
 
 
 def check_name(name: str) -> None:
@@ -315,9 +333,12 @@ def validate_record(record: ServerRecord) -> None:
             _check_backend(gray.backend_config, join(gfield, "backendConfig"))
 
 
-def to_resource(record: ServerRecord, revision: int, *, listing: bool = False) -> dict[str, Any]:
-    """The API view (`GetMcpServer` data); list items leave out the canary routes."""
-    config = base64.b64encode(record.tools_text.encode()).decode() if record.tools_text else ""
+def to_resource(record: ServerRecord, revision: int, tools_text: str, *, listing: bool = False) -> dict[str, Any]:
+    """The API view (`GetMcpServer` data); list items leave out the canary routes.
+
+    `tools_text` is the document as readers may see it (credentials masked).
+    """
+    config = base64.b64encode(tools_text.encode()).decode() if tools_text else ""
     view: dict[str, Any] = {
         "mcpServerId": record.id,
         "name": record.name,

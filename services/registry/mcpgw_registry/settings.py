@@ -11,8 +11,14 @@ class RegistrySettings(CommonSettings, kw_only=True):
     # JetStream replicas of the bucket; 3 on a NATS cluster.
     kv_replicas: int = 1
     max_body_bytes: int = 10 * 1024 * 1024
-    # JetStream object store of the generated tools of imported servers; "" = "<kv_bucket>-imports".
+    # JetStream object store of large values beside the KV records (tools texts of large servers,
+    # generated tools of imported ones); "" = "<kv_bucket>-imports".
     import_bucket: str = ""
+    # A server record larger than this keeps its tools text (and if need be itself) in that object
+    # store; capped at half the NATS message size.
+    inline_record_bytes: int = 256 * 1024
+    # Sanity bound of one server's compiled tools: what a lookup sends the edge and toolexec.
+    max_snapshot_bytes: int = 64 * 1024 * 1024
     # Bearer token of the admin API (MCPGW_REGISTRY_ADMIN_TOKEN, or MCPGW_ADMIN_TOKEN cluster-wide).
     # Empty: allowed only on a loopback address, where the API is then open to local callers.
     admin_token: str = ""

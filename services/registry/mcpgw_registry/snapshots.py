@@ -1,7 +1,6 @@
-"""Compiled server snapshots for the data plane, cached per (server id, KV revision).
+"""Compiled server snapshots for the data plane, cached per server at its KV revision.
 
-A revision never changes content, so a cached snapshot is valid for as long as it is kept; the
-cache is bounded only to cap memory.
+A revision never changes content, so a cached snapshot is valid for as long as it is kept.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from mcpgw_registry.tools import effective_tools, listing_entry, parse_tools
 
 
 def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | None = None) -> ServerSnapshot:
-    """The data plane's view of `record`; `doc` saves re-parsing tools that were just parsed."""
+    """The data plane's view of `record`; `doc` is its tools document, parsed here only when inline."""
     snapshot = ServerSnapshot(
         server_id=record.id,
         name=record.name,
@@ -27,6 +26,8 @@ def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | Non
         statistics=record.statistics,
     )
     if doc is None and record.tools_text:
+        if not isinstance(record.tools_text, str):
+            raise TypeError("the tools of this record are in the object store; pass their document")
         doc = parse_tools(record.tools_text, record.tools_format, root="mcpServerConfig")
     if doc is not None:
         tools = effective_tools(doc)
@@ -41,21 +42,31 @@ def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | Non
 
 
 class SnapshotCache:
+    """The newest compiled revision of each server (a lookup only ever asks for the current one).
+
+    Bounded by count to cap memory: one server of a few hundred imported tools compiles to tens
+    of megabytes of objects, so older revisions are dropped as soon as a newer one is cached.
+    """
+
     def __init__(self, capacity: int = 1024) -> None:
         self._capacity = capacity
-        self._items: OrderedDict[tuple[str, int], ServerSnapshot] = OrderedDict()
+        self._items: OrderedDict[str, ServerSnapshot] = OrderedDict()
 
-    def get(self, record: ServerRecord, revision: int) -> ServerSnapshot:
-        key = (record.id, revision)
-        snapshot = self._items.get(key)
-        if snapshot is not None:
-            self._items.move_to_end(key)
-            return snapshot
-        snapshot = build_snapshot(record, revision)
-        self.put(snapshot)
+    def find(self, server_id: str, revision: int) -> ServerSnapshot | None:
+        snapshot = self._items.get(server_id)
+        if snapshot is None or snapshot.revision != revision:
+            return None
+        self._items.move_to_end(server_id)
         return snapshot
 
     def put(self, snapshot: ServerSnapshot) -> None:
-        self._items[(snapshot.server_id, snapshot.revision)] = snapshot
+        held = self._items.get(snapshot.server_id)
+        if held is not None and held.revision > snapshot.revision:
+            return  # a slow reader of an older revision must not evict the newer one
+        self._items[snapshot.server_id] = snapshot
+        self._items.move_to_end(snapshot.server_id)
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)
+
+    def drop(self, server_id: str) -> None:
+        self._items.pop(server_id, None)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
-from mcpgw_registry.importing import current_document, import_settings, load_generated, plan_import
+from mcpgw_registry.importing import import_settings, load_generated, plan_import
 from mcpgw_registry.overrides import ImportState, by_key, tool_key
 from mcpgw_registry.patching import ToolPatch, apply_patch
 from mcpgw_registry.render import render
@@ -37,17 +38,17 @@ class ToolOperations:
         record, revision = await servers.get(server_id)
         previous = record.imported
         settings = import_settings(query, previous.options if previous is not None else None)
-        plan = await plan_import(record, raw, settings, max_bytes=servers.max_import_bytes, blobs=servers.blobs,
-                                 now_ms=now_ms)
-        updated = msgspec.structs.replace(record, tools_text=plan.text, tools_format="yaml", imported=plan.state,
-                                          updated_ms=now_ms)
+        current = await servers.tools(record)
+        plan = await plan_import(record, current, raw, settings, max_bytes=servers.max_import_bytes,
+                                 blobs=servers.blobs, now_ms=now_ms)
+        updated = msgspec.structs.replace(record, tools_text=plan.text, tools_format=plan.format,
+                                          imported=plan.state, updated_ms=now_ms)
         # Compiled on preview too: a preview that passes is an apply that passes (size limits included).
-        snapshot = servers.compile(updated, plan.merge.doc, "body")
+        draft = servers.compile(updated, plan.merge.doc, "body")
         data: dict[str, Any] = {"mcpServerId": record.id, **plan.report()}
-        unchanged = _same_import(previous, plan.state) and current_document(record) == plan.merge.doc
+        unchanged = _same_import(previous, plan.state) and current is not None and current.doc == plan.merge.doc
         if apply and not unchanged:
-            revision = await servers.replace(updated, revision, snapshot, plan=plan,
-                                             old_blob=previous.blob if previous is not None else None)
+            revision = await servers.replace(draft, revision, record, plan=plan)
             data["applied"] = True
         else:
             # Nothing to write (a preview, or an import identical to the last): no revision, no event.
@@ -59,7 +60,7 @@ class ToolOperations:
         servers = self._servers
         record, revision = await servers.get(server_id)
         state = record.imported
-        current = current_document(record)
+        current = await servers.tools_document(record) if state is not None else None
         if state is None or current is None:
             raise _not_imported(record)
         index = next((i for i, t in enumerate(current.tools) if t.name == name), None)
@@ -79,14 +80,17 @@ class ToolOperations:
         tools = list(current.tools)
         tools[index] = new_tool
         doc = msgspec.structs.replace(current, tools=tools)
-        validate_document(doc)
+        # The rest was validated when stored (and the new name checked above): on an import of
+        # hundreds of tools, validating them all again would take seconds.
+        validate_document(msgspec.structs.replace(doc, tools=[new_tool]))
         overrides = {k: v for k, v in state.tools.items() if k != key}
         if not override.is_empty():
             overrides[key] = override
-        updated = msgspec.structs.replace(record, tools_text=render(doc), tools_format="yaml", updated_ms=now_ms,
+        text = await asyncio.to_thread(render, doc)  # megabytes for a large import
+        updated = msgspec.structs.replace(record, tools_text=text, tools_format="yaml", updated_ms=now_ms,
                                           imported=msgspec.structs.replace(state, tools=overrides))
-        snapshot = servers.compile(updated, doc, "body")
-        revision = await servers.replace(updated, revision, snapshot)
+        draft = servers.compile(updated, doc, "body")
+        revision = await servers.replace(draft, revision, record)
         return {"mcpServerId": record.id, "revision": revision, "tool": new_tool.name, "source": key,
                 "override": msgspec.to_builtins(override)}
 
@@ -112,6 +116,6 @@ class ToolOperations:
         if record.imported is None:
             raise _not_imported(record)
         updated = msgspec.structs.replace(record, imported=None, updated_ms=now_ms)
-        snapshot = servers.compile(updated, current_document(updated), "body")
-        revision = await servers.replace(updated, revision, snapshot, old_blob=record.imported.blob)
+        draft = servers.compile(updated, await servers.tools_document(updated), "body")
+        revision = await servers.replace(draft, revision, record)
         return {"mcpServerId": record.id, "revision": revision}

@@ -21,6 +21,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from mcpgw.contracts.errors import invalid
+from mcpgw.contracts.tools import SecurityRef, ToolsDocument
 from mcpgw_registry.servers import ToolsFormat
 
 MASK = "******"
@@ -122,6 +123,11 @@ def stored_credentials(text: str, fmt: ToolsFormat) -> dict[str, str]:
         doc = _load(text, fmt)
     except (ValueError, yaml.YAMLError):
         return {}
+    return credentials_of(doc)
+
+
+def credentials_of(doc: Any) -> dict[str, str]:
+    """Place -> credential of a document as plain data (what YAML loads, or `msgspec.to_builtins`)."""
     found: dict[str, str] = {}
     for (locations, _), holder, key in _places_of_data(doc):
         if isinstance(holder[key], str):
@@ -186,6 +192,18 @@ def _rewrite(text: str, fmt: ToolsFormat, replace: Callable[[Place, str], str | 
     return _dump(doc, fmt) if changed else text
 
 
+def _set(ref: SecurityRef | None) -> bool:
+    return ref is not None and bool(ref.credential)
+
+
+def has_credentials(doc: ToolsDocument) -> bool:
+    """Whether `mask` would change the text of `doc`: some credential is set and not empty."""
+    server = doc.server
+    return (any(s.default_credential for s in server.security_schemes)
+            or _set(server.default_upstream_security) or _set(server.default_downstream_security)
+            or any(_set(t.security) or _set(t.request_template.security) for t in doc.tools))
+
+
 def mask(text: str, fmt: ToolsFormat) -> str:
     """The document as readers see it: every non-empty credential replaced by `******`."""
     if not text or _HINT not in text:
@@ -201,7 +219,13 @@ def restore(text: str, fmt: ToolsFormat, stored_text: str, stored_fmt: ToolsForm
     """
     if MASK not in text:
         return text
-    stored = stored_credentials(stored_text, stored_fmt)
+    return restore_from(text, fmt, stored_credentials(stored_text, stored_fmt), root)
+
+
+def restore_from(text: str, fmt: ToolsFormat, stored: dict[str, str], root: str = "") -> str:
+    """`restore` with the stored credentials already at hand (place -> credential)."""
+    if MASK not in text:
+        return text
 
     def replace(place: Place, value: str) -> str | None:
         if value != MASK:
