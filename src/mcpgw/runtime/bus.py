@@ -37,6 +37,7 @@ CHUNK_HEADER = "Mcpgw-Chunk"
 ENCODING_HEADER = "Mcpgw-Encoding"
 _HEADER_ROOM = 512
 MAX_REPLY_BYTES = 256 * 1024 * 1024
+_THREAD_FROM = 4 * 1024 * 1024
 
 R = TypeVar("R", bound=msgspec.Struct)
 Q = TypeVar("Q", bound=msgspec.Struct)
@@ -173,7 +174,9 @@ class Bus:
         if len(data) <= limit:
             await self.nc.publish(inbox, data)
             return
-        packed = zlib.compress(data, 6)
+        # zlib releases the GIL: a reply of megabytes (a server of hundreds of tools takes ~1 s at
+        # level 6) is compressed beside the event loop, which keeps answering meanwhile.
+        packed = zlib.compress(data, 6) if len(data) < _THREAD_FROM else await asyncio.to_thread(zlib.compress, data, 6)
         if len(packed) <= limit:
             await self.nc.publish(inbox, packed, headers={ENCODING_HEADER: "zlib"})
             return
