@@ -124,15 +124,6 @@ async def test_a_kubernetes_import_end_to_end(big_api: Api, bus: Bus, nats_url: 
     assert (again["added"], again["changed"], again["removed"]) == ([], [], [])
     assert again["unchanged"] == len(tools)
 
-    # One tool's override: a new tools object replaces the old one, the generated tools stay.
-    name = tools[0]
-    await api.ok("PATCH", f"/v1/mcp-servers/{server_id}/tools/{name}", json={"description": "patched"})
-    patched = msgspec.json.decode(await _kv_value(bus, settings, server_id))
-    assert patched["tools_text"]["name"] != ref["name"]
-    assert await _objects(bus, settings, server_id) == {patched["tools_text"]["name"], stored["imported"]["blob"]}
-    reply = await _lookup(bus, server_id)
-    assert reply.server is not None and reply.server.tools[0].description == "patched"
-
     # Deleting the server deletes its objects.
     await api.ok("DELETE", f"/v1/mcp-servers/{server_id}")
     assert await _objects(bus, settings, server_id) == set()
@@ -227,7 +218,6 @@ def test_rendered_yaml_of_real_imports_reads_back() -> None:
     from mcpgw_registry.openapi import ImportOptions, convert
     from mcpgw_registry.render import render
 
-    for name in ("slack_web_openapi_v2.swagger.json", "twilio_api_v2010.json"):
-        doc = convert(raw(name), ImportOptions(server_name="s")).document
-        canonical: Any = msgspec.json.decode(msgspec.json.encode(doc), type=type(doc))
-        assert parse_tools(render(doc)) == canonical
+    doc = convert(raw("slack_web_openapi_v2.swagger.json"), ImportOptions(server_name="s")).document
+    canonical: Any = msgspec.json.decode(msgspec.json.encode(doc), type=type(doc))
+    assert parse_tools(render(doc)) == canonical
