@@ -221,3 +221,22 @@ def test_rendered_yaml_of_real_imports_reads_back() -> None:
     doc = convert(raw("slack_web_openapi_v2.swagger.json"), ImportOptions(server_name="s")).document
     canonical: Any = msgspec.json.decode(msgspec.json.encode(doc), type=type(doc))
     assert parse_tools(render(doc)) == canonical
+
+
+async def test_a_missing_object_is_reported_and_repairable(nats_url: str, root: str, bus: Bus) -> None:
+    settings = msgspec.structs.replace(settings_for(nats_url, root), inline_record_bytes=1024)
+    async with Registry(settings) as api:
+        server_id = await api.create_server("damaged")
+        path = f"/v1/mcp-servers/{server_id}"
+        await api.ok("PUT", f"{path}/tools", data=WEATHER_YAML, headers=YAML)
+        store = await bus.nc.jetstream().object_store(settings.import_bucket_name)
+        for name in await _objects(bus, settings, server_id):
+            await store.delete(name)
+        broken = await api.call("GET", path)
+        assert (broken.status, broken.body["code"]) == (500, "InternalError")
+        assert "'damaged' is incomplete" in broken.message
+        listed = await api.ok("GET", "/v1/mcp-servers")
+        assert [(i["name"], i["mcpServerConfig"]) for i in listed["items"]] == [("damaged", "")]
+        # Saving the tools again (without masked credentials) repairs it.
+        await api.ok("PUT", f"{path}/tools", data=WEATHER_YAML, headers=YAML)
+        assert (await api.call("GET", f"{path}/tools")).body == WEATHER_YAML_MASKED

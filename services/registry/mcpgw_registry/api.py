@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,7 @@ TOOLS_TYPES: dict[str, ToolsFormat] = {
     "application/json": "json",
 }
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
@@ -65,8 +67,17 @@ def _registry(request: web.Request) -> Registry:
 
 async def _server_view(servers: ServerRepository, record: ServerRecord, revision: int, *,
                        listing: bool = False) -> dict[str, Any]:
-    # Backend credentials are write-only: readers get them masked (see tool_secrets).
-    return to_resource(record, revision, await servers.readable_tools_text(record), listing=listing)
+    try:
+        # Backend credentials are write-only: readers get them masked (see tool_secrets).
+        text = await servers.readable_tools_text(record)
+    except McpgwError as exc:
+        if not listing or exc.code is not ErrorCode.INTERNAL:
+            raise
+        # One server whose stored tools went missing must not hide all the others; reading it
+        # alone still says what is wrong.
+        log.error("listing MCP server %s without its tools: %s", record.id, exc.message)
+        text = ""
+    return to_resource(record, revision, text, listing=listing)
 
 
 def _name_like(query: Any) -> str:

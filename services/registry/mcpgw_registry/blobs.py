@@ -98,6 +98,14 @@ class BlobStore:
             log.error("object %s in %s is not readable", name, self._bucket)
             return None
 
+    async def exists(self, name: str) -> bool:
+        store = await self._open()
+        try:
+            await self._call(f"info {name}", store.get_info(name))
+        except (nats.js.errors.ObjectNotFoundError, nats.js.errors.ObjectDeletedError):
+            return False
+        return True
+
     async def delete(self, name: str) -> None:
         """Best effort: a leftover object wastes space but breaks nothing."""
         try:

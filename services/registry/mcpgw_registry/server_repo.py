@@ -336,8 +336,9 @@ class ServerRepository:
         blobs = dict(encoded.blobs)
         if plan is not None:
             blobs[plan.state.blob] = plan.generated
-        # Content-addressed: what the previous record refers to is there already.
-        blobs = {name: value for name, value in blobs.items() if name not in kept}
+        # Content-addressed: what the previous record refers to is there already, unless it went
+        # missing (saving the same tools again then repairs the server).
+        blobs = {name: value for name, value in blobs.items() if name not in kept or not await self.blobs.exists(name)}
         await self._put_blobs(blobs)
         try:
             new_revision = await self._store.update(_record_key(record.id), encoded.value, last=revision)
