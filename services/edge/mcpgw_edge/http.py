@@ -13,6 +13,7 @@ from mcpgw_edge.caller import ANONYMOUS, Caller
 from mcpgw_edge.context import Edge
 from mcpgw_edge.jsonrpc import InvalidMessage, Message
 from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.sessions import Session
 from mcpgw_edge.settings import EdgeSettings
 from mcpgw_edge.streams import Stream
 
@@ -72,6 +73,23 @@ class Gate:
         if isinstance(who, web.Response):
             return who
         return entry, who
+
+    async def session(self, session_id: str | None, entry: ServerEntry, caller: Caller,
+                      transport: str) -> Session | web.Response:
+        """The caller's session on this server, or the refusal: 400 none given, 404 unknown, 403 not theirs."""
+        if not session_id:
+            what = "Mcp-Session-Id header" if transport == "streamable" else "session_id"
+            return rpc_error_response(400, jsonrpc.INVALID_REQUEST, f"Bad Request: missing {what}")
+        try:
+            session = await self.edge.sessions.get(session_id)
+        except McpgwError as exc:
+            return unavailable(exc)
+        if session is None or session.server_id != entry.snapshot.server_id or session.transport != transport:
+            return rpc_error_response(404, jsonrpc.INVALID_REQUEST, "Session not found")
+        if session.consumer_id != caller.consumer_id:
+            # Sessions are not credentials: another consumer cannot ride on this one.
+            return rpc_error_response(403, jsonrpc.INVALID_REQUEST, "Forbidden: session belongs to another consumer")
+        return session
 
     async def consumer(self, request: web.Request, entry: ServerEntry) -> Caller | web.Response:
         snapshot = entry.snapshot

@@ -82,17 +82,10 @@ class LegacySse:
         if isinstance(admitted, web.Response):
             return admitted
         entry, caller = admitted
-        session_id = request.query.get("session_id") or request.query.get("sessionId")
-        if not session_id:
-            return rpc_error_response(400, INVALID_REQUEST, "Bad Request: session_id is required")
-        try:
-            session = await self.edge.sessions.get(session_id)
-        except McpgwError as exc:
-            return unavailable(exc)
-        if session is None or session.transport != "sse" or session.server_id != entry.snapshot.server_id:
-            return rpc_error_response(404, INVALID_REQUEST, "Session not found")
-        if session.consumer_id != caller.consumer_id:
-            return rpc_error_response(403, INVALID_REQUEST, "Forbidden: session belongs to another consumer")
+        session = await self.gate.session(request.query.get("session_id") or request.query.get("sessionId"),
+                                          entry, caller, "sse")
+        if isinstance(session, web.Response):
+            return session
         decoded = await read_messages(request, self.edge.settings)
         if isinstance(decoded, web.Response):
             return decoded

@@ -34,19 +34,10 @@ class StreamableHttp:
         self.edge = edge
         self.gate = Gate(edge)
 
-    async def _session(self, request: web.Request, entry: ServerEntry, consumer_id: str) -> Session | web.Response:
-        session_id = request.headers.get(SESSION_HEADER)
-        if not session_id:
-            return rpc_error_response(400, INVALID_REQUEST, "Bad Request: missing Mcp-Session-Id header")
-        try:
-            session = await self.edge.sessions.get(session_id)
-        except McpgwError as exc:
-            return unavailable(exc)
-        if session is None or session.server_id != entry.snapshot.server_id or session.transport != "streamable":
-            return rpc_error_response(404, INVALID_REQUEST, "Session not found")
-        if session.consumer_id != consumer_id:
-            # Sessions are not credentials: another consumer cannot ride on this one.
-            return rpc_error_response(403, INVALID_REQUEST, "Forbidden: session belongs to another consumer")
+    async def _session(self, request: web.Request, entry: ServerEntry, caller: Caller) -> Session | web.Response:
+        session = await self.gate.session(request.headers.get(SESSION_HEADER), entry, caller, "streamable")
+        if isinstance(session, web.Response):
+            return session
         version = request.headers.get(VERSION_HEADER)
         if version is not None and version not in SUPPORTED_VERSIONS:
             return rpc_error_response(400, INVALID_REQUEST, f"Unsupported protocol version: {version} "
@@ -75,7 +66,7 @@ class StreamableHttp:
             # A client probing the stateless 2026-07-28 revision: -32600 makes it fall back to initialize.
             return rpc_error_response(400, INVALID_REQUEST,
                                       f"protocol revision {MODERN_VERSION} is not supported; use initialize")
-        session = await self._session(request, entry, caller.consumer_id)
+        session = await self._session(request, entry, caller)
         if isinstance(session, web.Response):
             return session
 
@@ -127,7 +118,7 @@ class StreamableHttp:
         entry, caller = admitted
         if not _accepts(request.headers.get("Accept", ""), "text/event-stream"):
             return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: Accept must list text/event-stream")
-        session = await self._session(request, entry, caller.consumer_id)
+        session = await self._session(request, entry, caller)
         if isinstance(session, web.Response):
             return session
         stream = self.edge.hub.open(session.id, session.server_id)
@@ -145,7 +136,7 @@ class StreamableHttp:
         if isinstance(admitted, web.Response):
             return admitted
         entry, caller = admitted
-        session = await self._session(request, entry, caller.consumer_id)
+        session = await self._session(request, entry, caller)
         if isinstance(session, web.Response):
             return session
         try:

@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from mcpgw.runtime.web import serve_app
 from mcpgw_registry.admin_auth import check_settings
 from mcpgw_registry.app import create_app
 from mcpgw_registry.settings import RegistrySettings
@@ -22,18 +23,8 @@ class RegistryService:
 
     async def start(self) -> None:
         check_settings(self.settings.admin_token, self.settings.host)
-        runner = web.AppRunner(create_app(self.settings))
         # Runs the app's cleanup context: NATS connect, KV bucket, NATS handlers.
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.settings.host, self.settings.port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        address = runner.addresses[0]
-        self.port = int(address[1])
+        self._runner, self.port = await serve_app(create_app(self.settings), self.settings.host, self.settings.port)
         log.info("registry admin API on http://%s:%d", self.settings.host, self.port)
 
     async def stop(self) -> None:
