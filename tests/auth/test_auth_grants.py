@@ -105,7 +105,8 @@ async def test_expired_grant_through_the_worker(auth: AuthHarness) -> None:
 
 async def test_grant_events_reload_and_old_revisions_do_not(auth: AuthHarness) -> None:
     assert (await auth.verify(bearer(CAROL))).outcome == "forbidden"
-    assert auth.registry.requests == 1
+    # The load, then one re-check before refusing (the grant might be a moment old).
+    assert auth.registry.requests == 2
     # An event the loaded index already includes costs nothing.
     await auth.grant_changed("car-1", revision=10)
     await auth.changed("cs-alice", revision=9)
@@ -114,7 +115,7 @@ async def test_grant_events_reload_and_old_revisions_do_not(auth: AuthHarness) -
     reply = await eventually(lambda: auth.verify(bearer(CAROL)),
                              lambda r: isinstance(r, VerifyReply) and r.outcome == "allow")
     assert isinstance(reply, VerifyReply) and reply.allowed_tools == ["t"]
-    assert auth.registry.requests == 2
+    assert auth.registry.requests == 3
     # The revoked grant is gone with it.
     assert (await auth.verify(bearer(ALICE))).outcome == "forbidden"
 
@@ -126,10 +127,10 @@ async def test_min_revision_forces_a_reload_before_answering(auth: AuthHarness) 
     auth.registry.index = index(revision=11)
     reply = await auth.verify(bearer(ALICE), min_revision=11)
     assert reply.outcome == "forbidden"
-    assert auth.registry.requests == 2
-    # Later requests asking for less are answered from that index, with no further fetch.
+    assert auth.registry.requests == 3  # the catch-up, and the re-check before refusing
+    # Later requests asking for less are answered from that index: no catch-up, only the re-check.
     assert (await auth.verify(bearer(ALICE), min_revision=5)).outcome == "forbidden"
-    assert auth.registry.requests == 2
+    assert auth.registry.requests == 4
 
 
 async def test_a_revision_the_registry_cannot_reach_is_unavailable(auth: AuthHarness) -> None:
@@ -159,3 +160,21 @@ async def test_an_answer_is_valid_only_until_the_grant_expires(nats_url: str, ro
         reply = await auth.verify(PresentedCredential(source="bearer", value="alice-key-0123456789"))
     assert reply.outcome == "allow" and reply.allowed_tools == ["t"]
     assert reply.valid_until == expires / 1000
+
+
+async def test_a_key_or_grant_made_a_moment_ago_works_before_its_event_arrives(nats_url: str, root: str) -> None:
+    alice = consumer("cs-a", "alice-key-0123456789")
+    async with running_auth(nats_url, root, AuthIndex(consumers=[], revision=1)) as auth:
+        key = PresentedCredential(source="bearer", value="alice-key-0123456789")
+        assert (await auth.verify(key)).reason == "invalid credential"
+        # The registry has the new consumer, but no event was published (or it is still in flight).
+        auth.registry.index = AuthIndex(consumers=[alice], revision=2)
+        assert (await auth.verify(key)).outcome == "forbidden"  # known now, but not yet granted
+        auth.registry.index = AuthIndex(consumers=[alice], grants=[
+            Grant(rule_id="car-1", consumer_id="cs-a", server_id=SERVER_ID)], revision=3)
+        assert (await auth.verify(key)).outcome == "allow"
+        # Unknown keys still get a refusal, each after one shared re-check of the directory.
+        loads = auth.registry.requests
+        wrong = [auth.verify(PresentedCredential(source="bearer", value=f"guess-{i:020d}")) for i in range(20)]
+        assert {r.reason for r in await asyncio.gather(*wrong)} == {"invalid credential"}
+        assert auth.registry.requests - loads <= 2

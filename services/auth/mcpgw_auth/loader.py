@@ -25,6 +25,9 @@ from mcpgw_auth.index import ConsumerIndex
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "consumer directory unavailable"
+# Loads made to re-check an unknown credential start at most this often (shared by all callers):
+# a key created a moment ago works at once, and guessing cannot hammer the registry.
+RECHECK_GAP = 0.1
 
 Fetch = Callable[[], Awaitable[AuthIndex]]
 Build = Callable[[AuthIndex], ConsumerIndex]
@@ -44,6 +47,9 @@ class IndexLoader:
         self._wanted = 1
         self._loaded = 0
         self._task: asyncio.Task[None] | None = None
+        self._recheck: asyncio.Task[ConsumerIndex | None] | None = None
+        self._recheck_fetching = False
+        self._recheck_at = 0.0
         self.reloads = 0  # completed loads, for tests and metrics
 
     def invalidate(self, revision: int = 0) -> None:
@@ -95,7 +101,35 @@ class IndexLoader:
             raise McpgwError(ErrorCode.NO_RESPONDERS, UNAVAILABLE)
         return index
 
+    async def recheck(self) -> ConsumerIndex | None:
+        """An index loaded after this call began, to look again for a credential the current one
+        lacks (its consumer may be milliseconds old, its change event still on the way); None if
+        none could be had in time."""
+        pending = self._recheck
+        if pending is None or pending.done() or self._recheck_fetching:
+            pending = self._recheck = asyncio.get_running_loop().create_task(self._recheck_load())
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(pending), self._catch_up_wait)
+        return None
+
+    async def _recheck_load(self) -> ConsumerIndex | None:
+        wait = self._recheck_at + RECHECK_GAP - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)  # the rate limit: later callers join this load meanwhile
+        self._recheck_fetching = True
+        self._recheck_at = time.monotonic()
+        try:
+            self._wanted += 1
+            await asyncio.shield(self._ensure_reload())
+        finally:
+            self._recheck_fetching = False
+        return self._index if self._loaded == self._wanted else None
+
     async def close(self) -> None:
+        if self._recheck is not None and not self._recheck.done():
+            self._recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck
         if self._task is not None and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

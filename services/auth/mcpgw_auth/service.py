@@ -130,6 +130,17 @@ class AuthService:
         if not presented:
             return VerifyReply(outcome="unauthenticated", reason="missing credential")
         index = await self.index.current(request.min_revision)
+        reply = await self._decide(index, request, presented)
+        if reply.outcome == "forbidden" or reply.reason == INVALID.reason:
+            # The key or grant may be milliseconds old, its event not yet here nor at the edge:
+            # look once more in an index loaded after this request arrived before refusing.
+            fresh = await self.index.recheck()
+            if fresh is not None and fresh is not index:
+                reply = await self._decide(fresh, request, presented)
+        return reply
+
+    async def _decide(self, index: ConsumerIndex, request: VerifyRequest,
+                      presented: list[PresentedCredential]) -> VerifyReply:
         forbidden: VerifyReply | None = None
         refused: Refused = INVALID
         unavailable = False

@@ -22,6 +22,8 @@ from mcpgw.contracts import (
 from mcpgw.runtime.bus import Bus
 
 ANONYMOUS = VerifyReply(outcome="allow")
+# Refusals are remembered only briefly: the change event that would make one wrong can be lost.
+REFUSAL_TTL = 5.0
 MISSING = VerifyReply(outcome="unauthenticated", reason="missing credential")
 
 
@@ -91,7 +93,7 @@ class AuthGate:
         )
         # A change event that arrived while we asked makes this answer stale: do not cache it.
         # Nor beyond the token's or grant's own expiry.
-        lifetime = self._ttl
+        lifetime = self._ttl if reply.outcome == "allow" else min(self._ttl, REFUSAL_TTL)
         if reply.valid_until:
             lifetime = min(lifetime, reply.valid_until - time.time())
         if generation == self._generation and lifetime > 0:
