@@ -59,6 +59,7 @@ class Store:
     def __init__(self, nc: NatsClient, kv: KeyValue, timeout: float) -> None:
         self._nc = nc
         self._kv = kv
+        self._js = nc.jetstream(timeout=timeout)
         self._timeout = timeout
 
     @classmethod
@@ -156,21 +157,25 @@ class Store:
         return await self._call(f"scan {prefix}", self._scan(prefix))
 
     async def _scan(self, prefix: str) -> list[Entry]:
-        # A short-lived ordered consumer delivering the last message per key; the watcher marks
-        # the end of the initial values with None. A small inactivity threshold lets the server
-        # drop the consumer soon after we stop.
-        watcher = await self._kv.watch(f"{prefix}.*", inactive_threshold=10.0)
-        entries: list[Entry] = []
-        try:
-            while True:
-                entry = await watcher.updates(timeout=self._timeout)  # type: ignore[no-untyped-call]
-                if entry is None:
-                    break
-                if entry.operation is None and entry.value is not None and entry.revision is not None:
-                    entries.append(Entry(entry.key, entry.value, entry.revision))
-        finally:
-            try:
-                await watcher.stop()  # type: ignore[no-untyped-call]
-            except Exception as exc:  # the scan result is complete; a failed unsubscribe is harmless
-                log.debug("stopping KV watcher: %s", exc)
-        return entries
+        # Which keys exist, from the stream itself (one request), then each key's current value.
+        # Not a KV watcher: nats-py's watch() can report "no more values" before the first one
+        # has arrived, which made a list right after a create come back empty now and then.
+        status = await self._kv.status()
+        bucket = status.bucket
+        marker = f"$KV.{bucket}."
+        info = await self._js.stream_info(status.stream_info.config.name or f"KV_{bucket}",
+                                          subjects_filter=f"{marker}{prefix}.*")
+        keys = sorted(subject[len(marker):] for subject in (info.state.subjects or {}))
+        limit = asyncio.Semaphore(32)
+
+        async def current(key: str) -> Entry | None:
+            async with limit:
+                try:
+                    found = await self._kv.get(key)
+                except nats.js.errors.KeyNotFoundError:  # deleted, or purged meanwhile
+                    return None
+            if found.value is None or found.revision is None:
+                return None
+            return Entry(key, found.value, found.revision)
+
+        return [e for e in await asyncio.gather(*(current(k) for k in keys)) if e is not None]
