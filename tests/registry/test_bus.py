@@ -7,7 +7,7 @@ import hashlib
 import json
 
 import aiohttp
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 import pytest
 from mcpgw_registry.service import RegistryService
 

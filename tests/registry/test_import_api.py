@@ -210,7 +210,7 @@ async def test_document_forms_and_errors(api: Api) -> None:
 
     form = aiohttp.FormData()
     form.add_field("file", v1().encode(), filename="pets.yaml", content_type="application/yaml")
-    data = await api.ok("POST", path, data=form)  # type: ignore[arg-type]
+    data = await api.ok("POST", path, data=form)
     assert data["operations"] == 3
 
     form = aiohttp.FormData()

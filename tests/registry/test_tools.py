@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 import msgspec
 import pytest
 from mcpgw_registry.servers import ServerRecord

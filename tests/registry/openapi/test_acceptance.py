@@ -59,7 +59,7 @@ def test_schemas_names_and_registry_validation(name: str) -> None:
     assert len(names) == len(result.document.tools)
     # The library's own (slow) check on a sample, as a cross-check of the fast equivalent.
     for tool in result.document.tools[:8]:
-        jsonschema.Draft202012Validator.check_schema(tool.input_schema)
+        jsonschema.Draft202012Validator.check_schema(tool.input_schema or {})
         if tool.output_schema is not None:
             jsonschema.Draft202012Validator.check_schema(tool.output_schema)
     validate_document(result.document)  # what the admin API runs on every tools document

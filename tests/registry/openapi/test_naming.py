@@ -29,8 +29,9 @@ def test_long_names_are_cut_with_a_stable_hash() -> None:
 
 
 def test_duplicates_all_get_a_hash_of_method_and_path() -> None:
-    ops = [("get", "/api/", "getAPIResources"), ("get", "/apis/apps/v1/", "getAPIResources"),
-           ("get", "/apis/batch/v1/", "getAPIResources"), ("get", "/version/", "getCode")]
+    ops: list[tuple[str, str, str | None]] = [
+        ("get", "/api/", "getAPIResources"), ("get", "/apis/apps/v1/", "getAPIResources"),
+        ("get", "/apis/batch/v1/", "getAPIResources"), ("get", "/version/", "getCode")]
     names = naming.tool_names(ops)
     assert len(set(names)) == 4 and names[3] == "getCode"
     assert all(re.fullmatch(r"getAPIResources_[0-9a-f]{6}", n) for n in names[:3])
@@ -44,7 +45,7 @@ def test_names_from_method_and_path_without_operation_id() -> None:
 
 
 def test_a_hashed_name_never_collides_with_a_plain_one() -> None:
-    ops = [("get", "/a", "x"), ("get", "/b", "x")]
+    ops: list[tuple[str, str, str | None]] = [("get", "/a", "x"), ("get", "/b", "x")]
     clash = naming.tool_names(ops)
     names = naming.tool_names([*ops, ("get", "/c", clash[0])])
     assert len(set(names)) == 3

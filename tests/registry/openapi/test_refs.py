@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jsonschema
 import pytest
 from mcpgw_registry.openapi.refs import Resolver
@@ -65,7 +67,8 @@ def test_allowed_external_references_stay_unresolved_and_are_reported() -> None:
 
 
 def test_an_external_reference_nothing_uses_is_ignored() -> None:
-    raw = openapi({"/a": op()}, **{"x-topics": [{"content": {"$ref": "./docs/getting-started.md"}}]})
+    extra: dict[str, Any] = {"x-topics": [{"content": {"$ref": "./docs/getting-started.md"}}]}
+    raw = openapi({"/a": op()}, **extra)
     assert len(run(raw).document.tools) == 1
 
 
@@ -100,7 +103,7 @@ def test_schema_alias_cycles_terminate() -> None:
     components = {"schemas": {"A": {"$ref": "#/components/schemas/B"}, "B": {"$ref": "#/components/schemas/A"}}}
     result = run(openapi({"/a": op(parameters=[{"name": "x", "in": "query",
                                                 "schema": {"$ref": "#/components/schemas/A"}}])}, components))
-    jsonschema.Draft202012Validator.check_schema(only(result).input_schema)
+    jsonschema.Draft202012Validator.check_schema(only(result).input_schema or {})
 
 
 ID_DOC = {
