@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from mcpgw_auth.service import AuthService, sync_subscriptions
+from mcpgw_auth.service import AuthService
 from mcpgw_auth.settings import AuthSettings
 from nats.aio.subscription import Subscription
 
@@ -70,12 +70,12 @@ class FakeRegistry:
 
     async def up(self) -> None:
         self.sub = await self.bus.serve(self.bus.subjects.registry_auth_index, AuthIndexRequest, self._answer)
-        await sync_subscriptions(self.bus)
+        await self.bus.sync()
 
     async def down(self) -> None:
         assert self.sub is not None
         await self.sub.unsubscribe()
-        await sync_subscriptions(self.bus)
+        await self.bus.sync()
         self.sub = None
 
 

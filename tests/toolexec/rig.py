@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 import yaml
 from aiohttp import web
-from mcpgw_toolexec.service import subscriptions_live
 from multidict import CIMultiDictProxy
 
 from mcpgw.contracts import (
@@ -90,11 +89,11 @@ class FakeRegistry:
     async def start(self) -> None:
         self._subscription = await self.bus.serve(self.bus.subjects.registry_server_lookup, ServerLookup,
                                                   self._lookup)
-        await subscriptions_live(self.bus, 5.0)
+        await self.bus.sync()
 
     async def stop(self) -> None:
         await self._subscription.unsubscribe()
-        await subscriptions_live(self.bus, 5.0)
+        await self.bus.sync()
 
     async def _lookup(self, req: ServerLookup) -> ServerLookupReply:
         self.lookups += 1

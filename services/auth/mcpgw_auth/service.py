@@ -35,18 +35,6 @@ from mcpgw_auth.settings import AuthSettings
 log = logging.getLogger(__name__)
 
 
-async def sync_subscriptions(bus: Bus) -> None:
-    """Return once the server has processed every SUB/UNSUB sent so far.
-
-    nats-py 2.16's `flush()` writes its PING straight to the socket, ahead of commands still queued
-    for its flusher task, so one PONG does not prove the queued SUBs arrived. The flusher runs while
-    the first round trip is awaited; the second PING therefore follows every queued command.
-    """
-    timeout = max(1, round(bus.default_timeout))
-    await bus.nc.flush(timeout=timeout)
-    await bus.nc.flush(timeout=timeout)
-
-
 class AuthService:
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
@@ -82,8 +70,6 @@ class AuthService:
             await self.bus.serve(subjects.auth_sources, SourcesRequest, self.sources,
                                  queue=Subjects.AUTH_QUEUE, max_inflight=s.max_inflight, span_name="auth.sources"),
         ]
-        # The subscriptions must be registered with the server before we call ourselves ready.
-        await sync_subscriptions(self.bus)
 
     async def stop(self) -> None:
         for sub in self._subs:

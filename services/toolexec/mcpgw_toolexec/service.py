@@ -19,19 +19,6 @@ from mcpgw_toolexec.stats import Stats
 log = logging.getLogger(__name__)
 
 
-async def subscriptions_live(bus: Bus, timeout: float) -> None:
-    """Return once the server has processed every subscription made so far on `bus`.
-
-    nats-py's `flush()` writes its PING straight to the socket, ahead of commands still in the
-    client's buffer, so one PONG does not prove a preceding SUB arrived. By the first PONG the
-    buffer has been written, so the second PING travels behind the SUBs. Without this, a caller
-    on another connection can get "no responders" just after start() returned.
-    """
-    wait = max(1, round(timeout))
-    await bus.nc.flush(timeout=wait)
-    await bus.nc.flush(timeout=wait)
-
-
 class ToolexecService:
     def __init__(self, settings: ToolexecSettings) -> None:
         self.settings = settings
@@ -73,7 +60,6 @@ class ToolexecService:
         await self._bus.serve(self._bus.subjects.toolexec_call_all, ToolCallRequest, self._call,
                               queue=Subjects.TOOLEXEC_QUEUE, max_inflight=s.max_inflight,
                               span_name="toolexec.call")
-        await subscriptions_live(self._bus, s.request_timeout)
         log.info("toolexec serving %s", self._bus.subjects.toolexec_call_all)
 
     async def stop(self) -> None:
