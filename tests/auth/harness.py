@@ -63,9 +63,14 @@ class FakeRegistry:
         self.index = index
         self.requests = 0
         self.sub: Subscription | None = None
+        # Cleared, it holds every answer back until set again: a test can have requests pile up
+        # behind a fetch in flight without depending on how fast they happen to arrive.
+        self.open = asyncio.Event()
+        self.open.set()
 
     async def _answer(self, request: AuthIndexRequest) -> AuthIndex:
         self.requests += 1
+        await self.open.wait()
         return self.index
 
     async def up(self) -> None:

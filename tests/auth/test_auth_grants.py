@@ -105,8 +105,8 @@ async def test_expired_grant_through_the_worker(auth: AuthHarness) -> None:
 
 async def test_grant_events_reload_and_old_revisions_do_not(auth: AuthHarness) -> None:
     assert (await auth.verify(bearer(CAROL))).outcome == "forbidden"
-    # The load, then one re-check before refusing (the grant might be a moment old).
-    assert auth.registry.requests == 2
+    # One load, made for this very request: nothing newer to re-check before refusing.
+    assert auth.registry.requests == 1
     # An event the loaded index already includes costs nothing.
     await auth.grant_changed("car-1", revision=10)
     await auth.changed("cs-alice", revision=9)
@@ -115,9 +115,10 @@ async def test_grant_events_reload_and_old_revisions_do_not(auth: AuthHarness) -
     reply = await eventually(lambda: auth.verify(bearer(CAROL)),
                              lambda r: isinstance(r, VerifyReply) and r.outcome == "allow")
     assert isinstance(reply, VerifyReply) and reply.allowed_tools == ["t"]
-    assert auth.registry.requests == 3
-    # The revoked grant is gone with it.
+    assert auth.registry.requests == 2
+    # The revoked grant is gone with it (after one re-check: that index predates the request).
     assert (await auth.verify(bearer(ALICE))).outcome == "forbidden"
+    assert auth.registry.requests == 3
 
 
 async def test_min_revision_forces_a_reload_before_answering(auth: AuthHarness) -> None:
@@ -127,10 +128,11 @@ async def test_min_revision_forces_a_reload_before_answering(auth: AuthHarness) 
     auth.registry.index = index(revision=11)
     reply = await auth.verify(bearer(ALICE), min_revision=11)
     assert reply.outcome == "forbidden"
-    assert auth.registry.requests == 3  # the catch-up, and the re-check before refusing
-    # Later requests asking for less are answered from that index: no catch-up, only the re-check.
+    assert auth.registry.requests == 2  # the catch-up, read after the request: no re-check needed
+    # Later requests asking for less are answered from that index: no catch-up, only the re-check
+    # before refusing (the index predates them).
     assert (await auth.verify(bearer(ALICE), min_revision=5)).outcome == "forbidden"
-    assert auth.registry.requests == 4
+    assert auth.registry.requests == 3
 
 
 async def test_a_revision_the_registry_cannot_reach_is_unavailable(auth: AuthHarness) -> None:
@@ -144,11 +146,20 @@ async def test_a_revision_the_registry_cannot_reach_is_unavailable(auth: AuthHar
 
 async def test_concurrent_catch_ups_share_fetches(auth: AuthHarness) -> None:
     assert (await auth.verify(bearer(ALICE))).outcome == "allow"
+    assert auth.registry.requests == 1
     auth.registry.index = index(revision=11)
-    replies = await asyncio.gather(*(auth.verify(bearer(ALICE), min_revision=11) for _ in range(20)))
-    assert {r.outcome for r in replies} == {"forbidden"}
-    # One reload in flight plus at most one queued behind it, not one per request.
-    assert auth.registry.requests <= 3
+    loader = auth.service.index
+    wanted = loader._wanted
+    auth.registry.open.clear()  # the catch-up's fetch stays in flight until every request is in
+    replies = asyncio.gather(*(auth.verify(bearer(ALICE), min_revision=11) for _ in range(20)))
+    # Every request has asked for a catch-up (each moves the loader's target once).
+    await eventually(lambda: asyncio.sleep(0, loader._wanted), lambda w: w == wanted + 20)
+    auth.registry.open.set()
+    assert {r.outcome for r in await replies} == {"forbidden"}
+    # The fetch in flight plus at most one behind it for those who came after it began (none if
+    # it began after all of them); no per-request fetch, and no re-check before refusing: their
+    # index was read after they arrived.
+    assert auth.registry.requests in (2, 3)
 
 
 async def test_an_answer_is_valid_only_until_the_grant_expires(nats_url: str, root: str) -> None:

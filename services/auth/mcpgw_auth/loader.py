@@ -50,6 +50,10 @@ class IndexLoader:
         self._recheck: asyncio.Task[ConsumerIndex | None] | None = None
         self._recheck_fetching = False
         self._recheck_at = 0.0
+        # Fetches started so far, and which of them produced `_index`: a caller that noted the
+        # count on arrival can tell whether the index in hand was read after it arrived.
+        self._fetches = 0
+        self._index_fetch = 0
         self.reloads = 0  # completed loads, for tests and metrics
 
     def invalidate(self, revision: int = 0) -> None:
@@ -101,10 +105,17 @@ class IndexLoader:
             raise McpgwError(ErrorCode.NO_RESPONDERS, UNAVAILABLE)
         return index
 
-    async def recheck(self) -> ConsumerIndex | None:
-        """An index loaded after this call began, to look again for a credential the current one
-        lacks (its consumer may be milliseconds old, its change event still on the way); None if
-        none could be had in time."""
+    @property
+    def fetches(self) -> int:
+        """A mark to pass to `recheck(since=...)` later: the number of fetches started so far."""
+        return self._fetches
+
+    async def recheck(self, since: int | None = None) -> ConsumerIndex | None:
+        """An index loaded after this call began (or, given `since`, from a fetch started after that
+        mark), to look again for a credential the current one lacks (its consumer may be milliseconds
+        old, its change event still on the way); None if none could be had in time."""
+        if since is not None and self._index is not None and self._index_fetch > since:
+            return self._index  # already read after the caller's mark: another fetch would tell nothing new
         pending = self._recheck
         if pending is None or pending.done() or self._recheck_fetching:
             pending = self._recheck = asyncio.get_running_loop().create_task(self._recheck_load())
@@ -143,6 +154,8 @@ class IndexLoader:
     async def _reload(self) -> None:
         while True:
             target = self._wanted
+            self._fetches += 1
+            fetch = self._fetches
             try:
                 answer = await self._fetch()
             except McpgwError as exc:
@@ -153,6 +166,7 @@ class IndexLoader:
                 log.exception("cannot load the consumer index")
                 return
             self._index = self._build(answer)
+            self._index_fetch = fetch
             self._loaded = target
             self._loaded_at = time.monotonic()
             self.reloads += 1

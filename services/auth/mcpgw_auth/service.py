@@ -115,12 +115,14 @@ class AuthService:
         presented = [c for c in request.credentials if c.value]
         if not presented:
             return VerifyReply(outcome="unauthenticated", reason="missing credential")
+        arrived = self.index.fetches
         index = await self.index.current(request.min_revision)
         reply = await self._decide(index, request, presented)
         if reply.outcome == "forbidden" or reply.reason == INVALID.reason:
             # The key or grant may be milliseconds old, its event not yet here nor at the edge:
-            # look once more in an index loaded after this request arrived before refusing.
-            fresh = await self.index.recheck()
+            # look once more in an index loaded after this request arrived before refusing
+            # (the one in hand, when a load or catch-up made for this request produced it).
+            fresh = await self.index.recheck(since=arrived)
             if fresh is not None and fresh is not index:
                 reply = await self._decide(fresh, request, presented)
         return reply
