@@ -152,8 +152,11 @@ async def test_concurrent_catch_ups_share_fetches(auth: AuthHarness) -> None:
     wanted = loader._wanted
     auth.registry.open.clear()  # the catch-up's fetch stays in flight until every request is in
     replies = asyncio.gather(*(auth.verify(bearer(ALICE), min_revision=11) for _ in range(20)))
-    # Every request has asked for a catch-up (each moves the loader's target once).
-    await eventually(lambda: asyncio.sleep(0, loader._wanted), lambda w: w == wanted + 20)
+
+    async def catch_ups() -> int:  # each request asking for a catch-up moves the loader's target once
+        return loader._wanted - wanted
+
+    await eventually(catch_ups, lambda n: n == 20)
     auth.registry.open.set()
     assert {r.outcome for r in await replies} == {"forbidden"}
     # The fetch in flight plus at most one behind it for those who came after it began (none if

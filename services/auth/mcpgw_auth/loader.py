@@ -110,11 +110,11 @@ class IndexLoader:
         """A mark to pass to `recheck(since=...)` later: the number of fetches started so far."""
         return self._fetches
 
-    async def recheck(self, since: int | None = None) -> ConsumerIndex | None:
-        """An index loaded after this call began (or, given `since`, from a fetch started after that
-        mark), to look again for a credential the current one lacks (its consumer may be milliseconds
-        old, its change event still on the way); None if none could be had in time."""
-        if since is not None and self._index is not None and self._index_fetch > since:
+    async def recheck(self, since: int) -> ConsumerIndex | None:
+        """An index from a fetch started after the mark `since` (see `fetches`), to look again for a
+        credential the current one lacks (its consumer may be milliseconds old, its change event
+        still on the way); None if none could be had in time."""
+        if self._index is not None and self._index_fetch > since:
             return self._index  # already read after the caller's mark: another fetch would tell nothing new
         pending = self._recheck
         if pending is None or pending.done() or self._recheck_fetching:
