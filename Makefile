@@ -14,7 +14,8 @@ up: bootstrap
 test: bootstrap
 	$(PY) -m pytest $(ARGS)
 
-bench: bootstrap
+bench:
+	@bash scripts/bootstrap.sh bench
 	$(PY) bench/run.py $(ARGS)
 
 lint: bootstrap

@@ -109,8 +109,13 @@ async def admin(http: aiohttp.ClientSession, method: str, url: str, *, headers: 
 async def profile(out: str, procs: list[Proc], load: Callable[[], Awaitable[Run]]) -> None:
     """Record where edge and toolexec spend their CPU under load (py-spy, from PyPI)."""
     os.makedirs(out, exist_ok=True)
+    # The venv's own (scripts/bootstrap.sh bench installs it there), else one on PATH.
+    beside = Path(sys.executable).with_name("py-spy")
+    spy_bin = str(beside) if beside.exists() else shutil.which("py-spy")
+    if spy_bin is None:
+        sys.exit("py-spy not found: pip install py-spy")
     spies = [await asyncio.create_subprocess_exec(
-        "py-spy", "record", "-d", "5", "-r", "200", "-f", "speedscope", "-o", os.path.join(out, f"{p.name}.json"),
+        spy_bin, "record", "-d", "5", "-r", "200", "-f", "speedscope", "-o", os.path.join(out, f"{p.name}.json"),
         "-p", str(p.proc.pid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for p in procs if p.name in ("edge", "toolexec")]
     print(await load())

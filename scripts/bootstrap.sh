@@ -2,6 +2,7 @@
 # Make a checkout runnable: .venv with mcpgw installed (editable, dev extras) and a redis-server.
 # Idempotent, and quick when everything is already in place; `make up`, `make test` run it first.
 #   PYTHON=python3.12 scripts/bootstrap.sh   # choose the interpreter the venv is made from
+#   scripts/bootstrap.sh bench               # also wrk and py-spy, for `make bench`
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -64,4 +65,17 @@ if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ] &
     say "  install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis),"
     say "  or for 'make up' point REDIS_URL at a Redis you already run."
   fi
+fi
+
+if [ "${1:-}" = bench ]; then
+  if ! command -v wrk >/dev/null 2>&1; then
+    if as_root; then
+      apt_install wrk
+    else
+      say "wrk is not installed: the benchmark's load generator (Debian/Ubuntu: sudo apt-get install wrk; macOS: brew install wrk)"
+    fi
+  fi
+  # py-spy only for `bench/run.py --profile`; a failure here does not stop the benchmark.
+  [ -x "$VENV/bin/py-spy" ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check py-spy >/dev/null 2>&1 \
+    || say "py-spy could not be installed: --profile will not work"
 fi
