@@ -42,3 +42,20 @@ def test_shared_package_imports_no_service() -> None:
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_each_service_runs_as_a_module(service: str) -> None:
     assert (ROOT / "services" / service / SERVICES[service] / "__main__.py").exists()
+
+
+HTTP_SERVER_LIBRARIES = {"aiohttp", "granian", "uvicorn", "starlette", "httptools"}
+
+
+def test_only_the_edges_server_adapter_imports_an_http_server_library() -> None:
+    """The transport seam: protocol code speaks mcpgw_edge.http; one adapter package speaks the server."""
+    package = ROOT / "services" / "edge" / "mcpgw_edge"
+    adapters = package / "server"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        if adapters in path.parents:
+            continue
+        bad = _imported_modules(path) & HTTP_SERVER_LIBRARIES
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert not offenders, offenders

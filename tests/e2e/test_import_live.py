@@ -8,7 +8,6 @@ from typing import Any
 
 from mcp import ClientSession, types
 from mcp.client.streamable_http import streamable_http_client
-from mcpgw_edge.app import EDGE_KEY
 
 from tests.backends import Backend
 from tests.cluster import Cluster
@@ -32,7 +31,7 @@ async def _import(cluster: Cluster, server_id: str, doc: str, query: str = "") -
 
 def _live_streams(cluster: Cluster, server_id: str) -> int:
     """Open GET/SSE streams the edge holds for a server (the SDK opens its GET stream in the background)."""
-    edge = cluster.edges[0]._runner.app[EDGE_KEY]  # type: ignore[union-attr]
+    edge = cluster.edges[0].edge
     return sum(1 for _ in edge.hub.of_server(server_id))
 
 

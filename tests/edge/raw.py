@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 ACCEPT_BOTH = "application/json, text/event-stream"
 TIMEOUT = aiohttp.ClientTimeout(total=10)
@@ -15,7 +16,8 @@ TIMEOUT = aiohttp.ClientTimeout(total=10)
 @dataclass
 class Answer:
     status: int
-    headers: dict[str, str]
+    # Header names are case-insensitive (the edge writes them lowercase, as HTTP/2 must).
+    headers: CIMultiDict[str]
     text: str
 
     @property
@@ -40,7 +42,7 @@ class Raw:
         sent.update(headers or {})
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         async with self.http.request(method, self.url, data=data, headers=sent, timeout=TIMEOUT) as resp:
-            return Answer(resp.status, dict(resp.headers), await resp.text())
+            return Answer(resp.status, CIMultiDict(resp.headers), await resp.text())
 
     async def initialize(self, version: str = "2025-11-25") -> Answer:
         answer = await self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {

@@ -1,37 +1,44 @@
-"""The edge's aiohttp application: factory, routes and cleanup contexts."""
+"""The edge: its parts built and torn down in one place, and its one HTTP handler (the router)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 import redis.asyncio as aioredis
-from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from mcpgw.contracts import ConfigChanged, RedisKeys, SessionEnded
 from mcpgw.runtime.bus import Bus
-from mcpgw_edge import jsonrpc, resource_metadata
 from mcpgw_edge.authn import AuthGate
 from mcpgw_edge.context import Edge
-from mcpgw_edge.origin import OriginPolicy
-from mcpgw_edge.protocol import Dispatcher
+from mcpgw_edge.http import EventStream, Request, Response
+from mcpgw_edge.mcp import jsonrpc
+from mcpgw_edge.mcp.dispatch import Dispatcher
+from mcpgw_edge.mcp.sessions import SessionStore
+from mcpgw_edge.mcp.streams import StreamHub
 from mcpgw_edge.servers import ServerCache, ServerEntry
-from mcpgw_edge.sessions import SessionStore
 from mcpgw_edge.settings import EdgeSettings
-from mcpgw_edge.sse import LegacySse
-from mcpgw_edge.streamable import StreamableHttp
-from mcpgw_edge.streams import StreamHub
+from mcpgw_edge.transports import resource_metadata
+from mcpgw_edge.transports.gate import Gate
+from mcpgw_edge.transports.legacy_sse import LegacySse
+from mcpgw_edge.transports.origin import OriginPolicy
+from mcpgw_edge.transports.replies import json_response, rpc_error_response
+from mcpgw_edge.transports.streamable import StreamableHttp
 
 log = logging.getLogger(__name__)
 
-EDGE_KEY = web.AppKey("edge", Edge)
 LIST_CHANGED = jsonrpc.notification("notifications/tools/list_changed")
+SERVERS = "/mcp-servers/"
+METADATA = resource_metadata.WELL_KNOWN + SERVERS
+HEALTHY = json_response(b'{"status":"ok"}')
 
 
-async def _edge_context(app: web.Application) -> AsyncIterator[None]:
-    settings: EdgeSettings = app[SETTINGS_KEY]
+@contextlib.asynccontextmanager
+async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
+    """NATS, Redis, caches and subscriptions of one edge, set up and torn down in pairs."""
     bus = await Bus.connect(settings.nats_url, name="mcpgw-edge", root=settings.subject_root,
                             timeout=settings.request_timeout)
     redis = aioredis.from_url(settings.redis_url, socket_timeout=settings.request_timeout,
@@ -72,91 +79,80 @@ async def _edge_context(app: web.Application) -> AsyncIterator[None]:
         await bus.subscribe(bus.subjects.events_session_all, SessionEnded, on_session_ended),
     ]
     sessions.start()
-    app[EDGE_KEY] = edge
-    streamable = StreamableHttp(edge)
-    legacy = LegacySse(edge)
-    app[HANDLERS_KEY] = (streamable, legacy)
-    yield
-    hub.close_all()
-    await legacy.close()
-    for sub in subscriptions:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-    await sessions.stop()
-    await bus.close()
-    await redis.aclose()
-
-
-SETTINGS_KEY = web.AppKey("settings", EdgeSettings)
-HANDLERS_KEY = web.AppKey("handlers", tuple)
-
-
-def _streamable(app: web.Application) -> StreamableHttp:
-    return app[HANDLERS_KEY][0]  # type: ignore[no-any-return]
-
-
-def _delegate(transport: int, method: str) -> Handler:
-    """A route handler calling `method` of the transport object the cleanup context built."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return await getattr(request.app[HANDLERS_KEY][transport], method)(request)  # type: ignore[no-any-return]
-
-    return handler
-
-
-async def _resource_metadata(request: web.Request) -> web.StreamResponse:
-    edge = request.app[EDGE_KEY]
-    gate = _streamable(request.app).gate
-    entry = await gate.server(request)
-    if isinstance(entry, web.Response):
-        return entry
-    # Browser-based clients fetch this cross-origin before they have any credential.
-    return web.Response(body=resource_metadata.document(request, edge.settings.public_url, entry),
-                        content_type="application/json", headers={"Access-Control-Allow-Origin": "*"})
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
-@web.middleware
-async def _no_tracebacks(request: web.Request, handler: Handler) -> web.StreamResponse:
+    keepalive = asyncio.get_running_loop().create_task(hub.keepalive(settings.sse_keepalive))
     try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status >= 400 and exc.content_type != "application/json":
-            return web.Response(status=exc.status, content_type="application/json", headers=_allow(exc),
-                                body=jsonrpc.error(None, jsonrpc.INVALID_REQUEST, exc.reason))
-        raise
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return web.Response(status=500, content_type="application/json",
-                            body=jsonrpc.error(None, jsonrpc.INTERNAL_ERROR, "internal error"))
+        yield edge
+    finally:
+        keepalive.cancel()
+        hub.close_all()
+        for sub in subscriptions:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        await sessions.stop()
+        await bus.close()
+        await redis.aclose()
 
 
-def _allow(exc: web.HTTPException) -> dict[str, str]:
-    allow = exc.headers.get("Allow")
-    return {"Allow": allow} if allow else {}
+class EdgeApp:
+    """The edge's HTTP handler: routes each request to the transport that answers it."""
+
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+        self.streamable = StreamableHttp(edge)
+        self.legacy = LegacySse(edge)
+        self._gate = Gate(edge)
+
+    async def __call__(self, request: Request) -> Response | EventStream:
+        try:
+            return await self._route(request)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return rpc_error_response(500, jsonrpc.INTERNAL_ERROR, "internal error")
+
+    async def _route(self, request: Request) -> Response | EventStream:
+        path, method = request.path, request.method
+        if path.startswith(SERVERS):
+            name, sep, tail = path[len(SERVERS):].partition("/")
+            name = unquote(name)
+            if name:
+                if not sep:
+                    if method == "POST":
+                        return await self.streamable.post(request, name)
+                    if method == "GET":
+                        return await self.streamable.get(request, name)
+                    if method == "DELETE":
+                        return await self.streamable.delete(request, name)
+                    return _not_allowed(method, "GET, POST, DELETE")
+                if tail == "sse":
+                    if method == "GET":
+                        return await self.legacy.stream(request, name)
+                    return _not_allowed(method, "GET")
+                if tail == "message":
+                    if method == "POST":
+                        return await self.legacy.message(request, name)
+                    return _not_allowed(method, "POST")
+        elif path == "/healthz":
+            return HEALTHY if method == "GET" else _not_allowed(method, "GET")
+        elif path.startswith(METADATA):
+            name = path[len(METADATA):]
+            if name and "/" not in name:
+                if method != "GET":
+                    return _not_allowed(method, "GET")
+                return await self._metadata(request, unquote(name))
+        return rpc_error_response(404, jsonrpc.INVALID_REQUEST, "Not Found")
+
+    async def _metadata(self, request: Request, name: str) -> Response:
+        entry = await self._gate.server(name)
+        if isinstance(entry, Response):
+            return entry
+        # Browser-based clients fetch this cross-origin before they have any credential.
+        return json_response(resource_metadata.document(request, self.edge.settings.public_url, entry),
+                             headers=[("Access-Control-Allow-Origin", "*")])
+
+    async def close(self) -> None:
+        await self.legacy.close()
 
 
-async def _end_streams(app: web.Application) -> None:
-    """on_shutdown: end every SSE stream so the server does not wait out its shutdown timeout."""
-    if EDGE_KEY in app:
-        app[EDGE_KEY].hub.close_all()
-
-
-def create_app(settings: EdgeSettings) -> web.Application:
-    app = web.Application(middlewares=[_no_tracebacks], client_max_size=settings.max_body_bytes)
-    app[SETTINGS_KEY] = settings
-    app.cleanup_ctx.append(_edge_context)
-    app.on_shutdown.append(_end_streams)
-    app.router.add_get("/healthz", _healthz)
-    base = "/mcp-servers/{name}"
-    app.router.add_post(base, _delegate(0, "post"))
-    app.router.add_get(base, _delegate(0, "get"), allow_head=False)
-    app.router.add_delete(base, _delegate(0, "delete"))
-    app.router.add_route("*", base, _delegate(0, "not_allowed"))
-    app.router.add_get(base + "/sse", _delegate(1, "stream"), allow_head=False)
-    app.router.add_post(base + "/message", _delegate(1, "message"))
-    app.router.add_get(resource_metadata.WELL_KNOWN + base, _resource_metadata)
-    return app
+def _not_allowed(method: str, allow: str) -> Response:
+    return rpc_error_response(405, jsonrpc.INVALID_REQUEST, f"Method Not Allowed: {method}",
+                              headers=[("Allow", allow)])

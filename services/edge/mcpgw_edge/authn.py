@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from aiohttp import web
-
 from mcpgw.contracts import (
     ConfigChanged,
     PresentedCredential,
@@ -20,6 +18,7 @@ from mcpgw.contracts import (
     VerifyRequest,
 )
 from mcpgw.runtime.bus import Bus
+from mcpgw_edge.http import Request
 
 ANONYMOUS = VerifyReply(outcome="allow")
 # Refusals are remembered only briefly: the change event that would make one wrong can be lost.
@@ -53,28 +52,28 @@ class AuthGate:
                 return reply
             return self._sources
 
-    async def credentials(self, request: web.Request) -> tuple[PresentedCredential, ...]:
+    async def credentials(self, request: Request) -> tuple[PresentedCredential, ...]:
         found: list[PresentedCredential] = []
-        authorization = request.headers.get("Authorization", "")
+        authorization = request.header("authorization") or ""
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             found.append(PresentedCredential(source="bearer", value=token.strip()))
         sources = await self._credential_sources()
         for name in sources.headers:
-            value = request.headers.get(name)
+            value = request.header(name.lower())
             if value:
                 found.append(PresentedCredential(source="header", name=name, value=value))
         for name in sources.query:
-            value = request.query.get(name)
+            value = request.query(name)
             if value:
                 found.append(PresentedCredential(source="query", name=name, value=value))
         for name in sources.cookies:
-            value = request.cookies.get(name)
+            value = request.cookie(name)
             if value:
                 found.append(PresentedCredential(source="cookie", name=name, value=value))
         return tuple(found)
 
-    async def verify(self, request: web.Request, server_id: str, server_name: str) -> VerifyReply:
+    async def verify(self, request: Request, server_id: str, server_name: str) -> VerifyReply:
         creds = await self.credentials(request)
         if not creds:
             return MISSING

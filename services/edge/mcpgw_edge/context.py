@@ -8,12 +8,12 @@ import redis.asyncio as aioredis
 
 from mcpgw.runtime.bus import Bus
 from mcpgw_edge.authn import AuthGate
-from mcpgw_edge.origin import OriginPolicy
-from mcpgw_edge.protocol import Dispatcher
+from mcpgw_edge.mcp.dispatch import Dispatcher
+from mcpgw_edge.mcp.sessions import SessionStore
+from mcpgw_edge.mcp.streams import StreamHub
 from mcpgw_edge.servers import ServerCache
-from mcpgw_edge.sessions import SessionStore
 from mcpgw_edge.settings import EdgeSettings
-from mcpgw_edge.streams import StreamHub
+from mcpgw_edge.transports.origin import OriginPolicy
 
 
 @dataclass(slots=True)

@@ -1,13 +1,13 @@
-"""The edge process: the aiohttp app on its port, started and stopped by the shared runtime."""
+"""The edge process: its parts (`running_edge`) behind the HTTP server adapter, on its port."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from aiohttp import web
-
-from mcpgw.runtime.web import serve_app
-from mcpgw_edge.app import create_app
+from mcpgw_edge.app import EdgeApp, running_edge
+from mcpgw_edge.context import Edge
+from mcpgw_edge.server.granian import GranianServer
 from mcpgw_edge.settings import EdgeSettings
 
 log = logging.getLogger(__name__)
@@ -17,16 +17,34 @@ class EdgeService:
     def __init__(self, settings: EdgeSettings) -> None:
         self.settings = settings
         self.port = settings.port
-        self._runner: web.AppRunner | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._server: GranianServer | None = None
+        self._app: EdgeApp | None = None
+
+    @property
+    def edge(self) -> Edge:
+        assert self._app is not None, "edge not started"
+        return self._app.edge
 
     async def start(self) -> None:
-        # handler_cancellation: a client that goes away cancels its handler at once, so an SSE
-        # stream (and its legacy session) ends with the connection, not at the next keep-alive.
-        self._runner, self.port = await serve_app(create_app(self.settings), self.settings.host, self.settings.port,
-                                                  access_log=None, shutdown_timeout=5, handler_cancellation=True)
+        async with contextlib.AsyncExitStack() as stack:
+            edge = await stack.enter_async_context(running_edge(self.settings))
+            self._app = EdgeApp(edge)
+            server = GranianServer(self._app, self.settings.host, self.settings.port,
+                                   header_timeout=self.settings.client_io_timeout)
+            server.start()  # a port that is taken raises here, and the stack undoes the rest
+            self._server, self.port = server, server.port
+            self._stack = stack.pop_all()
         log.info("edge listening on http://%s:%d", self.settings.host, self.port)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._app is not None:
+            # End every SSE stream so that their handlers finish, then the answers still being made.
+            self._app.edge.hub.close_all()
+            await self._app.close()
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
-
 from mcpgw.contracts import McpgwError, SessionEnded
-from mcpgw_edge import jsonrpc
-from mcpgw_edge.caller import Caller
 from mcpgw_edge.context import Edge
-from mcpgw_edge.http import JSON, Gate, pump, read_messages, rpc_error_response, start_event_stream, unavailable
-from mcpgw_edge.jsonrpc import INVALID_REQUEST, Message
-from mcpgw_edge.protocol import MODERN_VERSION, SUPPORTED_VERSIONS, initialize_result, negotiate
+from mcpgw_edge.http import EventSink, EventStream, Request, Response
+from mcpgw_edge.mcp import jsonrpc
+from mcpgw_edge.mcp.caller import Caller
+from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, initialize_result, negotiate
+from mcpgw_edge.mcp.jsonrpc import INVALID_REQUEST, Message
+from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
-from mcpgw_edge.sessions import Session, new_session_id
+from mcpgw_edge.transports.events import pump
+from mcpgw_edge.transports.gate import Gate
+from mcpgw_edge.transports.replies import json_response, read_messages, rpc_error_response, unavailable
 
 log = logging.getLogger(__name__)
 
-SESSION_HEADER = "Mcp-Session-Id"
-VERSION_HEADER = "MCP-Protocol-Version"
+SESSION_HEADER = "mcp-session-id"
+VERSION_HEADER = "mcp-protocol-version"
 BATCH_VERSION = "2025-03-26"
+ACCEPTED = Response(202)
 
 
 def _accepts(accept: str, *types: str) -> bool:
@@ -34,51 +36,50 @@ class StreamableHttp:
         self.edge = edge
         self.gate = Gate(edge)
 
-    async def _session(self, request: web.Request, entry: ServerEntry, caller: Caller) -> Session | web.Response:
-        session = await self.gate.session(request.headers.get(SESSION_HEADER), entry, caller, "streamable")
-        if isinstance(session, web.Response):
+    async def _session(self, request: Request, entry: ServerEntry, caller: Caller) -> Session | Response:
+        session = await self.gate.session(request.header(SESSION_HEADER), entry, caller, "streamable")
+        if isinstance(session, Response):
             return session
-        version = request.headers.get(VERSION_HEADER)
+        version = request.header(VERSION_HEADER)
         if version is not None and version not in SUPPORTED_VERSIONS:
             return rpc_error_response(400, INVALID_REQUEST, f"Unsupported protocol version: {version} "
                                       f"(supported: {', '.join(SUPPORTED_VERSIONS)})")
         return session
 
-    async def post(self, request: web.Request) -> web.StreamResponse:
-        admitted = await self.gate.admit(request)
-        if isinstance(admitted, web.Response):
+    async def post(self, request: Request, name: str) -> Response:
+        admitted = await self.gate.admit(request, name)
+        if isinstance(admitted, Response):
             return admitted
         entry, caller = admitted
-        if not _accepts(request.headers.get("Accept", "*/*"), "application/json", "text/event-stream"):
+        if not _accepts(request.header("accept") or "*/*", "application/json", "text/event-stream"):
             return rpc_error_response(406, INVALID_REQUEST,
                                       "Not Acceptable: Accept must list application/json and text/event-stream")
-        decoded = await read_messages(request, self.edge.settings)
-        if isinstance(decoded, web.Response):
+        settings = self.edge.settings
+        decoded = await read_messages(request, settings.max_body_bytes, settings.client_io_timeout)
+        if isinstance(decoded, Response):
             return decoded
 
         if isinstance(decoded, Message) and decoded.method == "initialize" and decoded.is_request:
-            return await self._initialize(request, decoded, entry, caller.consumer_id)
+            return await self._initialize(decoded, entry, caller.consumer_id)
 
-        if request.headers.get(SESSION_HEADER) is None and (
-            request.headers.get(VERSION_HEADER) == MODERN_VERSION
+        if request.header(SESSION_HEADER) is None and (
+            request.header(VERSION_HEADER) == MODERN_VERSION
             or (isinstance(decoded, Message) and decoded.method == "server/discover")
         ):
             # A client probing the stateless 2026-07-28 revision: -32600 makes it fall back to initialize.
             return rpc_error_response(400, INVALID_REQUEST,
                                       f"protocol revision {MODERN_VERSION} is not supported; use initialize")
         session = await self._session(request, entry, caller)
-        if isinstance(session, web.Response):
+        if isinstance(session, Response):
             return session
 
         if isinstance(decoded, list):
             return await self._batch(decoded, session, entry, caller)
         if not decoded.is_request:
-            return web.Response(status=202)
-        answer = await self.edge.dispatcher.request(decoded, session, entry, caller)
-        return web.Response(body=answer, content_type=JSON)
+            return ACCEPTED
+        return json_response(await self.edge.dispatcher.request(decoded, session, entry, caller))
 
-    async def _initialize(self, request: web.Request, message: Message, entry: ServerEntry,
-                          consumer_id: str) -> web.Response:
+    async def _initialize(self, message: Message, entry: ServerEntry, consumer_id: str) -> Response:
         assert isinstance(message.id, int | str)
         try:
             version = negotiate(message.params)
@@ -90,11 +91,11 @@ class StreamableHttp:
             await self.edge.sessions.create(session)
         except McpgwError as exc:
             return unavailable(exc)
-        return web.Response(body=jsonrpc.result(message.id, initialize_result(entry, version)), content_type=JSON,
-                            headers={SESSION_HEADER: session.id})
+        return json_response(jsonrpc.result(message.id, initialize_result(entry, version)),
+                             headers=[("Mcp-Session-Id", session.id)])
 
     async def _batch(self, messages: list[Message], session: Session, entry: ServerEntry,
-                     caller: Caller) -> web.Response:
+                     caller: Caller) -> Response:
         if session.protocol_version != BATCH_VERSION:
             return rpc_error_response(400, INVALID_REQUEST,
                                       f"batches are only allowed in protocol version {BATCH_VERSION}")
@@ -108,36 +109,39 @@ class StreamableHttp:
                 continue
             answers.append(await self.edge.dispatcher.request(message, session, entry, caller))
         if not answers:
-            return web.Response(status=202)
-        return web.Response(body=b"[" + b",".join(answers) + b"]", content_type=JSON)
+            return ACCEPTED
+        return json_response(b"[" + b",".join(answers) + b"]")
 
-    async def get(self, request: web.Request) -> web.StreamResponse:
-        admitted = await self.gate.admit(request)
-        if isinstance(admitted, web.Response):
+    async def get(self, request: Request, name: str) -> Response | EventStream:
+        admitted = await self.gate.admit(request, name)
+        if isinstance(admitted, Response):
             return admitted
         entry, caller = admitted
-        if not _accepts(request.headers.get("Accept", ""), "text/event-stream"):
+        if not _accepts(request.header("accept") or "", "text/event-stream"):
             return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: Accept must list text/event-stream")
         session = await self._session(request, entry, caller)
-        if isinstance(session, web.Response):
+        if isinstance(session, Response):
             return session
-        stream = self.edge.hub.open(session.id, session.server_id)
+        hub = self.edge.hub
+        stream = hub.open(session.id, session.server_id)
         if stream is None:
             return rpc_error_response(409, INVALID_REQUEST, "Conflict: this session already has a GET stream")
-        try:
-            response = await start_event_stream(request)
-            await pump(response, stream, self.edge.settings.sse_keepalive, self.edge.settings.client_io_timeout)
-        finally:
-            self.edge.hub.release(stream)
-        return response
 
-    async def delete(self, request: web.Request) -> web.StreamResponse:
-        admitted = await self.gate.admit(request)
-        if isinstance(admitted, web.Response):
+        async def run(sink: EventSink) -> None:
+            try:
+                await pump(sink, stream, self.edge.settings.client_io_timeout)
+            finally:
+                hub.release(stream)
+
+        return EventStream(run)
+
+    async def delete(self, request: Request, name: str) -> Response:
+        admitted = await self.gate.admit(request, name)
+        if isinstance(admitted, Response):
             return admitted
         entry, caller = admitted
         session = await self._session(request, entry, caller)
-        if isinstance(session, web.Response):
+        if isinstance(session, Response):
             return session
         try:
             await self.edge.sessions.delete(session.id)
@@ -146,10 +150,4 @@ class StreamableHttp:
         self.edge.hub.close(session.id)
         await self.edge.bus.publish(self.edge.bus.subjects.event_session(session.id),
                                     SessionEnded(session_id=session.id))
-        return web.Response(status=200)
-
-    async def not_allowed(self, request: web.Request) -> web.Response:
-        return rpc_error_response(405, INVALID_REQUEST, f"Method Not Allowed: {request.method}",
-                                  headers={"Allow": "GET, POST, DELETE"})
-
-
+        return Response(200)

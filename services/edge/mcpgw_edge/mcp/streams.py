@@ -7,17 +7,25 @@ another replica travels over NATS (`edge.sse.<session>`).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
+
+# Queued on a quiet stream by the keep-alive ticker; written as an SSE comment.
+PING = b""
+# The ticker hands the loop back after this many streams, so that 10,000 idle streams never hold
+# an active call behind one long sweep.
+SWEEP_SLICE = 256
 
 
 class Stream:
-    __slots__ = ("closed", "queue", "server_id", "session_id")
+    __slots__ = ("closed", "last_sent", "queue", "server_id", "session_id")
 
     def __init__(self, session_id: str, server_id: str) -> None:
         self.session_id = session_id
         self.server_id = server_id
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=1024)
         self.closed = False
+        self.last_sent = time.monotonic()
 
     def send(self, payload: bytes) -> bool:
         if self.closed:
@@ -27,6 +35,7 @@ class Stream:
         except asyncio.QueueFull:  # a client that stopped reading loses the stream, not the edge's memory
             self.close()
             return False
+        self.last_sent = time.monotonic()
         return True
 
     def close(self) -> None:
@@ -40,6 +49,9 @@ class Stream:
 class StreamHub:
     def __init__(self) -> None:
         self._streams: dict[str, Stream] = {}
+
+    def __len__(self) -> int:
+        return len(self._streams)
 
     def open(self, session_id: str, server_id: str) -> Stream | None:
         """Register the stream of a session; None if the session already has one here."""
@@ -74,3 +86,21 @@ class StreamHub:
         for stream in list(self._streams.values()):
             stream.close()
         self._streams.clear()
+
+    async def keepalive(self, interval: float) -> None:
+        """Forever: queue a PING on every stream that sent nothing for `interval` seconds.
+
+        Checked every tenth of the interval, so each stream pings about every 1.0-1.1 intervals
+        and streams opened at different times ping at different times; a sweep yields every
+        SWEEP_SLICE streams.
+        """
+        tick = max(interval / 10, 0.05)
+        while True:
+            await asyncio.sleep(tick)
+            due = time.monotonic() - interval
+            for count, stream in enumerate(list(self._streams.values()), 1):
+                if stream.last_sent <= due and stream.queue.empty():
+                    stream.send(PING)
+                if count % SWEEP_SLICE == 0:
+                    await asyncio.sleep(0)
+                    due = time.monotonic() - interval

@@ -11,11 +11,11 @@ from opentelemetry import trace
 from mcpgw.contracts import ErrorCode, McpgwError, ToolCallReply, ToolCallRequest
 from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
-from mcpgw_edge import jsonrpc
-from mcpgw_edge.caller import Caller
-from mcpgw_edge.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Message, RpcError
+from mcpgw_edge.mcp import jsonrpc
+from mcpgw_edge.mcp.caller import Caller
+from mcpgw_edge.mcp.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Message, RpcError
+from mcpgw_edge.mcp.sessions import Session
 from mcpgw_edge.servers import ServerEntry
-from mcpgw_edge.sessions import Session
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mcpgw.edge")

@@ -8,28 +8,28 @@ well-known path) to learn how to obtain a token. The document lives at the path-
 from __future__ import annotations
 
 import msgspec
-from aiohttp import web
 
+from mcpgw_edge.http import Request
 from mcpgw_edge.servers import ServerEntry
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
 
-def base_url(request: web.Request, public_url: str) -> str:
+def base_url(request: Request, public_url: str) -> str:
     if public_url:
         return public_url.rstrip("/")
     return f"{request.scheme}://{request.host}"
 
 
-def resource_uri(request: web.Request, public_url: str, name: str) -> str:
+def resource_uri(request: Request, public_url: str, name: str) -> str:
     return f"{base_url(request, public_url)}/mcp-servers/{name}"
 
 
-def metadata_url(request: web.Request, public_url: str, name: str) -> str:
+def metadata_url(request: Request, public_url: str, name: str) -> str:
     return f"{base_url(request, public_url)}{WELL_KNOWN}/mcp-servers/{name}"
 
 
-def challenge(request: web.Request, public_url: str, name: str, error: str | None) -> str:
+def challenge(request: Request, public_url: str, name: str, error: str | None) -> str:
     """`WWW-Authenticate` for a 401: where the metadata is, and why the credential failed."""
     parts = []
     if error:
@@ -38,7 +38,7 @@ def challenge(request: web.Request, public_url: str, name: str, error: str | Non
     return "Bearer " + ", ".join(parts)
 
 
-def document(request: web.Request, public_url: str, entry: ServerEntry) -> bytes:
+def document(request: Request, public_url: str, entry: ServerEntry) -> bytes:
     snapshot = entry.snapshot
     return msgspec.json.encode({
         "resource": resource_uri(request, public_url, snapshot.name),

@@ -11,27 +11,23 @@ import contextlib
 import logging
 
 import msgspec
-from aiohttp import web
 
 from mcpgw.contracts import McpgwError, SessionEnded, SseDeliver
-from mcpgw_edge import jsonrpc
-from mcpgw_edge.caller import Caller
 from mcpgw_edge.context import Edge
-from mcpgw_edge.http import (
-    Gate,
-    pump,
-    read_messages,
-    rpc_error_response,
-    sse_event,
-    start_event_stream,
-    unavailable,
-)
-from mcpgw_edge.jsonrpc import INVALID_REQUEST, Message
-from mcpgw_edge.protocol import initialize_result, negotiate
+from mcpgw_edge.http import EventSink, EventStream, Request, Response
+from mcpgw_edge.mcp import jsonrpc
+from mcpgw_edge.mcp.caller import Caller
+from mcpgw_edge.mcp.dispatch import initialize_result, negotiate
+from mcpgw_edge.mcp.jsonrpc import INVALID_REQUEST, Message
+from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
-from mcpgw_edge.sessions import Session, new_session_id
+from mcpgw_edge.transports.events import pump, sse_event
+from mcpgw_edge.transports.gate import Gate
+from mcpgw_edge.transports.replies import read_messages, rpc_error_response, unavailable
 
 log = logging.getLogger(__name__)
+
+ACCEPTED = Response(202, b"Accepted", [("content-type", "text/plain; charset=utf-8")])
 
 
 class LegacySse:
@@ -40,12 +36,12 @@ class LegacySse:
         self.gate = Gate(edge)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def stream(self, request: web.Request) -> web.StreamResponse:
-        admitted = await self.gate.admit(request)
-        if isinstance(admitted, web.Response):
+    async def stream(self, request: Request, name: str) -> Response | EventStream:
+        admitted = await self.gate.admit(request, name)
+        if isinstance(admitted, Response):
             return admitted
         entry, caller = admitted
-        accept = request.headers.get("Accept", "*/*")
+        accept = request.header("accept") or "*/*"
         if "text/event-stream" not in accept and "*/*" not in accept:
             return rpc_error_response(406, INVALID_REQUEST, "Not Acceptable: Accept must list text/event-stream")
         session = Session(id=new_session_id(), server_id=entry.snapshot.server_id, server_name=entry.snapshot.name,
@@ -54,40 +50,45 @@ class LegacySse:
             await self.edge.sessions.create(session)
         except McpgwError as exc:
             return unavailable(exc)
-        stream = self.edge.hub.open(session.id, session.server_id)
+        edge = self.edge
+        stream = edge.hub.open(session.id, session.server_id)
         assert stream is not None  # a brand-new session id has no stream yet
 
         async def relay(message: SseDeliver) -> None:
             stream.send(bytes(message.payload))
 
-        subscription = await self.edge.bus.subscribe(self.edge.bus.subjects.edge_sse(session.id), SseDeliver, relay)
-        try:
-            response = await start_event_stream(request)
-            # Relative to the SSE URL, so it stays right behind a proxy that prefixes paths.
-            await response.write(sse_event(f"message?session_id={session.id}".encode(), "endpoint"))
-            await pump(response, stream, self.edge.settings.sse_keepalive, self.edge.settings.client_io_timeout)
-        finally:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
-            self.edge.hub.release(stream)
-            # The legacy transport's session lives exactly as long as its stream.
-            with contextlib.suppress(Exception):
-                await self.edge.sessions.delete(session.id)
-                await self.edge.bus.publish(self.edge.bus.subjects.event_session(session.id),
-                                            SessionEnded(session_id=session.id))
-        return response
+        async def run(sink: EventSink) -> None:
+            subscription = None
+            try:
+                subscription = await edge.bus.subscribe(edge.bus.subjects.edge_sse(session.id), SseDeliver, relay)
+                # Relative to the SSE URL, so it stays right behind a proxy that prefixes paths.
+                await sink.send(sse_event(f"message?session_id={session.id}".encode(), "endpoint"))
+                await pump(sink, stream, edge.settings.client_io_timeout)
+            finally:
+                if subscription is not None:
+                    with contextlib.suppress(Exception):
+                        await subscription.unsubscribe()
+                edge.hub.release(stream)
+                # The legacy transport's session lives exactly as long as its stream.
+                with contextlib.suppress(Exception):
+                    await edge.sessions.delete(session.id)
+                    await edge.bus.publish(edge.bus.subjects.event_session(session.id),
+                                           SessionEnded(session_id=session.id))
 
-    async def message(self, request: web.Request) -> web.Response:
-        admitted = await self.gate.admit(request)
-        if isinstance(admitted, web.Response):
+        return EventStream(run)
+
+    async def message(self, request: Request, name: str) -> Response:
+        admitted = await self.gate.admit(request, name)
+        if isinstance(admitted, Response):
             return admitted
         entry, caller = admitted
-        session = await self.gate.session(request.query.get("session_id") or request.query.get("sessionId"),
+        session = await self.gate.session(request.query("session_id") or request.query("sessionId"),
                                           entry, caller, "sse")
-        if isinstance(session, web.Response):
+        if isinstance(session, Response):
             return session
-        decoded = await read_messages(request, self.edge.settings)
-        if isinstance(decoded, web.Response):
+        settings = self.edge.settings
+        decoded = await read_messages(request, settings.max_body_bytes, settings.client_io_timeout)
+        if isinstance(decoded, Response):
             return decoded
         if isinstance(decoded, list):
             return rpc_error_response(400, INVALID_REQUEST, "batches are not supported on the SSE transport")
@@ -95,7 +96,7 @@ class LegacySse:
             task = asyncio.get_running_loop().create_task(self._answer(decoded, session, entry, caller))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return web.Response(status=202, text="Accepted")
+        return ACCEPTED
 
     async def _answer(self, message: Message, session: Session, entry: ServerEntry, caller: Caller) -> None:
         assert isinstance(message.id, int | str)

@@ -1,0 +1,89 @@
+"""Checks every MCP request goes through before any work: Host, Origin, server, consumer, session."""
+
+from __future__ import annotations
+
+from mcpgw.contracts import McpgwError
+from mcpgw_edge.context import Edge
+from mcpgw_edge.http import Request, Response
+from mcpgw_edge.mcp import jsonrpc
+from mcpgw_edge.mcp.caller import ANONYMOUS, Caller
+from mcpgw_edge.mcp.sessions import Session
+from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.transports import resource_metadata
+from mcpgw_edge.transports.replies import rpc_error_response, unavailable
+
+Admitted = tuple[ServerEntry, Caller]
+
+
+class Gate:
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+
+    def check_origin(self, request: Request) -> Response | None:
+        policy = self.edge.policy
+        host = request.header("host")
+        if not policy.host_ok(host):
+            return rpc_error_response(421, jsonrpc.INVALID_REQUEST, "Misdirected Request: invalid Host header")
+        if not policy.origin_ok(request.header("origin"), host):
+            return rpc_error_response(403, jsonrpc.INVALID_REQUEST, "Forbidden: invalid Origin header")
+        return None
+
+    async def server(self, name: str) -> ServerEntry | Response:
+        entry = self.edge.servers.cached(name)
+        if entry is None:
+            try:
+                entry = await self.edge.servers.get(name)
+            except McpgwError as exc:
+                return unavailable(exc)
+            if entry is None:
+                return rpc_error_response(404, jsonrpc.INVALID_REQUEST, f"MCP server not found: {name}")
+        return entry
+
+    async def admit(self, request: Request, name: str) -> Admitted | Response:
+        """Host/Origin, then the server, then the consumer; a refusal is the response to send."""
+        refused = self.check_origin(request)
+        if refused is not None:
+            return refused
+        entry = await self.server(name)
+        if isinstance(entry, Response):
+            return entry
+        who = await self.consumer(request, entry)
+        if isinstance(who, Response):
+            return who
+        return entry, who
+
+    async def session(self, session_id: str | None, entry: ServerEntry, caller: Caller,
+                      transport: str) -> Session | Response:
+        """The caller's session on this server, or the refusal: 400 none given, 404 unknown, 403 not theirs."""
+        if not session_id:
+            what = "Mcp-Session-Id header" if transport == "streamable" else "session_id"
+            return rpc_error_response(400, jsonrpc.INVALID_REQUEST, f"Bad Request: missing {what}")
+        try:
+            session = await self.edge.sessions.get(session_id)
+        except McpgwError as exc:
+            return unavailable(exc)
+        if session is None or session.server_id != entry.snapshot.server_id or session.transport != transport:
+            return rpc_error_response(404, jsonrpc.INVALID_REQUEST, "Session not found")
+        if session.consumer_id != caller.consumer_id:
+            # Sessions are not credentials: another consumer cannot ride on this one.
+            return rpc_error_response(403, jsonrpc.INVALID_REQUEST, "Forbidden: session belongs to another consumer")
+        return session
+
+    async def consumer(self, request: Request, entry: ServerEntry) -> Caller | Response:
+        snapshot = entry.snapshot
+        passthrough = (request.header("authorization") or "") if entry.passthrough else ""
+        if not snapshot.consumer_auth:
+            return Caller(client_credential=passthrough) if passthrough else ANONYMOUS
+        try:
+            verdict = await self.edge.auth.verify(request, snapshot.server_id, snapshot.name)
+        except McpgwError as exc:
+            return unavailable(exc)
+        if verdict.outcome == "allow":
+            allowed = None if verdict.allowed_tools is None else frozenset(verdict.allowed_tools)
+            return Caller(verdict.consumer_id, allowed, verdict.forward_headers, passthrough)
+        if verdict.outcome == "forbidden":
+            return rpc_error_response(403, jsonrpc.INVALID_REQUEST, f"Forbidden: {verdict.reason or 'not authorized'}")
+        error = None if verdict.reason == "missing credential" else "invalid_token"
+        header = resource_metadata.challenge(request, self.edge.settings.public_url, snapshot.name, error)
+        return rpc_error_response(401, jsonrpc.INVALID_REQUEST, f"Unauthorized: {verdict.reason}",
+                                  headers=[("WWW-Authenticate", header)])

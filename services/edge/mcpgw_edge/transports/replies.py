@@ -1,0 +1,55 @@
+"""JSON-RPC error answers over HTTP and reading a POSTed JSON-RPC body, for both transports."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mcpgw.contracts import McpgwError
+from mcpgw_edge.http import BodyTooLarge, HeaderList, Request, Response
+from mcpgw_edge.mcp import jsonrpc
+from mcpgw_edge.mcp.jsonrpc import InvalidMessage, Message
+
+JSON = "application/json"
+JSON_HEADERS: HeaderList = [("content-type", JSON)]
+
+
+def json_response(body: bytes, status: int = 200, headers: HeaderList | None = None) -> Response:
+    return Response(status, body, [*JSON_HEADERS, *headers] if headers else JSON_HEADERS)
+
+
+def rpc_error_response(status: int, code: int, message: str, request_id: jsonrpc.RequestId | None = None,
+                       headers: HeaderList | None = None) -> Response:
+    return json_response(jsonrpc.error(request_id, code, message), status, headers)
+
+
+def unavailable(exc: McpgwError) -> Response:
+    return rpc_error_response(503 if exc.http_status >= 500 else exc.http_status, jsonrpc.INTERNAL_ERROR,
+                              f"gateway unavailable: {exc.message}")
+
+
+async def read_messages(request: Request, limit: int, timeout: float) -> Message | list[Message] | Response:
+    """The POSTed JSON-RPC message(s), or the error response for a body we refuse."""
+    if request.content_type != JSON:
+        return rpc_error_response(400, jsonrpc.INVALID_REQUEST, "Invalid Content-Type: expected application/json")
+    body = await read_body(request, limit, timeout)
+    if isinstance(body, Response):
+        return body
+    try:
+        return jsonrpc.decode(body)
+    except InvalidMessage as exc:
+        return rpc_error_response(400, exc.code, exc.message, exc.request_id)
+
+
+async def read_body(request: Request, limit: int, timeout: float) -> bytes | Response:
+    """The request body, or the error response for one too large or too slow to arrive."""
+    length = request.content_length
+    if length is not None and length > limit:
+        return rpc_error_response(413, jsonrpc.INVALID_REQUEST, "request body too large")
+    try:
+        # One deadline for the whole body: a slow sender cannot hold the request open.
+        async with asyncio.timeout(timeout):
+            return await request.body(limit)
+    except TimeoutError:
+        return rpc_error_response(408, jsonrpc.INVALID_REQUEST, "request body not received in time")
+    except BodyTooLarge:
+        return rpc_error_response(413, jsonrpc.INVALID_REQUEST, "request body too large")
