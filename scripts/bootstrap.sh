@@ -75,6 +75,9 @@ if [ "${1:-}" = bench ]; then
       say "wrk is not installed: the benchmark's load generator (Debian/Ubuntu: sudo apt-get install wrk; macOS: brew install wrk)"
     fi
   fi
+  # uvicorn only for bench/servers.py's comparison of HTTP servers.
+  [ -x "$VENV/bin/uvicorn" ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check uvicorn >/dev/null 2>&1 \
+    || say "uvicorn could not be installed: bench/servers.py cannot compare it"
   # py-spy only for `bench/run.py --profile`; a failure here does not stop the benchmark.
   [ -x "$VENV/bin/py-spy" ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check py-spy >/dev/null 2>&1 \
     || say "py-spy could not be installed: --profile will not work"
