@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -22,7 +23,7 @@ from mcpgw_edge.http import BodyTooLarge, ClientGone, EventStream, Request, Resp
 from mcpgw_edge.server.granian import GranianServer
 from mcpgw_edge.settings import load
 
-from mcpgw.runtime.service import READY_LINE, configure_logging
+from mcpgw.runtime.service import READY_LINE, configure_logging, tune_gc
 
 # ---- aiohttp -------------------------------------------------------------------------------
 
@@ -201,6 +202,9 @@ async def main(kind: str) -> None:
         app = EdgeApp(edge)
         serving = contextlib.asynccontextmanager(SERVERS[kind])(app, settings.host, settings.port)
         async with serving:
+            tune_gc()
+            if os.environ.get("BENCH_SWITCH_INTERVAL"):
+                sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
             stop = asyncio.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)

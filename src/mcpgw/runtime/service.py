@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -31,12 +32,27 @@ def configure_logging(level: str) -> None:
 READY_LINE = "mcpgw-{name} ready"
 
 
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector off the hot path of a started service.
+
+    What start-up built (settings, compiled tools, imported modules) lives as long as the process:
+    `gc.freeze` moves it out of every later collection. A call allocates a few hundred objects
+    that reference counting frees, but with 64 calls in flight the default first-generation
+    threshold (700) still fired a collection every few calls: 5 % of the edge's samples in
+    `gc_collect_main` (py-spy, make bench). 20,000 makes those rare.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
 async def serve_until_signalled(name: str, service: Service) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await service.start()
+    tune_gc()
     # Launchers and tests wait for this exact line instead of sleeping.
     print(READY_LINE.format(name=name), file=sys.stderr, flush=True)
     try:
