@@ -1,11 +1,12 @@
 """The edge behind other HTTP servers, for the comparison in bench/servers.py (not shipped).
 
-    python bench/edge_servers.py aiohttp-app|aiohttp-lowlevel|uvicorn|granian-asgi|granian-rsgi
+    python bench/edge_servers.py mcpgw-http1|aiohttp-app|aiohttp-lowlevel|uvicorn|granian-asgi|granian-rsgi
 
 Each runs the edge's own parts and handler (`running_edge`, `EdgeApp`) behind a thin adapter onto
-the transport seam, so the HTTP server is the only thing that differs. granian-rsgi is the
-shipped adapter (mcpgw_edge.server.granian). The others are kept here, not in the edge, because
-they lost (bench/README.md) and every line of HTTP handling in the product is a line to secure.
+the transport seam, so the HTTP server is the only thing that differs. mcpgw-http1 is the
+edge's own server (mcpgw_edge.server), the one it ships. The others live here, not in the edge,
+because they lost (bench/README.md) and every line of HTTP handling in the product is a line to
+secure.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+from granian_rsgi import GranianServer
 from mcpgw_edge.app import EdgeApp, running_edge
 from mcpgw_edge.http import BodyTooLarge, ClientGone, EventStream, Request, Response
-from mcpgw_edge.server.granian import GranianServer
+from mcpgw_edge.server.listener import HttpServer
 from mcpgw_edge.settings import load
 
 from mcpgw.runtime.service import READY_LINE, configure_logging, tune_gc
@@ -186,7 +188,15 @@ async def _serve_granian_rsgi(app: EdgeApp, host: str, port: int) -> AsyncIterat
     server.stop()
 
 
+async def _serve_mcpgw(app: EdgeApp, host: str, port: int) -> AsyncIterator[None]:
+    server = HttpServer(app, host, port)
+    await server.start()
+    yield
+    await server.stop()
+
+
 SERVERS = {
+    "mcpgw-http1": _serve_mcpgw,
     "aiohttp-app": lambda app, host, port: _serve_aiohttp(app, host, port, lowlevel=False),
     "aiohttp-lowlevel": lambda app, host, port: _serve_aiohttp(app, host, port, lowlevel=True),
     "uvicorn": _serve_uvicorn,

@@ -75,9 +75,10 @@ if [ "${1:-}" = bench ]; then
       say "wrk is not installed: the benchmark's load generator (Debian/Ubuntu: sudo apt-get install wrk; macOS: brew install wrk)"
     fi
   fi
-  # uvicorn only for bench/servers.py's comparison of HTTP servers.
-  [ -x "$VENV/bin/uvicorn" ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check uvicorn >/dev/null 2>&1 \
-    || say "uvicorn could not be installed: bench/servers.py cannot compare it"
+  # uvicorn and Granian only for bench/servers.py's comparison of HTTP servers.
+  [ -x "$VENV/bin/uvicorn" ] && [ -x "$VENV/bin/granian" ] \
+    || "$VENV/bin/python" -m pip install -q --disable-pip-version-check uvicorn 'granian>=2.8.9,<2.9' >/dev/null 2>&1 \
+    || say "uvicorn or granian could not be installed: bench/servers.py cannot compare them"
   # py-spy only for `bench/run.py --profile`; a failure here does not stop the benchmark.
   [ -x "$VENV/bin/py-spy" ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check py-spy >/dev/null 2>&1 \
     || say "py-spy could not be installed: --profile will not work"

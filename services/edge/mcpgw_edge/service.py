@@ -7,10 +7,17 @@ import logging
 
 from mcpgw_edge.app import EdgeApp, running_edge
 from mcpgw_edge.context import Edge
-from mcpgw_edge.server.granian import GranianServer
+from mcpgw_edge.server.http1 import Limits
+from mcpgw_edge.server.listener import HttpServer
 from mcpgw_edge.settings import EdgeSettings
 
 log = logging.getLogger(__name__)
+
+
+def limits(settings: EdgeSettings) -> Limits:
+    return Limits(max_header_bytes=settings.max_header_bytes, max_body_bytes=settings.max_body_bytes,
+                  request_timeout=settings.client_io_timeout, keepalive_timeout=settings.keepalive_timeout,
+                  write_timeout=settings.client_io_timeout)
 
 
 class EdgeService:
@@ -18,7 +25,7 @@ class EdgeService:
         self.settings = settings
         self.port = settings.port
         self._stack: contextlib.AsyncExitStack | None = None
-        self._server: GranianServer | None = None
+        self._server: HttpServer | None = None
         self._app: EdgeApp | None = None
 
     @property
@@ -30,20 +37,20 @@ class EdgeService:
         async with contextlib.AsyncExitStack() as stack:
             edge = await stack.enter_async_context(running_edge(self.settings))
             self._app = EdgeApp(edge)
-            server = GranianServer(self._app, self.settings.host, self.settings.port,
-                                   header_timeout=self.settings.client_io_timeout)
-            server.start()  # a port that is taken raises here, and the stack undoes the rest
+            server = HttpServer(self._app, self.settings.host, self.settings.port, limits(self.settings))
+            await server.start()  # a port that is taken raises here, and the stack undoes the rest
             self._server, self.port = server, server.port
             self._stack = stack.pop_all()
         log.info("edge listening on http://%s:%d", self.settings.host, self.port)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
         if self._app is not None:
             # End every SSE stream so that their handlers finish, then the answers still being made.
             self._app.edge.hub.close_all()
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
+        if self._app is not None:
             await self._app.close()
         if self._stack is not None:
             await self._stack.aclose()

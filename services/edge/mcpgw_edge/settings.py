@@ -18,6 +18,10 @@ class EdgeSettings(CommonSettings, kw_only=True):
     # client that does not take an event within it loses the stream.
     client_io_timeout: float = 30.0
     max_body_bytes: int = 4 * 1024 * 1024
+    # Request line and headers together (431 beyond).
+    max_header_bytes: int = 32 * 1024
+    # An HTTP connection with no request under way is closed after this many seconds.
+    keepalive_timeout: float = 75.0
     # Upper bound on one tools/call, end to end.
     tool_call_timeout: float = 60.0
     # How long a cached auth decision may live without an invalidating event.

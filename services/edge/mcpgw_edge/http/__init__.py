@@ -6,6 +6,7 @@ Protocol code (`mcpgw_edge.transports`, `mcpgw_edge.mcp`) speaks these types onl
 
 from mcpgw_edge.http.messages import (
     BodyReader,
+    BodyTimeout,
     BodyTooLarge,
     ClientGone,
     EventSink,
@@ -19,6 +20,7 @@ from mcpgw_edge.http.messages import (
 
 __all__ = [
     "BodyReader",
+    "BodyTimeout",
     "BodyTooLarge",
     "ClientGone",
     "EventSink",

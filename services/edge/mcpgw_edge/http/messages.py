@@ -23,11 +23,16 @@ class BodyTooLarge(Exception):
     """The request body passed the limit the edge asked for."""
 
 
+class BodyTimeout(Exception):
+    """The request body did not arrive within the server's request timeout."""
+
+
 class ClientGone(ConnectionError):
     """The client closed the connection: an event stream's `send` cannot deliver any more."""
 
 
-# Reads the whole request body, refusing more than `limit` bytes (BodyTooLarge).
+# Reads the whole request body, refusing more than `limit` bytes (BodyTooLarge). The server
+# adapter bounds how long the body may take (BodyTimeout): no timer here.
 BodyReader = Callable[[int], Awaitable[bytes]]
 
 

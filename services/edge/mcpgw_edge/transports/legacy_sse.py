@@ -87,7 +87,7 @@ class LegacySse:
         if isinstance(session, Response):
             return session
         settings = self.edge.settings
-        decoded = await read_messages(request, settings.max_body_bytes, settings.client_io_timeout)
+        decoded = await read_messages(request, settings.max_body_bytes)
         if isinstance(decoded, Response):
             return decoded
         if isinstance(decoded, list):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from mcpgw.contracts import McpgwError
-from mcpgw_edge.http import BodyTooLarge, HeaderList, Request, Response
+from mcpgw_edge.http import BodyTimeout, BodyTooLarge, HeaderList, Request, Response
 from mcpgw_edge.mcp import jsonrpc
 from mcpgw_edge.mcp.jsonrpc import InvalidMessage, Message
 
@@ -27,11 +25,11 @@ def unavailable(exc: McpgwError) -> Response:
                               f"gateway unavailable: {exc.message}")
 
 
-async def read_messages(request: Request, limit: int, timeout: float) -> Message | list[Message] | Response:
+async def read_messages(request: Request, limit: int) -> Message | list[Message] | Response:
     """The POSTed JSON-RPC message(s), or the error response for a body we refuse."""
     if request.content_type != JSON:
         return rpc_error_response(400, jsonrpc.INVALID_REQUEST, "Invalid Content-Type: expected application/json")
-    body = await read_body(request, limit, timeout)
+    body = await read_body(request, limit)
     if isinstance(body, Response):
         return body
     try:
@@ -40,16 +38,14 @@ async def read_messages(request: Request, limit: int, timeout: float) -> Message
         return rpc_error_response(400, exc.code, exc.message, exc.request_id)
 
 
-async def read_body(request: Request, limit: int, timeout: float) -> bytes | Response:
+async def read_body(request: Request, limit: int) -> bytes | Response:
     """The request body, or the error response for one too large or too slow to arrive."""
     length = request.content_length
     if length is not None and length > limit:
         return rpc_error_response(413, jsonrpc.INVALID_REQUEST, "request body too large")
     try:
-        # One deadline for the whole body: a slow sender cannot hold the request open.
-        async with asyncio.timeout(timeout):
-            return await request.body(limit)
-    except TimeoutError:
+        return await request.body(limit)
+    except BodyTimeout:
         return rpc_error_response(408, jsonrpc.INVALID_REQUEST, "request body not received in time")
     except BodyTooLarge:
         return rpc_error_response(413, jsonrpc.INVALID_REQUEST, "request body too large")

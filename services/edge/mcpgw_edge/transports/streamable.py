@@ -55,7 +55,7 @@ class StreamableHttp:
             return rpc_error_response(406, INVALID_REQUEST,
                                       "Not Acceptable: Accept must list application/json and text/event-stream")
         settings = self.edge.settings
-        decoded = await read_messages(request, settings.max_body_bytes, settings.client_io_timeout)
+        decoded = await read_messages(request, settings.max_body_bytes)
         if isinstance(decoded, Response):
             return decoded
 

@@ -1,15 +1,15 @@
-"""The HTTP server adapter: Granian (Rust, hyper) serving the edge's handler over RSGI, in-process.
+"""Granian (Rust, hyper) serving the edge's handler over RSGI, in-process: for bench/servers.py.
 
-The only module of the edge that imports an HTTP server library. hyper parses and writes HTTP/1.1
-on Granian's Rust thread; the handler runs as an asyncio task on the service's own event loop,
-next to its NATS and Redis clients. Chosen by measurement (bench/README.md, "HTTP servers"): on
-the real tools/call path it takes the edge from 116-156 us of CPU per call (aiohttp) to the
-figures there.
+hyper parses and writes HTTP/1.1 on Granian's Rust thread; the handler runs as an asyncio task on
+the service's own event loop, next to its NATS and Redis clients. It was the edge's server for
+one commit; the edge's own HTTP/1.1 server (mcpgw_edge/server) beat it on the real path (less
+CPU per call, no cross-thread hop per request), see bench/README.md. Body timeouts are not
+enforced here.
 
 Granian's embedded server (`granian.server.embed.Server`) binds its own socket, cannot report the
 port it got for port 0 and runs a supervisor loop we do not need; so this module starts the same
 RSGI worker that class starts, on a socket we bound. That uses Granian internals: the version is
-pinned in pyproject.toml and the whole test suite runs through this module.
+known to work is 2.8.9.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from typing import Any
 import granian._futures
 import granian._granian
 from granian.http import HTTP1Settings
-
 from mcpgw_edge.http import BodyTooLarge, ClientGone, EventStream, Handler, Request, Response
 
 log = logging.getLogger(__name__)
