@@ -37,6 +37,7 @@ MAX_PIPELINED = 16
 # Names that may appear once: a second one is how request smuggling starts.
 _SINGLE = frozenset({"host", "content-length", "transfer-encoding"})
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_INTERNAL = Response(500, b'{"error":"internal error"}', [("content-type", "application/json")])
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class _Pending:
 
 class Connection(asyncio.Protocol):
     __slots__ = (
+        "_current",
         "_drained",
         "_handler",
         "_header_bytes",
@@ -98,12 +100,14 @@ class Connection(asyncio.Protocol):
     )
 
     def __init__(self, server: HttpServer, handler: Handler, limits: Limits) -> None:
+        super().__init__()
         self._server = server
         self._handler = handler
         self._limits = limits
         self._parser = httptools.HttpRequestParser(self)
         self._queue: collections.deque[_Pending] = collections.deque()
         self._parsing: _Pending | None = None
+        self._current: _Pending | None = None  # the request being answered
         self._task: asyncio.Task[None] | None = None
         self._url = b""
         self._headers: dict[str, str] = {}
@@ -142,8 +146,14 @@ class Connection(asyncio.Protocol):
             return
         try:
             self._parser.feed_data(data)
-        except BadRequest as exc:
-            self._refuse(exc.status, exc.reason)
+        except httptools.HttpParserCallbackError as exc:
+            # llhttp wraps what a callback raised; ours say what to answer.
+            cause = exc.__context__
+            if isinstance(cause, BadRequest):
+                self._refuse(cause.status, cause.reason)
+            else:
+                log.error("HTTP parser callback failed", exc_info=cause)
+                self._refuse(500, "internal error")
         except httptools.HttpParserUpgrade:
             self._refuse(501, "protocol upgrades are not supported")
         except httptools.HttpParserError as exc:
@@ -186,6 +196,8 @@ class Connection(asyncio.Protocol):
         pending = self._parsing
         assert pending is not None
         parser = self._parser
+        if parser.should_upgrade():
+            raise BadRequest(501, "protocol upgrades are not supported")
         if parser.get_http_version() == "1.1" and "host" not in self._headers:
             raise BadRequest(400, "missing Host header")
         try:
@@ -250,7 +262,7 @@ class Connection(asyncio.Protocol):
         return b"".join(pending.chunks) if len(pending.chunks) != 1 else pending.chunks[0]
 
     def _next(self) -> None:
-        pending = self._queue.popleft()
+        pending = self._current = self._queue.popleft()
         # The body still has to arrive in time; a complete request waits on nothing.
         self.deadline = 0.0 if pending.complete else time.monotonic() + self._limits.request_timeout
         self._task = asyncio.get_running_loop().create_task(self._answer(pending))
@@ -263,7 +275,7 @@ class Connection(asyncio.Protocol):
             return
         except Exception:
             log.exception("edge handler failed")
-            result = Response(500, b'{"error":"internal error"}', [("content-type", "application/json")])
+            result = _INTERNAL
         if self.closing:
             return
         # A response sent before the body was read leaves bytes llhttp would take for a request.
@@ -273,9 +285,16 @@ class Connection(asyncio.Protocol):
                 self._write_response(result, keep_alive, pending.request.method == "HEAD")
             else:
                 keep_alive = await self._stream(result, keep_alive)
-        except ClientGone:
+        except (ClientGone, asyncio.CancelledError):
             return
-        except asyncio.CancelledError:
+        except Exception:
+            # Nothing of this response was written (a head is built whole before it is sent),
+            # except after an event stream started: then the connection just ends.
+            log.exception("edge response could not be written")
+            if not self.closing and not isinstance(result, EventStream):
+                self._write_response(_INTERNAL, False, False)
+            self._close()
+            self._task = None
             return
         self._task = None
         if not keep_alive:
@@ -328,7 +347,16 @@ class Connection(asyncio.Protocol):
 
     def _refuse(self, status: int, reason: str) -> None:
         """Answer a request we will not parse further, then close."""
-        if self.transport is not None and self._task is None:
+        if self._task is not None:
+            if self._current is not None and self._current.complete:
+                # Garbage behind a whole request: answer that one, then close.
+                self._current.keep_alive = False
+                if self.transport is not None:
+                    self.transport.pause_reading()
+                return
+            self._task.cancel()  # its body will never arrive whole
+            self._task = None
+        if self.transport is not None:
             body = b'{"error":%s}' % repr(reason).replace("'", '"').encode("latin-1", "replace")
             self.transport.write(self._head(status, [("content-type", "application/json")],
                                             b"content-length: %d\r\n" % len(body), False) + body)

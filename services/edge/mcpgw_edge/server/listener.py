@@ -25,12 +25,13 @@ class HttpServer:
     """Serves `handler` on host:port (0: a free port) in the running event loop."""
 
     def __init__(self, handler: Handler, host: str, port: int, limits: Limits | None = None,
-                 backlog: int = 1024) -> None:
+                 backlog: int = 1024, sweep_every: float = SWEEP_EVERY) -> None:
         self._handler = handler
         self._host = host
         self._port = port
         self._limits = limits or Limits()
         self._backlog = backlog
+        self._sweep_every = sweep_every
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.connections: set[Connection] = set()
@@ -52,7 +53,7 @@ class HttpServer:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(SWEEP_EVERY)
+            await asyncio.sleep(self._sweep_every)
             await self.sweep()
 
     async def sweep(self) -> None:
