@@ -79,7 +79,7 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
         await bus.subscribe(bus.subjects.events_session_all, SessionEnded, on_session_ended),
     ]
     sessions.start()
-    keepalive = asyncio.get_running_loop().create_task(hub.keepalive(settings.sse_keepalive))
+    keepalive = asyncio.get_running_loop().create_task(hub.keepalive(settings.sse_keepalive, sessions.touch))
     try:
         yield edge
     finally:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 # Queued on a quiet stream by the keep-alive ticker; written as an SSE comment.
 PING = b""
 # The ticker hands the loop back after this many streams, so that 10,000 idle streams never hold
 # an active call behind one long sweep.
 SWEEP_SLICE = 256
+# Keep-alive checks per interval.
+TICKS = 10
 
 
 class Stream:
@@ -87,20 +89,26 @@ class StreamHub:
             stream.close()
         self._streams.clear()
 
-    async def keepalive(self, interval: float) -> None:
-        """Forever: queue a PING on every stream that sent nothing for `interval` seconds.
+    async def keepalive(self, interval: float, alive: Callable[[str], None]) -> None:
+        """Forever: queue a PING on every stream that sent nothing for `interval` seconds, and
+        report its session as `alive` (a client holding a stream open keeps its session).
 
-        Checked every tenth of the interval, so each stream pings about every 1.0-1.1 intervals
-        and streams opened at different times ping at different times; a sweep yields every
-        SWEEP_SLICE streams.
+        Checked every tenth of the interval, with at most a tenth of the streams pinged per
+        check: 10,000 streams opened together ping in ten waves, not in one (a stream may ping up
+        to one interval late). A sweep yields every SWEEP_SLICE streams.
         """
-        tick = max(interval / 10, 0.05)
+        tick = max(interval / TICKS, 0.05)
         while True:
             await asyncio.sleep(tick)
+            budget = len(self._streams) // TICKS + SWEEP_SLICE
             due = time.monotonic() - interval
             for count, stream in enumerate(list(self._streams.values()), 1):
                 if stream.last_sent <= due and stream.queue.empty():
                     stream.send(PING)
+                    alive(stream.session_id)
+                    budget -= 1
+                    if budget == 0:
+                        break
                 if count % SWEEP_SLICE == 0:
                     await asyncio.sleep(0)
                     due = time.monotonic() - interval
