@@ -50,6 +50,9 @@ def _aiohttp_handler(app: EdgeApp) -> Any:
         await response.prepare(req)
 
         class Sink:
+            def offer(self, chunk: bytes) -> bool:
+                return False  # no cheap non-blocking write here: the pump writes pings
+
             async def send(self, chunk: bytes) -> None:
                 try:
                     await response.write(chunk)
@@ -133,6 +136,9 @@ class AsgiApp:
                     "headers": [(k.encode(), v.encode()) for k, v in result.headers]})
 
         class Sink:
+            def offer(self, chunk: bytes) -> bool:
+                return False  # no cheap non-blocking write here: the pump writes pings
+
             async def send(self, chunk: bytes) -> None:
                 try:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})

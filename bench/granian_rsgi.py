@@ -46,6 +46,9 @@ class _Sink:
     def __init__(self, transport: Any) -> None:
         self._transport = transport
 
+    def offer(self, chunk: bytes) -> bool:
+        return False  # no cheap non-blocking write here: the pump writes pings
+
     async def send(self, chunk: bytes) -> None:
         try:
             await self._transport.send_bytes(chunk)

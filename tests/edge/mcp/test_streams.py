@@ -49,3 +49,25 @@ async def test_streams_opened_together_are_pinged_in_waves() -> None:
         waves[round((t - first) / 0.05)] = waves.get(round((t - first) / 0.05), 0) + 1
     assert max(waves.values()) <= per_wave
     assert len(pinged) == count
+
+
+async def test_a_stream_whose_connection_takes_the_ping_at_once_gets_it_written_not_queued() -> None:
+    hub = StreamHub()
+    direct = hub.open("s-direct", "srv")
+    slow = hub.open("s-slow", "srv")
+    assert direct is not None and slow is not None
+    written = asyncio.Event()
+
+    def take() -> bool:
+        written.set()
+        return True
+
+    direct.ping_now = take
+    slow.ping_now = lambda: False  # the client is not reading: the ping waits in its queue
+    ticker = asyncio.get_running_loop().create_task(hub.keepalive(0.2, lambda _: None))
+    try:
+        await asyncio.wait_for(written.wait(), WAIT)
+        assert await asyncio.wait_for(slow.queue.get(), WAIT) == PING
+        assert direct.queue.empty()
+    finally:
+        ticker.cancel()

@@ -117,6 +117,11 @@ class EventSink(Protocol):
 
     async def send(self, chunk: bytes) -> None: ...
 
+    def offer(self, chunk: bytes) -> bool:
+        """Write `chunk` now if the connection takes it without waiting; False (nothing written)
+        if the client is slow or gone."""
+        ...
+
 
 class EventStream:
     """A `text/event-stream` response: the adapter sends the headers, then awaits `run(sink)`.

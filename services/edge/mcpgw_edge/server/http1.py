@@ -410,3 +410,10 @@ class _Sink:
         else:
             connection.transport.write(chunk)
         await connection.drain()
+
+    def offer(self, chunk: bytes) -> bool:
+        connection = self._connection
+        if connection.closing or connection.transport is None or connection.paused_since:
+            return False
+        connection.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self._chunked else chunk)
+        return True

@@ -8,6 +8,8 @@ import contextlib
 from mcpgw_edge.http import ClientGone, EventSink
 from mcpgw_edge.mcp.streams import PING, Stream
 
+KEEPALIVE = b": ping\n\n"  # an SSE comment: clients ignore it, proxies see traffic
+
 
 def sse_event(payload: bytes, event: str = "message") -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + payload + b"\n\n"
@@ -16,14 +18,18 @@ def sse_event(payload: bytes, event: str = "message") -> bytes:
 async def pump(sink: EventSink, stream: Stream, write_timeout: float) -> None:
     """Write the stream's messages as SSE events until it closes or the client goes away.
 
-    No timer while idle: the hub's keep-alive ticker queues a PING on streams that were quiet for
-    a while (an SSE comment keeps proxies from idling the stream out and detects a gone client).
+    No timer while idle: the hub's keep-alive ticker writes a comment straight to streams that
+    were quiet for a while (through `ping_now`), or queues a PING when the client is slow.
     """
-    with contextlib.suppress(ClientGone, ConnectionError, TimeoutError):
-        while True:
-            item = await stream.queue.get()
-            if item is None:
-                break
-            # A client that stops reading would block the write forever: bound it.
-            async with asyncio.timeout(write_timeout):
-                await sink.send(b": ping\n\n" if item is PING else sse_event(item))
+    stream.ping_now = lambda: sink.offer(KEEPALIVE)
+    try:
+        with contextlib.suppress(ClientGone, ConnectionError, TimeoutError):
+            while True:
+                item = await stream.queue.get()
+                if item is None:
+                    break
+                # A client that stops reading would block the write forever: bound it.
+                async with asyncio.timeout(write_timeout):
+                    await sink.send(KEEPALIVE if item is PING else sse_event(item))
+    finally:
+        stream.ping_now = None
