@@ -70,7 +70,7 @@ async def open_idle(port: int, held: list[asyncio.Task[None]]) -> None:
 
 async def hold(port: int, count: int) -> None:
     """The idle clients, in a process of their own so that their reads never delay the measured calls."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     held: list[asyncio.Task[None]] = []
     gate = asyncio.Semaphore(100)
@@ -118,7 +118,7 @@ async def main() -> None:
     args = parser.parse_args()
     if args.hold:
         return await hold(args.hold, args.sessions)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the edge inherits it
     if hard < args.sessions + 1000:
         raise SystemExit(f"open-file limit {hard} is too low for {args.sessions} sessions")
