@@ -36,11 +36,12 @@ class HttpServer:
         self._sweeper: asyncio.Task[None] | None = None
         self.connections: set[Connection] = set()
         self.date_header = b""
+        self.loop: asyncio.AbstractEventLoop
         self.port = port
 
     async def start(self) -> None:
         self._refresh_date()
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         self._server = await loop.create_server(
             lambda: Connection(self, self._handler, self._limits), self._host, self._port, family=family,
