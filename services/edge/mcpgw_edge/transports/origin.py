@@ -30,6 +30,8 @@ class OriginPolicy:
         self._origins = {o.rstrip("/").lower() for o in allowed_origins}
         self._hosts = {h.lower() for h in allowed_hosts}
         self._check_host = is_loopback_host(bind_host)
+        # Verdicts by Host value: clients send the same few values on every request.
+        self._host_verdicts: dict[str, bool] = {}
 
     def host_ok(self, host: str | None) -> bool:
         """A server bound to loopback only answers requests addressed to a loopback name."""
@@ -37,7 +39,12 @@ class OriginPolicy:
             return True
         if not host:
             return False
-        return is_loopback_host(host) or host.lower() in self._hosts or _hostname(host) in self._hosts
+        verdict = self._host_verdicts.get(host)
+        if verdict is None:
+            verdict = is_loopback_host(host) or host.lower() in self._hosts or _hostname(host) in self._hosts
+            if len(self._host_verdicts) < 1024:  # bounded: Host is the client's to choose
+                self._host_verdicts[host] = verdict
+        return verdict
 
     def origin_ok(self, origin: str | None, host: str | None) -> bool:
         """No Origin (non-browser clients) is fine; a browser's Origin must be ours or allowed."""

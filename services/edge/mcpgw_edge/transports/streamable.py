@@ -28,7 +28,10 @@ ACCEPTED = Response(202)
 def _accepts(accept: str, *types: str) -> bool:
     if "*/*" in accept:
         return True
-    return all(t in accept for t in types)
+    for wanted in types:  # a loop, not all(genexpr): 2 % of the edge's samples went to the generator
+        if wanted not in accept:
+            return False
+    return True
 
 
 class StreamableHttp:
