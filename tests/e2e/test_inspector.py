@@ -1,69 +1,34 @@
 """MCP Inspector's CLI (an independent TypeScript client) against a server that asks for an API key.
 
-The Inspector is installed once into `.run/node/` (ignored by git) from the npm registry and then
-run offline: HOME in a scratch directory, no update notifier, the installed binary called directly.
+Installed and run through tests/node.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
+from tests.node import node_env, npm_binary
 
 VERSION = "2.12.0"
-PACKAGE = f"@modelcontextprotocol/inspector@{VERSION}"
-ROOT = Path(__file__).resolve().parents[2]
-PREFIX = ROOT / ".run" / "node"
-BINARY = PREFIX / "node_modules" / ".bin" / "mcp-inspector"
-INSTALL_TIMEOUT = 300.0
 RUN_TIMEOUT = 60.0
-
-
-def _installed_version() -> str | None:
-    manifest = PREFIX / "node_modules" / "@modelcontextprotocol" / "inspector" / "package.json"
-    try:
-        return str(json.loads(manifest.read_text())["version"])
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 @pytest.fixture(scope="session")
 async def inspector() -> Path:
     """The Inspector CLI binary, installed on first use."""
-    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"Node.js/npm not available: {', '.join(missing)} not found on PATH")
-    if BINARY.exists() and _installed_version() == VERSION:
-        return BINARY
-    PREFIX.mkdir(parents=True, exist_ok=True)
-    proc = await asyncio.create_subprocess_exec(
-        "npm", "install", "--no-audit", "--no-fund", "--prefix", str(PREFIX), PACKAGE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "npm_config_update_notifier": "false"})
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), INSTALL_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        pytest.skip(f"Node.js/npm not available: npm install {PACKAGE} took over {INSTALL_TIMEOUT:g}s")
-    if proc.returncode != 0 or not BINARY.exists():
-        tail = out.decode(errors="replace").strip().splitlines()[-5:]
-        pytest.skip(f"Node.js/npm not available: npm install {PACKAGE} failed: {' | '.join(tail)}")
-    return BINARY
+    return await npm_binary("@modelcontextprotocol/inspector", VERSION, "mcp-inspector")
 
 
 async def run_inspector(binary: Path, home: Path, *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         str(binary), "--cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "HOME": str(home), "npm_config_update_notifier": "false", "NO_COLOR": "1"})
+        env=node_env(home))
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
     except TimeoutError:

