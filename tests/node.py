@@ -84,3 +84,18 @@ async def npm_binary(package: str, version: str, binary: str) -> Path:
         tail = out.decode(errors="replace").strip().splitlines()[-5:]
         pytest.skip(f"Node.js/npm not available: npm install {spec} failed: {' | '.join(tail)}")
     return path
+
+
+async def run_node_tool(binary: Path, *args: str, home: Path, timeout: float) -> tuple[int, str]:
+    """Run an installed Node program to completion: its exit code and combined output. A run past
+    `timeout` is killed and fails the test."""
+    proc = await asyncio.create_subprocess_exec(
+        str(binary), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=node_env(home))
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"{binary.name} {' '.join(args)} did not finish in {timeout:g}s") from None
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(errors="replace")

@@ -17,7 +17,7 @@ import pytest
 
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
-from tests.node import node_env, npm_binary
+from tests.node import npm_binary, run_node_tool
 
 VERSION = "0.2.0-alpha.12"
 RUN_TIMEOUT = 90.0
@@ -38,17 +38,10 @@ async def conformance() -> Path:
 
 async def run_scenario(binary: Path, url: str, scenario: str, out: Path) -> list[dict[str, object]]:
     """Run one scenario; its checks as the suite recorded them."""
-    proc = await asyncio.create_subprocess_exec(
-        str(binary), "server", "--url", url, "--scenario", scenario, "--timeout", "20000", "-o", str(out),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=node_env(out))
-    try:
-        output, _ = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError(f"conformance scenario {scenario} did not finish in {RUN_TIMEOUT:g}s") from None
+    _, output = await run_node_tool(binary, "server", "--url", url, "--scenario", scenario, "--timeout", "20000",
+                                    "-o", str(out), home=out, timeout=RUN_TIMEOUT)
     checks = _recorded(out)
-    assert checks is not None, f"{scenario}: no checks recorded\n{output.decode(errors='replace')[-2000:]}"
+    assert checks is not None, f"{scenario}: no checks recorded\n{output[-2000:]}"
     return checks
 
 

@@ -5,7 +5,6 @@ Installed and run through tests/node.py.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
-from tests.node import node_env, npm_binary
+from tests.node import npm_binary, run_node_tool
 
 VERSION = "2.12.0"
 RUN_TIMEOUT = 60.0
@@ -26,17 +25,7 @@ async def inspector() -> Path:
 
 
 async def run_inspector(binary: Path, home: Path, *args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        str(binary), "--cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env=node_env(home))
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError(f"mcp-inspector {' '.join(args)} did not finish in {RUN_TIMEOUT:g}s") from None
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(errors="replace")
+    return await run_node_tool(binary, "--cli", *args, home=home, timeout=RUN_TIMEOUT)
 
 
 def tool_names(output: str) -> list[str]:
