@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from mcpgw.devcluster import free_port, start_nats, start_redis
 from tests.backends import Backend, run_backend
 from tests.cluster import Cluster, running_cluster
+from tests.conformance import conformance_binary
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +46,9 @@ async def backend() -> AsyncIterator[Backend]:
 async def cluster(nats_url: str, redis_url: str, root: str) -> AsyncIterator[Cluster]:
     async with running_cluster(nats_url, redis_url, root) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+async def conformance() -> Path:
+    """The official conformance suite's CLI, installed on first use (skips without Node/npm)."""
+    return await conformance_binary()

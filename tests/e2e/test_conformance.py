@@ -10,17 +10,12 @@ behind the gateway and come with that work (issue 10); the stateless 2026-07-28 
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
-
-import pytest
 
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
-from tests.node import npm_binary, run_node_tool
+from tests.conformance import idle, run_suite, shortfalls
 
-VERSION = "0.2.0-alpha.12"
-RUN_TIMEOUT = 90.0
 PROTOCOL_SCENARIOS = (
     "server-initialize",
     "ping",
@@ -31,39 +26,14 @@ PROTOCOL_SCENARIOS = (
 )
 
 
-@pytest.fixture(scope="session")
-async def conformance() -> Path:
-    return await npm_binary("@modelcontextprotocol/conformance", VERSION, "conformance")
-
-
-async def run_scenario(binary: Path, url: str, scenario: str, out: Path) -> list[dict[str, object]]:
-    """Run one scenario; its checks as the suite recorded them."""
-    _, output = await run_node_tool(binary, "server", "--url", url, "--scenario", scenario, "--timeout", "20000",
-                                    "-o", str(out), home=out, timeout=RUN_TIMEOUT)
-    checks = _recorded(out)
-    assert checks is not None, f"{scenario}: no checks recorded\n{output[-2000:]}"
-    return checks
-
-
-def _recorded(out: Path) -> list[dict[str, object]] | None:
-    found = sorted(out.glob("*/checks.json"))
-    if not found:
-        return None
-    checks: list[dict[str, object]] = json.loads(found[-1].read_text())
-    return checks
-
-
 async def test_the_protocol_scenarios_pass_against_the_edge(
         cluster: Cluster, backend: Backend, conformance: Path, tmp_path: Path) -> None:
     await cluster.create_server("petstore", petstore_yaml(backend.url))
     url = cluster.mcp_url("petstore")
-    results = await asyncio.gather(*(
-        run_scenario(conformance, url, scenario, tmp_path / scenario) for scenario in PROTOCOL_SCENARIOS))
-    failed = {
-        scenario: [(c["id"], c["status"], c.get("errorMessage") or c.get("details")) for c in checks
-                   if c["status"] not in ("SUCCESS", "INFO", "SKIPPED")]
-        for scenario, checks in zip(PROTOCOL_SCENARIOS, results, strict=True)
-    }
-    assert not any(failed.values()), failed
-    # Each scenario checked something (a suite that ran nothing would pass the line above).
-    assert all(any(c["status"] == "SUCCESS" for c in checks) for checks in results), results
+    runs = await asyncio.gather(*(
+        run_suite(conformance, url, tmp_path / scenario, "--scenario", scenario) for scenario in PROTOCOL_SCENARIOS))
+    results = {scenario: found for (one, _) in runs for scenario, found in one.items()}
+    assert set(results) == set(PROTOCOL_SCENARIOS), [output[-2000:] for _, output in runs]
+    missed = {scenario: shortfalls(checks) for scenario, checks in results.items() if shortfalls(checks)}
+    assert not missed, missed
+    assert not [scenario for scenario, checks in results.items() if idle(checks)], results
