@@ -7,7 +7,7 @@ import logging
 
 from mcpgw_edge.app import EdgeApp, running_edge
 from mcpgw_edge.context import Edge
-from mcpgw_edge.server.http1 import Limits
+from mcpgw_edge.server.limits import Limits
 from mcpgw_edge.server.listener import HttpServer
 from mcpgw_edge.settings import EdgeSettings
 

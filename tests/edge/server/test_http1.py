@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
-from mcpgw_edge.server.http1 import Limits
+from mcpgw_edge.server.limits import Limits
 from mcpgw_edge.server.listener import HttpServer
 from mcpgw_edge.transports.replies import read_body
 

@@ -19,13 +19,14 @@ import asyncio
 import collections
 import logging
 import time
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, cast
 
 import httptools
 
 from mcpgw_edge.http import BodyTimeout, BodyTooLarge, ClientGone, EventStream, Handler, Request, Response
+from mcpgw_edge.server.limits import Limits
+from mcpgw_edge.server.sink import Sink
 
 if TYPE_CHECKING:
     from mcpgw_edge.server.listener import HttpServer
@@ -38,19 +39,6 @@ MAX_PIPELINED = 16
 _SINGLE = frozenset({"host", "content-length", "transfer-encoding"})
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _INTERNAL = Response(500, b'{"error":"internal error"}', [("content-type", "application/json")])
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    max_header_bytes: int = 32 * 1024
-    max_body_bytes: int = 4 * 1024 * 1024
-    # From a connection's first byte (or the end of the previous response) to the end of the
-    # request's headers, and from there to the end of its body.
-    request_timeout: float = 30.0
-    # A connection with no request under way is closed after this long.
-    keepalive_timeout: float = 75.0
-    # A client that takes no bytes for this long while the edge has some to send loses the connection.
-    write_timeout: float = 30.0
 
 
 class BadRequest(Exception):
@@ -336,7 +324,7 @@ class Connection(asyncio.Protocol):
         keep_alive = keep_alive and chunked
         extra = b"transfer-encoding: chunked\r\n" if chunked else b""
         self.transport.write(self._head(200, stream.headers, extra, keep_alive))
-        await stream.run(_Sink(self, chunked))
+        await stream.run(Sink(self, chunked))
         if chunked and not self.closing:
             self.transport.write(b"0\r\n\r\n")
         return keep_alive
@@ -392,30 +380,3 @@ class Connection(asyncio.Protocol):
     @property
     def idle(self) -> bool:
         return self._task is None and self._parsing is None
-
-
-class _Sink:
-    """EventSink over the connection: each send is one chunk; waits while the client is slow."""
-
-    __slots__ = ("_chunked", "_connection")
-
-    def __init__(self, connection: Connection, chunked: bool) -> None:
-        self._connection = connection
-        self._chunked = chunked
-
-    async def send(self, chunk: bytes) -> None:
-        connection = self._connection
-        if connection.closing or connection.transport is None:
-            raise ClientGone("client closed the connection")
-        if self._chunked:
-            connection.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        else:
-            connection.transport.write(chunk)
-        await connection.drain()
-
-    def offer(self, chunk: bytes) -> bool:
-        connection = self._connection
-        if connection.closing or connection.transport is None or connection.paused_since:
-            return False
-        connection.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self._chunked else chunk)
-        return True

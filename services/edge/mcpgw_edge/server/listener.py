@@ -15,7 +15,8 @@ import time
 from email.utils import formatdate
 
 from mcpgw_edge.http import Handler
-from mcpgw_edge.server.http1 import Connection, Limits
+from mcpgw_edge.server.http1 import Connection
+from mcpgw_edge.server.limits import Limits
 
 SWEEP_EVERY = 1.0
 SWEEP_SLICE = 1000
