@@ -230,6 +230,13 @@ async def test_expect_100_continue_gets_an_interim_answer_before_the_body(wire: 
     assert wire.informational == [100]
 
 
+async def test_a_pipelined_100_continue_waits_for_the_answers_before_it(wire: Wire) -> None:
+    await wire.send(get("/") + b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n"
+                    b"Expect: 100-continue\r\n\r\n")
+    first = await asyncio.wait_for(wire.reader.readline(), WAIT)
+    assert first.startswith(b"HTTP/1.1 200"), first  # not the 100 meant for the request behind it
+
+
 async def test_many_pipelined_requests_are_all_answered_in_order(wire: Wire) -> None:
     # More than the server queues: it stops reading, answers, and reads on.
     await wire.send(b"".join(post("/echo", str(i).encode()) for i in range(100)))
