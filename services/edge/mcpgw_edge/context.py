@@ -1,4 +1,4 @@
-"""What a request handler needs from the edge, built once per app by the cleanup contexts."""
+"""What a request handler needs from the edge, built once by `running_edge`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from mcpgw.contracts import SessionEnded
 from mcpgw.runtime.bus import Bus
 from mcpgw_edge.authn import AuthGate
 from mcpgw_edge.mcp.dispatch import Dispatcher
@@ -27,3 +28,9 @@ class Edge:
     hub: StreamHub
     dispatcher: Dispatcher
     policy: OriginPolicy
+
+    async def end_session(self, session_id: str) -> None:
+        """End a session everywhere: in Redis, its stream here, and (by event) on every other edge."""
+        await self.sessions.delete(session_id)
+        self.hub.close(session_id)
+        await self.bus.publish(self.bus.subjects.event_session(session_id), SessionEnded(session_id=session_id))

@@ -12,7 +12,7 @@ import logging
 
 import msgspec
 
-from mcpgw.contracts import McpgwError, SessionEnded, SseDeliver
+from mcpgw.contracts import McpgwError, SseDeliver
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
 from mcpgw_edge.mcp import jsonrpc
@@ -71,9 +71,7 @@ class LegacySse:
                 edge.hub.release(stream)
                 # The legacy transport's session lives exactly as long as its stream.
                 with contextlib.suppress(Exception):
-                    await edge.sessions.delete(session.id)
-                    await edge.bus.publish(edge.bus.subjects.event_session(session.id),
-                                           SessionEnded(session_id=session.id))
+                    await edge.end_session(session.id)
 
         return EventStream(run)
 

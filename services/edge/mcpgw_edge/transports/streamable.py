@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from mcpgw.contracts import McpgwError, SessionEnded
+from mcpgw.contracts import McpgwError
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
 from mcpgw_edge.mcp import jsonrpc
@@ -147,10 +147,7 @@ class StreamableHttp:
         if isinstance(session, Response):
             return session
         try:
-            await self.edge.sessions.delete(session.id)
+            await self.edge.end_session(session.id)
         except McpgwError as exc:
             return unavailable(exc)
-        self.edge.hub.close(session.id)
-        await self.edge.bus.publish(self.edge.bus.subjects.event_session(session.id),
-                                    SessionEnded(session_id=session.id))
         return Response(200)
