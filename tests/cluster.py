@@ -58,8 +58,10 @@ class Cluster:
         self.edges.append(edge)
         return edge
 
-    async def restart_edge(self, index: int = 0) -> EdgeService:
-        """Stop an edge and start a fresh one (new process state) on the same port."""
+    async def restart_edge(self, index: int = 0, **overrides: Any) -> EdgeService:
+        """Stop an edge and start a fresh one (new process state) on the same port; `overrides`
+        change edge settings from then on."""
+        self.edge_overrides.update(overrides)
         old = self.edges[index]
         await old.stop()
         new = EdgeService(self.edge_settings(old.port))

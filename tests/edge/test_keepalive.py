@@ -26,8 +26,7 @@ async def _comment(stream: aiohttp.ClientResponse) -> bytes:
 
 
 async def test_a_quiet_get_stream_gets_keep_alive_comments(cluster: Cluster, backend: Backend) -> None:
-    cluster.edge_overrides["sse_keepalive"] = 0.2
-    await cluster.restart_edge()
+    await cluster.restart_edge(sse_keepalive=0.2)
     await cluster.create_server("petstore", petstore_yaml(backend.url))
     async with aiohttp.ClientSession() as http:
         mcp = Raw(http, cluster.mcp_url("petstore"))
@@ -41,8 +40,7 @@ async def test_a_quiet_get_stream_gets_keep_alive_comments(cluster: Cluster, bac
 
 
 async def test_a_quiet_legacy_sse_stream_gets_keep_alive_comments(cluster: Cluster, backend: Backend) -> None:
-    cluster.edge_overrides["sse_keepalive"] = 0.2
-    await cluster.restart_edge()
+    await cluster.restart_edge(sse_keepalive=0.2)
     await cluster.create_server("petstore", petstore_yaml(backend.url))
     async with aiohttp.ClientSession() as http, \
             http.get(cluster.mcp_url("petstore") + "/sse", headers={"Accept": "text/event-stream"}) as stream:

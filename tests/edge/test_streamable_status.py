@@ -153,8 +153,7 @@ async def test_unknown_server_is_404(cluster: Cluster) -> None:
 
 
 async def test_tools_list_pages(cluster: Cluster, backend: Backend) -> None:
-    cluster.edge_overrides["tools_page_size"] = 3
-    await cluster.restart_edge()
+    await cluster.restart_edge(tools_page_size=3)
     await cluster.create_server("petstore", petstore_yaml(backend.url))
     async with aiohttp.ClientSession() as http:
         mcp = Raw(http, cluster.mcp_url("petstore"))
@@ -202,8 +201,7 @@ async def test_session_deleted_on_one_replica_is_gone_on_another(mcp: Raw, clust
 
 
 async def test_a_body_that_never_arrives_is_refused_in_time(cluster: Cluster, backend: Backend) -> None:
-    cluster.edge_overrides["client_io_timeout"] = 0.3
-    await cluster.restart_edge()
+    await cluster.restart_edge(client_io_timeout=0.3)
     await cluster.create_server("petstore", petstore_yaml(backend.url))
     reader, writer = await asyncio.open_connection("127.0.0.1", cluster.edges[0].port)
     writer.write(b"POST /mcp-servers/petstore HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -215,8 +213,7 @@ async def test_a_body_that_never_arrives_is_refused_in_time(cluster: Cluster, ba
 
 
 async def test_an_oversized_body_is_413(cluster: Cluster, backend: Backend) -> None:
-    cluster.edge_overrides["max_body_bytes"] = 1024
-    await cluster.restart_edge()
+    await cluster.restart_edge(max_body_bytes=1024)
     await cluster.create_server("petstore", petstore_yaml(backend.url))
     async with aiohttp.ClientSession() as http:
         mcp = Raw(http, cluster.mcp_url("petstore"))
