@@ -113,7 +113,8 @@ class EdgeApp:
         path, method = request.path, request.method
         if path.startswith(SERVERS):
             name, sep, tail = path[len(SERVERS):].partition("/")
-            name = unquote(name)
+            if "%" in name:  # rare: decoding only then keeps it off the usual call
+                name = unquote(name)
             if name:
                 if not sep:
                     if method == "POST":
