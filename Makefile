@@ -21,5 +21,6 @@ bench:
 lint: bootstrap
 	$(PY) -m ruff check .
 	$(PY) -m mypy src/mcpgw services/auth/mcpgw_auth services/edge/mcpgw_edge \
-		services/registry/mcpgw_registry services/toolexec/mcpgw_toolexec tests demo
+		services/registry/mcpgw_registry services/toolexec/mcpgw_toolexec \
+		services/hosting/mcpgw_hosting tests demo
 	$(PY) -m mypy bench  # apart: bench/backend.py and demo/backend.py share a module name

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"edge": "mcpgw_edge", "auth": "mcpgw_auth", "registry": "mcpgw_registry", "toolexec": "mcpgw_toolexec"}
+SERVICES = {"edge": "mcpgw_edge", "auth": "mcpgw_auth", "registry": "mcpgw_registry", "toolexec": "mcpgw_toolexec",
+            "hosting": "mcpgw_hosting"}
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -15,7 +15,7 @@ from mcpgw.runtime.bus import Bus
 from mcpgw_edge.authn import AuthGate
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventStream, Request, Response
-from mcpgw_edge.mcp import jsonrpc
+from mcpgw import jsonrpc
 from mcpgw_edge.mcp.dispatch import Dispatcher
 from mcpgw_edge.mcp.sessions import SessionStore
 from mcpgw_edge.mcp.streams import StreamHub

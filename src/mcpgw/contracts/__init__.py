@@ -3,6 +3,25 @@
 from mcpgw.contracts.auth import PresentedCredential, SourcesReply, SourcesRequest, VerifyReply, VerifyRequest
 from mcpgw.contracts.edge import SessionEnded, SseDeliver
 from mcpgw.contracts.errors import ErrorCode, ErrorReply, McpgwError, invalid
+from mcpgw.contracts.hosting import (
+    AssemblySource,
+    HostedBackend,
+    UpstreamCall,
+    UpstreamConfig,
+    UpstreamCredential,
+    UpstreamDescribe,
+    UpstreamDescription,
+    UpstreamEvent,
+    UpstreamLookup,
+    UpstreamLookupReply,
+    UpstreamReply,
+    UpstreamSessionEnd,
+    UpstreamTarget,
+    UpstreamTools,
+    UpstreamToolsReply,
+    parse_relay_id,
+    relay_id,
+)
 from mcpgw.contracts.keys import RedisKeys
 from mcpgw.contracts.registry import (
     ApiKeySource,
@@ -35,6 +54,23 @@ from mcpgw.contracts.tools import (
 )
 
 __all__ = [
+    "AssemblySource",
+    "HostedBackend",
+    "UpstreamCall",
+    "UpstreamConfig",
+    "UpstreamCredential",
+    "UpstreamDescribe",
+    "UpstreamDescription",
+    "UpstreamEvent",
+    "UpstreamLookup",
+    "UpstreamLookupReply",
+    "UpstreamReply",
+    "UpstreamSessionEnd",
+    "UpstreamTarget",
+    "UpstreamTools",
+    "UpstreamToolsReply",
+    "parse_relay_id",
+    "relay_id",
     "ApiKeySource",
     "AuthIndex",
     "AuthIndexRequest",

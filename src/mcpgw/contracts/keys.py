@@ -13,3 +13,11 @@ class RedisKeys:
     def stats_server(self, server_id: str) -> str:
         """Hash of counters for one server: `calls`, `errors`, `latency_ms_sum`, `tool:<name>:calls` …"""
         return f"{self.root}:stats:server:{server_id}"
+
+    def upstream_session(self, session_id: str, server_id: str) -> str:
+        """The upstream MCP session a client session holds on a hosted server (hosting's)."""
+        return f"{self.root}:upstream:{session_id}:{server_id}"
+
+    def upstream_holder(self, session_id: str, server_id: str) -> str:
+        """Which hosting worker holds a legacy-SSE upstream session's stream."""
+        return f"{self.root}:upstream-holder:{session_id}:{server_id}"

@@ -6,7 +6,12 @@ from typing import Literal
 
 import msgspec
 
+from mcpgw.contracts.hosting import AssemblySource, HostedBackend
 from mcpgw.contracts.tools import ServerBlock, ToolSpec
+
+# What serves a server's tools: toolexec (REST-converted), hosting (an existing MCP server), or the
+# edge itself drawing from other servers (an assembly).
+ServerKind = Literal["rest", "hosted", "assembly"]
 
 
 class ToolListing(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -31,6 +36,11 @@ class ServerSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     server: ServerBlock | None = None
     tools: list[ToolSpec] = []
     listing: list[ToolListing] = []
+    kind: ServerKind = "rest"
+    # kind "hosted": the upstream (no credential: that travels to hosting only).
+    hosted: HostedBackend | None = None
+    # kind "assembly": where its tools come from, in order (the first source wins a listing tie).
+    sources: list[AssemblySource] = []
 
 
 class ServerLookup(msgspec.Struct, kw_only=True, omit_defaults=True, tag="registry.server.lookup.v1",
@@ -125,7 +135,7 @@ class ConfigChanged(msgspec.Struct, kw_only=True, omit_defaults=True, tag="event
                     tag_field="kind"):
     """Published after every committed write. Caches drop what it names."""
 
-    entity: Literal["server", "consumer", "grant"]
+    entity: Literal["server", "consumer", "grant", "service"]
     id: str
     op: Literal["put", "delete"]
     name: str = ""

@@ -24,6 +24,7 @@ class Subjects:
     AUTH_QUEUE = "auth"
     REGISTRY_QUEUE = "registry"
     TOOLEXEC_QUEUE = "toolexec"
+    HOSTING_QUEUE = "hosting"
 
     def __init__(self, root: str = "mcpgw") -> None:
         self.root = _token(root, "subject root")
@@ -36,6 +37,10 @@ class Subjects:
     @property
     def registry_auth_index(self) -> str:
         return f"{self.root}.registry.auth.index"
+
+    @property
+    def registry_upstream_lookup(self) -> str:
+        return f"{self.root}.registry.upstream.lookup"
 
     # auth
     @property
@@ -54,6 +59,26 @@ class Subjects:
     def toolexec_call_all(self) -> str:
         return f"{self.root}.toolexec.call.*"
 
+    # hosting: calls for a hosted server (queue group), what its upstream says at initialize, and
+    # the subject of the one worker holding a legacy-SSE upstream session.
+    def hosting_call(self, server_id: str) -> str:
+        return f"{self.root}.hosting.call.{_token(server_id, 'server id')}"
+
+    @property
+    def hosting_call_all(self) -> str:
+        return f"{self.root}.hosting.call.*"
+
+    @property
+    def hosting_describe(self) -> str:
+        return f"{self.root}.hosting.describe"
+
+    @property
+    def hosting_tools(self) -> str:
+        return f"{self.root}.hosting.tools"
+
+    def hosting_held(self, session_id: str, server_id: str) -> str:
+        return f"{self.root}.hosting.held.{_token(session_id, 'session id')}.{_token(server_id, 'server id')}"
+
     # edge: messages for a legacy SSE stream held by some edge replica
     def edge_sse(self, session_id: str) -> str:
         return f"{self.root}.edge.sse.{_token(session_id, 'session id')}"
@@ -67,6 +92,9 @@ class Subjects:
 
     def event_grant(self, rule_id: str) -> str:
         return f"{self.root}.events.grant.{_token(rule_id, 'rule id')}"
+
+    def event_service(self, service_id: str) -> str:
+        return f"{self.root}.events.service.{_token(service_id, 'service id')}"
 
     def event_session(self, session_id: str) -> str:
         return f"{self.root}.events.session.{_token(session_id, 'session id')}"

@@ -35,6 +35,8 @@ tracer = trace.get_tracer("mcpgw.bus")
 # compressed and, if still too large, in numbered chunks the requester reassembles.
 CHUNK_HEADER = "Mcpgw-Chunk"
 ENCODING_HEADER = "Mcpgw-Encoding"
+# Marks a message on a reply subject that comes before the reply (see `Bus.request`'s `on_event`).
+EVENT_HEADER = "Mcpgw-Event"
 _HEADER_ROOM = 512
 MAX_REPLY_BYTES = 256 * 1024 * 1024
 _THREAD_FROM = 4 * 1024 * 1024
@@ -58,6 +60,8 @@ class Bus:
         self._inbox_ready: asyncio.Future[None] | None = None
         self._pending: dict[str, asyncio.Future[tuple[bytes, dict[str, str] | None]]] = {}
         self._partial: dict[str, list[bytes | None]] = {}
+        # inbox -> what to do with the events that precede its reply (streaming requests only).
+        self._listeners: dict[str, _Listener] = {}
         self._next_token = 0
         # Looked up once: on Python 3.11 every asyncio.get_running_loop() is a getpid() syscall,
         # 4 % of the edge's CPU samples when called per request (py-spy, make bench).
@@ -109,9 +113,15 @@ class Bus:
 
     async def _on_reply(self, msg: Msg) -> None:
         headers = msg.headers
-        if headers and CHUNK_HEADER in headers:
-            self._on_chunk(msg.subject, headers, msg.data)
-            return
+        if headers:
+            if EVENT_HEADER in headers:
+                listener = self._listeners.get(msg.subject)
+                if listener is not None:
+                    listener.event(msg.data)
+                return
+            if CHUNK_HEADER in headers:
+                self._on_chunk(msg.subject, headers, msg.data)
+                return
         waiter = self._pending.pop(msg.subject, None)
         if waiter is not None and not waiter.done():
             waiter.set_result((msg.data, headers))
@@ -139,8 +149,14 @@ class Bus:
             waiter.set_result((b"".join(p for p in parts if p is not None), headers))
 
     async def request(self, subject: str, message: msgspec.Struct, reply: type[R], *,
-                      timeout: float | None = None, headers: dict[str, str] | None = None) -> R:
-        """Send `message`, wait for one reply of type `reply`; raise `McpgwError` otherwise."""
+                      timeout: float | None = None, headers: dict[str, str] | None = None,
+                      on_event: Callable[[bytes], None] | None = None) -> R:
+        """Send `message`, wait for one reply of type `reply`; raise `McpgwError` otherwise.
+
+        With `on_event`, the responder may send events before its reply (`Emitter.emit`): each is
+        handed to `on_event` as its encoded bytes, in order, and restarts the timeout (a long
+        call that keeps reporting progress is alive).
+        """
         wait = self.default_timeout if timeout is None else timeout
         if self._inbox_ready is None or not self._inbox_ready.done():
             await self._open_inbox()
@@ -150,12 +166,18 @@ class Bus:
         waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]] = loop.create_future()
         self._pending[inbox] = waiter
         timer = loop.call_later(wait, _expire, waiter)
+        listener = None
+        if on_event is not None:
+            listener = self._listeners[inbox] = _Listener(on_event, waiter, timer, wait)
         try:
             await self.nc.publish(subject, encode(message), reply=inbox, headers=inject_headers(headers))
             data, got = await waiter
         except TimeoutError:
             raise McpgwError(ErrorCode.TIMEOUT, f"{_service_of(subject)} did not answer within {wait:g}s") from None
         finally:
+            if listener is not None:
+                timer = listener.timer
+                del self._listeners[inbox]
             timer.cancel()
             self._pending.pop(inbox, None)
             self._partial.pop(inbox, None)
@@ -210,6 +232,10 @@ class Bus:
         await self.sync()
         return sub
 
+    async def emit(self, inbox: str, message: msgspec.Struct) -> None:
+        """Send an event ahead of the reply to a request made with `on_event`."""
+        await self.nc.publish(inbox, encode(message), headers={EVENT_HEADER: "1"})
+
     async def serve(self, subject: str, kind: Any, handler: Callable[[Any], Awaitable[msgspec.Struct]], *,
                     queue: str = "", max_inflight: int = 1024, span_name: str | None = None) -> Subscription:
         """Answer requests on `subject`; each runs in its own task, at most `max_inflight` at once.
@@ -217,6 +243,19 @@ class Bus:
         The handler's `McpgwError` becomes an `ErrorReply`; any other exception becomes an
         internal error whose message does not leak the exception text.
         """
+
+        async def plain(request: Any, _: Msg) -> msgspec.Struct:
+            return await handler(request)
+
+        return await self.serve_raw(subject, kind, plain, queue=queue, max_inflight=max_inflight,
+                                    span_name=span_name)
+
+    async def serve_raw(self, subject: str, kind: Any,
+                        handler: Callable[[Any, Msg], Awaitable[msgspec.Struct | None]], *,
+                        queue: str = "", max_inflight: int = 1024, span_name: str | None = None) -> Subscription:
+        """`serve`, with the NATS message given to the handler too: it may `emit` events to
+        `msg.reply` before answering, or return None when it passed the message on to another
+        responder (`forward`), which then answers."""
         dec = decoder(kind)
         limit = asyncio.Semaphore(max_inflight)
         name = span_name or subject
@@ -226,7 +265,7 @@ class Bus:
                 with tracing.span(tracer, name, trace.SpanKind.SERVER, parent=msg.headers or {}):
                     try:
                         request = dec.decode(msg.data)
-                        answer: msgspec.Struct = await handler(request)
+                        answer: msgspec.Struct | None = await handler(request, msg)
                     except msgspec.DecodeError as exc:
                         answer = ErrorReply(code=ErrorCode.INVALID_PARAMETER, message=f"malformed request: {exc}")
                     except McpgwError as exc:
@@ -234,7 +273,7 @@ class Bus:
                     except Exception:
                         log.exception("handler for %s failed", msg.subject)
                         answer = ErrorReply(code=ErrorCode.INTERNAL, message="internal error")
-                if msg.reply:
+                if msg.reply and answer is not None:
                     await self._reply(msg.reply, encode(answer))
             except Exception:
                 log.exception("could not answer on %s", msg.subject)
@@ -251,6 +290,10 @@ class Bus:
         await self.sync()
         return sub
 
+    async def forward(self, subject: str, msg: Msg) -> None:
+        """Pass a request on to another subject; its responder answers the original requester."""
+        await self.nc.publish(subject, msg.data, reply=msg.reply, headers=msg.headers)
+
     async def close(self) -> None:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.default_timeout)
@@ -258,6 +301,29 @@ class Bus:
             await asyncio.wait_for(self.nc.drain(), timeout=self.default_timeout)
         except Exception:
             await self.nc.close()
+
+
+class _Listener:
+    """The events side of one streaming request: where they go and the timer they restart."""
+
+    __slots__ = ("on_event", "timer", "wait", "waiter")
+
+    def __init__(self, on_event: Callable[[bytes], None], waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]],
+                 timer: asyncio.TimerHandle, wait: float) -> None:
+        self.on_event = on_event
+        self.waiter = waiter
+        self.timer = timer
+        self.wait = wait
+
+    def event(self, data: bytes) -> None:
+        if self.waiter.done():
+            return
+        self.timer.cancel()
+        self.timer = self.waiter.get_loop().call_later(self.wait, _expire, self.waiter)
+        try:
+            self.on_event(data)
+        except Exception:
+            log.exception("event listener failed")
 
 
 def _inflate(data: bytes, subject: str) -> bytes:

@@ -11,20 +11,18 @@ from opentelemetry import trace
 from mcpgw.contracts import ErrorCode, McpgwError, ToolCallReply, ToolCallRequest
 from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
-from mcpgw_edge.mcp import jsonrpc
+from mcpgw import jsonrpc
 from mcpgw_edge.mcp.caller import Caller
-from mcpgw_edge.mcp.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Message, RpcError
+from mcpgw.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Message, RpcError
 from mcpgw_edge.mcp.sessions import Session
 from mcpgw_edge.servers import ServerEntry
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mcpgw.edge")
 
-# Newest first. 2026-07-28 (stateless, `server/discover`) is not served yet: clients fall back.
-SUPPORTED_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
-LATEST_VERSION = SUPPORTED_VERSIONS[0]
-MODERN_VERSION = "2026-07-28"
-GATEWAY_VERSION = "0.1.0"
+from mcpgw.protocol import GATEWAY_VERSION, LATEST_VERSION, MODERN_VERSION, SUPPORTED_VERSIONS
+
+__all__ = ["GATEWAY_VERSION", "LATEST_VERSION", "MODERN_VERSION", "SUPPORTED_VERSIONS", "Dispatcher"]
 
 
 _EMPTY_ARGS = msgspec.Raw(b"{}")

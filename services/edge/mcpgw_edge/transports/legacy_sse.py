@@ -15,10 +15,10 @@ import msgspec
 from mcpgw.contracts import McpgwError, SseDeliver
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
-from mcpgw_edge.mcp import jsonrpc
+from mcpgw import jsonrpc
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.dispatch import initialize_result, negotiate
-from mcpgw_edge.mcp.jsonrpc import INVALID_REQUEST, Message
+from mcpgw.jsonrpc import INVALID_REQUEST, Message
 from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.transports.events import pump, sse_event

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mcpgw.contracts import McpgwError
 from mcpgw_edge.http import BodyTimeout, BodyTooLarge, HeaderList, Request, Response
-from mcpgw_edge.mcp import jsonrpc
-from mcpgw_edge.mcp.jsonrpc import InvalidMessage, Message
+from mcpgw import jsonrpc
+from mcpgw.jsonrpc import InvalidMessage, Message
 
 JSON = "application/json"
 JSON_HEADERS: HeaderList = [("content-type", JSON)]

@@ -7,10 +7,10 @@ import logging
 from mcpgw.contracts import McpgwError
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
-from mcpgw_edge.mcp import jsonrpc
+from mcpgw import jsonrpc
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, initialize_result, negotiate
-from mcpgw_edge.mcp.jsonrpc import INVALID_REQUEST, Message
+from mcpgw.jsonrpc import INVALID_REQUEST, Message
 from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.transports.events import pump

@@ -1,4 +1,4 @@
-"""JSON-RPC 2.0 framing: one msgspec decode per message, responses spliced as bytes."""
+"""JSON-RPC 2.0 framing for MCP (edge and hosting): one msgspec decode per message, responses spliced as bytes."""
 
 from __future__ import annotations
 
