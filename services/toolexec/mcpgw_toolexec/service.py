@@ -14,7 +14,7 @@ from mcpgw_toolexec.backend import BackendClient
 from mcpgw_toolexec.cache import SnapshotCache
 from mcpgw_toolexec.executor import execute
 from mcpgw_toolexec.settings import ToolexecSettings
-from mcpgw_toolexec.stats import Stats
+from mcpgw.runtime.stats import Stats
 
 log = logging.getLogger(__name__)
 

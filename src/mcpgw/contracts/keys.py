@@ -21,3 +21,7 @@ class RedisKeys:
     def upstream_holder(self, session_id: str, server_id: str) -> str:
         """Which hosting worker holds a legacy-SSE upstream session's stream."""
         return f"{self.root}:upstream-holder:{session_id}:{server_id}"
+
+    def upstream_index(self, session_id: str) -> str:
+        """The hosted servers a client session has upstream sessions on (a set of server ids)."""
+        return f"{self.root}:upstream-index:{session_id}"

@@ -1,4 +1,4 @@
-"""Per-server call statistics: counted in memory, flushed to Redis in one pipeline per interval.
+"""Per-server call statistics (toolexec and hosting): counted in memory, flushed to Redis in one pipeline per interval.
 
 A call never waits on Redis. When Redis is down the counts stay here (merged, so memory grows
 with the number of servers and tools, not with calls) and go out with a later flush.

@@ -1,0 +1,127 @@
+"""What an upstream says about itself, for clients' `initialize` (edge) and assembly checks (registry).
+
+Asked once per server (and per consumer with its own upstream credential) and kept for
+`describe_ttl` seconds: a probe session is opened, read and ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import msgspec
+
+from mcpgw.contracts import (
+    ErrorCode,
+    McpgwError,
+    UpstreamConfig,
+    UpstreamDescribe,
+    UpstreamDescription,
+    UpstreamTools,
+    UpstreamToolsReply,
+)
+from mcpgw_hosting.configs import UpstreamConfigs
+from mcpgw_hosting.sessions import connect
+from mcpgw_hosting.settings import HostingSettings
+from mcpgw_hosting.upstream.errors import UpstreamError
+from mcpgw_hosting.upstream.handshake import Upstream, initialize
+from mcpgw_hosting.upstream.http import UpstreamHttp
+from mcpgw_hosting.upstream.legacy import LegacyUpstream
+
+# A probe lists at most this many pages of tools.
+MAX_PAGES = 100
+
+
+class _Tool(msgspec.Struct):
+    name: str
+
+
+class _ToolsPage(msgspec.Struct):
+    tools: list[_Tool] = []
+    nextCursor: str | None = None
+
+
+class _ToolsAnswer(msgspec.Struct):
+    result: _ToolsPage | None = None
+    error: msgspec.Raw | None = None
+
+
+_tools_answer = msgspec.json.Decoder(_ToolsAnswer)
+
+
+async def _ignore(_: bytes) -> None:
+    return None
+
+
+class Describer:
+    def __init__(self, http: UpstreamHttp, configs: UpstreamConfigs, settings: HostingSettings) -> None:
+        self._http = http
+        self._configs = configs
+        self._settings = settings
+        self._described: dict[tuple[str, int, str], tuple[float, UpstreamDescription]] = {}
+        self._tools: dict[tuple[str, int], tuple[float, list[str]]] = {}
+        self._inflight: dict[tuple[str, int, str], asyncio.Task[UpstreamDescription]] = {}
+
+    async def describe(self, request: UpstreamDescribe) -> UpstreamDescription:
+        config = await self._configs.get(request.server_id, request.consumer_id)
+        key = (config.server_id, config.revision, request.consumer_id if config.per_consumer else "")
+        cached = self._described.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        task = self._inflight.get(key)
+        if task is None:
+            task = self._inflight[key] = asyncio.get_running_loop().create_task(self._probe(config))
+            task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        description = await asyncio.shield(task)
+        self._described[key] = (time.monotonic() + self._settings.describe_ttl, description)
+        return description
+
+    async def _probe(self, config: UpstreamConfig) -> UpstreamDescription:
+        upstream = await self._open(config)
+        try:
+            result = await initialize(upstream, b"{}", b"")
+        except UpstreamError as exc:
+            raise McpgwError(ErrorCode.NO_RESPONDERS, f"upstream of {config.name}: {exc.message}") from None
+        finally:
+            await upstream.close()
+        return UpstreamDescription(protocol_version=result.protocolVersion, capabilities=result.capabilities,
+                                   server_info=result.serverInfo, instructions=result.instructions or "")
+
+    async def tools(self, request: UpstreamTools) -> UpstreamToolsReply:
+        config = await self._configs.get(request.server_id, "")
+        key = (config.server_id, config.revision)
+        cached = self._tools.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return UpstreamToolsReply(names=cached[1])
+        upstream = await self._open(config)
+        names: list[str] = []
+        try:
+            await initialize(upstream, b"{}", b"")
+            cursor: str | None = None
+            for page in range(MAX_PAGES):
+                params = {} if cursor is None else {"cursor": cursor}
+                body = msgspec.json.encode({"jsonrpc": "2.0", "id": page, "method": "tools/list", "params": params})
+                raw = await upstream.post(body, page, _ignore)
+                answer = _tools_answer.decode(raw or b"{}")
+                if answer.result is None:
+                    raise UpstreamError("upstream refused tools/list")
+                names.extend(t.name for t in answer.result.tools)
+                cursor = answer.result.nextCursor
+                if not cursor:
+                    break
+        except (UpstreamError, msgspec.DecodeError) as exc:
+            problem = exc.message if isinstance(exc, UpstreamError) else f"nonsense: {exc}"
+            raise McpgwError(ErrorCode.NO_RESPONDERS, f"upstream of {config.name}: {problem}") from None
+        finally:
+            await upstream.close()
+        self._tools[key] = (time.monotonic() + self._settings.describe_ttl, names)
+        return UpstreamToolsReply(names=names)
+
+    async def _open(self, config: UpstreamConfig) -> Upstream:
+        try:
+            upstream = connect(self._http, self._settings, config, _ignore)
+            if isinstance(upstream, LegacyUpstream):
+                await upstream.open(self._settings.upstream_connect_timeout)
+        except UpstreamError as exc:
+            raise McpgwError(ErrorCode.NO_RESPONDERS, f"upstream of {config.name}: {exc.message}") from None
+        return upstream

@@ -1,0 +1,288 @@
+"""Relaying a client session's messages to its upstream session, and the upstream's back.
+
+Requests go up with the client's own id and progress token (the upstream session is this client
+session's alone, so they are unique there). What the upstream sends before the response goes to
+the edge as events on the request's reply subject; its server-to-client requests get an id of
+the gateway's making (`relay_id`) so that the client's answer, reaching any edge and any worker,
+finds this upstream session again. A legacy SSE upstream is held by one worker: the others pass
+its messages on to `hosting.held.<session>.<server>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from mcpgw.contracts import (
+    ErrorCode,
+    McpgwError,
+    RedisKeys,
+    SseDeliver,
+    UpstreamCall,
+    UpstreamConfig,
+    UpstreamEvent,
+    UpstreamReply,
+    parse_relay_id,
+    relay_id,
+)
+from mcpgw.jsonrpc import INTERNAL_ERROR, Message
+from mcpgw.runtime.bus import Bus
+from mcpgw.runtime.stats import Stats
+from mcpgw_hosting.configs import UpstreamConfigs
+from mcpgw_hosting.sessions import SessionPool, UpstreamSession
+from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
+from mcpgw_hosting.upstream.legacy import LegacyUpstream
+
+log = logging.getLogger(__name__)
+
+_message = msgspec.json.Decoder(Message)
+HOLDER_TTL = 30  # seconds; the holder refreshes its claims every third of it
+
+
+class _Cancelled(msgspec.Struct):
+    requestId: Any = None
+    reason: str | None = None
+
+
+class _CallParams(msgspec.Struct):
+    name: str = ""
+
+
+class _CallResult(msgspec.Struct):
+    isError: bool = False
+
+
+class _Outcome(msgspec.Struct):
+    result: _CallResult | None = None
+    error: msgspec.Raw | None = None
+
+
+_cancelled = msgspec.json.Decoder(_Cancelled)
+_call_params = msgspec.json.Decoder(_CallParams)
+_outcome = msgspec.json.Decoder(_Outcome)
+
+
+def to_client(raw: bytes, server_id: str) -> bytes:
+    """An upstream message as the client must see it: its requests (and their cancellation) re-id'd."""
+    try:
+        message = _message.decode(raw)
+    except msgspec.DecodeError:
+        return raw
+    if message.method is msgspec.UNSET:
+        return raw
+    if message.id is not msgspec.UNSET and message.id is not None:
+        message.id = relay_id(server_id, message.id)
+        return msgspec.json.encode(message)
+    if message.method == "notifications/cancelled" and message.params is not msgspec.UNSET:
+        try:
+            params = _cancelled.decode(message.params)
+        except msgspec.DecodeError:
+            return raw
+        if isinstance(params.requestId, int | str) and not isinstance(params.requestId, bool):
+            body: dict[str, Any] = {"requestId": relay_id(server_id, params.requestId)}
+            if params.reason is not None:
+                body["reason"] = params.reason
+            message.params = msgspec.Raw(msgspec.json.encode(body))
+            return msgspec.json.encode(message)
+    return raw
+
+
+def failure(message: Message, problem: str) -> bytes:
+    """What the client gets when the upstream fails a request: `isError` for a tool call, else an error."""
+    text = f"upstream error: {problem}"
+    if message.method == "tools/call":
+        result = {"content": [{"type": "text", "text": text}], "isError": True}
+        return msgspec.json.encode({"jsonrpc": "2.0", "id": message.id, "result": result})
+    return msgspec.json.encode({"jsonrpc": "2.0", "id": message.id, "error": {"code": INTERNAL_ERROR, "message": text}})
+
+
+async def _ignore(_: bytes) -> None:
+    return None
+
+
+class Relay:
+    def __init__(self, bus: Bus, redis: aioredis.Redis, keys: RedisKeys, configs: UpstreamConfigs,
+                 pool: SessionPool, stats: Stats | None) -> None:
+        self._bus = bus
+        self._redis = redis
+        self._keys = keys
+        self._configs = configs
+        self.pool = pool
+        self._stats = stats
+        self.worker_id = secrets.token_hex(8)
+        self._held: dict[tuple[str, str], Subscription] = {}
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def unrelated(self, session_id: str, server_id: str, raw: bytes) -> None:
+        """A message the upstream sent outside any request: to the client session's own stream."""
+        payload = to_client(raw, server_id)
+        await self._bus.publish(self._bus.subjects.edge_sse(session_id),
+                                SseDeliver(session_id=session_id, payload=msgspec.Raw(payload)))
+
+    async def handle(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
+        config = await self._configs.get(call.server_id, call.consumer_id)
+        if config.backend.transport == "SSE" and not await self._hold(call, config, msg):
+            return None  # passed on to the worker that holds the session
+        return await self._relay(call, config, msg.reply)
+
+    async def handle_held(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
+        config = await self._configs.get(call.server_id, call.consumer_id)
+        return await self._relay(call, config, msg.reply)
+
+    async def _hold(self, call: UpstreamCall, config: UpstreamConfig, msg: Msg) -> bool:
+        """True when this worker holds (or now claimed) the legacy session; else the message was passed on."""
+        key = (call.session_id, call.server_id)
+        if self.pool.live(key) is not None:
+            return True
+        claim = self._keys.upstream_holder(*key)
+        try:
+            if not await self._redis.set(claim, self.worker_id, nx=True, ex=HOLDER_TTL):
+                holder = await self._redis.get(claim)
+                if holder is not None and (holder.decode() if isinstance(holder, bytes) else holder) != self.worker_id:
+                    await self._bus.forward(self._bus.subjects.hosting_held(*key), msg)
+                    return False
+        except (aioredis.RedisError, OSError, TimeoutError) as exc:
+            log.warning("cannot claim upstream session %s: %s; holding it here", key, type(exc).__name__)
+        if key not in self._held:
+            self._held[key] = await self._bus.serve_raw(self._bus.subjects.hosting_held(*key), UpstreamCall,
+                                                        self.handle_held, span_name="hosting.held")
+        self._start_refresher()
+        return True
+
+    def _start_refresher(self) -> None:
+        if self._refresher is None:
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh_claims())
+
+    async def _refresh_claims(self) -> None:
+        while True:
+            await asyncio.sleep(HOLDER_TTL / 3)
+            for key in list(self._held):
+                if self.pool.live(key) is None and key not in self.pool.opening_keys:
+                    await self.release(key)
+                    continue
+                with contextlib.suppress(aioredis.RedisError, OSError, TimeoutError):
+                    await self._redis.expire(self._keys.upstream_holder(*key), HOLDER_TTL)
+
+    async def release(self, key: tuple[str, str]) -> None:
+        subscription = self._held.pop(key, None)
+        if subscription is not None:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+        with contextlib.suppress(aioredis.RedisError, OSError, TimeoutError):
+            await self._redis.delete(self._keys.upstream_holder(*key))
+
+    async def _relay(self, call: UpstreamCall, config: UpstreamConfig, reply: str) -> UpstreamReply:
+        try:
+            message = _message.decode(call.message)
+        except msgspec.DecodeError as exc:
+            raise McpgwError(ErrorCode.INVALID_PARAMETER, f"malformed message: {exc}") from None
+        headers = call.forward_headers or None
+        if message.method is msgspec.UNSET:
+            await self._answer(call, config, message, headers)
+            return UpstreamReply()
+        if message.id is msgspec.UNSET:
+            if message.method != "notifications/initialized":  # the gateway sent its own
+                await self._notify(call, config, bytes(call.message), headers)
+            return UpstreamReply()
+
+        server_id = call.server_id
+
+        async def emit(raw: bytes) -> None:
+            if reply:
+                await self._bus.emit(reply, UpstreamEvent(message=msgspec.Raw(to_client(raw, server_id))))
+
+        started = asyncio.get_running_loop().time()
+        try:
+            session = await self.pool.get(call, config)
+            try:
+                answer = await self._post(session, bytes(call.message), message, emit, headers)
+            except SessionGone:
+                session = await self.pool.renew(session, call)
+                answer = await self._post(session, bytes(call.message), message, emit, headers)
+        except UpstreamError as exc:
+            log.info("server %s: %s failed: %s", server_id, message.method, exc.message)
+            answer = failure(message, exc.message)
+        if config.statistics and message.method == "tools/call" and self._stats is not None:
+            self._record(server_id, message, answer, asyncio.get_running_loop().time() - started)
+        return UpstreamReply(message=msgspec.Raw(answer))
+
+    def _record(self, server_id: str, message: Message, answer: bytes, seconds: float) -> None:
+        """Statistics as for a REST tool: calls, errors (isError or a JSON-RPC error), latency."""
+        assert self._stats is not None
+        try:
+            name = _call_params.decode(message.params).name if message.params is not msgspec.UNSET else ""
+            outcome = _outcome.decode(answer)
+        except msgspec.DecodeError:
+            return
+        failed = outcome.error is not None or (outcome.result is not None and outcome.result.isError)
+        self._stats.record(server_id, name, failed, seconds * 1000)
+
+    @staticmethod
+    async def _post(session: UpstreamSession, body: bytes, message: Message, emit: Any,
+                    headers: dict[str, str] | None) -> bytes:
+        upstream = session.upstream
+        request_id = message.id
+        assert isinstance(request_id, int | str)
+        if isinstance(upstream, LegacyUpstream):
+            answer = await upstream.post(body, request_id, emit, headers, progress_token=_progress_token(message))
+        else:
+            answer = await upstream.post(body, request_id, emit, headers)
+        if answer is None:
+            raise UpstreamError("upstream did not answer the request")
+        return answer
+
+    async def _answer(self, call: UpstreamCall, config: UpstreamConfig, message: Message,
+                      headers: dict[str, str] | None) -> None:
+        """The client's answer to a server-to-client request: back to the session that asked."""
+        parsed = parse_relay_id(message.id)
+        if parsed is None or parsed[0] != call.server_id:
+            return  # not one of ours: nothing upstream is waiting for it
+        message.id = parsed[1]
+        await self._notify(call, config, msgspec.json.encode(message), headers)
+
+    async def _notify(self, call: UpstreamCall, config: UpstreamConfig, body: bytes,
+                      headers: dict[str, str] | None) -> None:
+        try:
+            session = await self.pool.get(call, config)
+            try:
+                await session.upstream.post(body, None, _ignore, headers)
+            except SessionGone:
+                pass  # what it answered or cancelled died with the session
+        except UpstreamError as exc:
+            log.info("server %s: cannot pass a message on: %s", call.server_id, exc.message)
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+        for key in list(self._held):
+            await self.release(key)
+
+
+class _Meta(msgspec.Struct):
+    progressToken: int | str | None = None
+
+
+class _WithMeta(msgspec.Struct):
+    meta: _Meta | None = msgspec.field(default=None, name="_meta")
+
+
+_with_meta = msgspec.json.Decoder(_WithMeta)
+
+
+def _progress_token(message: Message) -> int | str | None:
+    if message.params is msgspec.UNSET:
+        return None
+    try:
+        meta = _with_meta.decode(message.params).meta
+    except msgspec.DecodeError:
+        return None
+    return None if meta is None else meta.progressToken
+

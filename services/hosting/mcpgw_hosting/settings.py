@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from mcpgw.runtime.settings import CommonSettings, load_settings
+
+
+class HostingSettings(CommonSettings, kw_only=True):
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # One upstream request, from sending it to its last byte, waits at most this long for the
+    # next byte (a tool that reports progress, or waits for a user's elicitation answer, lives on).
+    upstream_timeout: float = 120.0
+    upstream_connect_timeout: float = 5.0
+    # Connections kept per upstream address by the pooled client.
+    max_connections_per_host: int = 256
+    # How long what an upstream says at initialize (capabilities, serverInfo) is reused for
+    # other clients' initialize, and its tool names for the registry's assembly checks.
+    describe_ttl: float = 60.0
+    # How long an upstream session id is kept in Redis after its last use.
+    session_ttl: int = 3600
+    max_inflight: int = 4096
+    # A single upstream message larger than this is refused (the NATS payload bounds it anyway).
+    max_message_bytes: int = 8 * 1024 * 1024
+
+
+def load() -> HostingSettings:
+    return load_settings(HostingSettings, "hosting")

@@ -1,0 +1,81 @@
+"""The HTTP side of upstream MCP servers: pooled connections, target choice and credentials.
+
+One aiohttp ClientSession per trust configuration (the system's CAs, or those plus a service's CA
+bundle), each a keep-alive pool per address. Certificates are always verified.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import ssl
+from urllib.parse import urlencode
+
+import aiohttp
+
+from mcpgw.contracts import HostedBackend, UpstreamCredential, UpstreamTarget
+from mcpgw_hosting.upstream.errors import UpstreamError
+
+
+class UpstreamHttp:
+    def __init__(self, connect_timeout: float, read_timeout: float, per_host: int) -> None:
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._per_host = per_host
+        self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
+
+    def client(self, target: UpstreamTarget) -> aiohttp.ClientSession:
+        """The pooled client for `target`'s trust configuration."""
+        key = hashlib.sha256(target.ca_bundle.encode()).hexdigest() if target.ca_bundle else ""
+        session = self._sessions.get(key)
+        if session is None or session.closed:
+            context = ssl.create_default_context()
+            if target.ca_bundle:
+                try:
+                    context.load_verify_locations(cadata=target.ca_bundle)
+                except (ssl.SSLError, ValueError) as exc:
+                    raise UpstreamError(f"the service's CA bundle is unusable: {exc}") from None
+            connector = aiohttp.TCPConnector(ssl=context, limit=0, limit_per_host=self._per_host,
+                                             keepalive_timeout=60)
+            # No cookies, no redirects followed (a redirect must not move a call to another host),
+            # no proxy from the environment: an upstream is reached exactly where it is configured.
+            session = aiohttp.ClientSession(connector=connector, timeout=self.timeout,
+                                            cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+                                            auto_decompress=True)
+            self._sessions[key] = session
+        return session
+
+    async def close(self) -> None:
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
+
+
+def pick_target(backend: HostedBackend) -> UpstreamTarget:
+    """One of the backend's addresses, by weight. A session keeps the one it was opened on."""
+    targets = [t for t in backend.targets if t.weight > 0] or backend.targets
+    if not targets:
+        raise UpstreamError("the hosted server's service has no address")
+    if len(targets) == 1:
+        return targets[0]
+    return random.choices(targets, weights=[max(t.weight, 1) for t in targets])[0]
+
+
+def target_url(target: UpstreamTarget, path: str, credential: UpstreamCredential | None) -> str:
+    url = f"{target.scheme}://{target.address}{path}"
+    if credential is not None and credential.type == "ApiKey" and credential.location == "query":
+        url += ("&" if "?" in path else "?") + urlencode({credential.name: credential.value})
+    return url
+
+
+def credential_headers(credential: UpstreamCredential | None) -> dict[str, str]:
+    if credential is None:
+        return {}
+    if credential.type == "Bearer":
+        return {"Authorization": f"Bearer {credential.value}"}
+    if credential.type == "Basic":
+        token = base64.b64encode(f"{credential.username}:{credential.password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+    if credential.location == "header":
+        return {credential.name: credential.value}
+    return {}

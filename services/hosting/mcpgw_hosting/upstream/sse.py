@@ -1,0 +1,67 @@
+"""Reading a `text/event-stream` body: events as (event type, data), per the WHATWG rules MCP uses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+
+
+class EventTooLarge(Exception):
+    pass
+
+
+async def events(content: aiohttp.StreamReader, limit: int) -> AsyncIterator[tuple[str, str]]:
+    """Yield each complete event's type (default `message`) and data; comments are skipped.
+
+    Lines may end in CRLF, LF or CR; `data:` lines join with LF; an event whose data would pass
+    `limit` bytes raises EventTooLarge rather than growing without bound.
+    """
+    kind = ""
+    data: list[str] = []
+    size = 0
+    buffer = b""
+    while True:
+        chunk = await content.readany()
+        if not chunk:
+            return
+        buffer += chunk
+        while True:
+            cut = _line_end(buffer)
+            if cut is None:
+                if len(buffer) > limit:
+                    raise EventTooLarge()
+                break
+            end, after = cut
+            line = buffer[:end].decode("utf-8", "replace")
+            buffer = buffer[after:]
+            if not line:
+                if data:
+                    yield kind or "message", "\n".join(data)
+                kind, data, size = "", [], 0
+                continue
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(":")
+            if value.startswith(" "):
+                value = value[1:]
+            if field == "data":
+                size += len(value)
+                if size > limit:
+                    raise EventTooLarge()
+                data.append(value)
+            elif field == "event":
+                kind = value
+
+
+def _line_end(buffer: bytes) -> tuple[int, int] | None:
+    """(end of the first line, start of the next) or None while no line is complete."""
+    lf = buffer.find(b"\n")
+    cr = buffer.find(b"\r")
+    if cr == -1 and lf == -1:
+        return None
+    if cr != -1 and (lf == -1 or cr < lf):
+        if cr + 1 == len(buffer):
+            return None  # CR at the end: a following LF may still belong to it
+        return cr, cr + 2 if buffer[cr + 1:cr + 2] == b"\n" else cr + 1
+    return lf, lf + 1

@@ -1,0 +1,191 @@
+"""An upstream session over Streamable HTTP: POST each message, read a JSON or SSE answer.
+
+Any hosting replica can continue a session: all it needs is the upstream's session id (kept in
+Redis) and the address the session was opened on. What arrives on a request's SSE stream before
+its response (progress, logging, server-to-client requests) goes to that request's listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import msgspec
+
+from mcpgw.jsonrpc import Message
+from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
+from mcpgw_hosting.upstream.sse import EventTooLarge, events
+
+log = logging.getLogger(__name__)
+
+OnMessage = Callable[[bytes], Awaitable[None]]
+_message = msgspec.json.Decoder(Message)
+EXCERPT = 300
+
+
+def id_key(request_id: object) -> str:
+    """Ids compare as JSON: 1 and "1" are different requests."""
+    return msgspec.json.encode(request_id).decode()
+
+
+class StreamableUpstream:
+    transport = "StreamableHTTP"
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, headers: dict[str, str], limit: int) -> None:
+        self._http = http
+        self.url = url
+        self._headers = headers
+        self._limit = limit
+        self.session_id: str | None = None
+        self.protocol_version: str | None = None
+        self._stream: asyncio.Task[None] | None = None
+
+    def _request_headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = {**self._headers, **extra} if extra else dict(self._headers)
+        if self.session_id:
+            headers["Mcp-Session-Id"] = self.session_id
+        if self.protocol_version:
+            headers["MCP-Protocol-Version"] = self.protocol_version
+        return headers
+
+    async def post(self, body: bytes, request_id: int | str | None, on_message: OnMessage,
+                   extra_headers: dict[str, str] | None = None) -> bytes | None:
+        """Send one message; for a request, return its response (bytes), else None."""
+        headers = self._request_headers(extra_headers)
+        headers["Content-Type"] = "application/json"
+        headers["Accept"] = "application/json, text/event-stream"
+        try:
+            async with self._http.post(self.url, data=body, headers=headers, allow_redirects=False) as resp:
+                if resp.status == 404 and self.session_id:
+                    raise SessionGone()
+                sid = resp.headers.get("Mcp-Session-Id")
+                if sid and not self.session_id:
+                    self.session_id = sid
+                if resp.status == 202 or request_id is None:
+                    if resp.status >= 400:
+                        raise UpstreamError(f"upstream answered HTTP {resp.status}{await _excerpt(resp)}")
+                    return None
+                kind = resp.content_type
+                if resp.status >= 400:
+                    # A JSON-RPC error for our request is the upstream's answer, HTTP status or not.
+                    if kind == "application/json":
+                        body = await _read(resp, self._limit)
+                        if _is_response_to(body, request_id):
+                            return body
+                        raise UpstreamError(f"upstream answered HTTP {resp.status}: {_clip(body)}")
+                    raise UpstreamError(f"upstream answered HTTP {resp.status}{await _excerpt(resp)}")
+                if kind == "application/json":
+                    body = await _read(resp, self._limit)
+                    if not _is_response_to(body, request_id):
+                        raise UpstreamError("upstream answered with something other than the response")
+                    return body
+                if kind == "text/event-stream":
+                    return await self._read_stream(resp, request_id, on_message)
+                raise UpstreamError(f"upstream answered with content type {kind or 'none'}")
+        except (aiohttp.ClientError, OSError) as exc:
+            raise UpstreamError(f"upstream unreachable: {_describe(exc)}") from None
+        except TimeoutError:
+            raise UpstreamError("upstream did not answer in time") from None
+
+    async def _read_stream(self, resp: aiohttp.ClientResponse, request_id: int | str,
+                           on_message: OnMessage) -> bytes:
+        wanted = id_key(request_id)
+        try:
+            async for kind, data in events(resp.content, self._limit):
+                if kind != "message" or not data:
+                    continue
+                raw = data.encode()
+                try:
+                    message = _message.decode(raw)
+                except msgspec.DecodeError:
+                    log.warning("upstream sent an event that is not a JSON-RPC message; skipped")
+                    continue
+                if message.method is msgspec.UNSET and message.id is not msgspec.UNSET \
+                        and id_key(message.id) == wanted:
+                    return raw
+                await on_message(raw)
+        except EventTooLarge:
+            raise UpstreamError(f"upstream sent a message larger than {self._limit} bytes") from None
+        raise UpstreamError("upstream closed the stream without answering")
+
+    def listen(self, on_message: OnMessage) -> None:
+        """Hold the session's GET stream (messages not tied to a request), re-opened if it drops."""
+        if self._stream is None:
+            self._stream = asyncio.get_running_loop().create_task(self._listen(on_message))
+
+    async def _listen(self, on_message: OnMessage) -> None:
+        delay = 0.5
+        while self.session_id:
+            headers = self._request_headers(None)
+            headers["Accept"] = "text/event-stream"
+            try:
+                timeout = aiohttp.ClientTimeout(total=None, connect=self._http.timeout.connect, sock_read=None)
+                async with self._http.get(self.url, headers=headers, timeout=timeout, allow_redirects=False) as resp:
+                    if resp.status in (404, 405) or resp.status >= 400:
+                        return  # no standalone stream offered (405), or the session is gone
+                    delay = 0.5
+                    async for kind, data in events(resp.content, self._limit):
+                        if kind == "message" and data:
+                            await on_message(data.encode())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # dropped: try again, slower each time
+                log.debug("upstream GET stream dropped: %s", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    async def close(self, terminate: bool = True) -> None:
+        """Stop listening and (when `terminate`) end the session upstream with DELETE."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.cancel()
+        if terminate and self.session_id:
+            headers = self._request_headers(None)
+            try:
+                async with asyncio.timeout(5):
+                    async with self._http.delete(self.url, headers=headers, allow_redirects=False):
+                        pass
+            except Exception as exc:  # the upstream forgets it on its own
+                log.debug("upstream DELETE failed: %s", exc)
+        self.session_id = None
+
+
+def _is_response_to(body: bytes, request_id: int | str) -> bool:
+    try:
+        message = _message.decode(body)
+    except msgspec.DecodeError:
+        return False
+    return message.method is msgspec.UNSET and message.id is not msgspec.UNSET \
+        and id_key(message.id) == id_key(request_id)
+
+
+async def _read(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    body = await resp.content.read(limit + 1)
+    if len(body) > limit:
+        raise UpstreamError(f"upstream sent a message larger than {limit} bytes")
+    return body
+
+
+async def _excerpt(resp: aiohttp.ClientResponse) -> str:
+    try:
+        body = await resp.content.read(EXCERPT)
+    except Exception:
+        return ""
+    return f": {_clip(body)}" if body else ""
+
+
+def _clip(body: bytes) -> str:
+    text = body[:EXCERPT].decode("utf-8", "replace").strip()
+    return " ".join(text.split())
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "its TLS certificate could not be verified"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "connection refused or failed"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "it closed the connection"
+    return type(exc).__name__
