@@ -10,13 +10,15 @@ from urllib.parse import unquote
 
 import redis.asyncio as aioredis
 
+from mcpgw import jsonrpc
 from mcpgw.contracts import ConfigChanged, RedisKeys, SessionEnded
 from mcpgw.runtime.bus import Bus
 from mcpgw_edge.authn import AuthGate
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventStream, Request, Response
-from mcpgw import jsonrpc
+from mcpgw_edge.mcp.assembly import Assemblies
 from mcpgw_edge.mcp.dispatch import Dispatcher
+from mcpgw_edge.mcp.hosted import HostedRelay
 from mcpgw_edge.mcp.sessions import SessionStore
 from mcpgw_edge.mcp.streams import StreamHub
 from mcpgw_edge.servers import ServerCache, ServerEntry
@@ -50,6 +52,8 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
         for stream in hub.of_server(event.id):
             stream.send(LIST_CHANGED)
 
+    servers = ServerCache(bus, settings.request_timeout, tools_changed)
+    relay = HostedRelay(bus, settings.upstream_timeout)
     sessions = SessionStore(redis, RedisKeys(settings.subject_root), settings.session_ttl,
                             timeout=settings.request_timeout)
     edge = Edge(
@@ -57,10 +61,11 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
         bus=bus,
         redis=redis,
         sessions=sessions,
-        servers=ServerCache(bus, settings.request_timeout, tools_changed),
+        servers=servers,
         auth=AuthGate(bus, settings.request_timeout, settings.auth_cache_ttl),
         hub=hub,
-        dispatcher=Dispatcher(bus, settings.tool_call_timeout, settings.tools_page_size),
+        dispatcher=Dispatcher(bus, settings.tool_call_timeout, settings.tools_page_size, relay,
+                              Assemblies(servers, relay)),
         policy=OriginPolicy(settings.host, settings.allowed_origins, settings.allowed_hosts),
     )
 
@@ -152,6 +157,7 @@ class EdgeApp:
 
     async def close(self) -> None:
         await self.legacy.close()
+        await self.streamable.close()
 
 
 def _not_allowed(method: str, allow: str) -> Response:

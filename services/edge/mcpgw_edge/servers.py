@@ -18,10 +18,11 @@ NEGATIVE_TTL = 2.0
 class ServerEntry:
     """A snapshot plus what the edge derives from it once: the tool index and listing bytes."""
 
-    __slots__ = ("_pages", "call_subject", "listing", "passthrough", "snapshot", "tools")
+    __slots__ = ("_pages", "call_subject", "kind", "listing", "passthrough", "snapshot", "tools")
 
     def __init__(self, snapshot: ServerSnapshot, call_subject: str) -> None:
         self.snapshot = snapshot
+        self.kind = snapshot.kind
         self.call_subject = call_subject
         self.tools = {t.name: t for t in snapshot.listing}
         self.listing = snapshot.listing
@@ -57,6 +58,8 @@ class ServerCache:
         self._bus = bus
         self._timeout = timeout
         self._by_name: dict[str, ServerEntry] = {}
+        # Assemblies find their sources by id.
+        self._by_id: dict[str, ServerEntry] = {}
         self._missing: dict[str, float] = {}
         self._inflight: dict[str, asyncio.Future[ServerEntry | None]] = {}
         self._on_change = on_change
@@ -91,12 +94,21 @@ class ServerCache:
         finally:
             del self._inflight[name]
 
+    async def by_id(self, server_id: str) -> ServerEntry | None:
+        entry = self._by_id.get(server_id)
+        if entry is not None:
+            return entry
+        reply = await self._bus.request(self._bus.subjects.registry_server_lookup, ServerLookup(server_id=server_id),
+                                        ServerLookupReply, timeout=self._timeout)
+        return self._store(reply.server) if reply.server else None
+
     def _store(self, snapshot: ServerSnapshot) -> ServerEntry:
         current = self._by_name.get(snapshot.name)
         if current is not None and current.snapshot.revision >= snapshot.revision:
             return current
         entry = ServerEntry(snapshot, self._bus.subjects.toolexec_call(snapshot.server_id))
         self._by_name[snapshot.name] = entry
+        self._by_id[snapshot.server_id] = entry
         self._missing.pop(snapshot.name, None)
         return entry
 
@@ -104,9 +116,11 @@ class ServerCache:
         if event.entity != "server":
             return
         dropped = None
+        self._by_id.pop(event.id, None)
         for name, entry in list(self._by_name.items()):
             if entry.snapshot.server_id == event.id or name == event.name:
                 dropped = self._by_name.pop(name)
+                self._by_id.pop(dropped.snapshot.server_id, None)
         if event.name:
             self._missing.pop(event.name, None)
         else:

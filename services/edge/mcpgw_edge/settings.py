@@ -24,6 +24,10 @@ class EdgeSettings(CommonSettings, kw_only=True):
     keepalive_timeout: float = 75.0
     # Upper bound on one tools/call, end to end.
     tool_call_timeout: float = 60.0
+    # A request relayed to a hosted server waits at most this long for its answer or for the next
+    # message of its stream (progress keeps it alive); above hosting's own upstream timeout, so the
+    # client hears what failed rather than a bare timeout.
+    upstream_timeout: float = 130.0
     # How long a cached auth decision may live without an invalidating event.
     auth_cache_ttl: float = 300.0
     tools_page_size: int = 1000

@@ -251,7 +251,9 @@ class Relay:
     async def _notify(self, call: UpstreamCall, config: UpstreamConfig, body: bytes,
                       headers: dict[str, str] | None) -> None:
         try:
-            session = await self.pool.get(call, config)
+            session = await self.pool.existing(call, config)
+            if session is None:
+                return  # no upstream session: nothing there is waiting for this
             try:
                 await session.upstream.post(body, None, _ignore, headers)
             except SessionGone:

@@ -97,6 +97,18 @@ class SessionPool:
             return session
         return None
 
+    async def existing(self, call: UpstreamCall, config: UpstreamConfig) -> UpstreamSession | None:
+        """The session if one is open (here, or stored by another replica); never opens one."""
+        key = (call.session_id, call.server_id)
+        session = self.live(key)
+        if session is not None or key in self._opening:
+            return await self.get(call, config)
+        if config.backend.transport != "StreamableHTTP":
+            return None
+        if await self._load(self._keys.upstream_session(*key)) is None:
+            return None
+        return await self.get(call, config)
+
     async def get(self, call: UpstreamCall, config: UpstreamConfig) -> UpstreamSession:
         key = (call.session_id, call.server_id)
         session = self.live(key)

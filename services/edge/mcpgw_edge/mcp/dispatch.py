@@ -8,19 +8,20 @@ from typing import Any
 import msgspec
 from opentelemetry import trace
 
-from mcpgw.contracts import ErrorCode, McpgwError, ToolCallReply, ToolCallRequest
+from mcpgw import jsonrpc
+from mcpgw.contracts import ErrorCode, McpgwError, ToolCallReply, ToolCallRequest, parse_relay_id
+from mcpgw.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Message, RpcError
+from mcpgw.protocol import GATEWAY_VERSION, LATEST_VERSION, MODERN_VERSION, SUPPORTED_VERSIONS
 from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
-from mcpgw import jsonrpc
+from mcpgw_edge.mcp.assembly import Assemblies
 from mcpgw_edge.mcp.caller import Caller
-from mcpgw.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Message, RpcError
+from mcpgw_edge.mcp.hosted import HostedRelay, OnEvent, filter_tools, result_of, tool_name
 from mcpgw_edge.mcp.sessions import Session
 from mcpgw_edge.servers import ServerEntry
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("mcpgw.edge")
-
-from mcpgw.protocol import GATEWAY_VERSION, LATEST_VERSION, MODERN_VERSION, SUPPORTED_VERSIONS
 
 __all__ = ["GATEWAY_VERSION", "LATEST_VERSION", "MODERN_VERSION", "SUPPORTED_VERSIONS", "Dispatcher"]
 
@@ -30,8 +31,9 @@ _EMPTY_ARGS = msgspec.Raw(b"{}")
 
 class InitializeParams(msgspec.Struct):
     protocolVersion: str
-    capabilities: dict[str, Any] = {}
-    clientInfo: dict[str, Any] = {}
+    # Kept undecoded: a hosted server's upstream session is opened with the client's own.
+    capabilities: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
+    clientInfo: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
 
 
 class CallParams(msgspec.Struct):
@@ -49,7 +51,8 @@ _call_params = msgspec.json.Decoder(CallParams)
 _list_params = msgspec.json.Decoder(ListParams)
 
 
-def negotiate(params: msgspec.Raw | msgspec.UnsetType) -> str:
+def hello(params: msgspec.Raw | msgspec.UnsetType) -> InitializeParams:
+    """The client's initialize params, with `protocolVersion` set to the revision to speak."""
     if params is msgspec.UNSET:
         raise RpcError(INVALID_PARAMS, "params.protocolVersion: required")
     try:
@@ -57,7 +60,13 @@ def negotiate(params: msgspec.Raw | msgspec.UnsetType) -> str:
     except msgspec.DecodeError as exc:
         raise RpcError(INVALID_PARAMS, f"invalid initialize params: {exc}") from None
     # Echo a version we speak; otherwise counter-offer the latest, as the spec asks.
-    return init.protocolVersion if init.protocolVersion in SUPPORTED_VERSIONS else LATEST_VERSION
+    if init.protocolVersion not in SUPPORTED_VERSIONS:
+        init.protocolVersion = LATEST_VERSION
+    return init
+
+
+def negotiate(params: msgspec.Raw | msgspec.UnsetType) -> str:
+    return hello(params).protocolVersion
 
 
 def initialize_result(entry: ServerEntry, version: str) -> bytes:
@@ -75,47 +84,147 @@ def initialize_result(entry: ServerEntry, version: str) -> bytes:
     return msgspec.json.encode(result)
 
 
-class Dispatcher:
-    """Answers one JSON-RPC request of an initialized session; returns the response bytes."""
+def _list_offset(params: msgspec.Raw | msgspec.UnsetType) -> int:
+    if params is msgspec.UNSET:
+        return 0
+    try:
+        cursor = _list_params.decode(params).cursor
+    except msgspec.DecodeError as exc:
+        raise RpcError(INVALID_PARAMS, f"invalid params: {exc}") from None
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        raise RpcError(INVALID_PARAMS, "invalid cursor")
+    return int(cursor)
 
-    def __init__(self, bus: Bus, tool_call_timeout: float, page_size: int) -> None:
+
+def _with_name(params: msgspec.Raw | msgspec.UnsetType, name: str) -> msgspec.Raw:
+    fields: dict[str, Any] = {} if params is msgspec.UNSET else msgspec.json.decode(params)
+    fields["name"] = name
+    return msgspec.Raw(msgspec.json.encode(fields))
+
+
+class Dispatcher:
+    """Answers one JSON-RPC request of an initialized session; returns the response bytes.
+
+    For a hosted or assembled server, what the upstream sends while the request runs goes to
+    `on_event` (the transport writes it to the request's stream).
+    """
+
+    def __init__(self, bus: Bus, tool_call_timeout: float, page_size: int, relay: HostedRelay,
+                 assemblies: Assemblies) -> None:
         self._bus = bus
         self._timeout = tool_call_timeout
         self._page_size = page_size
+        self.relay = relay
+        self.assemblies = assemblies
 
-    async def request(self, message: Message, session: Session, entry: ServerEntry, caller: Caller) -> bytes:
+    async def initialize_result(self, entry: ServerEntry, version: str, consumer_id: str) -> bytes:
+        """What `initialize` answers: a hosted server's capabilities and identity are its upstream's."""
+        if entry.kind != "hosted":
+            return initialize_result(entry, version)
+        upstream = await self.relay.describe(entry.snapshot.server_id, consumer_id)
+        result: dict[str, Any] = {"protocolVersion": version, "capabilities": upstream.capabilities,
+                                  "serverInfo": upstream.server_info}
+        instructions = upstream.instructions or entry.snapshot.description
+        if instructions:
+            result["instructions"] = instructions
+        return msgspec.json.encode(result)
+
+    async def request(self, message: Message, session: Session, entry: ServerEntry, caller: Caller,
+                      on_event: OnEvent | None = None) -> bytes:
         request_id = message.id
         assert isinstance(request_id, int | str)
         try:
             method = message.method
-            if method == "tools/call":
-                payload = await self._call(message.params, session, entry, caller)
-            elif method == "tools/list":
-                payload = self._list(message.params, entry, caller.allowed)
-            elif method == "ping":
+            if method == "ping":
                 payload = b"{}"
             elif method == "initialize":
                 # A second initialize on a live session: answer it without creating another session.
-                payload = initialize_result(entry, negotiate(message.params))
+                try:
+                    payload = await self.initialize_result(entry, negotiate(message.params), caller.consumer_id)
+                except McpgwError as exc:
+                    raise RpcError(jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}") from None
+            elif entry.kind == "hosted":
+                return await self._hosted(message, session, entry, caller, on_event)
+            elif entry.kind == "assembly":
+                return await self._assembled(message, session, entry, caller, on_event)
+            elif method == "tools/call":
+                payload = await self._call(message.params, session, entry, caller)
+            elif method == "tools/list":
+                payload = entry.tools_page(_list_offset(message.params), self._page_size, caller.allowed)
             else:
                 raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
         except RpcError as exc:
             return jsonrpc.error(request_id, exc.code, exc.message)
         return jsonrpc.result(request_id, payload)
 
-    def _list(self, params: msgspec.Raw | msgspec.UnsetType, entry: ServerEntry,
-              allowed: frozenset[str] | None) -> bytes:
-        offset = 0
-        if params is not msgspec.UNSET:
-            try:
-                cursor = _list_params.decode(params).cursor
-            except msgspec.DecodeError as exc:
-                raise RpcError(INVALID_PARAMS, f"invalid params: {exc}") from None
-            if cursor is not None:
-                if not cursor.isdigit():
-                    raise RpcError(INVALID_PARAMS, "invalid cursor")
-                offset = int(cursor)
-        return entry.tools_page(offset, self._page_size, allowed)
+    async def forward(self, message: Message, session: Session, entry: ServerEntry, caller: Caller) -> None:
+        """A notification or a response from the client: to the upstream(s) it concerns, if any."""
+        if entry.kind == "rest" or message.method == "notifications/initialized":
+            return
+        sources = [entry.snapshot.server_id] if entry.kind == "hosted" else \
+            [s.server_id for s in entry.snapshot.sources]
+        if message.method is msgspec.UNSET:  # the answer to a relayed server-to-client request
+            parsed = parse_relay_id(message.id)
+            if parsed is not None and parsed[0] in sources:
+                await self.relay.send(parsed[0], session, caller, message)
+            return
+        for server_id in sources:
+            if entry.kind == "assembly":
+                source = await self.assemblies.source(server_id)
+                if source is None or source.kind != "hosted":
+                    continue
+            await self.relay.send(server_id, session, caller, message)
+
+    async def _hosted(self, message: Message, session: Session, entry: ServerEntry, caller: Caller,
+                      on_event: OnEvent | None) -> bytes:
+        allowed = caller.allowed
+        method = message.method
+        if method == "tools/call" and allowed is not None:
+            name = tool_name(message.params)
+            if name not in allowed:
+                raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
+        answer = await self.relay.request(entry.snapshot.server_id, session, caller, message, on_event)
+        if method == "tools/list" and allowed is not None:
+            result = result_of(answer)
+            if result is not None:
+                assert isinstance(message.id, int | str)
+                answer = jsonrpc.result(message.id, filter_tools(result, lambda n: n if n in allowed else None))
+        return answer
+
+    async def _assembled(self, message: Message, session: Session, entry: ServerEntry, caller: Caller,
+                         on_event: OnEvent | None) -> bytes:
+        request_id = message.id
+        assert isinstance(request_id, int | str)
+        allowed = caller.allowed
+        method = message.method
+        if method == "tools/list":
+            offset = _list_offset(message.params)
+            members = await self.assemblies.members(session, entry, caller, fresh=offset == 0)
+            visible = [m.entry for m in members.values() if allowed is None or m.exposed in allowed]
+            chunk = visible[offset:offset + self._page_size]
+            body = b'{"tools":[' + b",".join(chunk) + b"]"
+            if offset + self._page_size < len(visible):
+                body += b',"nextCursor":' + msgspec.json.encode(str(offset + self._page_size))
+            return jsonrpc.result(request_id, body + b"}")
+        if method != "tools/call":
+            raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
+        name = tool_name(message.params)
+        if allowed is not None and name not in allowed:
+            raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
+        members = await self.assemblies.members(session, entry, caller)
+        member = members.get(name) or (await self.assemblies.members(session, entry, caller, fresh=True)).get(name)
+        if member is None:
+            raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
+        params = _with_name(message.params, member.original) if member.original != name else message.params
+        source = member.source
+        if source.kind == "hosted":
+            call = Message(jsonrpc="2.0", id=message.id, method="tools/call", params=params)
+            return await self.relay.request(source.snapshot.server_id, session, caller, call, on_event)
+        # The assembly's grants were applied above; the source's own tool check still holds.
+        inner = Caller(caller.consumer_id, None, caller.forward_headers)
+        return jsonrpc.result(request_id, await self._call(params, session, source, inner))
 
     async def _call(self, params: msgspec.Raw | msgspec.UnsetType, session: Session, entry: ServerEntry,
                     caller: Caller) -> bytes:

@@ -37,6 +37,9 @@ class Session(msgspec.Struct, kw_only=True):
     protocol_version: str = ""
     consumer_id: str = ""
     created: float = 0.0
+    # What the client said at initialize: a hosted server's upstream session is opened with the same.
+    client_capabilities: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
+    client_info: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
 
 
 _encode = msgspec.json.encode

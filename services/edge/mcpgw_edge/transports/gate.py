@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from mcpgw import jsonrpc
 from mcpgw.contracts import McpgwError
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import Request, Response
-from mcpgw import jsonrpc
 from mcpgw_edge.mcp.caller import ANONYMOUS, Caller
 from mcpgw_edge.mcp.sessions import Session
 from mcpgw_edge.servers import ServerEntry

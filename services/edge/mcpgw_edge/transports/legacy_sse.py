@@ -9,21 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 import msgspec
 
+from mcpgw import jsonrpc
 from mcpgw.contracts import McpgwError, SseDeliver
+from mcpgw.jsonrpc import INVALID_REQUEST, Message
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
-from mcpgw import jsonrpc
 from mcpgw_edge.mcp.caller import Caller
-from mcpgw_edge.mcp.dispatch import initialize_result, negotiate
-from mcpgw.jsonrpc import INVALID_REQUEST, Message
+from mcpgw_edge.mcp.dispatch import hello
 from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.transports.events import pump, sse_event
 from mcpgw_edge.transports.gate import Gate
 from mcpgw_edge.transports.replies import read_messages, rpc_error_response, unavailable
+from mcpgw_edge.transports.session_stream import forwarded_to
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +57,13 @@ class LegacySse:
         stream = edge.hub.open(session.id, session.server_id)
         assert stream is not None  # a brand-new session id has no stream yet
 
-        async def relay(message: SseDeliver) -> None:
-            stream.send(bytes(message.payload))
-
         async def run(sink: EventSink) -> None:
-            subscription = None
             try:
-                subscription = await edge.bus.subscribe(edge.bus.subjects.edge_sse(session.id), SseDeliver, relay)
-                # Relative to the SSE URL, so it stays right behind a proxy that prefixes paths.
-                await sink.send(sse_event(f"message?session_id={session.id}".encode(), "endpoint"))
-                await pump(sink, stream, edge.settings.client_io_timeout)
+                async with forwarded_to(edge, stream):
+                    # Relative to the SSE URL, so it stays right behind a proxy that prefixes paths.
+                    await sink.send(sse_event(f"message?session_id={session.id}".encode(), "endpoint"))
+                    await pump(sink, stream, edge.settings.client_io_timeout)
             finally:
-                if subscription is not None:
-                    with contextlib.suppress(Exception):
-                        await subscription.unsubscribe()
                 edge.hub.release(stream)
                 # The legacy transport's session lives exactly as long as its stream.
                 with contextlib.suppress(Exception):
@@ -94,6 +90,8 @@ class LegacySse:
             task = asyncio.get_running_loop().create_task(self._answer(decoded, session, entry, caller))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        else:
+            await self.edge.dispatcher.forward(decoded, session, entry, caller)
         return ACCEPTED
 
     async def _answer(self, message: Message, session: Session, entry: ServerEntry, caller: Caller) -> None:
@@ -101,21 +99,35 @@ class LegacySse:
         try:
             if message.method == "initialize":
                 try:
-                    version = negotiate(message.params)
+                    init = hello(message.params)
                 except jsonrpc.RpcError as exc:
                     answer = jsonrpc.error(message.id, exc.code, exc.message)
                 else:
-                    session.protocol_version = version
+                    result = await self.edge.dispatcher.initialize_result(entry, init.protocolVersion,
+                                                                          caller.consumer_id)
+                    session.protocol_version = init.protocolVersion
+                    session.client_capabilities = init.capabilities
+                    session.client_info = init.clientInfo
                     await self.edge.sessions.save(session)
-                    answer = jsonrpc.result(message.id, initialize_result(entry, version))
+                    answer = jsonrpc.result(message.id, result)
             else:
-                answer = await self.edge.dispatcher.request(message, session, entry, caller)
+                def on_event(payload: bytes) -> None:
+                    # In order: a local stream takes it now; another replica's gets it over NATS.
+                    if not self.edge.hub.deliver(session.id, payload):
+                        self._spawn(self.deliver(session.id, payload))
+
+                answer = await self.edge.dispatcher.request(message, session, entry, caller, on_event)
         except McpgwError as exc:
             answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}")
         except Exception:
             log.exception("SSE request failed")
             answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "internal error")
         await self.deliver(session.id, answer)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def deliver(self, session_id: str, payload: bytes) -> None:
         if self.edge.hub.deliver(session_id, payload):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mcpgw.contracts import McpgwError
-from mcpgw_edge.http import BodyTimeout, BodyTooLarge, HeaderList, Request, Response
 from mcpgw import jsonrpc
+from mcpgw.contracts import McpgwError
 from mcpgw.jsonrpc import InvalidMessage, Message
+from mcpgw_edge.http import BodyTimeout, BodyTooLarge, HeaderList, Request, Response
 
 JSON = "application/json"
 JSON_HEADERS: HeaderList = [("content-type", JSON)]

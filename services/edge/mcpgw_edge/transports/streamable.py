@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 
+from mcpgw import jsonrpc
 from mcpgw.contracts import McpgwError
+from mcpgw.jsonrpc import INVALID_REQUEST, Message
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
-from mcpgw import jsonrpc
 from mcpgw_edge.mcp.caller import Caller
-from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, initialize_result, negotiate
-from mcpgw.jsonrpc import INVALID_REQUEST, Message
+from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, hello
 from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.transports.events import pump
 from mcpgw_edge.transports.gate import Gate
+from mcpgw_edge.transports.relayed import Relayed
 from mcpgw_edge.transports.replies import json_response, read_messages, rpc_error_response, unavailable
+from mcpgw_edge.transports.session_stream import forwarded_to
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,10 @@ class StreamableHttp:
     def __init__(self, edge: Edge) -> None:
         self.edge = edge
         self.gate = Gate(edge)
+        self.relayed = Relayed(edge.dispatcher, edge.settings.client_io_timeout)
+
+    async def close(self) -> None:
+        await self.relayed.close()
 
     async def _session(self, request: Request, entry: ServerEntry, caller: Caller) -> Session | Response:
         session = await self.gate.session(request.header(SESSION_HEADER), entry, caller, "streamable")
@@ -49,7 +55,7 @@ class StreamableHttp:
                                       f"(supported: {', '.join(SUPPORTED_VERSIONS)})")
         return session
 
-    async def post(self, request: Request, name: str) -> Response:
+    async def post(self, request: Request, name: str) -> Response | EventStream:
         admitted = await self.gate.admit(request, name)
         if isinstance(admitted, Response):
             return admitted
@@ -79,23 +85,31 @@ class StreamableHttp:
         if isinstance(decoded, list):
             return await self._batch(decoded, session, entry, caller)
         if not decoded.is_request:
+            await self.edge.dispatcher.forward(decoded, session, entry, caller)
             return ACCEPTED
-        return json_response(await self.edge.dispatcher.request(decoded, session, entry, caller))
+        if entry.kind == "rest":
+            return json_response(await self.edge.dispatcher.request(decoded, session, entry, caller))
+        return await self.relayed.respond(decoded, session, entry, caller)
 
     async def _initialize(self, message: Message, entry: ServerEntry, consumer_id: str) -> Response:
         assert isinstance(message.id, int | str)
         try:
-            version = negotiate(message.params)
+            init = hello(message.params)
         except jsonrpc.RpcError as exc:
             return rpc_error_response(400, exc.code, exc.message, message.id)
+        version = init.protocolVersion
+        try:
+            result = await self.edge.dispatcher.initialize_result(entry, version, consumer_id)
+        except McpgwError as exc:  # a hosted server whose upstream cannot be reached
+            return json_response(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}"))
         session = Session(id=new_session_id(), server_id=entry.snapshot.server_id, server_name=entry.snapshot.name,
-                          transport="streamable", protocol_version=version, consumer_id=consumer_id)
+                          transport="streamable", protocol_version=version, consumer_id=consumer_id,
+                          client_capabilities=init.capabilities, client_info=init.clientInfo)
         try:
             await self.edge.sessions.create(session)
         except McpgwError as exc:
             return unavailable(exc)
-        return json_response(jsonrpc.result(message.id, initialize_result(entry, version)),
-                             headers=[("Mcp-Session-Id", session.id)])
+        return json_response(jsonrpc.result(message.id, result), headers=[("Mcp-Session-Id", session.id)])
 
     async def _batch(self, messages: list[Message], session: Session, entry: ServerEntry,
                      caller: Caller) -> Response:
@@ -105,6 +119,7 @@ class StreamableHttp:
         answers: list[bytes] = []
         for message in messages:
             if not message.is_request:
+                await self.edge.dispatcher.forward(message, session, entry, caller)
                 continue
             if message.method == "initialize":
                 assert isinstance(message.id, int | str)
@@ -132,7 +147,9 @@ class StreamableHttp:
 
         async def run(sink: EventSink) -> None:
             try:
-                await pump(sink, stream, self.edge.settings.client_io_timeout)
+                # What a hosted server's upstream sends outside any request comes this way.
+                async with forwarded_to(self.edge, stream, entry.kind != "rest"):
+                    await pump(sink, stream, self.edge.settings.client_io_timeout)
             finally:
                 hub.release(stream)
 

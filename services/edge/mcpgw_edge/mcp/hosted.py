@@ -1,0 +1,149 @@
+"""Hosted servers, edge side: a client session's messages go to the hosting worker, and back.
+
+The edge still answers `ping` and `initialize` itself (with what the upstream says about itself)
+and applies the consumer's tool grants; everything else is the upstream's to answer. Messages the
+upstream sends while a request runs (progress, logging, sampling, elicitation) arrive as events
+and go to `on_event`, which the transport writes to the request's stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from mcpgw import jsonrpc
+from mcpgw.contracts import (
+    ErrorCode,
+    McpgwError,
+    UpstreamCall,
+    UpstreamDescribe,
+    UpstreamDescription,
+    UpstreamEvent,
+    UpstreamReply,
+)
+from mcpgw.jsonrpc import INVALID_PARAMS, Message, RpcError
+from mcpgw.runtime.bus import Bus
+from mcpgw_edge.mcp.caller import Caller
+from mcpgw_edge.mcp.sessions import Session
+
+log = logging.getLogger(__name__)
+
+OnEvent = Callable[[bytes], None]
+_event = msgspec.json.Decoder(UpstreamEvent)
+
+
+class _Named(msgspec.Struct):
+    name: str = ""
+
+
+class _Page(msgspec.Struct):
+    tools: list[msgspec.Raw] = []
+
+
+class _Answer(msgspec.Struct):
+    result: msgspec.Raw | None = None
+
+
+_named = msgspec.json.Decoder(_Named)
+_page = msgspec.json.Decoder(_Page)
+_answer = msgspec.json.Decoder(_Answer)
+
+
+def tool_name(params: msgspec.Raw | msgspec.UnsetType) -> str:
+    if params is msgspec.UNSET:
+        raise RpcError(INVALID_PARAMS, "params.name: required")
+    try:
+        return _named.decode(params).name
+    except msgspec.DecodeError as exc:
+        raise RpcError(INVALID_PARAMS, f"invalid tools/call params: {exc}") from None
+
+
+def filter_tools(result: bytes, keep: Callable[[str], str | None]) -> bytes:
+    """A `tools/list` result with only the tools `keep` names (renamed to what it returns)."""
+    try:
+        fields: dict[str, Any] = msgspec.json.decode(result)
+        tools = _page.decode(result).tools
+    except msgspec.DecodeError:
+        return result
+    kept: list[Any] = []
+    for raw in tools:
+        name = _named.decode(raw).name
+        exposed = keep(name)
+        if exposed is None:
+            continue
+        if exposed == name:
+            kept.append(raw)
+        else:
+            tool = msgspec.json.decode(raw)
+            tool["name"] = exposed
+            kept.append(tool)
+    fields["tools"] = kept
+    return msgspec.json.encode(fields)
+
+
+class HostedRelay:
+    def __init__(self, bus: Bus, timeout: float) -> None:
+        self._bus = bus
+        self._timeout = timeout
+
+    async def describe(self, server_id: str, consumer_id: str) -> UpstreamDescription:
+        return await self._bus.request(self._bus.subjects.hosting_describe,
+                                       UpstreamDescribe(server_id=server_id, consumer_id=consumer_id),
+                                       UpstreamDescription, timeout=self._timeout)
+
+    def _call(self, server_id: str, session: Session, caller: Caller, body: bytes) -> UpstreamCall:
+        return UpstreamCall(server_id=server_id, session_id=session.id, consumer_id=session.consumer_id,
+                            message=msgspec.Raw(body), client_capabilities=session.client_capabilities,
+                            client_info=session.client_info, forward_headers=caller.forward_headers)
+
+    async def request(self, server_id: str, session: Session, caller: Caller, message: Message,
+                      on_event: OnEvent | None, body: bytes | None = None) -> bytes:
+        """The upstream's response to `message` (JSON-RPC bytes, with the client's id)."""
+        def relay_event(data: bytes) -> None:
+            if on_event is not None:
+                try:
+                    on_event(bytes(_event.decode(data).message))
+                except msgspec.DecodeError:
+                    log.warning("dropping a malformed event from hosting")
+
+        payload = body if body is not None else msgspec.json.encode(message)
+        try:
+            reply = await self._bus.request(self._bus.subjects.hosting_call(server_id),
+                                            self._call(server_id, session, caller, payload),
+                                            UpstreamReply, timeout=self._timeout, on_event=relay_event)
+        except McpgwError as exc:
+            return self.failed(message, exc)
+        if reply.message is None:
+            return self.failed(message, McpgwError(ErrorCode.INTERNAL, "hosting answered without a response"))
+        return bytes(reply.message)
+
+    async def send(self, server_id: str, session: Session, caller: Caller, message: Message) -> None:
+        """A notification, or the client's answer to a relayed request: passed on, nothing comes back."""
+        try:
+            await self._bus.request(self._bus.subjects.hosting_call(server_id),
+                                    self._call(server_id, session, caller, msgspec.json.encode(message)),
+                                    UpstreamReply, timeout=self._timeout)
+        except McpgwError as exc:
+            log.info("could not pass %s on to server %s: %s", message.method or "a response", server_id, exc.message)
+
+    @staticmethod
+    def failed(message: Message, exc: McpgwError) -> bytes:
+        request_id = message.id
+        assert isinstance(request_id, int | str)
+        text = f"gateway error: {exc.message}"
+        if message.method == "tools/call":
+            return jsonrpc.result(request_id, msgspec.json.encode(
+                {"content": [{"type": "text", "text": text}], "isError": True}))
+        return jsonrpc.error(request_id, jsonrpc.INTERNAL_ERROR, text)
+
+
+def result_of(answer: bytes) -> bytes | None:
+    """The `result` of a JSON-RPC response, None for an error."""
+    try:
+        result = _answer.decode(answer).result
+    except msgspec.DecodeError:
+        return None
+    return None if result is None else bytes(result)
