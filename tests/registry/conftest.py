@@ -60,6 +60,11 @@ class Api:
         data = await self.ok("POST", "/v1/mcp-servers", json={"name": name, **fields})
         return str(data["mcpServerId"])
 
+    async def create_service(self, name: str, *addresses: str, source_type: str = "DNS", **fields: Any) -> str:
+        config = {"name": name, "addresses": list(addresses) or ["upstream.test:8080"], **fields}
+        data = await self.ok("POST", "/v1/services", json={"sourceType": source_type, "serviceConfigs": [config]})
+        return str(data["serviceIds"][0])
+
 
 def settings_for(nats_url: str, root: str) -> RegistrySettings:
     return RegistrySettings(nats_url=nats_url, subject_root=root, port=0, kv_bucket=f"cfg-{root}",

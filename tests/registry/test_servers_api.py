@@ -12,11 +12,12 @@ from tests.registry.tools_samples import WEATHER_YAML, WEATHER_YAML_MASKED, one_
 
 
 async def test_create_get_update_delete(api: Api) -> None:
+    service_id = await api.create_service("backend", "10.0.0.1:8080", source_type="VIP")
     created = await api.ok("POST", "/v1/mcp-servers", json={
         "name": "fetch-time", "description": "mcp tool fetch time", "gatewayId": "gw-1",
         "match": {"path": {"type": "Prefix", "value": "/mcp-servers/fetch-time"}, "methods": ["POST"]},
         "backendConfig": {"scene": "SingleService",
-                          "services": [{"serviceId": "svc-1", "port": 8080, "protocol": "HTTP", "weight": 100}]},
+                          "services": [{"serviceId": service_id, "port": 8080, "protocol": "HTTP", "weight": 100}]},
         "consumerAuthInfo": {"enable": True}, "mcpStatisticsEnable": True, "domainIds": ["d-1"],
     })
     server_id = created["mcpServerId"]
@@ -30,7 +31,8 @@ async def test_create_get_update_delete(api: Api) -> None:
     assert got["mcpServerPath"] == "/mcp-servers/fetch-time"
     assert got["deployStatus"] == "Deployed"
     assert got["mcpServerConfig"] == ""
-    assert got["backend"]["services"][0] == {"serviceId": "svc-1", "port": 8080, "protocol": "HTTP", "weight": 100}
+    assert got["backend"]["services"][0] == {"serviceId": service_id, "name": "backend", "port": 8080,
+                                             "protocol": "HTTP", "weight": 100}
     assert got["match"]["path"] == {"type": "Prefix", "value": "/mcp-servers/fetch-time"}
     assert got["consumerAuthInfo"] == {"enable": True}
     assert got["mcpStatisticsEnable"] is True and got["gatewayId"] == "gw-1"
@@ -44,7 +46,7 @@ async def test_create_get_update_delete(api: Api) -> None:
     assert updated["revision"] > first_revision
     got = await api.ok("GET", f"/v1/mcp-servers/{server_id}")
     assert got["description"] == "new" and got["consumerAuthInfo"] == {"enable": False}
-    assert got["backend"]["services"][0]["serviceId"] == "svc-1"
+    assert got["backend"]["services"][0]["serviceId"] == service_id
     assert got["mcpStatisticsEnable"] is True
     assert got["revision"] == updated["revision"]
 
@@ -63,7 +65,7 @@ async def test_create_get_update_delete(api: Api) -> None:
 async def test_list_filters_and_paging(api: Api) -> None:
     ids = [await api.create_server(f"srv-{i}") for i in range(5)]
     await api.create_server("assembled", type="AssemblyMCP", createFromType="ApiGatewayAssembly",
-                            assembledSources=[{"mcpServerId": ids[0], "tools": ["a"]}])
+                            assembledSources=[{"mcpServerId": ids[0]}])
 
     everything = await api.ok("GET", "/v1/mcp-servers")
     assert everything["totalSize"] == 6 and everything["pageNumber"] == 1 and everything["pageSize"] == 10
@@ -124,9 +126,15 @@ async def test_name_limits_and_uniqueness(api: Api) -> None:
     ({"name": "x", "backendConfig": {"services": [{"serviceId": "s", "weight": 101}]}},
      "backendConfig.services[0].weight: expected `int` <= 100"),
     ({"name": "x", "backendConfig": {"services": [{"port": 1}]}}, "backendConfig.services[0].serviceId: is required"),
+    ({"name": "x", "backendConfig": {"services": [{"serviceId": "svc-x"}]}},
+     "backendConfig.services[0].serviceId: service svc-x not found"),
     ({"name": "x", "protocol": "FTP"}, "protocol: invalid enum value"),
     ({"name": "x", "type": "AssemblyMCP"}, "assembledSources: is required"),
     ({"name": "x", "protocol": "SSE"}, "exposedUriPath: is required"),
+    ({"name": "x", "protocol": "SSE", "exposedUriPath": "/sse"}, "backendConfig: is required when protocol is SSE"),
+    ({"name": "x", "createFromType": "ApiGatewayAssembly"}, "createFromType: ApiGatewayAssembly does not fit"),
+    ({"name": "x", "upstreamCredential": {"type": "Bearer", "value": "t"}},
+     "upstreamCredential: only a hosted MCP server"),
     ({"name": "x", "createFromType": "Bogus"}, "createFromType: invalid enum value"),
     ({"name": "x", "mcpStatisticsEnable": "yes"}, "mcpStatisticsEnable: expected `bool`"),
     ({"name": "x", "consumerAuthInfo": {"enable": 1}}, "consumerAuthInfo.enable: expected `bool`"),
@@ -159,12 +167,15 @@ async def test_update_validates_the_merged_record(api: Api) -> None:
     server_id = await api.create_server("merge")
     reply = await api.call("PUT", f"/v1/mcp-servers/{server_id}", json={"protocol": "StreamableHTTP"})
     assert reply.status == 400 and reply.message.startswith("exposedUriPath: ")
+    service_id = await api.create_service("upstream")
     ok = await api.ok("PUT", f"/v1/mcp-servers/{server_id}",
                       json={"protocol": "StreamableHTTP", "exposedUriPath": "/mcp",
-                            "createFromType": "ApiGatewayMcpHosting"})
+                            "backendConfig": {"services": [{"serviceId": service_id}]}})
     assert ok["revision"] > 0
     got = await api.ok("GET", f"/v1/mcp-servers/{server_id}")
     assert (got["protocol"], got["exposedUriPath"]) == ("StreamableHTTP", "/mcp")
+    # Becoming hosted without naming createFromType takes the hosted default.
+    assert got["createFromType"] == "ApiGatewayMcpHosting"
     gateway = await api.call("PUT", f"/v1/mcp-servers/{server_id}", json={"gatewayId": "gw-other"})
     assert gateway.status == 400 and gateway.message == "gatewayId: cannot be changed"
 

@@ -11,12 +11,15 @@ from aiohttp import web
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
 from mcpgw.runtime.bus import Bus
+from mcpgw_registry.assembly import status
+from mcpgw_registry.assembly.tool_names import REPORT_TIMEOUT, ToolNames
 from mcpgw_registry.consumer_repo import ConsumerRepository
 from mcpgw_registry.consumers import CreateConsumer, UpdateConsumer, apikey_view
 from mcpgw_registry.consumers import to_item as consumer_item
 from mcpgw_registry.consumers import to_resource as consumer_resource
 from mcpgw_registry.envelope import ok
 from mcpgw_registry.grants_api import GRANTS
+from mcpgw_registry.kinds.hooks import LinkedHooks
 from mcpgw_registry.paging import choices, page, page_params
 from mcpgw_registry.server_repo import SPEC_FIELD, ServerRepository
 from mcpgw_registry.servers import (
@@ -41,6 +44,7 @@ class Registry:
     bus: Bus
     servers: ServerRepository
     consumers: ConsumerRepository
+    hooks: LinkedHooks
 
 
 REGISTRY = web.AppKey("registry", Registry)
@@ -65,7 +69,7 @@ def _registry(request: web.Request) -> Registry:
     return request.app[REGISTRY]
 
 
-async def _server_view(servers: ServerRepository, record: ServerRecord, revision: int, *,
+async def _server_view(servers: ServerRepository, record: ServerRecord, revision: int, names: ToolNames, *,
                        listing: bool = False) -> dict[str, Any]:
     try:
         # Backend credentials are write-only: readers get them masked (see tool_secrets).
@@ -77,7 +81,17 @@ async def _server_view(servers: ServerRepository, record: ServerRecord, revision
         # alone still says what is wrong.
         log.error("listing MCP server %s without its tools: %s", record.id, exc.message)
         text = ""
-    return to_resource(record, revision, text, listing=listing)
+    view = to_resource(record, revision, text, listing=listing)
+    if record.kind == "assembly":
+        # How each source stands now: sources may change or go after the assembly was written.
+        view["assembledSources"] = await status.report(record, servers, names)
+    return view
+
+
+def _tool_names(request: web.Request) -> ToolNames:
+    """Source tool names, each looked up once for the whole request."""
+    registry = _registry(request)
+    return ToolNames(registry.servers, registry.bus, REPORT_TIMEOUT)
 
 
 def _name_like(query: Any) -> str:
@@ -130,7 +144,8 @@ async def list_servers(request: web.Request) -> web.Response:
     ]
     # Newest first, like the console; the id breaks ties so pages are stable.
     found.sort(key=lambda item: (-item[0].created_ms, item[0].id))
-    items = [await _server_view(servers, record, revision, listing=True) for record, revision in found]
+    names = _tool_names(request)
+    items = [await _server_view(servers, record, revision, names, listing=True) for record, revision in found]
     return ok(request, page(items, number, size))
 
 
@@ -138,7 +153,7 @@ async def list_servers(request: web.Request) -> web.Response:
 async def get_server(request: web.Request) -> web.Response:
     servers = _registry(request).servers
     record, revision = await servers.get(request.match_info["server_id"])
-    return ok(request, await _server_view(servers, record, revision))
+    return ok(request, await _server_view(servers, record, revision, _tool_names(request)))
 
 
 @routes.put("/v1/mcp-servers/{server_id}")
@@ -249,4 +264,6 @@ async def delete_consumer(request: web.Request) -> web.Response:
     await _registry(request).consumers.delete(consumer_id)
     # Its rules go too (the auth index ignores them already: they name no consumer it knows).
     await request.app[GRANTS].delete_where(consumer_id=consumer_id)
+    # And its own upstream credentials (the servers that had one are rewritten: see kinds.hooks).
+    await _registry(request).hooks.consumer_deleted(consumer_id)
     return ok(request)

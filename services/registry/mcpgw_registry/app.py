@@ -14,8 +14,14 @@ from mcpgw_registry.consumer_repo import ConsumerRepository
 from mcpgw_registry.envelope import MAX_BODY, envelope_middleware
 from mcpgw_registry.events import Events
 from mcpgw_registry.grant_repo import GrantRepository
+from mcpgw_registry.hosted import api as hosted_api
+from mcpgw_registry.hosted.credential_repo import ConsumerCredentials
 from mcpgw_registry.import_api import TOOL_OPS
+from mcpgw_registry.kinds.hooks import LinkedHooks
+from mcpgw_registry.kinds.links import Links
 from mcpgw_registry.server_repo import ServerRepository
+from mcpgw_registry.services import api as services_api
+from mcpgw_registry.services.repo import ServiceRepository
 from mcpgw_registry.settings import RegistrySettings
 from mcpgw_registry.snapshots import SnapshotCache
 from mcpgw_registry.store import Store
@@ -39,8 +45,11 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
                                    max_snapshot_bytes=settings.max_snapshot_bytes)
         consumers = ConsumerRepository(store, events)
         grants = GrantRepository(store, events, consumers, servers)
-        await bus_handlers.serve(bus, store, servers, consumers, grants)
-        app[REGISTRY] = Registry(bus=bus, servers=servers, consumers=consumers)
+        credentials = ConsumerCredentials(store)
+        hooks = LinkedHooks(servers, ServiceRepository(store, events), credentials, Links(store), events, bus)
+        servers.hooks = hooks
+        await bus_handlers.serve(bus, store, servers, consumers, grants, credentials)
+        app[REGISTRY] = Registry(bus=bus, servers=servers, consumers=consumers, hooks=hooks)
         app[grants_api.GRANTS] = grants
         app[TOOL_OPS] = ToolOperations(servers)
         yield
@@ -58,5 +67,7 @@ def create_app(settings: RegistrySettings) -> web.Application:
     app.add_routes(import_api.routes)
     app.add_routes(routes)
     app.add_routes(grants_api.routes)
+    app.add_routes(services_api.routes)
+    app.add_routes(hosted_api.routes)
     app.cleanup_ctx.append(_nats)
     return app

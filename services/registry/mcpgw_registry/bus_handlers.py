@@ -1,30 +1,39 @@
-"""What the registry answers on NATS: server lookups (edge, toolexec) and the auth index (auth)."""
+"""What the registry answers on NATS: server lookups (edge, toolexec), the auth index (auth) and
+hosted servers' upstreams (hosting)."""
 
 from __future__ import annotations
 
 from nats.aio.subscription import Subscription
 
+from mcpgw.contracts.hosting import UpstreamLookup, UpstreamLookupReply
 from mcpgw.contracts.registry import AuthIndex, AuthIndexRequest, ServerLookup, ServerLookupReply
 from mcpgw.contracts.subjects import Subjects
 from mcpgw.runtime.bus import Bus
 from mcpgw_registry import auth_index
 from mcpgw_registry.consumer_repo import ConsumerRepository
 from mcpgw_registry.grant_repo import GrantRepository
+from mcpgw_registry.hosted.credential_repo import ConsumerCredentials
+from mcpgw_registry.hosted.lookup import upstream_of
 from mcpgw_registry.server_repo import ServerRepository
 from mcpgw_registry.store import Store
 
 
 async def serve(bus: Bus, store: Store, servers: ServerRepository, consumers: ConsumerRepository,
-                grants: GrantRepository) -> list[Subscription]:
+                grants: GrantRepository, credentials: ConsumerCredentials) -> list[Subscription]:
     async def lookup(request: ServerLookup) -> ServerLookupReply:
         return ServerLookupReply(server=await servers.snapshot_by(name=request.name, server_id=request.server_id))
 
     async def index(_: AuthIndexRequest) -> AuthIndex:
         return await auth_index.build(store, consumers, grants)
 
+    async def upstream(request: UpstreamLookup) -> UpstreamLookupReply:
+        return await upstream_of(request, servers, credentials)
+
     return [
         await bus.serve(bus.subjects.registry_server_lookup, ServerLookup, lookup,
                         queue=Subjects.REGISTRY_QUEUE, span_name="registry.server.lookup"),
         await bus.serve(bus.subjects.registry_auth_index, AuthIndexRequest, index,
                         queue=Subjects.REGISTRY_QUEUE, span_name="registry.auth.index"),
+        await bus.serve(bus.subjects.registry_upstream_lookup, UpstreamLookup, upstream,
+                        queue=Subjects.REGISTRY_QUEUE, span_name="registry.upstream.lookup"),
     ]

@@ -55,7 +55,7 @@ class ConsumerRepository:
 
     # reads
 
-    async def _load(self, consumer_id: str) -> tuple[ConsumerRecord, int] | None:
+    async def find(self, consumer_id: str) -> tuple[ConsumerRecord, int] | None:
         if not is_consumer_id(consumer_id):
             return None
         entry = await self._store.get(_record_key(consumer_id))
@@ -64,7 +64,7 @@ class ConsumerRepository:
         return _decode(entry.value), entry.revision
 
     async def get(self, consumer_id: str) -> tuple[ConsumerRecord, int]:
-        found = await self._load(consumer_id)
+        found = await self.find(consumer_id)
         if found is None:
             raise _not_found(consumer_id)
         return found
@@ -84,7 +84,7 @@ class ConsumerRepository:
         claimed: list[NewKey] = []
 
         async def still_owned(owner: str) -> bool:
-            found = await self._load(owner)
+            found = await self.find(owner)
             return found is not None and any(c.sha256 == key.credential.sha256 for c in found[0].credentials)
 
         try:

@@ -35,3 +35,7 @@ class Events:
         # `name` carries the consumer id: a cache keyed by consumer can drop just that one.
         await self._publish(self._bus.subjects.event_grant(rule_id),
                             ConfigChanged(entity="grant", id=rule_id, op=op, name=consumer_id, revision=revision))
+
+    async def service(self, service_id: str, op: Literal["put", "delete"], name: str, revision: int) -> None:
+        await self._publish(self._bus.subjects.event_service(service_id),
+                            ConfigChanged(entity="service", id=service_id, op=op, name=name, revision=revision))

@@ -17,6 +17,7 @@ SERVER_PREFIX = "mcp-"
 CONSUMER_PREFIX = "cs-"
 CREDENTIAL_PREFIX = "ck-"
 RULE_PREFIX = "car-"
+SERVICE_PREFIX = "svc-"
 
 
 def new_id(prefix: str) -> str:
@@ -31,6 +32,7 @@ _SERVER = _shape(SERVER_PREFIX)
 _CONSUMER = _shape(CONSUMER_PREFIX)
 _CREDENTIAL = _shape(CREDENTIAL_PREFIX)
 _RULE = _shape(RULE_PREFIX)
+_SERVICE = _shape(SERVICE_PREFIX)
 
 
 def is_server_id(value: str) -> bool:
@@ -47,3 +49,7 @@ def is_credential_id(value: str) -> bool:
 
 def is_rule_id(value: str) -> bool:
     return bool(_RULE.match(value))
+
+
+def is_service_id(value: str) -> bool:
+    return bool(_SERVICE.match(value))

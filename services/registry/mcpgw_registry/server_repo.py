@@ -24,6 +24,7 @@ from mcpgw_registry.edits import derive
 from mcpgw_registry.events import Events
 from mcpgw_registry.ids import SERVER_PREFIX, is_server_id, new_id
 from mcpgw_registry.importing import ImportPlan, load_generated, plan_import
+from mcpgw_registry.kinds.base import ServerHooks, check_tools_allowed
 from mcpgw_registry.overrides import ImportSettings
 from mcpgw_registry.render import render
 from mcpgw_registry.server_storage import DEFAULT_INLINE_BYTES, ServerStorage, Tools, references
@@ -99,16 +100,18 @@ class ServerRepository:
         self.max_import_bytes = max_import_bytes
         self.max_snapshot_bytes = max_snapshot_bytes
         self._compiling: dict[tuple[str, int], asyncio.Future[ServerSnapshot]] = {}
+        # Set by the app once the resources servers link to are up (see kinds.hooks).
+        self.hooks = ServerHooks()
 
     # reads
 
     async def get(self, server_id: str) -> tuple[ServerRecord, int]:
-        found = await self._load(server_id)
+        found = await self.find(server_id)
         if found is None:
             raise _not_found(server_id)
         return found
 
-    async def _load(self, server_id: str) -> tuple[ServerRecord, int] | None:
+    async def find(self, server_id: str) -> tuple[ServerRecord, int] | None:
         if not is_server_id(server_id):
             return None
         entry = await self._store.get(_record_key(server_id))
@@ -123,7 +126,7 @@ class ServerRepository:
         owner = claims.owner_of(entry.value) if entry is not None else None
         if owner is None:
             return None
-        found = await self._load(owner)
+        found = await self.find(owner)
         if found is None or found[0].name != name:
             return None
         return found
@@ -189,6 +192,7 @@ class ServerRepository:
 
     def compile(self, record: ServerRecord, doc: ToolsDocument | None, field: str) -> Draft:
         """Compile before writing; `doc` is the record's tools document (None: it has none)."""
+        check_tools_allowed(record.kind, doc is not None, field)
         snapshot = build_snapshot(record, 0, doc)
         size = len(_encode(ServerLookupReply(server=snapshot)))
         if size > self.max_snapshot_bytes:
@@ -202,7 +206,7 @@ class ServerRepository:
 
     async def snapshot_by(self, *, name: str | None, server_id: str | None) -> ServerSnapshot | None:
         if server_id is not None:
-            found = await self._load(server_id)
+            found = await self.find(server_id)
         elif name is not None:
             found = await self.find_by_name(name)
         else:
@@ -216,6 +220,7 @@ class ServerRepository:
         server_id = new_id(SERVER_PREFIX)
         record = record_from_create(body, server_id, now_ms)
         validate_record(record)
+        await self.hooks.prepare(record, None)
         config = body.mcp_server_config
         text = spec_of(config) if config is not None else None
         doc = None
@@ -234,7 +239,7 @@ class ServerRepository:
             blobs[plan.state.blob] = plan.generated
 
         async def still_owned(owner: str) -> bool:
-            found = await self._load(owner)
+            found = await self.find(owner)
             return found is not None and found[0].name == body.name
 
         await claims.claim(self._store, _name_key(body.name), server_id, still_owned=still_owned,
@@ -242,6 +247,7 @@ class ServerRepository:
                                                f"name: an MCP server named {body.name!r} already exists"))
         try:
             await self._put_blobs(blobs)
+            await self.hooks.before_write(record)
             revision = await self._store.create(_record_key(server_id), encoded.value)
         except BaseException:
             await self._delete_blobs(blobs)
@@ -249,6 +255,7 @@ class ServerRepository:
             raise
         self._remember(draft.snapshot, revision)
         await self._events.server(server_id, "put", record.name, revision)
+        await self.hooks.written(record, None)
         return record, revision, plan
 
     async def _plan_swagger(self, record: ServerRecord, current: Tools | None, swagger: str,
@@ -291,6 +298,7 @@ class ServerRepository:
                 plan = await self._plan_swagger(updated, current, config.swagger_config, now_ms)
                 doc = plan.merge.doc
         validate_record(updated)
+        await self.hooks.prepare(updated, record)
         if not tools_changed:
             doc = await self.tools_document(updated)
         draft = self.compile(updated, doc, SPEC_FIELD)
@@ -341,6 +349,7 @@ class ServerRepository:
         blobs = {name: value for name, value in blobs.items() if name not in kept or not await self.blobs.exists(name)}
         await self._put_blobs(blobs)
         try:
+            await self.hooks.before_write(record)
             new_revision = await self._store.update(_record_key(record.id), encoded.value, last=revision)
         except BaseException as exc:
             await self._drop_unless_used(blobs, record.id)
@@ -350,6 +359,7 @@ class ServerRepository:
         await self._delete_blobs(kept - encoded.refs)
         self._remember(draft.snapshot, new_revision)
         await self._events.server(record.id, "put", record.name, new_revision)
+        await self.hooks.written(record, previous)
         return new_revision
 
     async def _put_blobs(self, blobs: dict[str, bytes]) -> None:
@@ -370,7 +380,7 @@ class ServerRepository:
     async def _drop_unless_used(self, names: Iterable[str], server_id: str) -> None:
         # A concurrent writer that won may refer to the same content-addressed objects.
         try:
-            found = await self._load(server_id)
+            found = await self.find(server_id)
         except McpgwError:
             return  # unsure: keeping an unused object is the harmless choice
         used = references(found[0]) if found is not None else set()
@@ -387,3 +397,4 @@ class ServerRepository:
         self._snapshots.drop(server_id)
         await self._delete_blobs(references(record))
         await self._events.server(server_id, "delete", record.name, revision)
+        await self.hooks.deleted(record)

@@ -15,6 +15,13 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from mcpgw.contracts.errors import invalid
+from mcpgw.contracts.hosting import UpstreamCredential, UpstreamTarget
+from mcpgw.contracts.registry import ServerKind
+from mcpgw_registry.hosted.credentials import CredentialBody
+from mcpgw_registry.hosted.credentials import check as check_credential
+from mcpgw_registry.hosted.credentials import view as credential_view
+from mcpgw_registry.kinds.base import HOSTED_PROTOCOLS, default_from_type, kind_of
+from mcpgw_registry.kinds.fields import check_kind_fields
 from mcpgw_registry.overrides import ImportState
 from mcpgw_registry.validation import join
 
@@ -40,7 +47,6 @@ DEPLOY_STATUSES: tuple[str, ...] = ("Deployed", "NotDeployed")
 MatchType = Literal["Exact", "Prefix", "Regex"]
 # "OPTION" is how the reference docs spell it; "OPTIONS" is what HTTP says.
 RouteMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTION", "OPTIONS", "TRACE", "PATCH"]
-HOSTED_PROTOCOLS = ("SSE", "StreamableHTTP")
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -86,7 +92,10 @@ class BackendConfig(_Body):
 class AssembledSource(_Body):
     mcp_server_id: str = ""
     mcp_server_name: str = ""
+    # Empty: every tool of the source.
     tools: list[str] = []
+    # Source tool name -> the name the assembly exposes it as (to keep two sources' tools apart).
+    tool_aliases: dict[str, str] = {}
 
 
 class GrayConfig(_Body):
@@ -113,13 +122,15 @@ class CreateServer(_Body):
     domain_ids: list[str] = []
     match: HttpRouteMatch | None = None
     backend_config: BackendConfig | None = None
-    create_from_type: CreateFromType = "ApiGatewayHttpToMCP"
+    # None: the default of the server's kind (see kinds.base).
+    create_from_type: CreateFromType | None = None
     mcp_server_config: McpServerConfig | None = None
     mcp_statistics_enable: bool = False
     assembled_sources: list[AssembledSource] = []
     gray_mcp_server_configs: list[GrayConfig] = []
     gateway_id: str = ""
     consumer_auth_info: ConsumerAuthInfo | None = None
+    upstream_credential: CredentialBody | None = None
 
 
 class UpdateServer(_Body):
@@ -139,6 +150,8 @@ class UpdateServer(_Body):
     assembled_sources: list[AssembledSource] | UnsetType = UNSET
     gray_mcp_server_configs: list[GrayConfig] | UnsetType = UNSET
     consumer_auth_info: ConsumerAuthInfo | UnsetType = UNSET
+    # null removes it.
+    upstream_credential: CredentialBody | UnsetType | None = UNSET
 
 
 ToolsFormat = Literal["yaml", "json"]
@@ -188,6 +201,15 @@ class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     # is then in this object (the value keeps id and name). A loaded record keeps it as a marker of
     # where it came from, so a write knows which object it replaces.
     overflow: BlobRef | None = None
+    # Hosted servers: what the gateway presents upstream (write-only, see hosted.credentials), and
+    # the addresses of the services backendConfig names, resolved when written (a service change
+    # rewrites the servers using it, so the revision a snapshot is cached at says it all).
+    upstream_credential: UpstreamCredential | None = None
+    targets: list[UpstreamTarget] = []
+
+    @property
+    def kind(self) -> ServerKind:
+        return kind_of(self.type, self.protocol)
 
 
 def check_name(name: str) -> None:
@@ -208,6 +230,7 @@ def spec_of(config: McpServerConfig) -> str | None:
 
 
 def record_from_create(body: CreateServer, server_id: str, now_ms: int) -> ServerRecord:
+    credential = body.upstream_credential
     return ServerRecord(
         id=server_id,
         name=body.name,
@@ -218,12 +241,13 @@ def record_from_create(body: CreateServer, server_id: str, now_ms: int) -> Serve
         domain_ids=body.domain_ids,
         match=body.match,
         backend_config=body.backend_config,
-        create_from_type=body.create_from_type,
+        create_from_type=body.create_from_type or default_from_type(kind_of(body.type, body.protocol)),
         statistics=body.mcp_statistics_enable,
         assembled_sources=body.assembled_sources,
         gray_configs=body.gray_mcp_server_configs,
         gateway_id=body.gateway_id,
         consumer_auth=body.consumer_auth_info.enable if body.consumer_auth_info else False,
+        upstream_credential=check_credential(credential) if credential is not None else None,
         created_ms=now_ms,
         updated_ms=now_ms,
     )
@@ -252,7 +276,15 @@ def apply_update(record: ServerRecord, body: UpdateServer, now_ms: int) -> Serve
     changes.update({k: v for k, v in simple.items() if v is not UNSET})
     if not isinstance(body.consumer_auth_info, UnsetType):
         changes["consumer_auth"] = body.consumer_auth_info.enable
-    return msgspec.structs.replace(record, **changes)
+    if body.upstream_credential is None:
+        changes["upstream_credential"] = None
+    elif not isinstance(body.upstream_credential, UnsetType):
+        changes["upstream_credential"] = check_credential(body.upstream_credential)
+    updated = msgspec.structs.replace(record, **changes)
+    if body.create_from_type is UNSET and updated.kind != record.kind:
+        # A server that becomes another kind gets that kind's default, as on create.
+        updated.create_from_type = default_from_type(kind_of(updated.type, updated.protocol))
+    return updated
 
 
 def _check_text(value: str, field: str, limit: int) -> None:
@@ -320,8 +352,7 @@ def validate_record(record: ServerRecord) -> None:
         _check_match(record.match, "match")
     if record.backend_config is not None:
         _check_backend(record.backend_config, "backendConfig")
-    if record.type == "AssemblyMCP" and not record.assembled_sources:
-        raise invalid("assembledSources", "is required when type is AssemblyMCP")
+    check_kind_fields(record)
     for i, source in enumerate(record.assembled_sources):
         if not source.mcp_server_id and not source.mcp_server_name:
             raise invalid(f"assembledSources[{i}]", "needs mcpServerId or mcpServerName")
@@ -358,6 +389,7 @@ def to_resource(record: ServerRecord, revision: int, tools_text: str, *, listing
         "backend": record.backend_config,
         "assembledSources": record.assembled_sources,
         "consumerAuthInfo": {"enable": record.consumer_auth},
+        "upstreamCredential": credential_view(record.upstream_credential) if record.upstream_credential else None,
         "createTimestamp": record.created_ms,
         "updateTimestamp": record.updated_ms,
         "revision": revision,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from mcpgw.contracts.hosting import AssemblySource, HostedBackend
 from mcpgw.contracts.registry import ServerSnapshot
 from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry.overrides import enforce_hidden, tool_key
@@ -24,7 +25,15 @@ def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | Non
         protocol=record.protocol,
         consumer_auth=record.consumer_auth,
         statistics=record.statistics,
+        kind=record.kind,
     )
+    if snapshot.kind == "hosted" and record.protocol in ("SSE", "StreamableHTTP"):
+        # Addresses only: the upstream credential travels to hosting alone (UpstreamLookup).
+        snapshot.hosted = HostedBackend(transport="SSE" if record.protocol == "SSE" else "StreamableHTTP",
+                                        path=record.exposed_uri_path, targets=record.targets)
+    elif snapshot.kind == "assembly":
+        snapshot.sources = [AssemblySource(server_id=s.mcp_server_id, name=s.mcp_server_name, tools=s.tools,
+                                           aliases=s.tool_aliases) for s in record.assembled_sources]
     if doc is None and record.tools_text:
         if not isinstance(record.tools_text, str):
             raise TypeError("the tools of this record are in the object store; pass their document")

@@ -7,6 +7,13 @@ Keys:
   consumers.<id>            a consumer record (JSON)
   apikeys.<sha256 hex>      the consumer id owning an API key, unique the same way
   grants.<id>               an authorization rule (JSON)
+  services.<id>             a service (JSON)
+  service-names.<name>      the id owning a service name (like server-names)
+  links.<kind>.<target>.<holder>
+                            `holder` uses `target`: a server a service (kind `service`), an
+                            assembly a source server (kind `source`); see kinds.links
+  upstream-credentials.<server id>.<consumer id>
+                            a consumer's own credential for a hosted server (JSON)
 
 Optimistic concurrency: writers pass the revision they read (`update(..., last=rev)`); a
 concurrent writer makes that fail with `RevisionMismatch`, which the API answers with 409.

@@ -1,0 +1,1 @@
+"""Hosted MCP servers: their backend (services), their upstream credentials, and the lookup hosting asks."""
