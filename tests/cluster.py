@@ -1,4 +1,4 @@
-"""A whole mcpgw cluster in the test process: registry, auth, toolexec and one or more edges.
+"""A whole mcpgw cluster in the test process: registry, auth, toolexec, hosting and one or more edges.
 
 The services run in-process (fast start, one event loop) but talk only through the real NATS
 and Redis of the session fixtures, exactly as separate processes would.
@@ -17,6 +17,8 @@ from mcpgw_auth.service import AuthService
 from mcpgw_auth.settings import AuthSettings
 from mcpgw_edge.service import EdgeService
 from mcpgw_edge.settings import EdgeSettings
+from mcpgw_hosting.service import HostingService
+from mcpgw_hosting.settings import HostingSettings
 from mcpgw_registry.service import RegistryService
 from mcpgw_registry.settings import RegistrySettings
 from mcpgw_toolexec.service import ToolexecService
@@ -35,6 +37,7 @@ class Cluster:
     registry: RegistryService
     auth: AuthService
     toolexec: ToolexecService
+    hosting: HostingService
     edges: list[EdgeService] = field(default_factory=list)
     edge_overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +93,27 @@ class Cluster:
             assert status == 200, body
         return server_id
 
+    async def create_service(self, address: str, *, protocol: str = "HTTP", name: str = "upstream") -> str:
+        """A VIP service at `address` (host:port); its id."""
+        status, body = await self.admin("POST", "/v1/services", json={
+            "sourceType": "VIP", "serviceConfigs": [{"name": name, "addresses": [address]}]})
+        assert status == 200, body
+        service_id: str = body["data"]["serviceIds"][0]
+        if protocol != "HTTP":
+            status, body = await self.admin("PUT", f"/v1/services/{service_id}", json={"protocol": protocol})
+            assert status == 200, body
+        return service_id
+
+    async def host(self, name: str, url: str, *, transport: str = "StreamableHTTP", **fields: Any) -> str:
+        """A hosted server for the MCP server at `url` (its service created on the way); its id."""
+        origin, _, path = url.partition("://")[2].partition("/")
+        service_id = await self.create_service(origin, name=f"{name}-upstream")
+        return await self.create_server(name, type="RealMCP", createFromType="ApiGatewayMcpHosting",
+                                        protocol=transport, exposedUriPath="/" + path,
+                                        backendConfig={"scene": "SingleService",
+                                                       "services": [{"serviceId": service_id, "weight": 100}]},
+                                        **fields)
+
     async def create_consumer(self, name: str, **fields: Any) -> tuple[str, str]:
         """A consumer with one system-generated API key: (consumer id, the key)."""
         payload = {"name": name, "apikeyIdentityConfig": {
@@ -115,7 +139,7 @@ class Cluster:
     async def stop(self) -> None:
         for edge in self.edges:
             await edge.stop()
-        for service in (self.toolexec, self.auth, self.registry):
+        for service in (self.hosting, self.toolexec, self.auth, self.registry):
             await service.stop()
 
 
@@ -131,10 +155,12 @@ async def running_cluster(nats_url: str, redis_url: str, root: str, *, edges: in
     auth = AuthService(AuthSettings(nats_url=nats_url, subject_root=root))
     toolexec = ToolexecService(ToolexecSettings(nats_url=nats_url, redis_url=redis_url, subject_root=root,
                                                 backend_timeout=5.0))
-    cluster = Cluster(nats_url, redis_url, root, registry, auth, toolexec, edge_overrides=edge_overrides)
+    hosting = HostingService(HostingSettings(nats_url=nats_url, redis_url=redis_url, subject_root=root,
+                                             upstream_timeout=10.0, describe_ttl=1.0))
+    cluster = Cluster(nats_url, redis_url, root, registry, auth, toolexec, hosting, edge_overrides=edge_overrides)
     started: list[Any] = []
     try:
-        for service in (registry, auth, toolexec):
+        for service in (registry, auth, toolexec, hosting):
             await service.start()
             started.append(service)
         for _ in range(edges):

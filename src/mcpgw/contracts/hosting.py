@@ -104,8 +104,14 @@ class UpstreamCall(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hostin
 
 class UpstreamReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosting.call.reply.v1",
                     tag_field="kind"):
-    # The JSON-RPC response to a request, with the client's id; absent for anything else.
-    message: msgspec.Raw | None = None
+    # The JSON-RPC response to a request, with the client's id; `null` for anything else.
+    # (msgspec.Raw cannot share a union with None.)
+    message: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"null"))
+
+    @property
+    def response(self) -> bytes | None:
+        raw = bytes(self.message)
+        return None if raw == b"null" else raw
 
 
 class UpstreamEvent(msgspec.Struct, kw_only=True, tag="hosting.event.v1", tag_field="kind"):

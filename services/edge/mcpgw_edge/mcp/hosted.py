@@ -116,9 +116,10 @@ class HostedRelay:
                                             UpstreamReply, timeout=self._timeout, on_event=relay_event)
         except McpgwError as exc:
             return self.failed(message, exc)
-        if reply.message is None:
+        response = reply.response
+        if response is None:
             return self.failed(message, McpgwError(ErrorCode.INTERNAL, "hosting answered without a response"))
-        return bytes(reply.message)
+        return response
 
     async def send(self, server_id: str, session: Session, caller: Caller, message: Message) -> None:
         """A notification, or the client's answer to a relayed request: passed on, nothing comes back."""

@@ -11,12 +11,31 @@ class EventTooLarge(Exception):
     pass
 
 
+class Event:
+    __slots__ = ("data", "id", "kind", "retry")
+
+    def __init__(self, kind: str, data: str, event_id: str | None, retry: int | None) -> None:
+        self.kind = kind
+        self.data = data
+        self.id = event_id
+        self.retry = retry
+
+
 async def events(content: aiohttp.StreamReader, limit: int) -> AsyncIterator[tuple[str, str]]:
-    """Yield each complete event's type (default `message`) and data; comments are skipped.
+    """Yield each complete event's type (default `message`) and data; comments are skipped."""
+    async for event in full_events(content, limit):
+        if event.data:
+            yield event.kind, event.data
+
+
+async def full_events(content: aiohttp.StreamReader, limit: int) -> AsyncIterator[Event]:
+    """Yield each event with its id and retry (a resumable stream primes with an id and no data).
 
     Lines may end in CRLF, LF or CR; `data:` lines join with LF; an event whose data would pass
     `limit` bytes raises EventTooLarge rather than growing without bound.
     """
+    event_id: str | None = None
+    retry: int | None = None
     kind = ""
     data: list[str] = []
     size = 0
@@ -36,9 +55,9 @@ async def events(content: aiohttp.StreamReader, limit: int) -> AsyncIterator[tup
             line = buffer[:end].decode("utf-8", "replace")
             buffer = buffer[after:]
             if not line:
-                if data:
-                    yield kind or "message", "\n".join(data)
-                kind, data, size = "", [], 0
+                if data or event_id is not None or retry is not None:
+                    yield Event(kind or "message", "\n".join(data), event_id, retry)
+                kind, data, size, event_id, retry = "", [], 0, None, None
                 continue
             if line.startswith(":"):
                 continue
@@ -52,6 +71,10 @@ async def events(content: aiohttp.StreamReader, limit: int) -> AsyncIterator[tup
                 data.append(value)
             elif field == "event":
                 kind = value
+            elif field == "id" and "\0" not in value:
+                event_id = value
+            elif field == "retry" and value.isdigit():
+                retry = int(value)
 
 
 def _line_end(buffer: bytes) -> tuple[int, int] | None:

@@ -16,13 +16,18 @@ import msgspec
 
 from mcpgw.jsonrpc import Message
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
-from mcpgw_hosting.upstream.sse import EventTooLarge, events
+from mcpgw_hosting.upstream.sse import EventTooLarge, events, full_events
 
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[bytes], Awaitable[None]]
 _message = msgspec.json.Decoder(Message)
 EXCERPT = 300
+# A request's stream the upstream closed before answering is resumed (GET with Last-Event-ID) at
+# most this many times in a row without progress, waiting what the upstream asked (`retry`),
+# capped at MAX_RETRY_DELAY.
+MAX_RESUMES = 5
+MAX_RETRY_DELAY = 5.0
 
 
 def id_key(request_id: object) -> str:
@@ -91,24 +96,63 @@ class StreamableUpstream:
 
     async def _read_stream(self, resp: aiohttp.ClientResponse, request_id: int | str,
                            on_message: OnMessage) -> bytes:
-        wanted = id_key(request_id)
+        """The response from the request's stream; resumed with Last-Event-ID if the upstream closes it
+        first (2025-11-25 servers do, to let a client poll), as long as it gave the events ids."""
+        resumed: list[aiohttp.ClientResponse] = []
         try:
-            async for kind, data in events(resp.content, self._limit):
-                if kind != "message" or not data:
-                    continue
-                raw = data.encode()
-                try:
-                    message = _message.decode(raw)
-                except msgspec.DecodeError:
-                    log.warning("upstream sent an event that is not a JSON-RPC message; skipped")
-                    continue
-                if message.method is msgspec.UNSET and message.id is not msgspec.UNSET \
-                        and id_key(message.id) == wanted:
-                    return raw
-                await on_message(raw)
-        except EventTooLarge:
-            raise UpstreamError(f"upstream sent a message larger than {self._limit} bytes") from None
+            return await self._read_resuming(resp, request_id, on_message, resumed)
+        finally:
+            for extra in resumed:
+                extra.release()
+
+    async def _read_resuming(self, resp: aiohttp.ClientResponse, request_id: int | str,
+                             on_message: OnMessage, resumed: list[aiohttp.ClientResponse]) -> bytes:
+        wanted = id_key(request_id)
+        last_id: str | None = None
+        retry_ms: int | None = None
+        for _ in range(MAX_RESUMES + 1):
+            progressed = False
+            try:
+                async for event in full_events(resp.content, self._limit):
+                    if event.id is not None:
+                        last_id, progressed = event.id, True
+                    if event.retry is not None:
+                        retry_ms = event.retry
+                    if event.kind != "message" or not event.data:
+                        continue
+                    raw = event.data.encode()
+                    try:
+                        message = _message.decode(raw)
+                    except msgspec.DecodeError:
+                        log.warning("upstream sent an event that is not a JSON-RPC message; skipped")
+                        continue
+                    if message.method is msgspec.UNSET and message.id is not msgspec.UNSET \
+                            and id_key(message.id) == wanted:
+                        return raw
+                    await on_message(raw)
+            except EventTooLarge:
+                raise UpstreamError(f"upstream sent a message larger than {self._limit} bytes") from None
+            except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
+                pass  # cut mid-stream: resumable like a clean close
+            if last_id is None or not self.session_id:
+                break
+            await asyncio.sleep(min((retry_ms or 0) / 1000, MAX_RETRY_DELAY))
+            resp.release()
+            resp = await self._resume(last_id)
+            resumed.append(resp)
+            if not progressed and resp.status != 200:
+                break
         raise UpstreamError("upstream closed the stream without answering")
+
+    async def _resume(self, last_id: str) -> aiohttp.ClientResponse:
+        headers = self._request_headers(None)
+        headers["Accept"] = "text/event-stream"
+        headers["Last-Event-ID"] = last_id
+        resp = await self._http.get(self.url, headers=headers, allow_redirects=False)
+        if resp.status != 200 or resp.content_type != "text/event-stream":
+            resp.release()
+            raise UpstreamError(f"upstream refused to resume the stream: HTTP {resp.status}")
+        return resp
 
     def listen(self, on_message: OnMessage) -> None:
         """Hold the session's GET stream (messages not tied to a request), re-opened if it drops."""
