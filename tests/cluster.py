@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import msgspec
 from mcpgw_auth.service import AuthService
 from mcpgw_auth.settings import AuthSettings
 from mcpgw_edge.service import EdgeService
@@ -71,6 +72,14 @@ class Cluster:
         await new.start()
         self.edges[index] = new
         return new
+
+    async def restart_hosting(self, **overrides: Any) -> HostingService:
+        """Stop the hosting worker and start a fresh one (nothing in memory); `overrides` change its settings."""
+        await self.hosting.stop()
+        settings = msgspec.structs.replace(self.hosting.settings, **overrides)
+        self.hosting = HostingService(settings)
+        await self.hosting.start()
+        return self.hosting
 
     async def admin(self, method: str, path: str, *, json: Any = None, data: str | bytes | None = None,
                     content_type: str | None = None, token: str | None = ADMIN_TOKEN) -> tuple[int, Any]:

@@ -31,6 +31,8 @@ class Raw:
         self.url = url
         self.session_id: str | None = None
         self.version: str | None = None
+        # Sent with every request (a consumer's credential).
+        self.headers: dict[str, str] = {}
 
     async def send(self, body: Any, *, method: str = "POST", headers: dict[str, str] | None = None,
                    raw: bytes | None = None, session: bool = True) -> Answer:
@@ -39,6 +41,7 @@ class Raw:
             sent["Mcp-Session-Id"] = self.session_id
         if session and self.version:
             sent["MCP-Protocol-Version"] = self.version
+        sent.update(self.headers)
         sent.update(headers or {})
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         async with self.http.request(method, self.url, data=data, headers=sent, timeout=TIMEOUT) as resp:
@@ -54,6 +57,10 @@ class Raw:
         initialized = await self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
         assert initialized.status == 202 and initialized.text == ""
         return answer
+
+    async def initialize_with(self, headers: dict[str, str], version: str = "2025-11-25") -> Answer:
+        self.headers = headers
+        return await self.initialize(version)
 
     async def call(self, method: str, params: Any = None, request_id: int = 1) -> Answer:
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}

@@ -165,6 +165,8 @@ class LegacyUpstream:
                                            allow_redirects=False) as resp:
                     if resp.status >= 300:
                         raise UpstreamError(f"upstream answered HTTP {resp.status}")
+            except TimeoutError:
+                raise UpstreamError("upstream did not answer in time") from None
             except (aiohttp.ClientError, OSError) as exc:
                 raise UpstreamError(f"upstream unreachable: {_describe(exc)}") from None
             if future is None:

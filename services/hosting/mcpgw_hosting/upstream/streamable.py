@@ -89,10 +89,10 @@ class StreamableUpstream:
                 if kind == "text/event-stream":
                     return await self._read_stream(resp, request_id, on_message)
                 raise UpstreamError(f"upstream answered with content type {kind or 'none'}")
+        except TimeoutError:  # aiohttp's socket timeouts are ClientErrors too: this goes first
+            raise UpstreamError("upstream did not answer in time") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise UpstreamError(f"upstream unreachable: {_describe(exc)}") from None
-        except TimeoutError:
-            raise UpstreamError("upstream did not answer in time") from None
 
     async def _read_stream(self, resp: aiohttp.ClientResponse, request_id: int | str,
                            on_message: OnMessage) -> bytes:

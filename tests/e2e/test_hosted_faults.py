@@ -1,0 +1,166 @@
+"""A hosted server when its upstream misbehaves, and what reaches the upstream (credentials, sessions).
+
+Each case runs real processes' worth of parts: the edge and hosting over real NATS and Redis, and
+a real (hand-written) upstream MCP server that records what it receives.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.cluster import Cluster
+from tests.edge.raw import Raw
+from tests.upstream.raw_server import RawUpstream, running_raw_upstream
+from tests.util import eventually
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[RawUpstream]:
+    async with running_raw_upstream() as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def _tool_text(answer: Any) -> str:
+    return "".join(c.get("text", "") for c in answer["result"]["content"])
+
+
+async def test_a_tool_call_gets_an_is_error_result_when_the_upstream_is_gone(
+        cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    async with running_raw_upstream() as gone:
+        await cluster.host("flaky", gone.url)
+        client = Raw(http, cluster.mcp_url("flaky"))
+        await client.initialize()
+    started = time.monotonic()
+    answer = await client.call("tools/call", {"name": "whoami", "arguments": {}})
+    assert answer.status == 200
+    assert answer.json["result"]["isError"] is True
+    assert "upstream unreachable" in _tool_text(answer.json)
+    # Other methods get a JSON-RPC error that says what failed.
+    listed = await client.call("tools/list", {}, request_id=2)
+    assert listed.json["error"]["code"] == -32603
+    assert "upstream unreachable" in listed.json["error"]["message"]
+    assert time.monotonic() - started < 5  # refused connections fail at once, not after a timeout
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("html", "content type text/html"), ("http500", "HTTP 500")])
+async def test_an_upstream_talking_nonsense_is_a_clear_tool_error(cluster: Cluster, upstream: RawUpstream,
+                                                                  http: aiohttp.ClientSession, mode: str,
+                                                                  expected: str) -> None:
+    await cluster.host("odd", upstream.url)
+    client = Raw(http, cluster.mcp_url("odd"))
+    await client.initialize()
+    upstream.mode = mode  # type: ignore[assignment]
+    answer = await client.call("tools/call", {"name": "whoami", "arguments": {}})
+    assert answer.status == 200
+    assert answer.json["result"]["isError"] is True
+    assert expected in _tool_text(answer.json)
+
+
+async def test_a_hanging_upstream_is_cut_off_at_the_configured_timeout(cluster: Cluster, upstream: RawUpstream,
+                                                                       http: aiohttp.ClientSession) -> None:
+    await cluster.restart_hosting(upstream_timeout=0.5)
+    await cluster.host("slow", upstream.url)
+    client = Raw(http, cluster.mcp_url("slow"))
+    await client.initialize()
+    upstream.mode = "hang"
+    started = time.monotonic()
+    answer = await client.call("tools/call", {"name": "whoami", "arguments": {}})
+    assert answer.json["result"]["isError"] is True
+    assert "did not answer in time" in _tool_text(answer.json)
+    assert time.monotonic() - started < 5
+
+
+async def test_an_upstream_that_forgets_the_session_is_reinitialized_transparently(
+        cluster: Cluster, upstream: RawUpstream, http: aiohttp.ClientSession) -> None:
+    await cluster.host("forgetful", upstream.url)
+    client = Raw(http, cluster.mcp_url("forgetful"))
+    await client.initialize()
+    first = await client.call("tools/call", {"name": "whoami", "arguments": {}})
+    assert "isError" not in first.json["result"]
+    opened = upstream.initialized
+    upstream.forget_sessions()
+    again = await client.call("tools/call", {"name": "whoami", "arguments": {}}, request_id=2)
+    assert "isError" not in again.json["result"], again.text
+    assert upstream.initialized == opened + 1
+
+
+async def test_one_upstream_session_per_client_session_and_delete_ends_it(
+        cluster: Cluster, upstream: RawUpstream, http: aiohttp.ClientSession) -> None:
+    await cluster.host("sessions", upstream.url)
+    client = Raw(http, cluster.mcp_url("sessions"))
+    await client.initialize()
+    probes = upstream.initialized  # initialize asked the upstream what it is (a probe session)
+    for i in range(3):
+        answer = await client.call("tools/call", {"name": "whoami", "arguments": {}}, request_id=i + 1)
+        assert "isError" not in answer.json["result"]
+    assert upstream.initialized == probes + 1
+    session_ids = {s.headers["mcp-session-id"] for s in upstream.calls("tools/call")}
+    assert len(session_ids) == 1
+
+    # A fresh hosting worker (nothing in memory) continues the same upstream session from Redis.
+    await cluster.restart_hosting()
+    answer = await client.call("tools/call", {"name": "whoami", "arguments": {}}, request_id=9)
+    assert "isError" not in answer.json["result"]
+    assert upstream.initialized == probes + 1
+    assert {s.headers["mcp-session-id"] for s in upstream.calls("tools/call")} == session_ids
+
+    deleted = await client.send(None, method="DELETE")
+    assert deleted.status == 200
+    await eventually(lambda: _async(upstream.deleted), lambda d: bool(session_ids & set(d)), within=5)
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def test_the_upstream_gets_the_servers_credential_never_the_consumers(
+        cluster: Cluster, upstream: RawUpstream, http: aiohttp.ClientSession) -> None:
+    server_id = await cluster.host("guarded", upstream.url, upstreamCredential={"type": "Bearer", "value": "up-secret"},
+                                   consumerAuthInfo={"enable": True})
+    consumer_id, key = await cluster.create_consumer("alice")
+    await cluster.grant(consumer_id, server_id)
+    status, body = await cluster.admin("GET", f"/v1/mcp-servers/{server_id}")
+    assert status == 200 and "up-secret" not in json.dumps(body)
+
+    client = Raw(http, cluster.mcp_url("guarded"))
+    await client.initialize_with({"Authorization": f"Bearer {key}"})
+    answer = await client.call("tools/call", {"name": "whoami", "arguments": {}})
+    seen = json.loads(_tool_text(answer.json))
+    assert seen["authorization"] == "Bearer up-secret"
+    for request in upstream.seen:
+        assert key not in json.dumps(request.headers)
+
+
+async def test_a_consumer_with_its_own_upstream_credential_reaches_the_upstream_as_itself(
+        cluster: Cluster, upstream: RawUpstream, http: aiohttp.ClientSession) -> None:
+    server_id = await cluster.host("per-user", upstream.url, upstreamCredential={"type": "Bearer", "value": "shared"},
+                                   consumerAuthInfo={"enable": True})
+    alice, alice_key = await cluster.create_consumer("alice")
+    bob, bob_key = await cluster.create_consumer("bob")
+    for consumer in (alice, bob):
+        await cluster.grant(consumer, server_id)
+    status, body = await cluster.admin(
+        "PUT", f"/v1/mcp-servers/{server_id}/consumers/{alice}/upstream-credential",
+        json={"type": "ApiKey", "name": "X-Api-Key", "location": "header", "value": "alice-own-key"})
+    assert status == 200, body
+
+    seen = {}
+    for name, key in (("alice", alice_key), ("bob", bob_key)):
+        client = Raw(http, cluster.mcp_url("per-user"))
+        await client.initialize_with({"Authorization": f"Bearer {key}"})
+        answer = await client.call("tools/call", {"name": "whoami", "arguments": {}})
+        seen[name] = json.loads(_tool_text(answer.json))
+    assert seen["alice"]["x-api-key"] == "alice-own-key" and seen["alice"]["authorization"] is None
+    assert seen["bob"]["authorization"] == "Bearer shared" and seen["bob"]["x-api-key"] is None

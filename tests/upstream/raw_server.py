@@ -1,0 +1,117 @@
+"""A small hand-written MCP server (Streamable HTTP, JSON answers) that records what reaches it.
+
+Where the SDK fixture is the yardstick for fidelity, this one is for what a test must see or
+control exactly: the headers an upstream receives (credentials), session ends (DELETE), a server
+that forgets its sessions, a tool that hangs, an answer that is not MCP at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+Mode = Literal["ok", "hang", "html", "http500"]
+
+
+@dataclass
+class Seen:
+    method: str
+    rpc_method: str
+    headers: dict[str, str]
+    query: dict[str, str]
+
+
+@dataclass
+class RawUpstream:
+    url: str
+    seen: list[Seen] = field(default_factory=list)
+    sessions: set[str] = field(default_factory=set)
+    deleted: list[str] = field(default_factory=list)
+    initialized: int = 0
+    mode: Mode = "ok"
+    # Set when a tools/call arrived (a hanging tool's call has reached the upstream).
+    called: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def calls(self, rpc_method: str) -> list[Seen]:
+        return [s for s in self.seen if s.rpc_method == rpc_method]
+
+    def forget_sessions(self) -> None:
+        self.sessions.clear()
+
+
+TOOLS = [{"name": "whoami", "description": "Echoes the credential the upstream received",
+          "inputSchema": {"type": "object"}},
+         {"name": "shared", "description": "A name other servers have too", "inputSchema": {"type": "object"}}]
+
+
+def _app(upstream: RawUpstream) -> web.Application:
+    async def mcp(request: web.Request) -> web.StreamResponse:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if request.method == "DELETE":
+            sid = headers.get("mcp-session-id", "")
+            upstream.seen.append(Seen("DELETE", "", headers, dict(request.query)))
+            upstream.deleted.append(sid)
+            upstream.sessions.discard(sid)
+            return web.Response(status=200)
+        if request.method == "GET":
+            return web.Response(status=405)
+        message: dict[str, Any] = await request.json()
+        method = message.get("method", "")
+        upstream.seen.append(Seen("POST", method, headers, dict(request.query)))
+        if method == "initialize":
+            sid = secrets.token_hex(8)
+            upstream.sessions.add(sid)
+            upstream.initialized += 1
+            result = {"protocolVersion": message["params"]["protocolVersion"], "capabilities": {"tools": {}},
+                      "serverInfo": {"name": "raw-upstream", "version": "1.0"}}
+            return web.json_response({"jsonrpc": "2.0", "id": message["id"], "result": result},
+                                     headers={"Mcp-Session-Id": sid})
+        if headers.get("mcp-session-id") not in upstream.sessions:
+            return web.json_response({"jsonrpc": "2.0", "id": None,
+                                      "error": {"code": -32001, "message": "Session not found"}}, status=404)
+        if "id" not in message:
+            return web.Response(status=202)
+        if method == "tools/list":
+            return web.json_response({"jsonrpc": "2.0", "id": message["id"], "result": {"tools": TOOLS}})
+        if method == "tools/call":
+            upstream.called.set()
+            if upstream.mode == "hang":
+                await upstream.release.wait()
+            if upstream.mode == "html":
+                return web.Response(text="<html>oops</html>", content_type="text/html")
+            if upstream.mode == "http500":
+                return web.Response(status=500, text="upstream on fire")
+            text = json.dumps({"authorization": headers.get("authorization"), "x-api-key": headers.get("x-api-key"),
+                               "query": dict(request.query)})
+            return web.json_response({"jsonrpc": "2.0", "id": message["id"],
+                                      "result": {"content": [{"type": "text", "text": text}]}})
+        return web.json_response({"jsonrpc": "2.0", "id": message["id"],
+                                  "error": {"code": -32601, "message": f"Method not found: {method}"}})
+
+    app = web.Application()
+    app.router.add_route("*", "/mcp", mcp)
+    return app
+
+
+@asynccontextmanager
+async def running_raw_upstream() -> AsyncIterator[RawUpstream]:
+    upstream = RawUpstream(url="")
+    runner = web.AppRunner(_app(upstream), handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    upstream.url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        yield upstream
+    finally:
+        upstream.release.set()
+        await runner.cleanup()
