@@ -6,6 +6,7 @@ a real (hand-written) upstream MCP server that records what it receives.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -164,3 +165,42 @@ async def test_a_consumer_with_its_own_upstream_credential_reaches_the_upstream_
         seen[name] = json.loads(_tool_text(answer.json))
     assert seen["alice"]["x-api-key"] == "alice-own-key" and seen["alice"]["authorization"] is None
     assert seen["bob"]["authorization"] == "Bearer shared" and seen["bob"]["x-api-key"] is None
+
+
+async def test_what_the_upstream_sends_outside_a_request_reaches_the_clients_stream_and_back(
+        cluster: Cluster, upstream: RawUpstream, http: aiohttp.ClientSession) -> None:
+    server_id = await cluster.host("talkative", upstream.url)
+    client = Raw(http, cluster.mcp_url("talkative"))
+    await client.initialize()
+    listed = await client.call("tools/list", {})  # opens the upstream session, and its GET stream
+    assert {t["name"] for t in listed.json["result"]["tools"]} == {"whoami", "shared"}
+    await asyncio.wait_for(upstream.stream_opened.wait(), 5)
+
+    headers = {"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id or "",
+               "MCP-Protocol-Version": client.version or ""}
+    async with http.get(cluster.mcp_url("talkative"), headers=headers) as stream:
+        assert stream.status == 200
+        upstream.push({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+        upstream.push({"jsonrpc": "2.0", "id": 77, "method": "roots/list"})
+        received = [await asyncio.wait_for(_next_event(stream), 5) for _ in range(2)]
+    assert received[0] == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+    request = received[1]
+    assert request["method"] == "roots/list" and request["id"] != 77  # an id of the gateway's making
+    assert str(request["id"]).startswith("mcpgw~")
+
+    # The client's answer finds the upstream session that asked, with the upstream's own id.
+    answer = await client.send({"jsonrpc": "2.0", "id": request["id"], "result": {"roots": []}})
+    assert answer.status == 202
+    await asyncio.wait_for(upstream.answered.wait(), 5)
+    assert upstream.responses == [{"jsonrpc": "2.0", "id": 77, "result": {"roots": []}}]
+    assert server_id in request["id"]
+
+
+async def _next_event(stream: aiohttp.ClientResponse) -> Any:
+    data = b""
+    while True:
+        line = await stream.content.readline()
+        if line.startswith(b"data: "):
+            data += line[6:].strip()
+        elif line in (b"\n", b"\r\n") and data:
+            return json.loads(data)

@@ -39,6 +39,16 @@ class RawUpstream:
     # Set when a tools/call arrived (a hanging tool's call has reached the upstream).
     called: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    # Open GET streams (session id -> queue of messages to send), and responses the client POSTed.
+    streams: dict[str, asyncio.Queue[dict[str, Any]]] = field(default_factory=dict)
+    stream_opened: asyncio.Event = field(default_factory=asyncio.Event)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push(self, message: dict[str, Any]) -> None:
+        """Send a message on every open GET stream (outside any request)."""
+        for queue in self.streams.values():
+            queue.put_nowait(message)
 
     def calls(self, rpc_method: str) -> list[Seen]:
         return [s for s in self.seen if s.rpc_method == rpc_method]
@@ -62,7 +72,20 @@ def _app(upstream: RawUpstream) -> web.Application:
             upstream.sessions.discard(sid)
             return web.Response(status=200)
         if request.method == "GET":
-            return web.Response(status=405)
+            sid = headers.get("mcp-session-id", "")
+            if sid not in upstream.sessions:
+                return web.Response(status=404)
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+            upstream.streams[sid] = queue
+            upstream.stream_opened.set()
+            try:
+                while True:
+                    pushed = await queue.get()
+                    await response.write(b"event: message\ndata: " + json.dumps(pushed).encode() + b"\n\n")
+            finally:
+                upstream.streams.pop(sid, None)
         message: dict[str, Any] = await request.json()
         method = message.get("method", "")
         upstream.seen.append(Seen("POST", method, headers, dict(request.query)))
@@ -77,6 +100,10 @@ def _app(upstream: RawUpstream) -> web.Application:
         if headers.get("mcp-session-id") not in upstream.sessions:
             return web.json_response({"jsonrpc": "2.0", "id": None,
                                       "error": {"code": -32001, "message": "Session not found"}}, status=404)
+        if "method" not in message:
+            upstream.responses.append(message)
+            upstream.answered.set()
+            return web.Response(status=202)
         if "id" not in message:
             return web.Response(status=202)
         if method == "tools/list":
