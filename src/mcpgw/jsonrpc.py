@@ -13,6 +13,8 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 
 RequestId = int | str
+# An absent undecoded member reads as this: msgspec.Raw cannot share a union with None.
+NULL = msgspec.Raw(b"null")
 
 
 class Message(msgspec.Struct, omit_defaults=True):

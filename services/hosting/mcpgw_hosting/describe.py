@@ -20,6 +20,7 @@ from mcpgw.contracts import (
     UpstreamTools,
     UpstreamToolsReply,
 )
+from mcpgw.jsonrpc import NULL
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.sessions import connect
 from mcpgw_hosting.settings import HostingSettings
@@ -43,7 +44,7 @@ class _ToolsPage(msgspec.Struct):
 
 class _ToolsAnswer(msgspec.Struct):
     result: _ToolsPage | None = None
-    error: msgspec.Raw | None = None
+    error: msgspec.Raw = msgspec.field(default_factory=lambda: NULL)
 
 
 _tools_answer = msgspec.json.Decoder(_ToolsAnswer)

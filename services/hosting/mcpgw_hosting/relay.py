@@ -33,7 +33,7 @@ from mcpgw.contracts import (
     parse_relay_id,
     relay_id,
 )
-from mcpgw.jsonrpc import INTERNAL_ERROR, Message
+from mcpgw.jsonrpc import INTERNAL_ERROR, NULL, Message
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.stats import Stats
 from mcpgw_hosting.configs import UpstreamConfigs
@@ -62,7 +62,7 @@ class _CallResult(msgspec.Struct):
 
 class _Outcome(msgspec.Struct):
     result: _CallResult | None = None
-    error: msgspec.Raw | None = None
+    error: msgspec.Raw = msgspec.field(default_factory=lambda: NULL)
 
 
 _cancelled = msgspec.json.Decoder(_Cancelled)
@@ -222,7 +222,7 @@ class Relay:
             outcome = _outcome.decode(answer)
         except msgspec.DecodeError:
             return
-        failed = outcome.error is not None or (outcome.result is not None and outcome.result.isError)
+        failed = bytes(outcome.error) != b"null" or (outcome.result is not None and outcome.result.isError)
         self._stats.record(server_id, name, failed, seconds * 1000)
 
     @staticmethod

@@ -123,9 +123,10 @@ class Assemblies:
             params = msgspec.json.encode({} if cursor is None else {"cursor": cursor})
             message = Message(jsonrpc="2.0", id=f"mcpgw~tools-{page}", method="tools/list",
                               params=msgspec.Raw(params))
-            result = result_of(await self._relay.request(server.snapshot.server_id, session, caller, message, None))
+            answer = await self._relay.request(server.snapshot.server_id, session, caller, message, None)
+            result = result_of(answer)
             if result is None:
-                log.warning("assembly source %s: tools/list failed", server.snapshot.name)
+                log.warning("assembly source %s: tools/list failed: %s", server.snapshot.name, answer[:300])
                 break
             try:
                 decoded = _page.decode(result)

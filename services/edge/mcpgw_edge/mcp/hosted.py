@@ -24,7 +24,7 @@ from mcpgw.contracts import (
     UpstreamEvent,
     UpstreamReply,
 )
-from mcpgw.jsonrpc import INVALID_PARAMS, Message, RpcError
+from mcpgw.jsonrpc import INVALID_PARAMS, NULL, Message, RpcError
 from mcpgw.runtime.bus import Bus
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.sessions import Session
@@ -44,7 +44,7 @@ class _Page(msgspec.Struct):
 
 
 class _Answer(msgspec.Struct):
-    result: msgspec.Raw | None = None
+    result: msgspec.Raw = msgspec.field(default_factory=lambda: NULL)
 
 
 _named = msgspec.json.Decoder(_Named)
@@ -144,7 +144,7 @@ class HostedRelay:
 def result_of(answer: bytes) -> bytes | None:
     """The `result` of a JSON-RPC response, None for an error."""
     try:
-        result = _answer.decode(answer).result
+        result = bytes(_answer.decode(answer).result)
     except msgspec.DecodeError:
         return None
-    return None if result is None else bytes(result)
+    return None if result == b"null" else result
