@@ -172,3 +172,15 @@ async def test_an_update_rewrites_the_servers_using_it(api: Api, bus: Bus) -> No
                                                                                 ca_pem(), 100)
     after = await api.ok("GET", f"/v1/mcp-servers/{server_id}")
     assert after["backend"]["services"] == [{"serviceId": service_id, "name": "moving", "protocol": "HTTPS"}]
+
+
+async def test_an_update_keeps_the_ports_servers_picked(api: Api) -> None:
+    service_id = await api.create_service("ported", "a.test:8080", "a.test:9090")
+    await api.create_server("pinned", protocol="SSE", exposedUriPath="/sse", backendConfig={
+        "scene": "SingleService", "services": [{"serviceId": service_id, "port": 9090}]})
+    refused = await api.call("PUT", f"/v1/services/{service_id}", json={"addresses": ["a.test:8080"]})
+    assert (refused.status, refused.message) == (400, "addresses: MCP server 'pinned' uses port 9090 of this service "
+                                                      "(backendConfig.services[0].port); keep an address on that "
+                                                      "port or change the server first")
+    assert (await api.ok("GET", f"/v1/services/{service_id}"))["addresses"] == ["a.test:8080", "a.test:9090"]
+    await api.ok("PUT", f"/v1/services/{service_id}", json={"addresses": ["b.test:9090"]})

@@ -28,7 +28,7 @@ from mcpgw_registry.kinds.links import Link, Links
 from mcpgw_registry.server_repo import ServerRepository
 from mcpgw_registry.servers import BackendConfig, ServerRecord
 from mcpgw_registry.services.repo import ServiceRepository
-from mcpgw_registry.services.resource import ServiceRecord, UpdateService
+from mcpgw_registry.services.resource import ServiceRecord, UpdateService, split_address
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,21 @@ class LinkedHooks(ServerHooks):
         return users
 
     async def update_service(self, service_id: str, body: UpdateService, now_ms: int) -> tuple[ServiceRecord, int]:
-        record, revision = await self.services.update(service_id, body, now_ms)
-        for server in await self.service_users(service_id):
+        users = await self.service_users(service_id)
+
+        async def still_reachable(service: ServiceRecord) -> None:
+            # A server that picked a port of this service must keep an address on it.
+            ports = {split_address(a)[1] for a in service.addresses}
+            for server in users:
+                for backend in _backends(server):
+                    for i, entry in enumerate(backend.services):
+                        if entry.service_id == service_id and entry.port and entry.port not in ports:
+                            raise invalid("addresses", f"MCP server {server.name!r} uses port {entry.port} of this "
+                                                       f"service (backendConfig.services[{i}].port); keep an address "
+                                                       "on that port or change the server first")
+
+        record, revision = await self.services.update(service_id, body, now_ms, check=still_reachable)
+        for server in users:
             await self.refresh(server.id, now_ms)
         return record, revision
 

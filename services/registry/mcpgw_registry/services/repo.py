@@ -7,6 +7,7 @@ refuses to delete a service in use and rewrites the servers of a service that ch
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -129,9 +130,13 @@ class ServiceRepository:
         except Exception as exc:  # keep the original error
             log.warning("could not remove service %s after a failed request: %s", record.id, exc)
 
-    async def update(self, service_id: str, body: UpdateService, now_ms: int) -> tuple[ServiceRecord, int]:
+    async def update(self, service_id: str, body: UpdateService, now_ms: int, *,
+                     check: Callable[[ServiceRecord], Awaitable[None]] | None = None) -> tuple[ServiceRecord, int]:
+        """`check` sees the updated record before it is written (what uses it may refuse it)."""
         record, revision = await self.get(service_id)
         updated = apply_update(record, body, now_ms)
+        if check is not None:
+            await check(updated)
         try:
             new_revision = await self._store.update(_record_key(service_id), _encode(updated), last=revision)
         except StoreConflict:
