@@ -44,7 +44,7 @@ async def test_an_assembly_lists_and_calls_rest_and_hosted_tools_with_grants_and
     rest = await cluster.create_server("petstore", petstore_yaml(backend.url))
     first = await cluster.host("first", one.url)
     second = await cluster.host("second", two.url)
-    sources = [{"mcpServerId": rest, "tools": ["get_pet"]}, {"mcpServerId": first, "tools": []},
+    sources: list[dict[str, Any]] = [{"mcpServerId": rest, "tools": ["get_pet"]}, {"mcpServerId": first, "tools": []},
                {"mcpServerId": second, "tools": []}]
 
     status, body = await _assemble(cluster, "everything", sources)

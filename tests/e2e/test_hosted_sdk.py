@@ -14,9 +14,9 @@ from typing import Any
 import mcp.types as types
 import pytest
 from mcp import ClientSession
+from mcp.client.session import ClientRequestContext
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.client.session import ClientRequestContext
 
 from tests.cluster import Cluster
 from tests.upstream.fixture_server import RunningFixture, running_fixture
@@ -58,11 +58,11 @@ async def test_everything_the_upstream_offers_reaches_the_client(cluster: Cluste
                                                                  upstream: str, downstream: str) -> None:
     await cluster.host("fixture", fixture.url if upstream == "StreamableHTTP" else fixture.sse_url,
                        transport=upstream)
-    progress: list[float] = []
+    reported: list[float] = []
     logs: list[Any] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
         logs.append(params.data)
@@ -84,7 +84,7 @@ async def test_everything_the_upstream_offers_reaches_the_client(cluster: Cluste
 
         result = await session.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
         assert not result.is_error
-        assert progress == [0, 50, 100]
+        assert reported == [0, 50, 100]
 
         result = await session.call_tool("test_sampling", {"prompt": "hello"})
         assert not result.is_error, result

@@ -13,6 +13,7 @@ import pytest
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
 from tests.node import npm_binary, run_node_tool
+from tests.upstream.fixture_server import running_fixture
 
 VERSION = "2.12.0"
 RUN_TIMEOUT = 60.0
@@ -60,3 +61,17 @@ async def test_inspector_lists_tools_with_a_key_over_both_transports(
                                        "--method", "tools/list", "--stored-auth-only")
     assert code == 3, output
     assert key not in output
+
+
+async def test_inspector_lists_and_calls_a_hosted_tool(cluster: Cluster, inspector: Path, tmp_path: Path) -> None:
+    async with running_fixture() as fixture:
+        await cluster.host("fixture", fixture.url)
+        url = cluster.mcp_url("fixture")
+        code, output = await run_inspector(inspector, tmp_path, url, "--transport", "http", "--method", "tools/list")
+        assert code == 0, output
+        assert {"test_simple_text", "test_tool_with_progress", "test_sampling"} <= set(tool_names(output)), output
+
+        code, output = await run_inspector(inspector, tmp_path, f"{url}/sse", "--transport", "sse",
+                                           "--method", "tools/call", "--tool-name", "test_simple_text")
+        assert code == 0, output
+        assert "This is a simple text response for testing." in output, output
