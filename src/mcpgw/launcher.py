@@ -3,11 +3,13 @@
     python -m mcpgw.launcher [-v]
 
 Starts a nats-server with JetStream (unless `NATS_URL` is set) and a redis-server (unless
-`REDIS_URL` is set), each on a free port; then registry, auth, toolexec and edge; then the demo
-REST backend. It configures two demo MCP servers through the admin API (`demo`, open, and
-`demo-secure`, for authorized consumers only), a consumer `demo-user` with an API key and
-`demo-jwt-user` with an HS256 JWT secret, both granted `demo-secure`, prints how to call them,
-and stays in the foreground. Ctrl-C or SIGTERM stops everything it started, in reverse order;
+`REDIS_URL` is set), each on a free port; then registry, auth, toolexec, hosting and edge; then the
+demo REST backend and the demo MCP server (`demo/mcp_server.py`). It configures the demo through the
+admin API: `demo` (the REST backend's tools, open), `demo-secure` (the same, for authorized
+consumers only), `demo-hosted` (the demo MCP server, hosted) and `demo-all` (`demo` and
+`demo-hosted` assembled into one server), a consumer `demo-user` with an API key and
+`demo-jwt-user` with an HS256 JWT secret, both granted `demo-secure`; prints how to call them, and
+stays in the foreground. Ctrl-C or SIGTERM stops everything it started, in reverse order;
 if any child dies, the rest are stopped too and the launcher exits non-zero with its last lines.
 
 Environment: `NATS_URL`, `REDIS_URL` (use existing servers), `MCPGW_EDGE_HOST`/`MCPGW_EDGE_PORT`
@@ -41,10 +43,15 @@ import yaml
 
 from mcpgw.devcluster import Proc, StartError, free_port, spawn_ready, start_nats, start_redis, start_service
 
-SERVICES = ("mcpgw_registry", "mcpgw_auth", "mcpgw_toolexec", "mcpgw_edge")
-START_ORDER = ("nats", "redis", "registry", "auth", "toolexec", "edge", "backend")
+SERVICES = ("mcpgw_registry", "mcpgw_auth", "mcpgw_toolexec", "mcpgw_hosting", "mcpgw_edge")
+START_ORDER = ("nats", "redis", "registry", "auth", "toolexec", "hosting", "edge", "backend", "demo-mcp")
 DEMO_SERVER = "demo"
 SECURE_SERVER = "demo-secure"
+HOSTED_SERVER = "demo-hosted"
+ASSEMBLED_SERVER = "demo-all"
+# The service (an upstream's address) through which `demo-hosted` reaches the demo MCP server.
+DEMO_MCP_SERVICE = "demo-mcp"
+DEMO_MCP_READY = r"demo-mcp ready on \S+"
 DEMO_CONSUMER = "demo-user"
 JWT_CONSUMER = "demo-jwt-user"
 JWT_ISSUER = "mcpgw-demo"
@@ -152,6 +159,8 @@ class Config:
 @dataclass
 class Demo:
     backend_url: str = ""
+    # The demo MCP server's own Streamable HTTP endpoint (what demo-hosted relays to).
+    mcp_url: str = ""
     api_key: str = ""
     key_rotated: bool = False
     # A JWT of the JWT consumer, signed with this run's demo secret (valid for JWT_LIFETIME).
@@ -222,13 +231,19 @@ def render_tools(template: dict[str, Any], server_name: str, base_url: str) -> s
 
 
 async def ensure_server(admin: Admin, name: str, description: str, consumer_auth: bool, tools_yaml: str) -> str:
-    """Create the server or bring an existing one to the demo's state; then upload its tools."""
-    fields = {
+    """Create the REST server or bring an existing one to the demo's state; then upload its tools."""
+    server_id = await ensure_mcp_server(admin, name, {
         "description": description,
         "type": "RealMCP",
         "protocol": "HTTP",
         "consumerAuthInfo": {"enable": consumer_auth},
-    }
+    })
+    await admin.call("PUT", f"/v1/mcp-servers/{server_id}/tools", text=tools_yaml, content_type="application/yaml")
+    return server_id
+
+
+async def ensure_mcp_server(admin: Admin, name: str, fields: dict[str, Any]) -> str:
+    """Create the MCP server `name` with `fields`, or update the one that exists to them; its id."""
     found = await admin.find("mcp-servers", name, "mcpServerId")
     if found is None:
         try:
@@ -238,12 +253,47 @@ async def ensure_server(admin: Admin, name: str, description: str, consumer_auth
             if found is None:
                 raise
     if found is None:
-        server_id = str(data["mcpServerId"])
-    else:
-        server_id = found
-        await admin.call("PUT", f"/v1/mcp-servers/{server_id}", json=fields)
-    await admin.call("PUT", f"/v1/mcp-servers/{server_id}/tools", text=tools_yaml, content_type="application/yaml")
-    return server_id
+        return str(data["mcpServerId"])
+    await admin.call("PUT", f"/v1/mcp-servers/{found}", json=fields)
+    return found
+
+
+async def ensure_service(admin: Admin, name: str, address: str) -> str:
+    """A VIP service `name` at `address` (host:port), created or moved there; its id."""
+    data = await admin.call("GET", "/v1/services", params={"name": name, "pageSize": "100"})
+    for item in (data or {}).get("items") or []:
+        if item.get("name") == name:
+            service_id = str(item["serviceId"])
+            if item.get("addresses") != [address]:
+                await admin.call("PUT", f"/v1/services/{service_id}", json={"addresses": [address]})
+            return service_id
+    data = await admin.call("POST", "/v1/services", json={
+        "sourceType": "VIP", "serviceConfigs": [{"name": name, "addresses": [address]}]})
+    return str(data["serviceIds"][0])
+
+
+async def ensure_hosted(admin: Admin, name: str, service_id: str, path: str) -> str:
+    """A hosted server relaying to the Streamable HTTP MCP server at `path` of the service."""
+    return await ensure_mcp_server(admin, name, {
+        "description": "The demo MCP server (demo/mcp_server.py), hosted by mcpgw: progress and elicitation",
+        "type": "RealMCP",
+        "createFromType": "ApiGatewayMcpHosting",
+        "protocol": "StreamableHTTP",
+        "exposedUriPath": path,
+        "backendConfig": {"scene": "SingleService", "services": [{"serviceId": service_id, "weight": 100}]},
+        "consumerAuthInfo": {"enable": False},
+    })
+
+
+async def ensure_assembly(admin: Admin, name: str, source_ids: list[str]) -> str:
+    """A server assembled from every tool of each source server."""
+    return await ensure_mcp_server(admin, name, {
+        "description": "The REST demo and the hosted demo MCP server assembled into one server",
+        "type": "AssemblyMCP",
+        "createFromType": "ApiGatewayAssembly",
+        "assembledSources": [{"mcpServerId": source, "tools": []} for source in source_ids],
+        "consumerAuthInfo": {"enable": False},
+    })
 
 
 def _fresh_key(data: Any) -> str:
@@ -308,9 +358,9 @@ async def ensure_grant(admin: Admin, consumer_id: str, server_id: str) -> None:
          "expireMode": "LongTerm"}]})
 
 
-async def configure_demo(config: Config, backend_url: str) -> Demo:
+async def configure_demo(config: Config, backend_url: str, mcp_url: str) -> Demo:
     template = yaml.safe_load((config.root / "demo" / "tools.yaml").read_text())
-    demo = Demo(backend_url=backend_url)
+    demo = Demo(backend_url=backend_url, mcp_url=mcp_url)
     async with aiohttp.ClientSession(timeout=ADMIN_TIMEOUT) as http:
         admin = Admin(http, config.admin_url, config.admin_token)
         try:
@@ -326,11 +376,28 @@ async def configure_demo(config: Config, backend_url: str) -> Demo:
                 await ensure_grant(admin, granted, demo.server_ids[SECURE_SERVER])
         except AdminError as exc:
             raise LaunchError(f"configuring the demo through the admin API failed: {exc}") from None
+        await configure_hosted_demo(admin, demo)
     return demo
+
+
+async def configure_hosted_demo(admin: Admin, demo: Demo) -> None:
+    """The demo MCP server as a service, hosted as `demo-hosted`, and assembled with `demo`."""
+    origin, _, path = demo.mcp_url.partition("://")[2].partition("/")
+    step = f"the service {DEMO_MCP_SERVICE!r} for the demo MCP server at {origin}"
+    try:
+        service_id = await ensure_service(admin, DEMO_MCP_SERVICE, origin)
+        step = f"the hosted server {HOSTED_SERVER!r}"
+        demo.server_ids[HOSTED_SERVER] = await ensure_hosted(admin, HOSTED_SERVER, service_id, "/" + path)
+        step = f"the assembled server {ASSEMBLED_SERVER!r} (from {DEMO_SERVER!r} and {HOSTED_SERVER!r})"
+        demo.server_ids[ASSEMBLED_SERVER] = await ensure_assembly(
+            admin, ASSEMBLED_SERVER, [demo.server_ids[DEMO_SERVER], demo.server_ids[HOSTED_SERVER]])
+    except AdminError as exc:
+        raise LaunchError(f"creating {step} through the admin API failed: {exc}") from None
 
 
 def banner(config: Config, demo: Demo, nats_url: str, redis_url: str) -> str:
     open_url, secure_url = config.mcp_url(DEMO_SERVER), config.mcp_url(SECURE_SERVER)
+    hosted_url, assembled_url = config.mcp_url(HOSTED_SERVER), config.mcp_url(ASSEMBLED_SERVER)
     key = demo.api_key
     py = ".venv/bin/python"
     rotated = "  (demo-user existed: it was given this new key)" if demo.key_rotated else ""
@@ -346,17 +413,25 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str) -> str:
         f"    SSE              {secure_url}/sse",
         f"    API key          Authorization: Bearer {key}{rotated}",
         f"    JWT (HS256, 24h) Authorization: Bearer {demo.jwt}",
+        f'  MCP server "{HOSTED_SERVER}" (the demo MCP server, hosted: progress, elicitation; no authentication)',
+        f"    Streamable HTTP  {hosted_url}",
+        f"    SSE              {hosted_url}/sse",
+        f'  MCP server "{ASSEMBLED_SERVER}" ({DEMO_SERVER} and {HOSTED_SERVER} assembled; no authentication)',
+        f"    Streamable HTTP  {assembled_url}",
+        f"    SSE              {assembled_url}/sse",
         "",
         f"  Admin API          {config.admin_url}/v1/mcp-servers",
         ("  Admin token        export MCPGW_ADMIN_TOKEN=" + config.admin_token if config.admin_token_generated
          else "  Admin token        from MCPGW_ADMIN_TOKEN"),
         f"  Demo backend       {demo.backend_url}",
+        f"  Demo MCP server    {demo.mcp_url}",
         f"  NATS               {nats_url}",
         f"  Redis              {redis_url}",
         "",
         "Try it:",
         f"  {py} demo/client.py {open_url}",
         f"  {py} demo/client.py {secure_url}/sse --key {key}",
+        f"  {py} demo/client.py {hosted_url} {assembled_url}",
         f"  npx @modelcontextprotocol/inspector@2 --cli {open_url} --transport http --method tools/list",
         f"  npx @modelcontextprotocol/inspector@2 --cli {secure_url} --transport http --method tools/list "
         f'--header "Authorization: Bearer {key}"',
@@ -420,9 +495,10 @@ class Launcher:
             for module in SERVICES[1:]:
                 group.create_task(self._start_service(module, env))
             backend = group.create_task(self._start_backend())
+            mcp_server = group.create_task(self._start_mcp_server())
         # They became ready in any order; stop them in the order of the design, front to back.
         self.procs.sort(key=lambda proc: START_ORDER.index(proc.name))
-        return await configure_demo(cfg, backend.result())
+        return await configure_demo(cfg, backend.result(), mcp_server.result())
 
     async def _start_service(self, module: str, env: Mapping[str, str]) -> None:
         proc = await start_service(module, env, echo=self._echo(True), timeout=START_TIMEOUT, new_session=True)
@@ -436,6 +512,16 @@ class Launcher:
                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.procs.append(proc)
         ready = await proc.wait_for(r"demo-backend ready on \S+")
+        return ready.split()[-1]
+
+    async def _start_mcp_server(self) -> str:
+        """Start the demo MCP server on a free port; its Streamable HTTP URL, read from its ready line."""
+        argv = [sys.executable, str(self.config.root / "demo" / "mcp_server.py"), "--port", "0"]
+        proc = await spawn_ready("demo-mcp", argv, DEMO_MCP_READY, timeout=START_TIMEOUT,
+                                 echo=self._echo(False), new_session=True,
+                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.procs.append(proc)
+        ready = await proc.wait_for(DEMO_MCP_READY)
         return ready.split()[-1]
 
     async def watch(self, stop: asyncio.Event) -> Proc | None:
@@ -486,7 +572,7 @@ async def run(config: Config) -> int:
 
     launcher = Launcher(config)
     say("starting " + ("" if config.nats_url else "nats-server, ") + ("" if config.redis_url else "redis-server, ")
-        + "registry, auth, toolexec, edge and the demo backend")
+        + "registry, auth, toolexec, hosting, edge, the demo backend and the demo MCP server")
     startup = asyncio.ensure_future(launcher.start())
     stopper = asyncio.ensure_future(stop.wait())
     try:
