@@ -131,7 +131,8 @@ def _app(upstream: RawUpstream) -> web.Application:
 @asynccontextmanager
 async def running_raw_upstream() -> AsyncIterator[RawUpstream]:
     upstream = RawUpstream(url="")
-    runner = web.AppRunner(_app(upstream), handle_signals=False, shutdown_timeout=0.5)
+    # Its GET streams never end on their own: a short grace keeps teardown quick.
+    runner = web.AppRunner(_app(upstream), handle_signals=False, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
