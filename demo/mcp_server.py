@@ -19,8 +19,11 @@ server (`demo-all` in `make up`).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -176,7 +179,8 @@ def build_app() -> Starlette:
 
 
 class _Uvicorn(uvicorn.Server):
-    """uvicorn that prints the ready line once it accepts connections."""
+    """uvicorn that prints the ready line once it accepts connections, and exits with status 0 when
+    stopped by SIGTERM or SIGINT (uvicorn's own handling re-raises the signal once it has stopped)."""
 
     def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
         super().__init__(config)
@@ -186,6 +190,13 @@ class _Uvicorn(uvicorn.Server):
         await super().startup(sockets)
         if not self.should_exit:
             print(self.ready_line, flush=True)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        yield
 
 
 def main(argv: list[str] | None = None) -> None:
