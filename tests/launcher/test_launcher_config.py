@@ -8,8 +8,19 @@ import sys
 
 import yaml
 
-from mcpgw.devcluster import free_port, spawn
-from mcpgw.launcher import DEMO_SERVER, SECURE_SERVER, Config, configure_demo, project_root, render_tools
+from mcpgw.devcluster import Proc, free_port, spawn, spawn_ready
+from mcpgw.launcher import (
+    ASSEMBLED_SERVER,
+    DEMO_MCP_READY,
+    DEMO_MCP_SERVICE,
+    DEMO_SERVER,
+    HOSTED_SERVER,
+    SECURE_SERVER,
+    Config,
+    configure_demo,
+    project_root,
+    render_tools,
+)
 from tests.cluster import ADMIN_TOKEN, Cluster
 
 
@@ -30,19 +41,39 @@ def test_render_tools_sets_name_and_base_url() -> None:
     assert template["server"]["name"] == "demo"
 
 
+async def start_demo_mcp() -> tuple[Proc, str]:
+    """The demo MCP server as the launcher starts it; (its process, its URL)."""
+    proc = await spawn_ready("demo-mcp", [sys.executable, str(project_root() / "demo" / "mcp_server.py"),
+                                          "--port", "0"], DEMO_MCP_READY, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return proc, (await proc.wait_for(DEMO_MCP_READY)).split()[-1]
+
+
 async def test_configure_demo_is_idempotent(cluster: Cluster) -> None:
     config = config_for(cluster)
-    first = await configure_demo(config, "http://127.0.0.1:9")
-    second = await configure_demo(config, "http://127.0.0.1:10")
+    # Two demo MCP servers: the second run moves the hosted demo's service to the other one.
+    (one, one_url), (two, two_url) = await start_demo_mcp(), await start_demo_mcp()
+    try:
+        first = await configure_demo(config, "http://127.0.0.1:9", one_url)
+        second = await configure_demo(config, "http://127.0.0.1:10", two_url)
+    finally:
+        await one.stop()
+        await two.stop()
     assert first.server_ids == second.server_ids
-    assert set(first.server_ids) == {DEMO_SERVER, SECURE_SERVER}
+    assert set(first.server_ids) == {DEMO_SERVER, SECURE_SERVER, HOSTED_SERVER, ASSEMBLED_SERVER}
     assert not first.key_rotated and second.key_rotated
     assert first.api_key != second.api_key
 
     status, body = await cluster.admin("GET", "/v1/mcp-servers")
     assert status == 200
     names = sorted(item["name"] for item in body["data"]["items"])
-    assert names == [DEMO_SERVER, SECURE_SERVER]
+    assert names == sorted([DEMO_SERVER, SECURE_SERVER, HOSTED_SERVER, ASSEMBLED_SERVER])
+    status, body = await cluster.admin("GET", "/v1/services")
+    [service] = body["data"]["items"]
+    assert service["name"] == DEMO_MCP_SERVICE
+    assert service["addresses"] == [two_url.split("/")[2]]
+    status, body = await cluster.admin("GET", f"/v1/mcp-servers/{second.server_ids[ASSEMBLED_SERVER]}")
+    assert [source["mcpServerId"] for source in body["data"]["assembledSources"]] == [
+        second.server_ids[DEMO_SERVER], second.server_ids[HOSTED_SERVER]]
     status, body = await cluster.admin("GET", f"/v1/mcp-servers/{second.server_ids[SECURE_SERVER]}")
     assert body["data"]["consumerAuthInfo"] == {"enable": True}
     status, text = await cluster.admin("GET", f"/v1/mcp-servers/{second.server_ids[DEMO_SERVER]}/tools")

@@ -63,8 +63,8 @@ async def test_make_up_serves_the_demo_and_stops_cleanly(nats_url: str, redis_ur
         await launcher.wait_for(r"^mcpgw is ready$", timeout=90)
         lines = list(launcher.lines)
         urls = banner_value(lines, r"Streamable HTTP\s+(\S+)")
-        assert urls == [f"http://127.0.0.1:{edge_port}/mcp-servers/demo",
-                        f"http://127.0.0.1:{edge_port}/mcp-servers/demo-secure"], lines
+        assert urls == [f"http://127.0.0.1:{edge_port}/mcp-servers/{name}"
+                        for name in ("demo", "demo-secure", "demo-hosted", "demo-all")], lines
         assert banner_value(lines, r"SSE\s+(\S+)") == [u + "/sse" for u in urls]
         [key] = banner_value(lines, r"API key\s+Authorization: Bearer (\S+)")
         [token] = banner_value(lines, r"JWT \(HS256, 24h\)\s+Authorization: Bearer (\S+)")
@@ -72,8 +72,28 @@ async def test_make_up_serves_the_demo_and_stops_cleanly(nats_url: str, redis_ur
         assert len(admin_token) >= 40
         assert f"http://127.0.0.1:{registry_port}/v1/mcp-servers" in "\n".join(lines)
         assert any(f"demo/client.py {urls[1]}/sse --key {key}" in line for line in lines)
+        [mcp_server] = banner_value(lines, r"Demo MCP server\s+(\S+)")
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/mcp", mcp_server)
 
-        open_url, secure_url = urls
+        open_url, secure_url, hosted_url, assembled_url = urls
+        # The printed command for the hosted demo and the assembly, run as printed.
+        [command] = [line.split()[1:] for line in lines if line.strip().startswith(".venv/bin/python demo/client.py")
+                     and hosted_url in line]
+        assert command == ["demo/client.py", hosted_url, assembled_url]
+        code, output = await run_client(*command[1:])
+        assert code == 0, output
+        hosted, assembled = output.split("-" * 72)
+        assert "server 'demo-mcp'" in hosted
+        assert re.search(r"call countdown .*\n\s+progress 1/3: 2 to go\n\s+progress 2/3: 1 to go\n"
+                         r"\s+progress 3/3: liftoff\n\s+isError: False", hosted), hosted
+        assert re.search(r"call book_table .*\n\s+elicitation/create: .*\n\s+-> accept .*\n\s+isError: False\n"
+                         r"\s+content:\n\s+Booked a table for 2 at Chez Panisse under the name Ada Lovelace", hosted)
+        assert "not called: get_pet, add_pet, always_fails" in hosted
+        assert "server 'demo-all'" in assembled and "9 tools:" in assembled
+        assert re.search(r"call get_pet .*\n\s+isError: False\n\s+content:\n.*\"Rex\"", assembled), assembled
+        assert re.search(r"call always_fails .*\n\s+isError: True", assembled), assembled
+        assert re.search(r"call countdown .*\n\s+progress 1/3.*\n.*\n.*progress 3/3.*\n\s+isError: False", assembled)
+        assert re.search(r"call shout .*\n\s+isError: False\n\s+content:\n\s+HELLO FROM MCPGW", assembled), assembled
         code, output = await run_client(open_url)
         assert code == 0, output
         assert "protocol 2025-11-25" in output
@@ -102,7 +122,8 @@ async def test_make_up_serves_the_demo_and_stops_cleanly(nats_url: str, redis_ur
             await launcher.stop()
     output = "\n".join(launcher.lines)
     assert code == 0, output
-    assert "[mcpgw] stopping registry" in output
+    for name in ("demo-mcp", "edge", "hosting", "registry"):
+        assert f"[mcpgw] stopping {name}" in output
     # It started no nats-server or redis-server of its own: NATS_URL and REDIS_URL were given.
     assert "stopping nats" not in output and "stopping redis" not in output
     assert port_is_free(edge_port) and port_is_free(registry_port)
@@ -140,5 +161,5 @@ async def test_a_dying_child_stops_the_rest(nats_url: str, redis_url: str, root:
     assert code == 1, output
     assert f"auth exited with status {-signal.SIGKILL}; its last lines:" in output
     assert "auth | mcpgw-auth ready" in output
-    for name in ("edge", "toolexec", "backend", "registry"):
+    for name in ("edge", "hosting", "toolexec", "backend", "demo-mcp", "registry"):
         assert f"[mcpgw] stopping {name}" in output
