@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,6 +19,7 @@ import pytest
 
 from tests.cluster import Cluster
 from tests.edge.raw import Raw
+from tests.tls import self_signed
 from tests.upstream.raw_server import RawUpstream, running_raw_upstream
 from tests.util import eventually
 
@@ -204,3 +207,53 @@ async def _next_event(stream: aiohttp.ClientResponse) -> Any:
             data += line[6:].strip()
         elif line in (b"\n", b"\r\n") and data:
             return json.loads(data)
+
+
+async def test_an_https_upstream_is_verified_and_a_service_can_name_its_ca(
+        cluster: Cluster, http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    cert_file, key_file = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    async with running_raw_upstream(context) as secure:
+        address = secure.url.split("/")[2]
+        service_id = await cluster.create_service(address, protocol="HTTPS", name="secure")
+        await cluster.create_server("secure", type="RealMCP", protocol="StreamableHTTP", exposedUriPath="/mcp",
+                                    backendConfig={"scene": "SingleService", "services": [{"serviceId": service_id}]})
+        client = Raw(http, cluster.mcp_url("secure"))
+        refused = await client.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        assert "TLS certificate could not be verified" in refused.json["error"]["message"], refused.text
+        assert secure.initialized == 0
+
+        status, body = await cluster.admin("PUT", f"/v1/services/{service_id}",
+                                           json={"caBundle": cert_file.read_text()})
+        assert status == 200, body
+        await eventually(lambda: _initializes(client), bool, within=5)
+        answer = await client.call("tools/call", {"name": "whoami", "arguments": {}})
+        assert "isError" not in answer.json["result"], answer.text
+
+
+async def _initializes(client: Raw) -> bool:
+    try:
+        await client.initialize()
+    except (AssertionError, KeyError):  # refused: no session id
+        return False
+    return True
+
+
+async def test_a_clients_cancellation_reaches_the_upstream_with_the_request_it_names(
+        cluster: Cluster, upstream: RawUpstream, http: aiohttp.ClientSession) -> None:
+    await cluster.host("cancellable", upstream.url)
+    client = Raw(http, cluster.mcp_url("cancellable"))
+    await client.initialize()
+    await client.call("tools/list", {})
+    upstream.mode = "hang"
+    call = asyncio.ensure_future(client.call("tools/call", {"name": "whoami", "arguments": {}}, request_id=41))
+    await asyncio.wait_for(upstream.called.wait(), 5)
+    sent = await client.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                              "params": {"requestId": 41, "reason": "user gave up"}})
+    assert sent.status == 202
+    cancelled = await eventually(lambda: _async(upstream.calls("notifications/cancelled")), bool, within=5)
+    assert cancelled[0].body["params"] == {"requestId": 41, "reason": "user gave up"}
+    upstream.release.set()
+    await asyncio.wait_for(call, 5)

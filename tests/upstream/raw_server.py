@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class Seen:
     rpc_method: str
     headers: dict[str, str]
     query: dict[str, str]
+    body: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,7 +90,7 @@ def _app(upstream: RawUpstream) -> web.Application:
                 upstream.streams.pop(sid, None)
         message: dict[str, Any] = await request.json()
         method = message.get("method", "")
-        upstream.seen.append(Seen("POST", method, headers, dict(request.query)))
+        upstream.seen.append(Seen("POST", method, headers, dict(request.query), message))
         if method == "initialize":
             sid = secrets.token_hex(8)
             upstream.sessions.add(sid)
@@ -129,15 +131,15 @@ def _app(upstream: RawUpstream) -> web.Application:
 
 
 @asynccontextmanager
-async def running_raw_upstream() -> AsyncIterator[RawUpstream]:
+async def running_raw_upstream(ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[RawUpstream]:
     upstream = RawUpstream(url="")
     # Its GET streams never end on their own: a short grace keeps teardown quick.
     runner = web.AppRunner(_app(upstream), handle_signals=False, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    upstream.url = f"http://127.0.0.1:{port}/mcp"
+    upstream.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}/mcp"
     try:
         yield upstream
     finally:
