@@ -16,7 +16,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 
+from mcpgw.contracts import RedisKeys
 from tests.cluster import Cluster
 from tests.edge.raw import Raw
 from tests.tls import self_signed
@@ -257,3 +259,24 @@ async def test_a_clients_cancellation_reaches_the_upstream_with_the_request_it_n
     assert cancelled[0].body["params"] == {"requestId": 41, "reason": "user gave up"}
     upstream.release.set()
     await asyncio.wait_for(call, 5)
+
+
+async def test_hosted_tool_calls_are_counted_like_rest_ones(cluster: Cluster, upstream: RawUpstream,
+                                                           http: aiohttp.ClientSession, redis_url: str,
+                                                           root: str) -> None:
+    server_id = await cluster.host("counted", upstream.url, mcpStatisticsEnable=True)
+    client = Raw(http, cluster.mcp_url("counted"))
+    await client.initialize()
+    for i in range(3):
+        await client.call("tools/call", {"name": "whoami", "arguments": {}}, request_id=i)
+    upstream.mode = "http500"
+    await client.call("tools/call", {"name": "shared", "arguments": {}}, request_id=9)
+    assert await cluster.hosting.stats.flush() is True
+    redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        stats = await redis.hgetall(RedisKeys(root).stats_server(server_id))
+    finally:
+        await redis.aclose()
+    assert {k: v for k, v in stats.items() if k != "latency_ms_sum"} == {
+        "calls": "4", "errors": "1", "tool:whoami:calls": "3", "tool:whoami:errors": "0",
+        "tool:shared:calls": "1", "tool:shared:errors": "1"}

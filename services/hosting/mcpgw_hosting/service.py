@@ -51,6 +51,11 @@ class HostingService:
         assert self._relay is not None, "service not started"
         return self._relay
 
+    @property
+    def stats(self) -> Stats:
+        assert self._stats is not None, "service not started"
+        return self._stats
+
     async def start(self) -> None:
         s = self.settings
         bus = self._bus = await Bus.connect(s.nats_url, name="mcpgw-hosting", root=s.subject_root,
