@@ -11,20 +11,15 @@ its messages on to `hosting.held.<session>.<server>`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import secrets
 from typing import Any
 
 import msgspec
-import redis.asyncio as aioredis
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 
 from mcpgw.contracts import (
     ErrorCode,
     McpgwError,
-    RedisKeys,
     SseDeliver,
     UpstreamCall,
     UpstreamConfig,
@@ -37,6 +32,7 @@ from mcpgw.jsonrpc import INTERNAL_ERROR, NULL, Message
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.stats import Stats
 from mcpgw_hosting.configs import UpstreamConfigs
+from mcpgw_hosting.holders import Holders
 from mcpgw_hosting.sessions import SessionPool, UpstreamSession
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
@@ -44,7 +40,6 @@ from mcpgw_hosting.upstream.legacy import LegacyUpstream
 log = logging.getLogger(__name__)
 
 _message = msgspec.json.Decoder(Message)
-HOLDER_TTL = 30  # seconds; the holder refreshes its claims every third of it
 
 
 class _Cancelled(msgspec.Struct):
@@ -109,17 +104,15 @@ async def _ignore(_: bytes) -> None:
 
 
 class Relay:
-    def __init__(self, bus: Bus, redis: aioredis.Redis, keys: RedisKeys, configs: UpstreamConfigs,
-                 pool: SessionPool, stats: Stats | None) -> None:
+    def __init__(self, bus: Bus, configs: UpstreamConfigs, pool: SessionPool, holders: Holders,
+                 stats: Stats | None) -> None:
         self._bus = bus
-        self._redis = redis
-        self._keys = keys
         self._configs = configs
         self.pool = pool
         self._stats = stats
-        self.worker_id = secrets.token_hex(8)
-        self._held: dict[tuple[str, str], Subscription] = {}
-        self._refresher: asyncio.Task[None] | None = None
+        self.holders = holders
+        holders.handle_held = self.handle_held
+        self.calls = 0  # messages this worker took from the queue group, for tests and debugging
 
     async def unrelated(self, session_id: str, server_id: str, raw: bytes) -> None:
         """A message the upstream sent outside any request: to the client session's own stream."""
@@ -128,56 +121,17 @@ class Relay:
                                 SseDeliver(session_id=session_id, payload=msgspec.Raw(payload)))
 
     async def handle(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
+        self.calls += 1
         config = await self._configs.get(call.server_id, call.consumer_id)
-        if config.backend.transport == "SSE" and not await self._hold(call, config, msg):
-            return None  # passed on to the worker that holds the session
+        if config.backend.transport == "SSE":
+            answered = await self.holders.route(call, msg)
+            if answered is not None:
+                return answered  # by the worker that holds the session
         return await self._relay(call, config, msg.reply)
 
     async def handle_held(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
         config = await self._configs.get(call.server_id, call.consumer_id)
         return await self._relay(call, config, msg.reply)
-
-    async def _hold(self, call: UpstreamCall, config: UpstreamConfig, msg: Msg) -> bool:
-        """True when this worker holds (or now claimed) the legacy session; else the message was passed on."""
-        key = (call.session_id, call.server_id)
-        if self.pool.live(key) is not None:
-            return True
-        claim = self._keys.upstream_holder(*key)
-        try:
-            if not await self._redis.set(claim, self.worker_id, nx=True, ex=HOLDER_TTL):
-                holder = await self._redis.get(claim)
-                if holder is not None and (holder.decode() if isinstance(holder, bytes) else holder) != self.worker_id:
-                    await self._bus.forward(self._bus.subjects.hosting_held(*key), msg)
-                    return False
-        except (aioredis.RedisError, OSError, TimeoutError) as exc:
-            log.warning("cannot claim upstream session %s: %s; holding it here", key, type(exc).__name__)
-        if key not in self._held:
-            self._held[key] = await self._bus.serve_raw(self._bus.subjects.hosting_held(*key), UpstreamCall,
-                                                        self.handle_held, span_name="hosting.held")
-        self._start_refresher()
-        return True
-
-    def _start_refresher(self) -> None:
-        if self._refresher is None:
-            self._refresher = asyncio.get_running_loop().create_task(self._refresh_claims())
-
-    async def _refresh_claims(self) -> None:
-        while True:
-            await asyncio.sleep(HOLDER_TTL / 3)
-            for key in list(self._held):
-                if self.pool.live(key) is None and key not in self.pool.opening_keys:
-                    await self.release(key)
-                    continue
-                with contextlib.suppress(aioredis.RedisError, OSError, TimeoutError):
-                    await self._redis.expire(self._keys.upstream_holder(*key), HOLDER_TTL)
-
-    async def release(self, key: tuple[str, str]) -> None:
-        subscription = self._held.pop(key, None)
-        if subscription is not None:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
-        with contextlib.suppress(aioredis.RedisError, OSError, TimeoutError):
-            await self._redis.delete(self._keys.upstream_holder(*key))
 
     async def _relay(self, call: UpstreamCall, config: UpstreamConfig, reply: str) -> UpstreamReply:
         try:
@@ -262,10 +216,7 @@ class Relay:
             log.info("server %s: cannot pass a message on: %s", call.server_id, exc.message)
 
     async def close(self) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-        for key in list(self._held):
-            await self.release(key)
+        await self.holders.close()
 
 
 class _Meta(msgspec.Struct):

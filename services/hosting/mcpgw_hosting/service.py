@@ -27,6 +27,7 @@ from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.stats import Stats
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.describe import Describer
+from mcpgw_hosting.holders import Holders
 from mcpgw_hosting.relay import Relay
 from mcpgw_hosting.sessions import SessionPool
 from mcpgw_hosting.settings import HostingSettings
@@ -72,12 +73,13 @@ class HostingService:
             await relay.unrelated(session_id, server_id, raw)
 
         pool = SessionPool(self._http, self._redis, keys, s, unrelated)
-        relay = self._relay = Relay(bus, self._redis, keys, configs, pool, self._stats)
+        holders = Holders(bus, self._redis, keys, pool, s.upstream_timeout + s.request_timeout)
+        relay = self._relay = Relay(bus, configs, pool, holders, self._stats)
         describer = Describer(self._http, configs, s)
 
         async def on_session_ended(event: SessionEnded) -> None:
             for session in await pool.end_local(event.session_id):
-                await relay.release(session.key)
+                await holders.release(session.key)
 
         async def end_stored(event: SessionEnded) -> UpstreamReply:
             await pool.end_stored(event.session_id, lambda server_id: configs.get(server_id, ""))

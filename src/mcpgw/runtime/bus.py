@@ -234,7 +234,11 @@ class Bus:
 
     async def emit(self, inbox: str, message: msgspec.Struct) -> None:
         """Send an event ahead of the reply to a request made with `on_event`."""
-        await self.nc.publish(inbox, encode(message), headers={EVENT_HEADER: "1"})
+        await self.emit_raw(inbox, encode(message))
+
+    async def emit_raw(self, inbox: str, data: bytes) -> None:
+        """`emit` of an event already encoded (one passed on from another responder)."""
+        await self.nc.publish(inbox, data, headers={EVENT_HEADER: "1"})
 
     async def serve(self, subject: str, kind: Any, handler: Callable[[Any], Awaitable[msgspec.Struct]], *,
                     queue: str = "", max_inflight: int = 1024, span_name: str | None = None) -> Subscription:
