@@ -1,7 +1,9 @@
 """What the benchmarks share: the cluster as separate processes, wrk runs, CPU accounting.
 
 The whole cluster runs exactly as `make up` runs it (nats-server, redis-server, registry, auth,
-toolexec, edge), with a trivial aiohttp backend; wrk (one thread, little CPU) drives the load.
+toolexec, edge, and hosting when asked), with a trivial aiohttp backend and, for hosted servers, an
+upstream MCP server on the official SDK (`demo/mcp_server.py`, its `shout` tool); wrk (one thread,
+little CPU) drives the load.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ from mcpgw.devcluster import Proc, free_port, spawn, spawn_ready, start_nats, st
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = str(HERE / "tools_call.lua")
+# tools/call with a JSON-RPC id of its own per request: for MCP servers, direct or through the gateway.
+MCP_SCRIPT = str(HERE / "mcp_call.lua")
+UPSTREAM = str(HERE.parent / "demo" / "mcp_server.py")
+UPSTREAM_READY = r"demo-mcp ready on \S+"
+# The hosted benchmark's tool: trivial (no sleep, no notifications), so the cost measured is the relay's.
+HOSTED_TOOL = "shout"
+HOSTED_ARGS = '{"text":"hi"}'
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 ADMIN_TOKEN = secrets.token_urlsafe(32)
 TOOLS_YAML = """\
 server:
@@ -97,6 +107,24 @@ async def admin(http: aiohttp.ClientSession, method: str, url: str, *, headers: 
         return body  # type: ignore[no-any-return]
 
 
+async def mcp_session(http: aiohttp.ClientSession, url: str, key: str = "") -> str:
+    """An initialized Streamable HTTP session at `url` (initialize, then notifications/initialized); its id."""
+    headers = dict(MCP_HEADERS)
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    async with http.post(url, headers=headers, json={
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                       "clientInfo": {"name": "bench", "version": "1"}}}) as resp:
+        assert resp.status == 200, await resp.text()
+        await resp.read()
+        session = resp.headers["Mcp-Session-Id"]
+    headers.update({"Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"})
+    async with http.post(url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"}) as resp:
+        assert resp.status == 202, await resp.text()
+    return session
+
+
 @dataclass
 class BenchCluster:
     """The processes of one benchmark run, and what the wrk runs need to reach them."""
@@ -106,11 +134,13 @@ class BenchCluster:
     procs: list[Proc] = field(default_factory=list)
     admin_url: str = ""
     backend_url: str = ""
+    upstream_url: str = ""  # the upstream MCP server's Streamable HTTP endpoint (hosted only)
     edges: dict[str, int] = field(default_factory=dict)  # label -> port
 
-    async def start(self, edges: Sequence[tuple[str, Sequence[str] | None]] = (("gateway", None),)) -> None:
-        """nats, redis, registry, auth, toolexec, the backend, then each edge: (label, argv or
-        None for `python -m mcpgw_edge`)."""
+    async def start(self, edges: Sequence[tuple[str, Sequence[str] | None]] = (("gateway", None),),
+                    hosted: bool = False) -> None:
+        """nats, redis, registry, auth, toolexec (and hosting with the upstream MCP server when
+        `hosted`), the backend, then each edge: (label, argv or None for `python -m mcpgw_edge`)."""
         nats_port, redis_port = free_port(), free_port()
         self.procs.append(await start_nats(nats_port, os.path.join(self.workdir, "js")))
         self.procs.append(await start_redis(redis_port, workdir=self.workdir))
@@ -123,8 +153,14 @@ class BenchCluster:
             "MCPGW_ADMIN_TOKEN": ADMIN_TOKEN,
             "OTEL_SDK_DISABLED": os.environ.get("OTEL_SDK_DISABLED", "false"),
         }
-        for module in ("mcpgw_registry", "mcpgw_auth", "mcpgw_toolexec"):
+        modules = ("mcpgw_registry", "mcpgw_auth", "mcpgw_toolexec") + (("mcpgw_hosting",) if hosted else ())
+        for module in modules:
             self.procs.append(await start_service(module, self.env))
+        if hosted:
+            upstream = await spawn_ready("upstream", [sys.executable, UPSTREAM, "--port", "0"], UPSTREAM_READY,
+                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.procs.append(upstream)
+            self.upstream_url = (await upstream.wait_for(UPSTREAM_READY)).split()[-1]
         for label, argv in edges:
             port = free_port()
             env = {**self.env, "MCPGW_EDGE_PORT": str(port)}
@@ -146,23 +182,37 @@ class BenchCluster:
                     data=TOOLS_YAML.format(base=self.backend_url), headers={"Content-Type": "application/yaml"})
         return server_id
 
+    async def add_hosted(self, http: aiohttp.ClientSession, name: str) -> str:
+        """A hosted server (Streamable HTTP) for the upstream MCP server, its service created first."""
+        origin, _, path = self.upstream_url.partition("://")[2].partition("/")
+        created = await admin(http, "POST", f"{self.admin_url}/v1/services", json={
+            "sourceType": "VIP", "serviceConfigs": [{"name": f"{name}-upstream", "addresses": [origin]}]})
+        service_id = created["data"]["serviceIds"][0]
+        created = await admin(http, "POST", f"{self.admin_url}/v1/mcp-servers", json={
+            "name": name, "type": "RealMCP", "createFromType": "ApiGatewayMcpHosting", "protocol": "StreamableHTTP",
+            "exposedUriPath": "/" + path,
+            "backendConfig": {"scene": "SingleService", "services": [{"serviceId": service_id, "weight": 100}]}})
+        server_id: str = created["data"]["mcpServerId"]
+        return server_id
+
+    def server_url(self, edge: str, server: str) -> str:
+        return f"http://127.0.0.1:{self.edges[edge]}/mcp-servers/{server}"
+
     async def initialize(self, http: aiohttp.ClientSession, edge: str, server: str, key: str = "") -> str:
         """A Streamable HTTP session on `server` through `edge`; its id."""
-        headers = {"Accept": "application/json, text/event-stream"}
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        async with http.post(f"http://127.0.0.1:{self.edges[edge]}/mcp-servers/{server}", headers=headers, json={
-                "jsonrpc": "2.0", "id": 0, "method": "initialize",
-                "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                           "clientInfo": {"name": "bench", "version": "1"}}}) as resp:
-            assert resp.status == 200, await resp.text()
-            return resp.headers["Mcp-Session-Id"]
+        return await mcp_session(http, self.server_url(edge, server), key)
 
     def tools_call(self, label: str, edge: str, server: str, session: str, connections: int, duration: int,
                    key: str = "") -> Run:
-        return wrk(label, f"http://127.0.0.1:{self.edges[edge]}/mcp-servers/{server}", connections, duration,
+        return wrk(label, self.server_url(edge, server), connections, duration,
                    {"MCPGW_BENCH_SESSION": session, "MCPGW_BENCH_TOOL": "get_item", "MCPGW_BENCH_AUTH": key},
                    SCRIPT)
+
+    def mcp_call(self, label: str, url: str, session: str, connections: int, duration: int) -> Run:
+        """The hosted benchmark's tools/call on an MCP endpoint (the upstream itself, or the gateway)."""
+        return wrk(label, url, connections, duration,
+                   {"MCPGW_BENCH_SESSION": session, "MCPGW_BENCH_TOOL": HOSTED_TOOL, "MCPGW_BENCH_ARGS": HOSTED_ARGS},
+                   MCP_SCRIPT)
 
     def direct(self, connections: int, duration: int) -> Run:
         return wrk("direct", f"{self.backend_url}/items/1", connections, duration, {})

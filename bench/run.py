@@ -1,10 +1,13 @@
-"""Benchmark: the same backend operation called directly and as an MCP tools/call through mcpgw.
+"""Benchmark: the same operation called directly and as an MCP tools/call through mcpgw.
 
-Direct and gateway runs are interleaved (direct, gateway, direct, gateway …) so that drift of
-the machine cancels out; the ratio gateway/direct is reported per pair and as the median, with
-the CPU each process spent per call.
+Two cases. `rest`: a REST backend's operation, called directly (GET) and as a tool through the
+gateway. `hosted`: a trivial tool of an upstream MCP server on the official SDK, called directly
+on the upstream and through the gateway as a hosted server, by the same client (wrk posting
+tools/call on a session initialized once). Direct and gateway runs are interleaved (direct,
+gateway, direct, gateway …) so that drift of the machine cancels out; the ratio gateway/direct is
+reported per pair and as the median, with the CPU each process spent per call.
 
-    python bench/run.py [--rounds 3] [--duration 5] [--auth] [--profile DIR]
+    python bench/run.py [--case rest|hosted|both] [--rounds 3] [--duration 5] [--auth] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -18,15 +21,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
-from harness import BenchCluster, Run, admin
+from harness import HOSTED_TOOL, BenchCluster, Run, admin, mcp_session
 
 
-async def profile(out: str, cluster: BenchCluster, load: Callable[[], Awaitable[Run]]) -> None:
-    """Record where edge and toolexec spend their CPU under load (py-spy, from PyPI)."""
+async def profile(out: str, cluster: BenchCluster, load: Callable[[], Awaitable[Run]], names: Sequence[str]) -> None:
+    """Record where the processes `names` spend their CPU under load (py-spy, from PyPI)."""
     os.makedirs(out, exist_ok=True)
     # The venv's own (scripts/bootstrap.sh bench installs it there), else one on PATH.
     beside = Path(sys.executable).with_name("py-spy")
@@ -37,81 +40,149 @@ async def profile(out: str, cluster: BenchCluster, load: Callable[[], Awaitable[
         spy_bin, "record", "-d", "5", "-r", "200", "--native", "-f", "speedscope",
         "-o", os.path.join(out, f"{p.name}.json"), "-p", str(p.proc.pid),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for p in cluster.procs if p.name in ("gateway", "toolexec")]
+        for p in cluster.procs if p.name in names]
     print(await load())
     for spy in spies:
         await asyncio.wait_for(spy.wait(), 60)
+
+
+def print_row(row: Run, base: Run, connections: int, rnd: int) -> float:
+    """One run's line (and its CPU per call per process); its throughput ratio to `base`."""
+    ratio = row.rps / base.rps if base.rps else 0.0
+    label = f"{row.label} c={connections} #{rnd + 1}"
+    print(f"{label:<22}{row.rps:>10.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}{row.errors:>8}{ratio:>8.3f}")
+    if row.cpu_us_per_call:
+        print(" " * 4 + "CPU us/call: " + ", ".join(f"{k} {v:.0f}" for k, v in row.cpu_us_per_call.items()))
+    return ratio
+
+
+HEADER = f"{'mode':<22}{'calls/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'ratio':>8}"
+
+
+async def rest_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
+    """A REST tool: the backend directly (wrk, GET) against tools/call through the gateway."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        servers = {"bench": ""}
+        await cluster.add_server(http, "bench")
+        if args.auth:
+            auth_id = await cluster.add_server(http, "bench-auth", consumerAuthInfo={"enable": True})
+            consumer = await admin(http, "POST", f"{cluster.admin_url}/v1/consumers", json={
+                "name": "bench", "apikeyIdentityConfig": {"type": "Apikey", "apikeySource": {"source": "Default"},
+                                                          "credentials": [{"generateMode": "System"}]}})
+            servers["bench-auth"] = consumer["data"]["apikeyIdentityConfig"]["credentials"][0]["apikey"]
+            # With consumer auth on, a consumer needs a grant on the server (server level here).
+            await admin(http, "POST", f"{cluster.admin_url}/v1/authorization-rules", json={"authorizationRules": [{
+                "consumerId": consumer["data"]["consumerId"], "resourceType": "MCP",
+                "resourceIdentifier": {"resourceId": auth_id}, "expireMode": "LongTerm"}]})
+        sessions = {name: await cluster.initialize(http, "gateway", name, key) for name, key in servers.items()}
+
+    async def gateway(name: str, connections: int, duration: int) -> Run:
+        return await cluster.measured(functools.partial(
+            cluster.tools_call, name, "gateway", name, sessions[name], connections, duration, servers[name]),
+            duration)
+
+    # Warm every cache and connection pool before measuring.
+    await asyncio.to_thread(cluster.direct, 8, 1)
+    for name in servers:
+        await gateway(name, 8, 2)
+    if args.profile:
+        await profile(args.profile, cluster, lambda: gateway("bench", 64, 6), ("gateway", "toolexec"))
+        return
+
+    print(f"\nREST tool: the backend directly vs tools/call through mcpgw; {args.rounds} rounds x "
+          f"{args.duration}s per run, wrk -t1, {os.cpu_count()} CPUs\n")
+    print(HEADER)
+    summary: dict[str, list[float]] = {}
+    p50s: dict[str, list[float]] = {}
+    for connections in (1, 64):
+        for rnd in range(args.rounds):
+            direct = await cluster.measured(functools.partial(cluster.direct, connections, args.duration),
+                                            args.duration)
+            rows = [direct]
+            for name in servers:
+                rows.append(await gateway(name, connections, args.duration))
+            for row in rows:
+                ratio = print_row(row, direct, connections, rnd)
+                if row is not direct:
+                    summary.setdefault(f"{row.label} c={connections}", []).append(ratio)
+                p50s.setdefault(f"{row.label} c={connections}", []).append(row.p50_ms)
+    print("\nmedian ratio gateway/direct (throughput), median p50:")
+    for key, ratios in summary.items():
+        print(f"  {key:<20} ratio {statistics.median(ratios):.3f}   p50 {statistics.median(p50s[key]):.2f} ms")
+    for key in ("direct c=1", "direct c=64"):
+        print(f"  {key:<20} p50 {statistics.median(p50s[key]):.2f} ms")
+
+
+async def hosted_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
+    """An MCP tool on an upstream MCP server (official SDK): called directly, and through the gateway
+    as a hosted server, by the same client (wrk on a session initialized once per target)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        await cluster.add_hosted(http, "bench-hosted")
+        direct_session = await mcp_session(http, cluster.upstream_url)
+        hosted_session = await cluster.initialize(http, "gateway", "bench-hosted")
+    hosted_url = cluster.server_url("gateway", "bench-hosted")
+
+    async def direct(connections: int, duration: int) -> Run:
+        return await cluster.measured(functools.partial(
+            cluster.mcp_call, "upstream", cluster.upstream_url, direct_session, connections, duration), duration)
+
+    async def hosted(connections: int, duration: int) -> Run:
+        return await cluster.measured(functools.partial(
+            cluster.mcp_call, "hosted", hosted_url, hosted_session, connections, duration), duration)
+
+    await direct(8, 1)
+    await hosted(8, 2)
+    if args.profile:
+        await profile(args.profile, cluster, lambda: hosted(64, 6), ("gateway", "hosting", "upstream"))
+        return
+
+    print(f"\nHosted MCP tool ({HOSTED_TOOL}): the SDK upstream directly vs through mcpgw; {args.rounds} rounds x "
+          f"{args.duration}s per run, wrk -t1, {os.cpu_count()} CPUs\n")
+    print(HEADER)
+    ratios: dict[int, list[float]] = {}
+    p50s: dict[tuple[str, int], list[float]] = {}
+    overheads: list[float] = []
+    for connections in (1, 64):
+        for rnd in range(args.rounds):
+            base = await direct(connections, args.duration)
+            relayed = await hosted(connections, args.duration)
+            print_row(base, base, connections, rnd)
+            ratios.setdefault(connections, []).append(print_row(relayed, base, connections, rnd))
+            for row in (base, relayed):
+                p50s.setdefault((row.label, connections), []).append(row.p50_ms)
+            if connections == 1:
+                overheads.append(relayed.p50_ms - base.p50_ms)
+    print("\nmedians:")
+    for connections in (1, 64):
+        print(f"  c={connections:<3} ratio hosted/upstream {statistics.median(ratios[connections]):.3f}   "
+              f"p50 upstream {statistics.median(p50s['upstream', connections]):.2f} ms, "
+              f"hosted {statistics.median(p50s['hosted', connections]):.2f} ms")
+    print(f"  sequential p50 overhead (hosted - upstream, per pair): {statistics.median(overheads):.2f} ms")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--auth", action="store_true", help="also measure with consumer auth switched on")
-    parser.add_argument("--profile", metavar="DIR", help="record py-spy flame graphs of edge and toolexec")
+    parser.add_argument("--case", choices=("rest", "hosted", "both"), default="both",
+                        help="a REST tool, a hosted MCP server's tool, or both (default)")
+    parser.add_argument("--auth", action="store_true", help="also measure with consumer auth switched on (REST)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="record py-spy flame graphs (edge and toolexec; edge, hosting and the upstream "
+                             "with --case hosted)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
+    if args.profile and args.case == "both":
+        args.case = "rest"
 
     cluster = BenchCluster(tempfile.mkdtemp(prefix="mcpgw-bench-"))
     try:
-        await cluster.start()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-            servers = {"bench": ""}
-            await cluster.add_server(http, "bench")
-            if args.auth:
-                auth_id = await cluster.add_server(http, "bench-auth", consumerAuthInfo={"enable": True})
-                consumer = await admin(http, "POST", f"{cluster.admin_url}/v1/consumers", json={
-                    "name": "bench", "apikeyIdentityConfig": {"type": "Apikey", "apikeySource": {"source": "Default"},
-                                                              "credentials": [{"generateMode": "System"}]}})
-                servers["bench-auth"] = consumer["data"]["apikeyIdentityConfig"]["credentials"][0]["apikey"]
-                # With consumer auth on, a consumer needs a grant on the server (server level here).
-                await admin(http, "POST", f"{cluster.admin_url}/v1/authorization-rules", json={"authorizationRules": [{
-                    "consumerId": consumer["data"]["consumerId"], "resourceType": "MCP",
-                    "resourceIdentifier": {"resourceId": auth_id}, "expireMode": "LongTerm"}]})
-            sessions = {name: await cluster.initialize(http, "gateway", name, key) for name, key in servers.items()}
-
-        async def gateway(name: str, connections: int, duration: int) -> Run:
-            return await cluster.measured(functools.partial(
-                cluster.tools_call, name, "gateway", name, sessions[name], connections, duration, servers[name]),
-                duration)
-
-        # Warm every cache and connection pool before measuring.
-        await asyncio.to_thread(cluster.direct, 8, 1)
-        for name in servers:
-            await gateway(name, 8, 2)
-        if args.profile:
-            await profile(args.profile, cluster, lambda: gateway("bench", 64, 6))
-            return
-
-        print(f"\nmcpgw benchmark: {args.rounds} rounds x {args.duration}s per run, wrk -t1, "
-              f"{os.cpu_count()} CPUs\n")
-        print(f"{'mode':<22}{'calls/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'ratio':>8}")
-        summary: dict[str, list[float]] = {}
-        p50s: dict[str, list[float]] = {}
-        for connections in (1, 64):
-            for rnd in range(args.rounds):
-                direct = await cluster.measured(functools.partial(cluster.direct, connections, args.duration),
-                                                args.duration)
-                rows = [direct]
-                for name in servers:
-                    rows.append(await gateway(name, connections, args.duration))
-                for row in rows:
-                    ratio = row.rps / direct.rps if direct.rps else 0.0
-                    label = f"{row.label} c={connections} #{rnd + 1}"
-                    print(f"{label:<22}{row.rps:>10.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}{row.errors:>8}"
-                          f"{ratio:>8.3f}")
-                    if row.cpu_us_per_call:
-                        print(" " * 4 + "CPU us/call: " + ", ".join(
-                            f"{k} {v:.0f}" for k, v in row.cpu_us_per_call.items()))
-                    if row is not direct:
-                        summary.setdefault(f"{row.label} c={connections}", []).append(ratio)
-                    p50s.setdefault(f"{row.label} c={connections}", []).append(row.p50_ms)
-        print("\nmedian ratio gateway/direct (throughput), median p50:")
-        for key, ratios in summary.items():
-            print(f"  {key:<20} ratio {statistics.median(ratios):.3f}   p50 {statistics.median(p50s[key]):.2f} ms")
-        for key in ("direct c=1", "direct c=64"):
-            print(f"  {key:<20} p50 {statistics.median(p50s[key]):.2f} ms")
+        await cluster.start(hosted=args.case != "rest")
+        if args.case in ("rest", "both"):
+            await rest_case(cluster, args)
+        if args.case in ("hosted", "both"):
+            await hosted_case(cluster, args)
     finally:
         await cluster.stop()
         shutil.rmtree(cluster.workdir, ignore_errors=True)
