@@ -185,6 +185,8 @@ async def test_what_the_upstream_sends_outside_a_request_reaches_the_clients_str
                "MCP-Protocol-Version": client.version or ""}
     async with http.get(cluster.mcp_url("talkative"), headers=headers) as stream:
         assert stream.status == 200
+        assert await asyncio.wait_for(stream.content.readline(), 5) == b": ping\n"  # the stream is live
+        assert await stream.content.readline() == b"\n"
         upstream.push({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
         upstream.push({"jsonrpc": "2.0", "id": 77, "method": "roots/list"})
         received = [await asyncio.wait_for(_next_event(stream), 5) for _ in range(2)]

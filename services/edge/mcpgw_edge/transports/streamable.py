@@ -13,7 +13,7 @@ from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, hello
 from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
-from mcpgw_edge.transports.events import pump
+from mcpgw_edge.transports.events import KEEPALIVE, pump
 from mcpgw_edge.transports.gate import Gate
 from mcpgw_edge.transports.relayed import Relayed
 from mcpgw_edge.transports.replies import json_response, read_messages, rpc_error_response, unavailable
@@ -149,6 +149,8 @@ class StreamableHttp:
             try:
                 # What a hosted server's upstream sends outside any request comes this way.
                 async with forwarded_to(self.edge, stream, entry.kind != "rest"):
+                    # Says the stream is live: from here on nothing sent to the session is missed.
+                    await sink.send(KEEPALIVE)
                     await pump(sink, stream, self.edge.settings.client_io_timeout)
             finally:
                 hub.release(stream)
