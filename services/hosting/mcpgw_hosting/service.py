@@ -82,7 +82,7 @@ class HostingService:
                 await holders.release(session.key)
 
         async def end_stored(event: SessionEnded) -> UpstreamReply:
-            await pool.end_stored(event.session_id, lambda server_id: configs.get(server_id, ""))
+            await pool.end_stored(event.session_id, configs.get)
             return UpstreamReply()  # an event: nobody reads it
 
         subjects = bus.subjects

@@ -36,6 +36,8 @@ class Stored(msgspec.Struct, kw_only=True):
     upstream_session_id: str
     protocol_version: str
     address: str
+    # Whose credential opened it: ending it upstream needs the same.
+    consumer_id: str = ""
 
 
 _stored = msgspec.json.Decoder(Stored)
@@ -160,7 +162,7 @@ class SessionPool:
         self.opened += 1
         if isinstance(upstream, StreamableUpstream) and upstream.session_id:
             record = Stored(upstream_session_id=upstream.session_id, protocol_version=upstream.protocol_version or "",
-                            address=address_of(upstream))
+                            address=address_of(upstream), consumer_id=call.consumer_id)
             try:
                 won = await self._redis.set(redis_key, msgspec.json.encode(record), nx=True,
                                             ex=self._settings.session_ttl)
@@ -210,7 +212,7 @@ class SessionPool:
             await session.upstream.close(terminate=isinstance(session.upstream, LegacyUpstream))
         return ended
 
-    async def end_stored(self, session_id: str, configs: Callable[[str], Awaitable[UpstreamConfig]]) -> int:
+    async def end_stored(self, session_id: str, configs: Callable[[str, str], Awaitable[UpstreamConfig]]) -> int:
         """End upstream what Redis says a client session had open (one worker does this per session)."""
         index = self._keys.upstream_index(session_id)
         try:
@@ -224,8 +226,8 @@ class SessionPool:
             if stored is None:
                 continue
             try:
-                config = await configs(server_id)
-            except Exception:
+                config = await configs(server_id, stored.consumer_id)
+            except Exception:  # the server is gone: so is the way to reach its upstream
                 continue
             upstream = connect(self._http, self._settings, config, _drop, stored.address)
             upstream.session_id = stored.upstream_session_id
