@@ -14,14 +14,13 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
 from mcpgw.contracts import AssemblySource, McpgwError
 from mcpgw.jsonrpc import Message
 from mcpgw_edge.mcp.caller import Caller
-from mcpgw_edge.mcp.hosted import HostedRelay, result_of
+from mcpgw_edge.mcp.hosted import HostedRelay, name_of, renamed, result_of
 from mcpgw_edge.mcp.sessions import Session
 from mcpgw_edge.servers import ServerCache, ServerEntry
 
@@ -47,18 +46,7 @@ class _Page(msgspec.Struct):
     nextCursor: str | None = None
 
 
-class _Named(msgspec.Struct):
-    name: str = ""
-
-
 _page = msgspec.json.Decoder(_Page)
-_named = msgspec.json.Decoder(_Named)
-
-
-def _renamed(entry: bytes, name: str) -> bytes:
-    tool: dict[str, Any] = msgspec.json.decode(entry)
-    tool["name"] = name
-    return msgspec.json.encode(tool)
 
 
 class Assemblies:
@@ -113,7 +101,7 @@ class Assemblies:
             if wanted and name not in wanted:
                 continue
             exposed = source.aliases.get(name, name)
-            members.append(Member(exposed, name, server, raw if exposed == name else _renamed(raw, exposed)))
+            members.append(Member(exposed, name, server, raw if exposed == name else renamed(raw, exposed)))
         return members
 
     async def _hosted_tools(self, session: Session, server: ServerEntry, caller: Caller) -> list[tuple[str, bytes]]:
@@ -132,7 +120,7 @@ class Assemblies:
                 decoded = _page.decode(result)
             except msgspec.DecodeError:
                 break
-            tools.extend((_named.decode(raw).name, bytes(raw)) for raw in decoded.tools)
+            tools.extend((name_of(raw), bytes(raw)) for raw in decoded.tools)
             cursor = decoded.nextCursor
             if not cursor:
                 break

@@ -72,16 +72,21 @@ def filter_tools(result: bytes, keep: Callable[[str], str | None]) -> bytes:
     for raw in tools:
         name = _named.decode(raw).name
         exposed = keep(name)
-        if exposed is None:
-            continue
-        if exposed == name:
-            kept.append(raw)
-        else:
-            tool = msgspec.json.decode(raw)
-            tool["name"] = exposed
-            kept.append(tool)
+        if exposed is not None:
+            kept.append(raw if exposed == name else msgspec.Raw(renamed(bytes(raw), exposed)))
     fields["tools"] = kept
     return msgspec.json.encode(fields)
+
+
+def renamed(tool: bytes, name: str) -> bytes:
+    """A tool's listing entry under another name (an assembly's alias)."""
+    fields: dict[str, Any] = msgspec.json.decode(tool)
+    fields["name"] = name
+    return msgspec.json.encode(fields)
+
+
+def name_of(tool: bytes | msgspec.Raw) -> str:
+    return _named.decode(tool).name
 
 
 class HostedRelay:
