@@ -137,7 +137,10 @@ class Dispatcher:
         assert isinstance(request_id, int | str)
         try:
             method = message.method
-            if method == "ping":
+            kind = entry.kind
+            if method == "tools/call" and kind == "rest":  # the hot path first
+                payload = await self._call(message.params, session, entry, caller)
+            elif method == "ping":
                 payload = b"{}"
             elif method == "initialize":
                 # A second initialize on a live session: answer it without creating another session.
@@ -145,12 +148,10 @@ class Dispatcher:
                     payload = await self.initialize_result(entry, negotiate(message.params), caller.consumer_id)
                 except McpgwError as exc:
                     raise RpcError(jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}") from None
-            elif entry.kind == "hosted":
+            elif kind == "hosted":
                 return await self._hosted(message, session, entry, caller, on_event)
-            elif entry.kind == "assembly":
+            elif kind == "assembly":
                 return await self._assembled(message, session, entry, caller, on_event)
-            elif method == "tools/call":
-                payload = await self._call(message.params, session, entry, caller)
             elif method == "tools/list":
                 payload = entry.tools_page(_list_offset(message.params), self._page_size, caller.allowed)
             else:
