@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -95,8 +96,16 @@ async def test_deleting_a_source_is_reported_and_its_tools_leave_the_assembly(
     await client.initialize()
     assert _names((await client.call("tools/list", {})).json) == ["get_pet", "whoami"]
 
-    status, _ = await cluster.admin("DELETE", f"/v1/mcp-servers/{hosted}")
-    assert status == 200
+    headers = {"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id or "",
+               "MCP-Protocol-Version": client.version or ""}
+    async with http.get(cluster.mcp_url("pair"), headers=headers) as stream:
+        assert await asyncio.wait_for(stream.content.readline(), 5) == b": ping\n"  # the stream is live
+        status, _ = await cluster.admin("DELETE", f"/v1/mcp-servers/{hosted}")
+        assert status == 200
+        # The assembly's open sessions hear that its tools changed.
+        while (line := await asyncio.wait_for(stream.content.readline(), 5)) and not line.startswith(b"data:"):
+            pass
+        assert json.loads(line[5:]) == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
     status, body = await cluster.admin("GET", f"/v1/mcp-servers/{assembly}")
     assert [s.get("status") for s in body["data"]["assembledSources"]] == ["Ok", "SourceMissing"], body
     assert _names((await client.call("tools/list", {}, request_id=2)).json) == ["get_pet"]
