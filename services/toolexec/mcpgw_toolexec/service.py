@@ -10,11 +10,11 @@ import redis.asyncio as aioredis
 
 from mcpgw.contracts import RedisKeys, Subjects, ToolCallReply, ToolCallRequest
 from mcpgw.runtime.bus import Bus
+from mcpgw.runtime.stats import Stats
 from mcpgw_toolexec.backend import BackendClient
 from mcpgw_toolexec.cache import SnapshotCache
 from mcpgw_toolexec.executor import execute
 from mcpgw_toolexec.settings import ToolexecSettings
-from mcpgw.runtime.stats import Stats
 
 log = logging.getLogger(__name__)
 
