@@ -4,6 +4,9 @@
   mcpgw tools get <server>
   mcpgw tools example [--openapi]
   mcpgw servers list [--name-like TEXT] [--json]
+  mcpgw servers host <name> <url> [--transport StreamableHTTP|SSE] [--ca-file PEM] [--bearer-env VAR]
+  mcpgw servers assemble <name> <server>[=tool,tool…]… [--alias <server>:<tool>=<new name>]…
+  mcpgw services list [--json]
 
 <server> is a name or an `mcp-…` id. The admin API is `MCPGW_ADMIN_URL` (default
 http://127.0.0.1:8081); `MCPGW_ADMIN_TOKEN`, when set, is sent as a bearer token.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import os
 import re
@@ -21,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
@@ -185,12 +189,98 @@ async def _servers_list(admin: Admin, args: argparse.Namespace) -> None:
               f"{item.get('mcpServerPath', '')}")
 
 
+def upstream_service(url: str, name: str, ca_file: str | None) -> tuple[dict[str, Any], str]:
+    """The `/v1/services` body for an upstream MCP server's URL, and the URL's path."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError(f"{url}: not an http(s) URL")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        ipaddress.ip_address(parts.hostname)
+        source = "VIP"
+    except ValueError:
+        source = "DNS"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    config: dict[str, Any] = {"name": name, "addresses": [f"{host}:{port}"], "protocol": parts.scheme.upper()}
+    if ca_file:
+        config["caBundle"] = _read(ca_file).decode()
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return {"sourceType": source, "serviceConfigs": [config]}, path
+
+
+async def _servers_host(admin: Admin, args: argparse.Namespace) -> None:
+    service, path = upstream_service(args.url, f"{args.name}-upstream", args.ca_file)
+    created = await admin.call("POST", "/v1/services", data=json.dumps(service).encode(),
+                               content_type="application/json")
+    body: dict[str, Any] = {
+        "name": args.name, "type": "RealMCP", "createFromType": "ApiGatewayMcpHosting",
+        "protocol": args.transport, "exposedUriPath": path,
+        "backendConfig": {"scene": "SingleService", "services": [{"serviceId": created["serviceIds"][0]}]}}
+    if args.bearer_env:
+        token = os.environ.get(args.bearer_env)
+        if not token:
+            raise CliError(f"--bearer-env {args.bearer_env}: that environment variable is not set")
+        body["upstreamCredential"] = {"type": "Bearer", "value": token}
+    data = await admin.call("POST", "/v1/mcp-servers", data=json.dumps(body).encode(), content_type="application/json")
+    print(f"{data['mcpServerId']}  {args.name}  hosting {args.url} ({args.transport}) at /mcp-servers/{args.name}")
+
+
+def assembly_sources(specs: Sequence[str], aliases: Sequence[str]) -> list[tuple[str, list[str], dict[str, str]]]:
+    """`server[=tool,tool]` and `server:tool=new` arguments as (server, tools, aliases)."""
+    sources: list[tuple[str, list[str], dict[str, str]]] = []
+    for spec in specs:
+        server, _, tools = spec.partition("=")
+        if not server:
+            raise CliError(f"{spec}: expected <server>[=tool,tool]")
+        sources.append((server, [t for t in tools.split(",") if t], {}))
+    for alias in aliases:
+        where, _, new = alias.partition("=")
+        server, _, tool = where.partition(":")
+        source = next((s for s in sources if s[0] == server), None)
+        if not (server and tool and new) or source is None:
+            raise CliError(f"--alias {alias}: expected <server>:<tool>=<new name> for one of the sources")
+        source[2][tool] = new
+    return sources
+
+
+async def _servers_assemble(admin: Admin, args: argparse.Namespace) -> None:
+    assembled = []
+    for server, tools, aliases in assembly_sources(args.sources, args.alias or []):
+        source: dict[str, Any] = {"mcpServerId": await admin.server_id(server), "tools": tools}
+        if aliases:
+            source["toolAliases"] = aliases
+        assembled.append(source)
+    body = {"name": args.name, "type": "AssemblyMCP", "createFromType": "ApiGatewayAssembly",
+            "assembledSources": assembled}
+    data = await admin.call("POST", "/v1/mcp-servers", data=json.dumps(body).encode(), content_type="application/json")
+    print(f"{data['mcpServerId']}  {args.name}  assembling {len(assembled)} servers at /mcp-servers/{args.name}")
+
+
+async def _services_list(admin: Admin, args: argparse.Namespace) -> None:
+    items: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        data = await admin.call("GET", "/v1/services", params={"pageNumber": str(page), "pageSize": str(PAGE_SIZE)})
+        items.extend(data.get("items", []))
+        if page * PAGE_SIZE >= int(data.get("totalSize", 0)):
+            break
+        page += 1
+    if args.json:
+        print(json.dumps(items, ensure_ascii=False))
+        return
+    for item in items:
+        print(f"{item['serviceId']}  {item['name']:<32}  {item.get('sourceType', '')}  {item.get('protocol', '')}  "
+              f"{' '.join(item.get('addresses', []))}")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="mcpgw", description="mcpgw admin command line")
     top.add_argument("--admin-url", default=os.environ.get("MCPGW_ADMIN_URL", DEFAULT_ADMIN_URL),
                      help="admin API base URL (env MCPGW_ADMIN_URL; default %(default)s)")
     top.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default %(default)s)")
-    groups = top.add_subparsers(dest="group", required=True, metavar="{tools,servers}")
+    groups = top.add_subparsers(dest="group", required=True, metavar="{tools,servers,services}")
 
     tools = groups.add_parser("tools", help="tools of an MCP server").add_subparsers(
         dest="command", required=True, metavar="{import,get,example}")
@@ -211,11 +301,32 @@ def parser() -> argparse.ArgumentParser:
     example.set_defaults(run=_tools_example)
 
     servers = groups.add_parser("servers", help="MCP servers").add_subparsers(
-        dest="command", required=True, metavar="{list}")
+        dest="command", required=True, metavar="{list,host,assemble}")
     lst = servers.add_parser("list", help="list MCP servers")
     lst.add_argument("--name-like", help="only names containing this")
     lst.add_argument("--json", action="store_true", help="print the items as a JSON array")
     lst.set_defaults(run=_servers_list)
+    host = servers.add_parser("host", help="put an existing MCP server behind the gateway")
+    host.add_argument("name", help="the new server's name (its path is /mcp-servers/<name>)")
+    host.add_argument("url", help="the upstream MCP server's URL, e.g. http://10.0.0.5:3000/mcp")
+    host.add_argument("--transport", choices=("StreamableHTTP", "SSE"), default="StreamableHTTP",
+                      help="what the upstream speaks (default %(default)s)")
+    host.add_argument("--ca-file", help="PEM CA certificates to trust for an https upstream")
+    host.add_argument("--bearer-env", metavar="VAR", help="send the token in this environment variable upstream")
+    host.set_defaults(run=_servers_host)
+    assemble = servers.add_parser("assemble", help="one server of tools drawn from others")
+    assemble.add_argument("name", help="the new server's name")
+    assemble.add_argument("sources", nargs="+", metavar="server[=tool,tool]",
+                          help="a source server (name or id), optionally only the tools named")
+    assemble.add_argument("--alias", action="append", metavar="server:tool=new",
+                          help="expose a source's tool under another name (repeatable)")
+    assemble.set_defaults(run=_servers_assemble)
+
+    services = groups.add_parser("services", help="backend services").add_subparsers(
+        dest="command", required=True, metavar="{list}")
+    slist = services.add_parser("list", help="list services")
+    slist.add_argument("--json", action="store_true", help="print the items as a JSON array")
+    slist.set_defaults(run=_services_list)
     return top
 
 

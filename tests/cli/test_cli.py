@@ -11,10 +11,14 @@ from unittest import mock
 
 import pytest
 import yaml
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 
 from mcpgw import cli
+from tests.backends import Backend, petstore_yaml
 from tests.cluster import ADMIN_TOKEN, Cluster
 from tests.registry.openapi_docs import v1, v2
+from tests.upstream.fixture_server import running_fixture
 
 SPECS = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs"
 PETSTORE_V3 = SPECS / "petstore-v3.openapi.yaml"
@@ -136,3 +140,29 @@ async def test_errors_and_usage(cluster: Cluster, capsys: pytest.CaptureFixture[
     assert code == 2 and "usage: mcpgw tools import" in err
     code, _, err = await _run(cluster, "frobnicate")
     assert code == 2
+
+
+async def test_host_an_mcp_server_assemble_it_and_list_services(cluster: Cluster, backend: Backend) -> None:
+    await cluster.create_server("petstore", petstore_yaml(backend.url))
+    async with running_fixture() as fixture:
+        code, out, err = await _run(cluster, "servers", "host", "fixture", fixture.url)
+        assert code == 0, err
+        assert "hosting " + fixture.url in out and "/mcp-servers/fixture" in out
+        code, out, err = await _run(cluster, "servers", "assemble", "both", "petstore=get_pet",
+                                    "fixture=test_simple_text", "--alias", "fixture:test_simple_text=hello")
+        assert code == 0, err
+        async with streamable_http_client(cluster.mcp_url("both")) as (read, write), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            assert sorted(t.name for t in (await session.list_tools()).tools) == ["get_pet", "hello"]
+            result = await session.call_tool("hello", {})
+            assert not result.is_error, result
+
+    code, out, err = await _run(cluster, "services", "list")
+    assert code == 0, err
+    assert "fixture-upstream" in out and "VIP" in out
+
+    code, _, err = await _run(cluster, "servers", "host", "bad", "ftp://example.com/mcp")
+    assert code == 1 and "not an http(s) URL" in err
+    code, _, err = await _run(cluster, "servers", "assemble", "x", "petstore", "--alias", "nope:a=b")
+    assert code == 1 and "--alias nope:a=b" in err
