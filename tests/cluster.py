@@ -179,4 +179,5 @@ async def running_cluster(nats_url: str, redis_url: str, root: str, *, edges: in
         for edge in cluster.edges:
             await edge.stop()
         for service in reversed(started):
-            await service.stop()
+            # A restarted hosting worker is the cluster's now: stop that one.
+            await (cluster.hosting if service is hosting else service).stop()
