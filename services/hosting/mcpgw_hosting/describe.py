@@ -78,13 +78,18 @@ class Describer:
         return description
 
     async def _probe(self, config: UpstreamConfig) -> UpstreamDescription:
-        upstream = await self._open(config)
         try:
-            result = await initialize(upstream, b"{}", b"")
+            async with asyncio.timeout(self._settings.describe_timeout):
+                upstream = await self._open(config)
+                try:
+                    result = await initialize(upstream, b"{}", b"")
+                finally:
+                    await upstream.close()
         except UpstreamError as exc:
             raise McpgwError(ErrorCode.NO_RESPONDERS, f"upstream of {config.name}: {exc.message}") from None
-        finally:
-            await upstream.close()
+        except TimeoutError:
+            raise McpgwError(ErrorCode.TIMEOUT, f"upstream of {config.name} did not answer initialize within "
+                                                f"{self._settings.describe_timeout:g}s") from None
         return UpstreamDescription(protocol_version=result.protocolVersion, capabilities=result.capabilities,
                                    server_info=result.serverInfo, instructions=result.instructions or "")
 
@@ -94,6 +99,16 @@ class Describer:
         cached = self._tools.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return UpstreamToolsReply(names=cached[1])
+        try:
+            async with asyncio.timeout(self._settings.describe_timeout):
+                names = await self._tool_names(config)
+        except TimeoutError:
+            raise McpgwError(ErrorCode.TIMEOUT, f"upstream of {config.name} did not list its tools within "
+                                                f"{self._settings.describe_timeout:g}s") from None
+        self._tools[key] = (time.monotonic() + self._settings.describe_ttl, names)
+        return UpstreamToolsReply(names=names)
+
+    async def _tool_names(self, config: UpstreamConfig) -> list[str]:
         upstream = await self._open(config)
         names: list[str] = []
         try:
@@ -115,8 +130,7 @@ class Describer:
             raise McpgwError(ErrorCode.NO_RESPONDERS, f"upstream of {config.name}: {problem}") from None
         finally:
             await upstream.close()
-        self._tools[key] = (time.monotonic() + self._settings.describe_ttl, names)
-        return UpstreamToolsReply(names=names)
+        return names
 
     async def _open(self, config: UpstreamConfig) -> Upstream:
         try:

@@ -14,6 +14,9 @@ class HostingSettings(CommonSettings, kw_only=True):
     # How long what an upstream says at initialize (capabilities, serverInfo) is reused for
     # other clients' initialize, and its tool names for the registry's assembly checks.
     describe_ttl: float = 60.0
+    # An upstream that cannot answer `initialize` (and, for the registry, `tools/list`) within this
+    # long is reported unavailable: a client's own initialize waits on it.
+    describe_timeout: float = 10.0
     # How long an upstream session id is kept in Redis after its last use.
     session_ttl: int = 3600
     max_inflight: int = 4096

@@ -89,6 +89,11 @@ def name_of(tool: bytes | msgspec.Raw) -> str:
     return _named.decode(tool).name
 
 
+# hosting gives an upstream 10 s (its DESCRIBE_TIMEOUT) to answer initialize; this is the bound
+# on the whole exchange, above it so that the client hears what failed.
+DESCRIBE_TIMEOUT = 15.0
+
+
 class HostedRelay:
     def __init__(self, bus: Bus, timeout: float) -> None:
         self._bus = bus
@@ -97,7 +102,7 @@ class HostedRelay:
     async def describe(self, server_id: str, consumer_id: str) -> UpstreamDescription:
         return await self._bus.request(self._bus.subjects.hosting_describe,
                                        UpstreamDescribe(server_id=server_id, consumer_id=consumer_id),
-                                       UpstreamDescription, timeout=self._timeout)
+                                       UpstreamDescription, timeout=DESCRIBE_TIMEOUT)
 
     def _call(self, server_id: str, session: Session, caller: Caller, body: bytes) -> UpstreamCall:
         return UpstreamCall(server_id=server_id, session_id=session.id, consumer_id=session.consumer_id,

@@ -17,7 +17,6 @@ import aiohttp
 from mcpgw.contracts import HostedBackend, UpstreamCredential, UpstreamTarget
 from mcpgw_hosting.upstream.errors import UpstreamError
 
-
 IDLE_CONNECTION_SECONDS = 4.0
 
 
