@@ -36,8 +36,11 @@ async def test_streams_opened_together_are_pinged_in_waves() -> None:
     # Each stream's first ping (a slow run may reach a stream's second interval before the test
     # has read every first ping).
     first_ping: dict[str, float] = {}
-    ticker = asyncio.get_running_loop().create_task(
-        hub.keepalive(0.5, lambda session: first_ping.setdefault(session, time.monotonic())))
+
+    def alive(session: str) -> None:
+        first_ping.setdefault(session, time.monotonic())
+
+    ticker = asyncio.get_running_loop().create_task(hub.keepalive(0.5, alive))
     try:
         for stream in opened:
             assert stream is not None
