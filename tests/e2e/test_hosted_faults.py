@@ -282,3 +282,19 @@ async def test_hosted_tool_calls_are_counted_like_rest_ones(cluster: Cluster, up
     assert {k: v for k, v in stats.items() if k != "latency_ms_sum"} == {
         "calls": "4", "errors": "1", "tool:whoami:calls": "3", "tool:whoami:errors": "0",
         "tool:shared:calls": "1", "tool:shared:errors": "1"}
+
+
+async def test_tool_grants_filter_a_hosted_servers_tools(cluster: Cluster, upstream: RawUpstream,
+                                                          http: aiohttp.ClientSession) -> None:
+    server_id = await cluster.host("granted", upstream.url, consumerAuthInfo={"enable": True})
+    consumer_id, key = await cluster.create_consumer("dave")
+    await cluster.grant(consumer_id, server_id, ["whoami"])
+    client = Raw(http, cluster.mcp_url("granted"))
+    await client.initialize_with({"Authorization": f"Bearer {key}"})
+    listed = await client.call("tools/list", {})
+    assert [t["name"] for t in listed.json["result"]["tools"]] == ["whoami"]
+    refused = await client.call("tools/call", {"name": "shared", "arguments": {}}, request_id=2)
+    assert refused.json["error"]["code"] == -32602
+    assert not upstream.calls("tools/call")  # refused at the edge: the upstream never saw it
+    allowed = await client.call("tools/call", {"name": "whoami", "arguments": {}}, request_id=3)
+    assert "isError" not in allowed.json["result"]
