@@ -18,7 +18,9 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-Mode = Literal["ok", "hang", "html", "http500"]
+# ok: JSON answers; hang: a tool call waits for `release`; stream: a tool call answers with an SSE
+# stream, a progress notification first, then (after `release`) its result; html, http500: nonsense.
+Mode = Literal["ok", "hang", "stream", "html", "http500"]
 
 
 @dataclass
@@ -114,6 +116,19 @@ def _app(upstream: RawUpstream) -> web.Application:
             upstream.called.set()
             if upstream.mode == "hang":
                 await upstream.release.wait()
+            if upstream.mode == "stream":
+                token = message.get("params", {}).get("_meta", {}).get("progressToken")
+                response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+                await response.prepare(request)
+                progress = {"jsonrpc": "2.0", "method": "notifications/progress",
+                            "params": {"progressToken": token, "progress": 1, "total": 2}}
+                await response.write(b"data: " + json.dumps(progress).encode() + b"\n\n")
+                await upstream.release.wait()
+                result = {"jsonrpc": "2.0", "id": message["id"],
+                          "result": {"content": [{"type": "text", "text": "done after a while"}]}}
+                await response.write(b"data: " + json.dumps(result).encode() + b"\n\n")
+                await response.write_eof()
+                return response
             if upstream.mode == "html":
                 return web.Response(text="<html>oops</html>", content_type="text/html")
             if upstream.mode == "http500":

@@ -19,6 +19,7 @@ from mcpgw_edge.http import EventStream, Request, Response
 from mcpgw_edge.mcp.assembly import Assemblies
 from mcpgw_edge.mcp.dispatch import Dispatcher
 from mcpgw_edge.mcp.hosted import HostedRelay
+from mcpgw_edge.mcp.resumable import RequestStreams
 from mcpgw_edge.mcp.sessions import SessionStore
 from mcpgw_edge.mcp.streams import StreamHub
 from mcpgw_edge.servers import ServerCache, ServerEntry
@@ -67,6 +68,8 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
         dispatcher=Dispatcher(bus, settings.tool_call_timeout, settings.tools_page_size, relay,
                               Assemblies(servers, relay)),
         policy=OriginPolicy(settings.host, settings.allowed_origins, settings.allowed_hosts),
+        streams=RequestStreams(redis, RedisKeys(settings.subject_root), bus, settings.resume_ttl,
+                               settings.request_timeout),
     )
 
     async def on_config(event: ConfigChanged) -> None:

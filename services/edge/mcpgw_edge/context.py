@@ -10,6 +10,7 @@ from mcpgw.contracts import SessionEnded
 from mcpgw.runtime.bus import Bus
 from mcpgw_edge.authn import AuthGate
 from mcpgw_edge.mcp.dispatch import Dispatcher
+from mcpgw_edge.mcp.resumable import RequestStreams
 from mcpgw_edge.mcp.sessions import SessionStore
 from mcpgw_edge.mcp.streams import StreamHub
 from mcpgw_edge.servers import ServerCache
@@ -28,6 +29,7 @@ class Edge:
     hub: StreamHub
     dispatcher: Dispatcher
     policy: OriginPolicy
+    streams: RequestStreams
 
     async def end_session(self, session_id: str) -> None:
         """End a session everywhere: in Redis, its stream here, and (by event) on every other edge."""

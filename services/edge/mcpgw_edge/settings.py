@@ -28,6 +28,9 @@ class EdgeSettings(CommonSettings, kw_only=True):
     # message of its stream (progress keeps it alive); above hosting's own upstream timeout, so the
     # client hears what failed rather than a bare timeout.
     upstream_timeout: float = 130.0
+    # A relayed request's SSE events are kept this many seconds after the last one, for a client
+    # that resumes the stream with Last-Event-ID (2025-11-25).
+    resume_ttl: int = 300
     # How long a cached auth decision may live without an invalidating event.
     auth_cache_ttl: float = 300.0
     tools_page_size: int = 1000

@@ -36,6 +36,7 @@ from mcpgw_hosting.holders import Holders
 from mcpgw_hosting.sessions import SessionPool, UpstreamSession
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
+from mcpgw_hosting.upstream.streamable import OnMessage, OnPause, StreamableUpstream
 
 log = logging.getLogger(__name__)
 
@@ -153,14 +154,18 @@ class Relay:
             if reply:
                 await self._bus.emit(reply, UpstreamEvent(message=msgspec.Raw(to_client(raw, server_id))))
 
+        async def paused(retry_ms: int) -> None:
+            if reply:
+                await self._bus.emit(reply, UpstreamEvent(retry_ms=retry_ms))
+
         started = asyncio.get_running_loop().time()
         try:
             session = await self.pool.get(call, config)
             try:
-                answer = await self._post(session, bytes(call.message), message, emit, headers)
+                answer = await self._post(session, bytes(call.message), message, emit, paused, headers)
             except SessionGone:
                 session = await self.pool.renew(session, call)
-                answer = await self._post(session, bytes(call.message), message, emit, headers)
+                answer = await self._post(session, bytes(call.message), message, emit, paused, headers)
         except UpstreamError as exc:
             log.info("server %s: %s failed: %s", server_id, message.method, exc.message)
             answer = failure(message, exc.message)
@@ -180,13 +185,15 @@ class Relay:
         self._stats.record(server_id, name, failed, seconds * 1000)
 
     @staticmethod
-    async def _post(session: UpstreamSession, body: bytes, message: Message, emit: Any,
+    async def _post(session: UpstreamSession, body: bytes, message: Message, emit: OnMessage, paused: OnPause,
                     headers: dict[str, str] | None) -> bytes:
         upstream = session.upstream
         request_id = message.id
         assert isinstance(request_id, int | str)
         if isinstance(upstream, LegacyUpstream):
             answer = await upstream.post(body, request_id, emit, headers, progress_token=_progress_token(message))
+        elif isinstance(upstream, StreamableUpstream):
+            answer = await upstream.post(body, request_id, emit, headers, on_pause=paused)
         else:
             answer = await upstream.post(body, request_id, emit, headers)
         if answer is None:

@@ -1,7 +1,7 @@
 """The wire contracts: every message on the bus, the subject builder and the error codes."""
 
 from mcpgw.contracts.auth import PresentedCredential, SourcesReply, SourcesRequest, VerifyReply, VerifyRequest
-from mcpgw.contracts.edge import SessionEnded, SseDeliver
+from mcpgw.contracts.edge import SessionEnded, SseDeliver, StreamAppended
 from mcpgw.contracts.errors import ErrorCode, ErrorReply, McpgwError, invalid
 from mcpgw.contracts.hosting import (
     AssemblySource,
@@ -82,6 +82,7 @@ __all__ = [
     "SourcesReply",
     "SourcesRequest",
     "SseDeliver",
+    "StreamAppended",
     "Subjects",
     "TokenSource",
     "ToolArg",

@@ -114,10 +114,13 @@ class UpstreamReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosti
         return None if raw == b"null" else raw
 
 
-class UpstreamEvent(msgspec.Struct, kw_only=True, tag="hosting.event.v1", tag_field="kind"):
-    """hosting -> edge, before the reply: a JSON-RPC message for the client on that request's stream."""
+class UpstreamEvent(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosting.event.v1", tag_field="kind"):
+    """hosting -> edge, before the reply: a JSON-RPC message for the client on that request's stream,
+    or (`retry_ms` set, no message) word that the upstream closed that stream to be polled later
+    (2025-11-25 SSE polling): the edge may let its client do the same."""
 
-    message: msgspec.Raw
+    message: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"null"))
+    retry_ms: int | None = None
 
 
 class UpstreamDescribe(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosting.describe.v1",

@@ -25,3 +25,7 @@ class RedisKeys:
     def upstream_index(self, session_id: str) -> str:
         """The hosted servers a client session has upstream sessions on (a set of server ids)."""
         return f"{self.root}:upstream-index:{session_id}"
+
+    def request_stream(self, session_id: str, stream_id: str) -> str:
+        """A resumable request stream's events (a list), readable only through its own session."""
+        return f"{self.root}:stream:{session_id}:{stream_id}"

@@ -83,6 +83,10 @@ class Subjects:
     def edge_sse(self, session_id: str) -> str:
         return f"{self.root}.edge.sse.{_token(session_id, 'session id')}"
 
+    # edge: a resumable request stream's new events, for the replica a client resumed it on
+    def edge_stream(self, stream_id: str) -> str:
+        return f"{self.root}.edge.stream.{_token(stream_id, 'stream id')}"
+
     # change events
     def event_server(self, server_id: str) -> str:
         return f"{self.root}.events.server.{_token(server_id, 'server id')}"

@@ -16,7 +16,7 @@ from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
 from mcpgw_edge.mcp.assembly import Assemblies
 from mcpgw_edge.mcp.caller import Caller
-from mcpgw_edge.mcp.hosted import HostedRelay, OnEvent, filter_tools, result_of, tool_name
+from mcpgw_edge.mcp.hosted import HostedRelay, Listener, filter_tools, result_of, tool_name
 from mcpgw_edge.mcp.sessions import Session
 from mcpgw_edge.servers import ServerEntry
 
@@ -108,7 +108,7 @@ class Dispatcher:
     """Answers one JSON-RPC request of an initialized session; returns the response bytes.
 
     For a hosted or assembled server, what the upstream sends while the request runs goes to
-    `on_event` (the transport writes it to the request's stream).
+    `listener` (the transport writes it to the request's stream).
     """
 
     def __init__(self, bus: Bus, tool_call_timeout: float, page_size: int, relay: HostedRelay,
@@ -132,7 +132,7 @@ class Dispatcher:
         return msgspec.json.encode(result)
 
     async def request(self, message: Message, session: Session, entry: ServerEntry, caller: Caller,
-                      on_event: OnEvent | None = None) -> bytes:
+                      listener: Listener | None = None) -> bytes:
         request_id = message.id
         assert isinstance(request_id, int | str)
         try:
@@ -149,9 +149,9 @@ class Dispatcher:
                 except McpgwError as exc:
                     raise RpcError(jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}") from None
             elif kind == "hosted":
-                return await self._hosted(message, session, entry, caller, on_event)
+                return await self._hosted(message, session, entry, caller, listener)
             elif kind == "assembly":
-                return await self._assembled(message, session, entry, caller, on_event)
+                return await self._assembled(message, session, entry, caller, listener)
             elif method == "tools/list":
                 payload = entry.tools_page(_list_offset(message.params), self._page_size, caller.allowed)
             else:
@@ -179,14 +179,14 @@ class Dispatcher:
             await self.relay.send(server_id, session, caller, message)
 
     async def _hosted(self, message: Message, session: Session, entry: ServerEntry, caller: Caller,
-                      on_event: OnEvent | None) -> bytes:
+                      listener: Listener | None) -> bytes:
         allowed = caller.allowed
         method = message.method
         if method == "tools/call" and allowed is not None:
             name = tool_name(message.params)
             if name not in allowed:
                 raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
-        answer = await self.relay.request(entry.snapshot.server_id, session, caller, message, on_event)
+        answer = await self.relay.request(entry.snapshot.server_id, session, caller, message, listener)
         if method == "tools/list" and allowed is not None:
             result = result_of(answer)
             if result is not None:
@@ -195,7 +195,7 @@ class Dispatcher:
         return answer
 
     async def _assembled(self, message: Message, session: Session, entry: ServerEntry, caller: Caller,
-                         on_event: OnEvent | None) -> bytes:
+                         listener: Listener | None) -> bytes:
         request_id = message.id
         assert isinstance(request_id, int | str)
         allowed = caller.allowed
@@ -222,7 +222,7 @@ class Dispatcher:
         source = member.source
         if source.kind == "hosted":
             call = Message(jsonrpc="2.0", id=message.id, method="tools/call", params=params)
-            return await self.relay.request(source.snapshot.server_id, session, caller, call, on_event)
+            return await self.relay.request(source.snapshot.server_id, session, caller, call, listener)
         # The assembly's grants were applied above; the source's own tool check still holds.
         inner = Caller(caller.consumer_id, None, caller.forward_headers)
         return jsonrpc.result(request_id, await self._call(params, session, source, inner))

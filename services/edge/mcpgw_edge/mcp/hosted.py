@@ -3,14 +3,15 @@
 The edge still answers `ping` and `initialize` itself (with what the upstream says about itself)
 and applies the consumer's tool grants; everything else is the upstream's to answer. Messages the
 upstream sends while a request runs (progress, logging, sampling, elicitation) arrive as events
-and go to `on_event`, which the transport writes to the request's stream.
+and go to the request's `Listener`, which the transport writes to the request's stream; so does
+word that the upstream closed that stream to be polled.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -31,7 +32,14 @@ from mcpgw_edge.mcp.sessions import Session
 
 log = logging.getLogger(__name__)
 
-OnEvent = Callable[[bytes], None]
+class Listener(Protocol):
+    """Where a relayed request's events go while it runs, in order."""
+
+    def event(self, payload: bytes) -> None:
+        """A JSON-RPC message for the client, on the request's stream."""
+
+    def pause(self, retry_ms: int) -> None:
+        """The upstream closed the request's stream to be polled in `retry_ms`; the answer comes later."""
 _event = msgspec.json.Decoder(UpstreamEvent)
 
 
@@ -110,14 +118,20 @@ class HostedRelay:
                             client_info=session.client_info, forward_headers=caller.forward_headers)
 
     async def request(self, server_id: str, session: Session, caller: Caller, message: Message,
-                      on_event: OnEvent | None, body: bytes | None = None) -> bytes:
+                      listener: Listener | None, body: bytes | None = None) -> bytes:
         """The upstream's response to `message` (JSON-RPC bytes, with the client's id)."""
         def relay_event(data: bytes) -> None:
-            if on_event is not None:
-                try:
-                    on_event(bytes(_event.decode(data).message))
-                except msgspec.DecodeError:
-                    log.warning("dropping a malformed event from hosting")
+            if listener is None:
+                return
+            try:
+                event = _event.decode(data)
+            except msgspec.DecodeError:
+                log.warning("dropping a malformed event from hosting")
+                return
+            if event.retry_ms is not None:
+                listener.pause(event.retry_ms)
+            else:
+                listener.event(bytes(event.message))
 
         payload = body if body is not None else msgspec.json.encode(message)
         try:

@@ -111,12 +111,8 @@ class LegacySse:
                     await self.edge.sessions.save(session)
                     answer = jsonrpc.result(message.id, result)
             else:
-                def on_event(payload: bytes) -> None:
-                    # In order: a local stream takes it now; another replica's gets it over NATS.
-                    if not self.edge.hub.deliver(session.id, payload):
-                        self._spawn(self.deliver(session.id, payload))
-
-                answer = await self.edge.dispatcher.request(message, session, entry, caller, on_event)
+                answer = await self.edge.dispatcher.request(message, session, entry, caller,
+                                                            _ToStream(self, session.id))
         except McpgwError as exc:
             answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}")
         except Exception:
@@ -138,3 +134,20 @@ class LegacySse:
     async def close(self) -> None:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+
+
+class _ToStream:
+    """A relayed request's events on a legacy session's one stream."""
+
+    def __init__(self, transport: LegacySse, session_id: str) -> None:
+        self._transport = transport
+        self._session_id = session_id
+
+    def event(self, payload: bytes) -> None:
+        # In order: a local stream takes it now; another replica's gets it over NATS.
+        transport = self._transport
+        if not transport.edge.hub.deliver(self._session_id, payload):
+            transport._spawn(transport.deliver(self._session_id, payload))
+
+    def pause(self, retry_ms: int) -> None:
+        """The legacy transport has no polling: its stream stays open for the answer."""

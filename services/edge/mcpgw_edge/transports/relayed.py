@@ -4,7 +4,12 @@ The request runs in its own task. If its response comes before anything else, th
 plain JSON; once the upstream sends something first (progress, a log line, a sampling or
 elicitation request), the answer becomes an SSE stream carrying those messages and then the
 response. A client that goes away does not cancel the request (MCP: only `notifications/cancelled`
-does); its answer is dropped.
+does).
+
+For a 2025-11-25 client the stream is resumable (`mcp/resumable.py`): a priming event first, an id
+on every event, each kept in Redis. A client that lost the stream resumes it with GET and
+`Last-Event-ID`; when the upstream closes its own stream to be polled, the client's is closed too,
+with the upstream's `retry`, and the rest of the answer waits for the client's GET.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import msgspec
+
 from mcpgw import jsonrpc
-from mcpgw.jsonrpc import Message
+from mcpgw.jsonrpc import NULL, Message
 from mcpgw_edge.http import EventSink, EventStream, Response
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.dispatch import Dispatcher
+from mcpgw_edge.mcp.resumable import Recorded, RequestStreams, event_id, resumable
 from mcpgw_edge.mcp.sessions import Session
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.transports.events import sse_event
@@ -24,45 +32,125 @@ from mcpgw_edge.transports.replies import json_response
 
 log = logging.getLogger(__name__)
 
+# What a request produces, in order: ("event", payload), ("pause", retry_ms) or ("final", payload).
+Item = tuple[str, bytes | int]
+
+
+class _Collected:
+    def __init__(self) -> None:
+        self.items: asyncio.Queue[Item] = asyncio.Queue()
+
+    def event(self, payload: bytes) -> None:
+        self.items.put_nowait(("event", payload))
+
+    def pause(self, retry_ms: int) -> None:
+        self.items.put_nowait(("pause", retry_ms))
+
+
+def sse_with_id(payload: bytes, stream_id: str, seq: int) -> bytes:
+    return b"id: " + event_id(stream_id, seq).encode() + b"\n" + sse_event(payload)
+
+
+def priming(stream_id: str, retry_ms: int | None) -> bytes:
+    retry = b"" if retry_ms is None else b"retry: %d\n" % retry_ms
+    return b"id: " + event_id(stream_id, 0).encode() + b"\n" + retry + b"data: \n\n"
+
 
 class Relayed:
-    def __init__(self, dispatcher: Dispatcher, write_timeout: float) -> None:
+    def __init__(self, dispatcher: Dispatcher, streams: RequestStreams, write_timeout: float) -> None:
         self._dispatcher = dispatcher
+        self._streams = streams
         self._write_timeout = write_timeout
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def _spawn(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def respond(self, message: Message, session: Session, entry: ServerEntry,
                       caller: Caller) -> Response | EventStream:
-        queue: asyncio.Queue[tuple[bool, bytes]] = asyncio.Queue()
-
-        def on_event(payload: bytes) -> None:
-            queue.put_nowait((False, payload))
+        collected = _Collected()
 
         async def drive() -> None:
             try:
-                answer = await self._dispatcher.request(message, session, entry, caller, on_event)
+                answer = await self._dispatcher.request(message, session, entry, caller, collected)
             except Exception:
                 log.exception("relayed %s failed", message.method)
                 assert isinstance(message.id, int | str)
                 answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "internal error")
-            queue.put_nowait((True, answer))
+            collected.items.put_nowait(("final", answer))
 
-        task = asyncio.get_running_loop().create_task(drive())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        final, first = await queue.get()
-        if final:
-            return json_response(first)
+        self._spawn(asyncio.get_running_loop().create_task(drive()))
+        first = await collected.items.get()
+        if first[0] == "final":
+            assert isinstance(first[1], bytes)
+            return json_response(first[1])
+        if session.transport == "streamable" and resumable(session.protocol_version):
+            return self._resumable(first, collected, session.id)
+        return self._plain(first, collected)
+
+    def _plain(self, first: Item, collected: _Collected) -> EventStream:
+        async def run(sink: EventSink) -> None:
+            kind, value = first
+            while True:
+                if isinstance(value, bytes):  # a pause cannot be passed on: the answer still comes here
+                    # A client that stops reading would hold the request's answer forever: bound it.
+                    async with asyncio.timeout(self._write_timeout):
+                        await sink.send(sse_event(value))
+                if kind == "final":
+                    return
+                kind, value = await collected.items.get()
+
+        return EventStream(run)
+
+    def _resumable(self, first: Item, collected: _Collected, session_id: str) -> EventStream:
+        stream_id = self._streams.new_id()
+        # What the client's connection is still to be sent; None once it is gone (or closed to poll).
+        live: asyncio.Queue[Item] | None = asyncio.Queue()
+
+        async def record() -> None:
+            """Every item, numbered and kept, for as long as the request runs, attached or not."""
+            nonlocal live
+            await self._streams.record(session_id, stream_id, Recorded(0, False, NULL))
+            seq, item = 0, first
+            while True:
+                kind, value = item
+                if isinstance(value, bytes):
+                    seq += 1
+                    await self._streams.record(session_id, stream_id,
+                                               Recorded(seq, kind == "final", msgspec.Raw(value)))
+                    item = (kind, sse_with_id(value, stream_id, seq))
+                if live is not None:
+                    live.put_nowait(item)
+                    if kind == "pause":
+                        live = None
+                if kind == "final":
+                    return
+                item = await collected.items.get()
+
+        self._spawn(asyncio.get_running_loop().create_task(record()))
 
         async def run(sink: EventSink) -> None:
-            done, payload = False, first
-            while True:
-                # A client that stops reading would hold the request's answer forever: bound it.
+            nonlocal live
+            queue = live
+            assert queue is not None
+            try:
+                kind, value = await queue.get()
+                retry = value if kind == "pause" and isinstance(value, int) else None
                 async with asyncio.timeout(self._write_timeout):
-                    await sink.send(sse_event(payload))
-                if done:
-                    return
-                done, payload = await queue.get()
+                    await sink.send(priming(stream_id, retry))
+                while kind != "pause":
+                    if isinstance(value, bytes):
+                        async with asyncio.timeout(self._write_timeout):
+                            await sink.send(value)
+                    if kind == "final":
+                        return
+                    kind, value = await queue.get()
+                    if kind == "pause" and isinstance(value, int):
+                        # Closed to be polled, as the upstream did: the client comes back with GET.
+                        await sink.send(b"retry: %d\n\n" % value)
+            finally:
+                live = None
 
         return EventStream(run)
 

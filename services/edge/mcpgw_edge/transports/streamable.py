@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from mcpgw import jsonrpc
@@ -11,11 +12,12 @@ from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, hello
+from mcpgw_edge.mcp.resumable import Recorded, parse_event_id
 from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.transports.events import KEEPALIVE, pump
 from mcpgw_edge.transports.gate import Gate
-from mcpgw_edge.transports.relayed import Relayed
+from mcpgw_edge.transports.relayed import Relayed, sse_with_id
 from mcpgw_edge.transports.replies import json_response, read_messages, rpc_error_response, unavailable
 from mcpgw_edge.transports.session_stream import forwarded_to
 
@@ -40,7 +42,7 @@ class StreamableHttp:
     def __init__(self, edge: Edge) -> None:
         self.edge = edge
         self.gate = Gate(edge)
-        self.relayed = Relayed(edge.dispatcher, edge.settings.client_io_timeout)
+        self.relayed = Relayed(edge.dispatcher, edge.streams, edge.settings.client_io_timeout)
 
     async def close(self) -> None:
         await self.relayed.close()
@@ -140,6 +142,9 @@ class StreamableHttp:
         session = await self._session(request, entry, caller)
         if isinstance(session, Response):
             return session
+        last_event = request.header("last-event-id")
+        if last_event is not None:
+            return await self._resume(session, last_event)
         hub = self.edge.hub
         stream = hub.open(session.id, session.server_id)
         if stream is None:
@@ -154,6 +159,32 @@ class StreamableHttp:
                     await pump(sink, stream, self.edge.settings.client_io_timeout)
             finally:
                 hub.release(stream)
+
+        return EventStream(run)
+
+    async def _resume(self, session: Session, last_event: str) -> Response | EventStream:
+        """A request stream resumed after `last_event`: what was missed, then the rest as it comes."""
+        parsed = parse_event_id(last_event)
+        streams = self.edge.streams
+        try:
+            known = parsed is not None and await streams.read(session.id, parsed[0], parsed[1]) is not None
+        except (TimeoutError, McpgwError, ConnectionError, OSError):
+            return rpc_error_response(503, INVALID_REQUEST, "gateway unavailable: stream store unreachable")
+        if parsed is None or not known:
+            return rpc_error_response(404, INVALID_REQUEST, "Not Found: no stream to resume after that event id")
+        stream_id, after = parsed
+        settings = self.edge.settings
+
+        async def run(sink: EventSink) -> None:
+            async def send(event: Recorded) -> None:
+                async with asyncio.timeout(settings.client_io_timeout):
+                    await sink.send(sse_with_id(bytes(event.payload), stream_id, event.seq))
+
+            async def idle() -> None:
+                async with asyncio.timeout(settings.client_io_timeout):
+                    await sink.send(KEEPALIVE)
+
+            await streams.follow(session.id, stream_id, after, send, idle, settings.sse_keepalive)
 
         return EventStream(run)
 

@@ -21,6 +21,8 @@ from mcpgw_hosting.upstream.sse import EventTooLarge, events, full_events
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[bytes], Awaitable[None]]
+# Told when the upstream closed a request's stream to be polled (its `retry` hint, ms).
+OnPause = Callable[[int], Awaitable[None]]
 _message = msgspec.json.Decoder(Message)
 EXCERPT = 300
 # A request's stream the upstream closed before answering is resumed (GET with Last-Event-ID) at
@@ -58,7 +60,7 @@ class StreamableUpstream:
         return headers
 
     async def post(self, body: bytes, request_id: int | str | None, on_message: OnMessage,
-                   extra_headers: dict[str, str] | None = None) -> bytes | None:
+                   extra_headers: dict[str, str] | None = None, on_pause: OnPause | None = None) -> bytes | None:
         """Send one message; for a request, return its response (bytes), else None."""
         headers = self._request_headers(extra_headers)
         headers["Content-Type"] = "application/json"
@@ -90,7 +92,7 @@ class StreamableUpstream:
                     raise UpstreamError("upstream answered with something other than the response")
                 return body
             if kind == "text/event-stream":
-                answer = await self._read_stream(resp, request_id, on_message)
+                answer = await self._read_stream(resp, request_id, on_message, on_pause)
                 # The upstream ends the stream after the response; reading that end in the
                 # background lets the connection be reused. Released at once instead, it was
                 # closed: a new TCP connection per call, 40 % of hosting's samples (make bench).
@@ -107,18 +109,18 @@ class StreamableUpstream:
                 resp.release()
 
     async def _read_stream(self, resp: aiohttp.ClientResponse, request_id: int | str,
-                           on_message: OnMessage) -> bytes:
+                           on_message: OnMessage, on_pause: OnPause | None = None) -> bytes:
         """The response from the request's stream; resumed with Last-Event-ID if the upstream closes it
         first (2025-11-25 servers do, to let a client poll), as long as it gave the events ids."""
         resumed: list[aiohttp.ClientResponse] = []
         try:
-            return await self._read_resuming(resp, request_id, on_message, resumed)
+            return await self._read_resuming(resp, request_id, on_message, resumed, on_pause)
         finally:
             for extra in resumed:
                 extra.release()
 
-    async def _read_resuming(self, resp: aiohttp.ClientResponse, request_id: int | str,
-                             on_message: OnMessage, resumed: list[aiohttp.ClientResponse]) -> bytes:
+    async def _read_resuming(self, resp: aiohttp.ClientResponse, request_id: int | str, on_message: OnMessage,
+                             resumed: list[aiohttp.ClientResponse], on_pause: OnPause | None) -> bytes:
         wanted = id_key(request_id)
         last_id: str | None = None
         retry_ms: int | None = None
@@ -148,6 +150,8 @@ class StreamableUpstream:
                 pass  # cut mid-stream: resumable like a clean close
             if last_id is None or not self.session_id:
                 break
+            if on_pause is not None:
+                await on_pause(retry_ms or 0)
             await asyncio.sleep(min((retry_ms or 0) / 1000, MAX_RETRY_DELAY))
             resp.release()
             resp = await self._resume(last_id)
