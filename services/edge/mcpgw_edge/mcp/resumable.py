@@ -29,6 +29,9 @@ _EVENT_ID = re.compile(r"^([0-9a-f]{16})_(\d{1,9})$")
 _REDIS_ERRORS = (aioredis.RedisError, OSError, TimeoutError)
 # Revisions whose clients resume a request stream (and take a priming event with empty data).
 RESUMABLE_FROM = "2025-11-25"
+# Events kept per stream: a long call reporting progress must not grow Redis without bound. The
+# priming event stays (it marks the stream as known); of the rest, the newest are kept.
+MAX_KEPT = 1000
 
 
 class Recorded(msgspec.Struct, array_like=True):
@@ -79,6 +82,10 @@ class RequestStreams:
             async with asyncio.timeout(self._timeout):
                 pipe = self._redis.pipeline(transaction=False)
                 pipe.rpush(key, _encode(event))
+                if event.seq > MAX_KEPT:
+                    # Drop the oldest event but the priming one (index 0).
+                    pipe.lset(key, 1, b"")
+                    pipe.lrem(key, 1, b"")
                 pipe.expire(key, self._ttl)
                 await pipe.execute()
             if not event.priming:
