@@ -84,8 +84,8 @@ class RequestStreams:
                 pipe.rpush(key, _encode(event))
                 if event.seq > MAX_KEPT:
                     # Drop the oldest event but the priming one (index 0).
-                    pipe.lset(key, 1, b"")
-                    pipe.lrem(key, 1, b"")
+                    pipe.lset(key, 1, "")
+                    pipe.lrem(key, 1, "")
                 pipe.expire(key, self._ttl)
                 await pipe.execute()
             if not event.priming:
