@@ -10,6 +10,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
+from tests.upstream.fixture_server import running_fixture
 
 
 def _text(result: object) -> str:
@@ -68,12 +69,27 @@ async def test_legacy_sse_with_the_sdk(cluster: Cluster, backend: Backend) -> No
         await _exercise(session, backend)
 
 
-async def test_auto_mode_client_falls_back_from_the_2026_probe(cluster: Cluster, backend: Backend) -> None:
+async def test_auto_mode_picks_2026_07_28_and_legacy_mode_the_handshake(cluster: Cluster, backend: Backend) -> None:
     await cluster.create_server("petstore", petstore_yaml(backend.url))
     async with Client(cluster.mcp_url("petstore")) as client:  # mode="auto" probes server/discover first
-        assert client.protocol_version == "2025-11-25"
+        assert client.protocol_version == "2026-07-28"
+        assert sorted(t.name for t in (await client.list_tools()).tools) == ["add_pet", "broken", "get_pet", "slow"]
         result = await client.call_tool("get_pet", {"id": 1})
+        assert not result.is_error and backend.last.path == "/pets/1"
+    async with Client(cluster.mcp_url("petstore"), mode="legacy") as client:
+        assert client.protocol_version == "2025-11-25"
+        result = await client.call_tool("get_pet", {"id": 2})
         assert not result.is_error
+
+
+async def test_auto_mode_falls_back_to_the_handshake_for_a_hosted_server(cluster: Cluster) -> None:
+    async with running_fixture() as fixture:
+        await cluster.host("fixture", fixture.url)
+        # Hosted servers speak the handshake era for now: the 2026 probe is told which versions.
+        async with Client(cluster.mcp_url("fixture")) as client:
+            assert client.protocol_version == "2025-11-25"
+            result = await client.call_tool("test_simple_text", {})
+            assert not result.is_error
 
 
 async def test_session_survives_an_edge_restart(cluster: Cluster, backend: Backend) -> None:

@@ -106,13 +106,6 @@ async def test_delete_ends_the_session(mcp: Raw) -> None:
     assert again.status == 404
 
 
-async def test_modern_probe_is_refused_so_clients_fall_back(mcp: Raw) -> None:
-    probe = await mcp.send({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {}},
-                           headers={"MCP-Protocol-Version": "2026-07-28"}, session=False)
-    assert probe.status == 400
-    assert probe.json["error"]["code"] == -32600 and probe.json["id"] is None
-
-
 async def test_batches_only_in_2025_03_26(mcp: Raw, cluster: Cluster) -> None:
     await mcp.initialize("2025-06-18")
     batch = [{"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]

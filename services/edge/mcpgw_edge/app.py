@@ -33,7 +33,6 @@ from mcpgw_edge.transports.streamable import StreamableHttp
 
 log = logging.getLogger(__name__)
 
-LIST_CHANGED = jsonrpc.notification("notifications/tools/list_changed")
 SERVERS = "/mcp-servers/"
 METADATA = resource_metadata.WELL_KNOWN + SERVERS
 HEALTHY = json_response(b'{"status":"ok"}')
@@ -51,7 +50,8 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
     def tools_changed(dropped: ServerEntry | None, event: ConfigChanged) -> None:
         # Tell the live streams of that server to list tools again.
         for stream in hub.of_server(event.id):
-            stream.send(LIST_CHANGED)
+            if stream.tools_changed is not None:
+                stream.send(stream.tools_changed)
 
     servers = ServerCache(bus, settings.request_timeout, tools_changed)
     relay = HostedRelay(bus, settings.upstream_timeout)

@@ -34,6 +34,9 @@ class EdgeSettings(CommonSettings, kw_only=True):
     # How long a cached auth decision may live without an invalidating event.
     auth_cache_ttl: float = 300.0
     tools_page_size: int = 1000
+    # 2026-07-28 list results' `ttlMs`: how long a client may cache a tools list (list_changed still
+    # tells it sooner).
+    list_ttl_ms: int = 60_000
     # The externally visible base URL (e.g. https://mcp.example.com) used in protected-resource
     # metadata; empty: derived from each request's scheme and Host.
     public_url: str = ""

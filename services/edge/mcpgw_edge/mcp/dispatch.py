@@ -84,7 +84,7 @@ def initialize_result(entry: ServerEntry, version: str) -> bytes:
     return msgspec.json.encode(result)
 
 
-def _list_offset(params: msgspec.Raw | msgspec.UnsetType) -> int:
+def list_offset(params: msgspec.Raw | msgspec.UnsetType) -> int:
     if params is msgspec.UNSET:
         return 0
     try:
@@ -115,7 +115,7 @@ class Dispatcher:
                  assemblies: Assemblies) -> None:
         self._bus = bus
         self._timeout = tool_call_timeout
-        self._page_size = page_size
+        self.page_size = page_size
         self.relay = relay
         self.assemblies = assemblies
 
@@ -139,7 +139,7 @@ class Dispatcher:
             method = message.method
             kind = entry.kind
             if method == "tools/call" and kind == "rest":  # the hot path first
-                payload = await self._call(message.params, session, entry, caller)
+                payload = await self._call(message.params, session.id, entry, caller)
             elif method == "ping":
                 payload = b"{}"
             elif method == "initialize":
@@ -153,7 +153,7 @@ class Dispatcher:
             elif kind == "assembly":
                 return await self._assembled(message, session, entry, caller, listener)
             elif method == "tools/list":
-                payload = entry.tools_page(_list_offset(message.params), self._page_size, caller.allowed)
+                payload = entry.tools_page(list_offset(message.params), self.page_size, caller.allowed)
             else:
                 raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
         except RpcError as exc:
@@ -201,13 +201,13 @@ class Dispatcher:
         allowed = caller.allowed
         method = message.method
         if method == "tools/list":
-            offset = _list_offset(message.params)
+            offset = list_offset(message.params)
             members = await self.assemblies.members(session, entry, caller, fresh=offset == 0)
             visible = [m.entry for m in members.values() if allowed is None or m.exposed in allowed]
-            chunk = visible[offset:offset + self._page_size]
+            chunk = visible[offset:offset + self.page_size]
             body = b'{"tools":[' + b",".join(chunk) + b"]"
-            if offset + self._page_size < len(visible):
-                body += b',"nextCursor":' + msgspec.json.encode(str(offset + self._page_size))
+            if offset + self.page_size < len(visible):
+                body += b',"nextCursor":' + msgspec.json.encode(str(offset + self.page_size))
             return jsonrpc.result(request_id, body + b"}")
         if method != "tools/call":
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
@@ -225,9 +225,14 @@ class Dispatcher:
             return await self.relay.request(source.snapshot.server_id, session, caller, call, listener)
         # The assembly's grants were applied above; the source's own tool check still holds.
         inner = Caller(caller.consumer_id, None, caller.forward_headers)
-        return jsonrpc.result(request_id, await self._call(params, session, source, inner))
+        return jsonrpc.result(request_id, await self._call(params, session.id, source, inner))
 
-    async def _call(self, params: msgspec.Raw | msgspec.UnsetType, session: Session, entry: ServerEntry,
+    async def call_tool(self, params: msgspec.Raw | msgspec.UnsetType, session_id: str, entry: ServerEntry,
+                        caller: Caller) -> bytes:
+        """A REST tool's result payload (a 2026-07-28 request has no session: `session_id` is empty)."""
+        return await self._call(params, session_id, entry, caller)
+
+    async def _call(self, params: msgspec.Raw | msgspec.UnsetType, session_id: str, entry: ServerEntry,
                     caller: Caller) -> bytes:
         if params is msgspec.UNSET:
             raise RpcError(INVALID_PARAMS, "params.name: required")
@@ -249,7 +254,7 @@ class Dispatcher:
                 reply = await self._bus.request(
                     entry.call_subject,
                     ToolCallRequest(server_id=snapshot.server_id, revision=snapshot.revision, tool=call.name,
-                                    arguments=arguments, session_id=session.id, consumer_id=session.consumer_id,
+                                    arguments=arguments, session_id=session_id, consumer_id=caller.consumer_id,
                                     forward_headers=caller.forward_headers,
                                     client_credential=caller.client_credential),
                     ToolCallReply,

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 
 # Queued on a quiet stream by the keep-alive ticker when it cannot be written at once.
 PING = b""
+# What a stream is sent when its server's tools change, unless it says otherwise.
+LIST_CHANGED = b'{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}'
 # The ticker hands the loop back after this many streams, so that 10,000 idle streams never hold
 # an active call behind one long sweep.
 SWEEP_SLICE = 256
@@ -20,7 +22,7 @@ TICKS = 10
 
 
 class Stream:
-    __slots__ = ("closed", "last_sent", "ping_now", "queue", "server_id", "session_id")
+    __slots__ = ("closed", "last_sent", "ping_now", "queue", "server_id", "session_id", "tools_changed")
 
     def __init__(self, session_id: str, server_id: str) -> None:
         self.session_id = session_id
@@ -31,6 +33,8 @@ class Stream:
         # Set by the transport while it waits for messages: writes a keep-alive at once if the
         # connection takes it without waiting (no task wake-up, no timer); False if it cannot.
         self.ping_now: Callable[[], bool] | None = None
+        # Sent when the server's tools change (a 2026-07-28 subscription's carries its id); None: nothing.
+        self.tools_changed: bytes | None = LIST_CHANGED
 
     def send(self, payload: bytes) -> bool:
         if self.closed:

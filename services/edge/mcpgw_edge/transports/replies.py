@@ -16,8 +16,8 @@ def json_response(body: bytes, status: int = 200, headers: HeaderList | None = N
 
 
 def rpc_error_response(status: int, code: int, message: str, request_id: jsonrpc.RequestId | None = None,
-                       headers: HeaderList | None = None) -> Response:
-    return json_response(jsonrpc.error(request_id, code, message), status, headers)
+                       headers: HeaderList | None = None, data: object = None) -> Response:
+    return json_response(jsonrpc.error(request_id, code, message, data), status, headers)
 
 
 def unavailable(exc: McpgwError) -> Response:

@@ -10,6 +10,7 @@ from mcpgw.contracts import McpgwError
 from mcpgw.jsonrpc import INVALID_REQUEST, Message
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
+from mcpgw_edge.mcp import modern
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, hello
 from mcpgw_edge.mcp.resumable import Recorded, parse_event_id
@@ -20,6 +21,7 @@ from mcpgw_edge.transports.gate import Gate
 from mcpgw_edge.transports.relayed import Relayed, sse_with_id
 from mcpgw_edge.transports.replies import json_response, read_messages, rpc_error_response, unavailable
 from mcpgw_edge.transports.session_stream import forwarded_to
+from mcpgw_edge.transports.stateless import Stateless
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class StreamableHttp:
         self.edge = edge
         self.gate = Gate(edge)
         self.relayed = Relayed(edge.dispatcher, edge.streams, edge.settings.client_io_timeout)
+        self.stateless = Stateless(edge)
 
     async def close(self) -> None:
         await self.relayed.close()
@@ -70,16 +73,19 @@ class StreamableHttp:
         if isinstance(decoded, Response):
             return decoded
 
+        # The eras told apart per request: 2026-07-28 says so in its header (a session id beside it
+        # is ignored); the handshake era has a session, or is opening one.
+        version = request.header(VERSION_HEADER)
+        if version == MODERN_VERSION:
+            return await self.stateless.post(request, decoded, entry, caller)
         if isinstance(decoded, Message) and decoded.method == "initialize" and decoded.is_request:
             return await self._initialize(decoded, entry, caller.consumer_id)
-
-        if request.header(SESSION_HEADER) is None and (
-            request.header(VERSION_HEADER) == MODERN_VERSION
-            or (isinstance(decoded, Message) and decoded.method == "server/discover")
-        ):
-            # A client probing the stateless 2026-07-28 revision: -32600 makes it fall back to initialize.
-            return rpc_error_response(400, INVALID_REQUEST,
-                                      f"protocol revision {MODERN_VERSION} is not supported; use initialize")
+        if request.header(SESSION_HEADER) is None and version is not None and version not in SUPPORTED_VERSIONS:
+            # Neither era's: say which versions there are, in the modern error clients recognize.
+            request_id = decoded.id if isinstance(decoded, Message) else None
+            refusal = modern.unsupported(version, modern.ALL_VERSIONS if entry.kind == "rest" else SUPPORTED_VERSIONS)
+            return rpc_error_response(400, refusal.code, refusal.message,
+                                      request_id if isinstance(request_id, int | str) else None, data=refusal.data)
         session = await self._session(request, entry, caller)
         if isinstance(session, Response):
             return session

@@ -1,0 +1,100 @@
+"""Streamable HTTP in MCP 2026-07-28: self-contained POSTs, no session, `subscriptions/listen` streams.
+
+A request is modern when it says `MCP-Protocol-Version: 2026-07-28`; the headers name its method
+(and tool), checked against the body once (`mcp/modern.py`). Nothing is read from Redis: the
+consumer is checked per request (decisions cached) and the server comes from the edge's cache.
+Hosted and assembled servers speak the handshake era only for now: a modern request to one is
+told so with the versions it does speak (-32022), and the client falls back to `initialize`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from mcpgw import jsonrpc
+from mcpgw.jsonrpc import INVALID_REQUEST, Message, RpcError
+from mcpgw.protocol import MODERN_VERSION, SUPPORTED_VERSIONS
+from mcpgw_edge.context import Edge
+from mcpgw_edge.http import EventSink, EventStream, Request, Response
+from mcpgw_edge.mcp import modern
+from mcpgw_edge.mcp.caller import Caller
+from mcpgw_edge.mcp.dispatch import list_offset
+from mcpgw_edge.mcp.modern import Refusal
+from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.transports.events import pump
+from mcpgw_edge.transports.replies import json_response, rpc_error_response
+
+log = logging.getLogger(__name__)
+
+ACCEPTED = Response(202)
+
+
+class Stateless:
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+
+    async def post(self, request: Request, message: Message | list[Message], entry: ServerEntry,
+                   caller: Caller) -> Response | EventStream:
+        if isinstance(message, list):
+            return rpc_error_response(400, INVALID_REQUEST, f"batches are not part of revision {MODERN_VERSION}")
+        if not message.is_request:
+            if not message.is_notification:
+                return rpc_error_response(400, INVALID_REQUEST,
+                                          f"a {MODERN_VERSION} client sends no responses: input goes in a retry")
+            return ACCEPTED  # this revision defines no client notification over HTTP: nothing to do
+        request_id = message.id
+        assert isinstance(request_id, int | str)
+        try:
+            if entry.kind != "rest":
+                raise modern.unsupported(MODERN_VERSION, SUPPORTED_VERSIONS)
+            modern.check(message, request.header("mcp-method"), request.header("mcp-name"))
+            return await self._answer(message, request_id, entry, caller)
+        except Refusal as refusal:
+            return rpc_error_response(refusal.status, refusal.code, refusal.message, request_id, data=refusal.data)
+
+    async def _answer(self, message: Message, request_id: int | str, entry: ServerEntry,
+                      caller: Caller) -> Response | EventStream:
+        method = message.method
+        edge = self.edge
+        if method == "tools/call":
+            try:
+                payload = await edge.dispatcher.call_tool(message.params, "", entry, caller)
+            except RpcError as exc:
+                return json_response(jsonrpc.error(request_id, exc.code, exc.message))
+            return json_response(jsonrpc.result(request_id, modern.complete(payload)))
+        if method == "tools/list":
+            try:
+                offset = list_offset(message.params)
+            except RpcError as exc:
+                return json_response(jsonrpc.error(request_id, exc.code, exc.message))
+            page = entry.tools_page(offset, edge.dispatcher.page_size, caller.allowed)
+            # A consumer's grants shape the list: no shared cache may hand it to someone else.
+            private = entry.snapshot.consumer_auth
+            return json_response(jsonrpc.result(request_id, modern.cacheable(page, edge.settings.list_ttl_ms,
+                                                                             private)))
+        if method == "server/discover":
+            return json_response(jsonrpc.result(request_id, modern.discover_result(entry, edge.settings.list_ttl_ms)))
+        if method == "subscriptions/listen":
+            return self._listen(message, request_id, entry)
+        raise modern.not_found(str(method))
+
+    def _listen(self, message: Message, request_id: int | str, entry: ServerEntry) -> EventStream:
+        """A stream of the change notifications the client opted in to (a REST server's: its tools)."""
+        wanted = modern.listen_filter(message)
+        agreed = {"toolsListChanged": True} if wanted.get("toolsListChanged") is True else {}
+        hub = self.edge.hub
+        # Keyed apart from sessions: a subscription belongs to no session.
+        stream = hub.open("listen-" + secrets.token_hex(16), entry.snapshot.server_id)
+        assert stream is not None  # a fresh key
+        stream.tools_changed = modern.tools_list_changed(request_id) if agreed else None
+        stream.send(modern.acknowledged(request_id, agreed))
+        write_timeout = self.edge.settings.client_io_timeout
+
+        async def run(sink: EventSink) -> None:
+            try:
+                await pump(sink, stream, write_timeout)
+            finally:
+                hub.release(stream)
+
+        return EventStream(run)
