@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import mcp.types as types
 from mcp import MCPError, UriTemplate
-from mcp.types.jsonrpc import INVALID_PARAMS
+from mcp.types.jsonrpc import INVALID_PARAMS, INVALID_REQUEST
 
+from tests.upstream.interaction import InputUnavailable, elicit, gather
 from tests.upstream.media import PNG
 from tests.upstream.state import Ctx, connection_state
 
@@ -84,7 +85,9 @@ async def unsubscribe(ctx: Ctx, params: types.UnsubscribeRequestParams) -> types
 
 # ---- prompts
 
-PromptFn = Callable[[dict[str, str]], list[types.PromptMessage]]
+# A prompt's messages, or (2026-07-28) what it needs from the client before it can render them.
+Rendered = list[types.PromptMessage] | types.InputRequiredResult
+PromptFn = Callable[[Ctx, dict[str, str]], Awaitable[Rendered]]
 PROMPTS: dict[str, tuple[types.Prompt, PromptFn]] = {}
 
 
@@ -102,20 +105,20 @@ def _user(content: types.ContentBlock) -> types.PromptMessage:
 
 
 @_prompt("test_simple_prompt", "A simple prompt without arguments")
-def _simple_prompt(args: dict[str, str]) -> list[types.PromptMessage]:
+async def _simple_prompt(ctx: Ctx, args: dict[str, str]) -> list[types.PromptMessage]:
     return [_user(types.TextContent(text="This is a simple prompt for testing."))]
 
 
 @_prompt("test_prompt_with_arguments", "A prompt with two arguments",
          arg1="First test argument", arg2="Second test argument")
-def _prompt_with_arguments(args: dict[str, str]) -> list[types.PromptMessage]:
+async def _prompt_with_arguments(ctx: Ctx, args: dict[str, str]) -> list[types.PromptMessage]:
     text = f"Prompt with arguments: arg1='{args['arg1']}', arg2='{args['arg2']}'"
     return [_user(types.TextContent(text=text))]
 
 
 @_prompt("test_prompt_with_embedded_resource", "A prompt embedding a resource",
          resourceUri="URI of the resource to embed")
-def _prompt_with_embedded_resource(args: dict[str, str]) -> list[types.PromptMessage]:
+async def _prompt_with_embedded_resource(ctx: Ctx, args: dict[str, str]) -> list[types.PromptMessage]:
     resource = types.TextResourceContents(uri=args["resourceUri"], mime_type="text/plain",
                                           text="Embedded resource content for testing.")
     return [_user(types.EmbeddedResource(resource=resource)),
@@ -123,16 +126,31 @@ def _prompt_with_embedded_resource(args: dict[str, str]) -> list[types.PromptMes
 
 
 @_prompt("test_prompt_with_image", "A prompt with an image")
-def _prompt_with_image(args: dict[str, str]) -> list[types.PromptMessage]:
+async def _prompt_with_image(ctx: Ctx, args: dict[str, str]) -> list[types.PromptMessage]:
     return [_user(types.ImageContent(data=PNG, mime_type="image/png")),
             _user(types.TextContent(text="Please analyze the image above."))]
+
+
+@_prompt("test_input_required_result_prompt", "A prompt that first asks the user what context to use")
+async def _input_required_prompt(ctx: Ctx, args: dict[str, str]) -> Rendered:
+    form = {"type": "object", "properties": {"context": {"type": "string"}}, "required": ["context"]}
+    try:
+        answers = await gather(ctx, {"user_context": elicit("What context should the prompt use?", form)})
+    except InputUnavailable as exc:
+        raise MCPError(INVALID_REQUEST, str(exc)) from exc
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    answer: types.ElicitResult = answers["user_context"]
+    context = answer.content.get("context") if answer.action == "accept" and answer.content else None
+    return [_user(types.TextContent(text=f"Answer with this context in mind: {context or '(none given)'}"))]
 
 
 async def list_prompts(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
     return types.ListPromptsResult(prompts=[prompt for prompt, _ in PROMPTS.values()])
 
 
-async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams,
+                     ) -> types.GetPromptResult | types.InputRequiredResult:
     found = PROMPTS.get(params.name)
     if found is None:
         raise MCPError(INVALID_PARAMS, f"Unknown prompt: {params.name}", {"name": params.name})
@@ -141,7 +159,10 @@ async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.Ge
     missing = [arg.name for arg in prompt.arguments or () if arg.required and arg.name not in args]
     if missing:
         raise MCPError(INVALID_PARAMS, f"Missing required arguments: {', '.join(missing)}", {"missing": missing})
-    return types.GetPromptResult(description=prompt.description, messages=render(args))
+    messages = await render(ctx, args)
+    if isinstance(messages, types.InputRequiredResult):
+        return messages
+    return types.GetPromptResult(description=prompt.description, messages=messages)
 
 
 # ---- completion: suggestions for the prompt's arguments and the template's variable

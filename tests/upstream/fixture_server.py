@@ -45,6 +45,7 @@ import mcp.types as types
 import uvicorn
 from mcp.server import Server
 from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http import (
     EventCallback,
@@ -55,6 +56,7 @@ from mcp.server.streamable_http import (
     StreamId,
 )
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.subscriptions import ListenHandler
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
@@ -62,6 +64,7 @@ from starlette.types import Receive, Scope, Send
 
 from tests.upstream import catalog, state, tools
 from tests.upstream.state import NAME as NAME  # defined with the logging that names it; public here
+from tests.upstream.state import Shared
 
 HOST = "127.0.0.1"
 MCP_PATH = "/mcp"
@@ -81,16 +84,35 @@ STREAMS_GRACE = 1
 
 
 def build_server() -> Server[Any]:
+    shared = Shared()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Server[Any]) -> AsyncIterator[Shared]:
+        # Entered once by the Streamable HTTP manager and once per legacy SSE connection: all share one bus.
+        yield shared
+
     server: Server[Any] = Server(
         NAME, version="1.0.0", instructions="A test fixture implementing the MCP conformance server scenarios.",
+        lifespan=lifespan,
+        # Mcp-Param-* headers (2026-07-28) are checked against the called tool's schema, found here
+        # rather than by running tools/list for every call.
+        get_tool_input_schema=tools.input_schema,
         on_list_tools=tools.list_tools, on_call_tool=tools.call_tool,
         on_list_resources=catalog.list_resources, on_list_resource_templates=catalog.list_templates,
         on_read_resource=catalog.read_resource, on_subscribe_resource=catalog.subscribe,
         on_unsubscribe_resource=catalog.unsubscribe,
-        on_list_prompts=catalog.list_prompts, on_get_prompt=catalog.get_prompt, on_completion=catalog.complete)
+        on_list_prompts=catalog.list_prompts, on_get_prompt=catalog.get_prompt, on_completion=catalog.complete,
+        # 2026-07-28: change notifications reach clients only on the streams they open with
+        # subscriptions/listen; serving it advertises listChanged (and resources.subscribe) there.
+        on_subscriptions_listen=ListenHandler(shared.bus))
     # Registered here rather than as `on_set_logging_level=`, which warns that 2026-07-28 drops
-    # logging/setLevel: this fixture serves the 2025 era, where it is part of the protocol.
+    # logging/setLevel: this fixture serves the 2025 era too, where it is part of the protocol (the
+    # SDK answers it with -32601 on 2026-07-28 requests, as that era's spec requires).
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, state.set_level)
+    # Seals each multi-round-trip requestState the handlers mint (AES-GCM, bound to the request's
+    # method, target and arguments, expiring) and refuses a tampered echo with -32602 before any
+    # handler sees it. The key lives as long as this process: state from another fixture is refused.
+    server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=NAME))
     return server
 
 

@@ -15,18 +15,33 @@ import anyio
 import mcp.types as types
 from jsonschema import Draft202012Validator
 from mcp import MCPError
+from mcp.server.subscriptions import PromptsListChanged, ToolsListChanged
 from mcp.types.jsonrpc import INVALID_PARAMS
 
+from tests.upstream.interaction import (
+    InputRequest,
+    InputUnavailable,
+    can_ask,
+    elicit,
+    elicited,
+    gather,
+    is_modern,
+    list_roots,
+    request_state,
+    require,
+    roots,
+    sample,
+    sampled,
+)
 from tests.upstream.media import PNG, WAV
-from tests.upstream.state import Ctx, log, on_this_stream
+from tests.upstream.state import Ctx, announce, log
 
 # The pause the scenarios ask for between a tool's notifications, so that a client sees them arrive
 # while the call is still running.
 STEP_DELAY = 0.05
-# How long a tool waits for the client to answer its sampling or elicitation request.
-CLIENT_REQUEST_TIMEOUT = 20.0
-
-ToolFn = Callable[[Ctx, dict[str, Any]], Awaitable[types.CallToolResult]]
+# A tool's outcome: its result, or (2026-07-28) what it needs from the client before it can finish.
+ToolResult = types.CallToolResult | types.InputRequiredResult
+ToolFn = Callable[[Ctx, dict[str, Any]], Awaitable[ToolResult]]
 
 
 class ToolFailed(Exception):
@@ -62,11 +77,16 @@ def _string_argument(name: str, description: str) -> dict[str, Any]:
     return {"type": "object", "properties": {name: {"type": "string", "description": description}}, "required": [name]}
 
 
+def input_schema(name: str) -> dict[str, Any] | None:
+    tool = TOOLS.get(name)
+    return tool.definition.input_schema if tool is not None else None
+
+
 async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
     return types.ListToolsResult(tools=[tool.definition for tool in TOOLS.values()])
 
 
-async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> ToolResult:
     tool = TOOLS.get(params.name)
     if tool is None:  # a protocol error, unlike a tool that ran and failed
         raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}", {"name": params.name})
@@ -78,7 +98,7 @@ async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.Call
                                     is_error=True)
     try:
         return await tool.run(ctx, arguments)
-    except ToolFailed as failed:
+    except (ToolFailed, InputUnavailable) as failed:
         return types.CallToolResult(content=[types.TextContent(text=str(failed))], is_error=True)
 
 
@@ -120,6 +140,7 @@ async def _error_handling(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResul
     raise ToolFailed("This tool intentionally returns an error for testing")
 
 
+@_tool("test_logging_tool", "Sends three info log notifications while it runs (2026-07-28: if the call's _meta asks)")
 @_tool("test_tool_with_logging", "Sends three info log notifications while it runs")
 async def _with_logging(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
     for step, message in enumerate(("Tool execution started", "Tool processing data", "Tool execution completed")):
@@ -138,56 +159,41 @@ async def _with_progress(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult
     return _text("Tool with progress executed successfully")
 
 
+# ---- asking the client: each era its own way (see `interaction`)
+
+
 @_tool("test_sampling", "Asks the client's LLM to answer the prompt (sampling/createMessage)",
        _string_argument("prompt", "The prompt to send to the LLM"))
-async def _sampling(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
-    if not ctx.session.check_client_capability(types.ClientCapabilities(sampling=types.SamplingCapability())):
-        raise ToolFailed("The client does not support sampling (no sampling capability)")
-    message = types.SamplingMessage(role="user", content=types.TextContent(text=args["prompt"]))
-    request = types.CreateMessageRequest(params=types.CreateMessageRequestParams(messages=[message], max_tokens=100))
-    try:
-        result = await ctx.session.send_request(request, types.CreateMessageResult,
-                                                request_read_timeout_seconds=CLIENT_REQUEST_TIMEOUT,
-                                                metadata=on_this_stream(ctx))
-    except MCPError as exc:
-        raise ToolFailed(f"Sampling failed: {exc}") from exc
-    answer = result.content.text if isinstance(result.content, types.TextContent) else f"<{result.content.type}>"
-    return _text(f"LLM response: {answer}")
+async def _sampling(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    answers = await gather(ctx, {"answer": sample(args["prompt"])})
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    return _text(f"LLM response: {sampled(answers['answer'])}")
 
 
-async def _elicit(ctx: Ctx, message: str, schema: dict[str, Any]) -> types.ElicitResult:
-    if not ctx.session.check_client_capability(types.ClientCapabilities(elicitation=types.ElicitationCapability())):
-        raise ToolFailed("The client does not support elicitation (no elicitation capability)")
-    request = types.ElicitRequest(params=types.ElicitRequestFormParams(message=message, requested_schema=schema))
-    try:
-        return await ctx.session.send_request(request, types.ElicitResult,
-                                              request_read_timeout_seconds=CLIENT_REQUEST_TIMEOUT,
-                                              metadata=on_this_stream(ctx))
-    except MCPError as exc:
-        raise ToolFailed(f"Elicitation failed: {exc}") from exc
-
-
-def _elicited(result: types.ElicitResult) -> str:
-    return f"action={result.action}, content={json.dumps(result.content)}"
+async def _elicit_form(ctx: Ctx, message: str, schema: dict[str, Any], done: str) -> ToolResult:
+    answers = await gather(ctx, {"form": elicit(message, schema)})
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    return _text(f"{done}: {elicited(answers['form'])}")
 
 
 @_tool("test_elicitation", "Asks the user for a username and an email address (elicitation/create)",
        _string_argument("message", "The message to show the user"))
-async def _elicitation(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
-    result = await _elicit(ctx, args["message"], {
+async def _elicitation(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    return await _elicit_form(ctx, args["message"], {
         "type": "object",
         "properties": {
             "username": {"type": "string", "description": "User's response"},
             "email": {"type": "string", "description": "User's email address"},
         },
         "required": ["username", "email"],
-    })
-    return _text(f"User response: {_elicited(result)}")
+    }, "User response")
 
 
 @_tool("test_elicitation_sep1034_defaults", "Elicits a form whose fields of every primitive type have defaults")
-async def _elicitation_defaults(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
-    result = await _elicit(ctx, "Please review and update the form fields with defaults", {
+async def _elicitation_defaults(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    return await _elicit_form(ctx, "Please review and update the form fields with defaults", {
         "type": "object",
         "properties": {
             "name": {"type": "string", "description": "User name", "default": "John Doe"},
@@ -197,8 +203,7 @@ async def _elicitation_defaults(ctx: Ctx, args: dict[str, Any]) -> types.CallToo
                        "default": "active"},
             "verified": {"type": "boolean", "description": "Verification status", "default": True},
         },
-    })
-    return _text(f"Elicitation completed: {_elicited(result)}")
+    }, "Elicitation completed")
 
 
 def _titled(prefix: str, *titles: str) -> list[dict[str, str]]:
@@ -206,9 +211,9 @@ def _titled(prefix: str, *titles: str) -> list[dict[str, str]]:
 
 
 @_tool("test_elicitation_sep1330_enums", "Elicits a form with each kind of enum field (single and multi select)")
-async def _elicitation_enums(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
+async def _elicitation_enums(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
     options = ["option1", "option2", "option3"]
-    result = await _elicit(ctx, "Please pick from the enum fields", {
+    return await _elicit_form(ctx, "Please pick from the enum fields", {
         "type": "object",
         "properties": {
             "untitledSingle": {"type": "string", "description": "Untitled single-select", "enum": options},
@@ -221,8 +226,7 @@ async def _elicitation_enums(ctx: Ctx, args: dict[str, Any]) -> types.CallToolRe
             "titledMulti": {"type": "array", "description": "Titled multi-select",
                             "items": {"anyOf": _titled("value", "First Choice", "Second Choice", "Third Choice")}},
         },
-    })
-    return _text(f"Elicitation completed: {_elicited(result)}")
+    }, "Elicitation completed")
 
 
 @_tool("json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features", {
@@ -256,3 +260,158 @@ async def _reconnection(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
         await anyio.sleep(2 * STEP_DELAY)
         await ctx.close_sse_stream()
     return _text("Reconnection test completed")
+
+
+# ---- the 2026-07-28 scenarios' tools: multi round-trip requests (SEP-2322)
+# Each asks in the era's own way, so a handshake-era client is sent the same requests mid-call.
+
+_NAME_FORM = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+
+
+def _content(answer: types.ElicitResult, field: str) -> str:
+    """An accepted form's field, or what the user did instead."""
+    if answer.action != "accept" or not answer.content or field not in answer.content:
+        return f"<{answer.action}>"
+    return str(answer.content[field])
+
+
+@_tool("test_input_required_result_elicitation", "Asks the user's name (elicitation), then greets them")
+async def _mrtr_elicitation(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    answers = await gather(ctx, {"user_name": elicit("What is your name?", _NAME_FORM)})
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    return _text(f"Hello, {_content(answers['user_name'], 'name')}!")
+
+
+@_tool("test_input_required_result_sampling", "Asks the client's LLM the capital of France (sampling)")
+async def _mrtr_sampling(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    answers = await gather(ctx, {"capital_question": sample("What is the capital of France?")})
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    return _text(f"LLM response: {sampled(answers['capital_question'])}")
+
+
+@_tool("test_input_required_result_list_roots", "Asks the client for its roots (roots/list)")
+async def _mrtr_list_roots(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    answers = await gather(ctx, {"client_roots": list_roots()})
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    return _text(f"Client roots: {roots(answers['client_roots'])}")
+
+
+_CONFIRM_STATE = json.dumps({"awaiting": "confirm"})
+
+
+@_tool("test_input_required_result_request_state", "Asks for a confirmation, keeping requestState across the retry")
+async def _mrtr_request_state(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    confirm = elicit("Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}},
+                                        "required": ["ok"]})
+    # The answer counts only with the state this tool minted for it (modern era); else it asks again.
+    state = request_state(ctx)
+    answers = await gather(ctx, {"confirm": confirm}, state=_CONFIRM_STATE)
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    if is_modern(ctx) and state != _CONFIRM_STATE:
+        return types.InputRequiredResult(input_requests={"confirm": confirm}, request_state=_CONFIRM_STATE)
+    return _text(f"Confirmed: {_content(answers['confirm'], 'ok')}")
+
+
+@_tool("test_input_required_result_multiple_inputs", "Asks for a name, a greeting (sampling) and the roots at once")
+async def _mrtr_multiple_inputs(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    answers = await gather(ctx, {
+        "user_name": elicit("What is your name?", _NAME_FORM),
+        "greeting": sample("Generate a greeting", max_tokens=50),
+        "client_roots": list_roots(),
+    }, state=json.dumps({"asked": ["user_name", "greeting", "client_roots"]}))
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    return _text(f"{sampled(answers['greeting'])} {_content(answers['user_name'], 'name')}, "
+                 f"your roots: {roots(answers['client_roots'])}")
+
+
+@_tool("test_input_required_result_multi_round", "Asks a name, then (a second round) a favourite colour")
+async def _mrtr_multi_round(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    # Round 1 asks step1; its answer rides the state into round 2, which asks step2; round 3 completes.
+    # A handshake-era client is asked both in turn within the one call.
+    state = json.loads(request_state(ctx) or "{}")
+    name = state.get("name")
+    if name is None:
+        first = await gather(ctx, {"step1": elicit("Step 1: What is your name?", _NAME_FORM)},
+                             state=json.dumps({"round": 1}))
+        if isinstance(first, types.InputRequiredResult):
+            return first
+        name = _content(first["step1"], "name")
+        if is_modern(ctx):
+            return types.InputRequiredResult(input_requests={"step2": _COLOR}, request_state=json.dumps(
+                {"round": 2, "name": name}))
+    second = await gather(ctx, {"step2": _COLOR}, state=json.dumps({"round": 2, "name": name}))
+    if isinstance(second, types.InputRequiredResult):
+        return second
+    return _text(f"{name}'s favourite colour is {_content(second['step2'], 'color')}")
+
+
+_COLOR = elicit("Step 2: What is your favorite color?",
+                {"type": "object", "properties": {"color": {"type": "string"}}, "required": ["color"]})
+
+
+@_tool("test_input_required_result_tampered_state", "Asks a confirmation under integrity-protected requestState")
+async def _mrtr_tampered_state(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    # Tampering is refused before this runs (the SDK's RequestStateBoundary answers -32602).
+    return await _mrtr_request_state(ctx, args)
+
+
+@_tool("test_input_required_result_capabilities", "Asks only what the client declared it can answer")
+async def _mrtr_capabilities(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    wanted: dict[str, InputRequest] = {
+        "user_name": elicit("What is your name?", _NAME_FORM),
+        "greeting": sample("Generate a greeting", max_tokens=50),
+        "client_roots": list_roots(),
+    }
+    askable = {key: request for key, request in wanted.items() if can_ask(ctx, request.method)}
+    if not askable:
+        return _text("The client declared no capability to be asked anything")
+    answers = await gather(ctx, askable)
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    return _text(f"Answered: {', '.join(sorted(answers))}")
+
+
+# ---- the 2026-07-28 stateless scenario's diagnostic tools (SEP-2575)
+
+
+@_tool("test_missing_capability", "Needs the client's sampling capability: refused (-32021) without it")
+async def _missing_capability(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    require(ctx, "sampling/createMessage")
+    answers = await gather(ctx, {"answer": sample("Say hello")})
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    return _text(f"LLM response: {sampled(answers['answer'])}")
+
+
+@_tool("test_streaming_elicitation", "Reports progress, then asks the user's name (elicitation)")
+async def _streaming_elicitation(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    await ctx.session.report_progress(0, 1)  # a no-op unless the call asked for progress
+    return await _mrtr_elicitation(ctx, args)
+
+
+@_tool("test_trigger_tool_change", "Announces a change of the tool list to subscribers (a diagnostic hook)")
+async def _trigger_tool_change(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    await announce(ctx, ToolsListChanged())
+    return _text("Announced a tools/list change")
+
+
+@_tool("test_trigger_prompt_change", "Announces a change of the prompt list to subscribers (a diagnostic hook)")
+async def _trigger_prompt_change(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    await announce(ctx, PromptsListChanged())
+    return _text("Announced a prompts/list change")
+
+
+# Its `x-mcp-header` annotation asks 2026-07-28 clients to mirror the argument into an
+# `Mcp-Param-Region` header, which the SDK checks against the body before the call is served (SEP-2243).
+@_tool("test_header_parameter", "Echoes a region argument that clients also send as the Mcp-Param-Region header", {
+    "type": "object",
+    "properties": {"region": {"type": "string", "description": "A region name", "x-mcp-header": "Region"}},
+    "required": ["region"],
+})
+async def _header_parameter(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    return _text(f"Region: {args['region']}")
