@@ -116,6 +116,13 @@ async def test_keep_alive_answers_several_requests_on_one_connection(wire: Wire)
     assert (second.status, second.body, second.headers["x-query"]) == (200, b"hello", "x=1")
 
 
+async def test_header_values_lose_the_whitespace_around_them(wire: Wire, seen: Backstage) -> None:
+    await wire.send(get("/", "Mcp-Name:   get_pet \t \r\nX-Inner: a  b\r\n"))
+    assert (await wire.answer()).status == 200
+    assert seen.requests[-1].header("mcp-name") == "get_pet"  # RFC 9110 5.5
+    assert seen.requests[-1].header("x-inner") == "a  b"
+
+
 async def test_pipelined_requests_are_answered_in_order(wire: Wire) -> None:
     await wire.send(post("/echo", b"one") + get("/") + post("/echo", b"three"))
     answers = await wire.answers(3)

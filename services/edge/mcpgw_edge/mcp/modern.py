@@ -107,8 +107,6 @@ def check(message: Message, header_method: str | None, header_name: str | None) 
     if not isinstance(meta.capabilities, dict):
         raise Refusal(400, INVALID_PARAMS, f"params._meta[{META_CAPABILITIES!r}]: required (an object)")
     if meta.version != MODERN_VERSION:
-        if isinstance(meta.version, str) and meta.version not in ALL_VERSIONS:
-            raise unsupported(meta.version, ALL_VERSIONS)
         raise Refusal(400, HEADER_MISMATCH, f"Header mismatch: MCP-Protocol-Version header value {MODERN_VERSION!r} "
                                             f"does not match _meta value {meta.version!r}")
     if header_method is None:

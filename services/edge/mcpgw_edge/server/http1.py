@@ -180,7 +180,8 @@ class Connection(asyncio.Protocol):
             if key in _SINGLE:
                 raise BadRequest(400, f"repeated {key} header")
             return  # the first value wins, as everywhere in the edge
-        self._headers[key] = value.decode("latin-1")
+        # RFC 9110 5.5: a field value excludes the whitespace around it (llhttp keeps trailing blanks).
+        self._headers[key] = value.decode("latin-1").strip(" \t")
 
     def on_headers_complete(self) -> None:
         pending = self._parsing
