@@ -36,10 +36,47 @@ class InitializeParams(msgspec.Struct):
     clientInfo: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
 
 
+class TraceMeta(msgspec.Struct):
+    """W3C trace context a client put in `_meta` (SEP-414): the gateway's spans continue its trace."""
+
+    traceparent: str | None = None
+    tracestate: str | None = None
+    baggage: str | None = None
+
+    def parent(self) -> dict[str, str] | None:
+        if self.traceparent is None:
+            return None
+        found = {"traceparent": self.traceparent}
+        if self.tracestate is not None:
+            found["tracestate"] = self.tracestate
+        if self.baggage is not None:
+            found["baggage"] = self.baggage
+        return found
+
+
 class CallParams(msgspec.Struct):
     name: str
     # Passed to toolexec undecoded; msgspec cannot combine Raw with None, so `null` arrives as b"null".
     arguments: msgspec.Raw = msgspec.field(default_factory=lambda: _EMPTY_ARGS)
+    meta: TraceMeta | None = msgspec.field(default=None, name="_meta")
+
+
+class _Traced(msgspec.Struct):
+    meta: TraceMeta | None = msgspec.field(default=None, name="_meta")
+
+
+_traced = msgspec.json.Decoder(_Traced)
+
+
+def trace_parent(params: msgspec.Raw | msgspec.UnsetType) -> dict[str, str] | None:
+    """The trace context in a request's `_meta`, if any (both eras)."""
+    if params is msgspec.UNSET:
+        return None
+    try:
+        meta = _traced.decode(params).meta
+    except msgspec.DecodeError:
+        return None
+    return None if meta is None else meta.parent()
 
 
 class ListParams(msgspec.Struct):
@@ -186,7 +223,9 @@ class Dispatcher:
             name = tool_name(message.params)
             if name not in allowed:
                 raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
-        answer = await self.relay.request(entry.snapshot.server_id, session, caller, message, listener)
+        with tracing.span(tracer, str(method), attributes={"mcp.server": entry.snapshot.name},
+                          parent=trace_parent(message.params)):
+            answer = await self.relay.request(entry.snapshot.server_id, session, caller, message, listener)
         if method == "tools/list" and allowed is not None:
             result = result_of(answer)
             if result is not None:
@@ -249,7 +288,9 @@ class Dispatcher:
         elif bytes(memoryview(arguments)[:1]) != b"{":
             raise RpcError(INVALID_PARAMS, "params.arguments: must be an object")
         snapshot = entry.snapshot
-        with tracing.span(tracer, "tools/call", attributes={"mcp.server": snapshot.name, "mcp.tool": call.name}):
+        parent = call.meta.parent() if call.meta is not None else None
+        with tracing.span(tracer, "tools/call", attributes={"mcp.server": snapshot.name, "mcp.tool": call.name},
+                          parent=parent):
             try:
                 reply = await self._bus.request(
                     entry.call_subject,
