@@ -62,9 +62,9 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from tests.upstream import catalog, state, tools
+from tests.upstream import catalog, state, tasks, tools
+from tests.upstream.shared import Shared, task_store
 from tests.upstream.state import NAME as NAME  # defined with the logging that names it; public here
-from tests.upstream.state import Shared
 
 HOST = "127.0.0.1"
 MCP_PATH = "/mcp"
@@ -85,19 +85,13 @@ STREAMS_GRACE = 1
 
 def build_server() -> Server[Any]:
     shared = Shared()
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Server[Any]) -> AsyncIterator[Shared]:
-        # Entered once by the Streamable HTTP manager and once per legacy SSE connection: all share one bus.
-        yield shared
-
     server: Server[Any] = Server(
         NAME, version="1.0.0", instructions="A test fixture implementing the MCP conformance server scenarios.",
-        lifespan=lifespan,
+        lifespan=shared.lifespan,
         # Mcp-Param-* headers (2026-07-28) are checked against the called tool's schema, found here
         # rather than by running tools/list for every call.
         get_tool_input_schema=tools.input_schema,
-        on_list_tools=tools.list_tools, on_call_tool=tools.call_tool,
+        on_list_tools=tools.list_tools,
         on_list_resources=catalog.list_resources, on_list_resource_templates=catalog.list_templates,
         on_read_resource=catalog.read_resource, on_subscribe_resource=catalog.subscribe,
         on_unsubscribe_resource=catalog.unsubscribe,
@@ -113,6 +107,11 @@ def build_server() -> Server[Any]:
     # method, target and arguments, expiring) and refuses a tampered echo with -32602 before any
     # handler sees it. The key lives as long as this process: state from another fixture is refused.
     server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=NAME))
+    # Registered here rather than as `on_call_tool=`, whose type leaves out the Tasks extension's
+    # CreateTaskResult (an extension result: a dict, which the SDK passes through as such).
+    server.add_request_handler("tools/call", types.CallToolRequestParams, tools.call_tool)
+    # The Tasks extension (SEP-2663): tasks/get, tasks/update, tasks/cancel, advertised in capabilities.extensions.
+    tasks.register(server, task_store)
     return server
 
 

@@ -47,6 +47,11 @@ _ANSWERS: dict[str, type[types.Result]] = {
 }
 
 
+def answer_type(method: str) -> type[types.Result]:
+    """The kind of result that answers a request of `method`."""
+    return _ANSWERS[method]
+
+
 class InputUnavailable(Exception):
     """A handshake-era client cannot be asked (it lacks the capability) or did not answer."""
 

@@ -1,5 +1,4 @@
-"""The fixture's state: per connection (the logging level, the resource subscriptions), shared (the
-subscription bus), and logging to the client.
+"""The fixture's per-connection state (the logging level, the resource subscriptions) and logging to the client.
 
 Each handshake-era MCP session keeps its own state, reached from any handler's request context; log
 notifications are filtered by the level the connection set with logging/setLevel. A 2026-07-28
@@ -14,7 +13,6 @@ from typing import Any, get_args
 import mcp.types as types
 from mcp.server import ServerRequestContext
 from mcp.server.connection import allowed_log_levels
-from mcp.server.subscriptions import InMemorySubscriptionBus, ServerEvent
 from mcp.shared.message import ServerMessageMetadata
 
 NAME = "mcp-fixture"  # the server's name, and the logger of its log notifications
@@ -23,21 +21,6 @@ Ctx = ServerRequestContext[Any, Any]
 
 LEVELS: tuple[types.LoggingLevel, ...] = get_args(types.LoggingLevel)  # by ascending severity
 _STATE_KEY = "tests.upstream.fixture"
-
-
-@dataclass(frozen=True)
-class Shared:
-    """What all of a server's connections share (its lifespan state): the bus that carries change
-    events to 2026-07-28 `subscriptions/listen` streams."""
-
-    bus: InMemorySubscriptionBus = field(default_factory=InMemorySubscriptionBus)
-
-
-async def announce(ctx: Ctx, event: ServerEvent) -> None:
-    """Tell every open subscriptions/listen stream that asked for this kind of event."""
-    shared = ctx.lifespan_context
-    assert isinstance(shared, Shared), shared
-    await shared.bus.publish(event)
 
 
 @dataclass

@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import anyio
 import mcp.types as types
 from jsonschema import Draft202012Validator
 from mcp import MCPError
 from mcp.server.subscriptions import PromptsListChanged, ToolsListChanged
-from mcp.types.jsonrpc import INVALID_PARAMS
+from mcp.types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 
+from tests.upstream import tasks
 from tests.upstream.interaction import (
     InputRequest,
     InputUnavailable,
@@ -34,14 +36,20 @@ from tests.upstream.interaction import (
     sampled,
 )
 from tests.upstream.media import PNG, WAV
-from tests.upstream.state import Ctx, announce, log
+from tests.upstream.shared import announce, task_store
+from tests.upstream.state import Ctx, log
+from tests.upstream.tasks import Deferred, TaskIO, TaskSupport
 
 # The pause the scenarios ask for between a tool's notifications, so that a client sees them arrive
 # while the call is still running.
 STEP_DELAY = 0.05
 # A tool's outcome: its result, or (2026-07-28) what it needs from the client before it can finish.
 ToolResult = types.CallToolResult | types.InputRequiredResult
-ToolFn = Callable[[Ctx, dict[str, Any]], Awaitable[ToolResult]]
+# What a tool that may run as a task (see `tasks`) answers besides: the work that remains.
+ToolFn = Callable[[Ctx, dict[str, Any]], Awaitable[ToolResult | Deferred]]
+
+
+_Outcome = TypeVar("_Outcome")
 
 
 class ToolFailed(Exception):
@@ -53,18 +61,22 @@ class _Tool:
     definition: types.Tool
     validator: Draft202012Validator
     run: ToolFn
+    # Whether (Tasks extension) the tool may run as a task, or must: a client that did not declare
+    # the extension is refused a task-only tool (-32021, before it runs).
+    task_support: TaskSupport | None = None
 
 
 TOOLS: dict[str, _Tool] = {}
 NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}}
 
 
-def _tool(name: str, description: str, input_schema: dict[str, Any] = NO_ARGUMENTS) -> Callable[[ToolFn], ToolFn]:
+def _tool(name: str, description: str, input_schema: dict[str, Any] = NO_ARGUMENTS, *,
+          task_support: TaskSupport | None = None) -> Callable[[ToolFn], ToolFn]:
     Draft202012Validator.check_schema(input_schema)
 
     def register(run: ToolFn) -> ToolFn:
         definition = types.Tool(name=name, description=description, input_schema=input_schema)
-        TOOLS[name] = _Tool(definition, Draft202012Validator(input_schema), run)
+        TOOLS[name] = _Tool(definition, Draft202012Validator(input_schema), run, task_support)
         return run
     return register
 
@@ -86,20 +98,36 @@ async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> t
     return types.ListToolsResult(tools=[tool.definition for tool in TOOLS.values()])
 
 
-async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> ToolResult:
+async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> ToolResult | dict[str, Any]:
+    """The tool's result, what it needs first (InputRequiredResult), or a CreateTaskResult."""
     tool = TOOLS.get(params.name)
     if tool is None:  # a protocol error, unlike a tool that ran and failed
         raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}", {"name": params.name})
+    as_task = tool.task_support is not None and tasks.negotiated(ctx)
+    if tool.task_support == "required" and not as_task and is_modern(ctx):
+        raise tasks.missing_extension()
     arguments = params.arguments or {}
     # Invalid arguments are a tool execution error, so that a model can read what it got wrong.
     problems = [error.message for error in tool.validator.iter_errors(arguments)]
     if problems:
         return types.CallToolResult(content=[types.TextContent(text="Invalid arguments: " + "; ".join(problems))],
                                     is_error=True)
+    outcome = await _reporting_failure(tool.run(ctx, arguments))
+    if not isinstance(outcome, Deferred):
+        return outcome
+    deferred = Deferred(partial(_deferred_work, outcome.work))
+    return tasks.start(task_store(ctx), deferred) if as_task else await tasks.run_inline(ctx, deferred)
+
+
+async def _reporting_failure(running: Awaitable[_Outcome]) -> _Outcome | types.CallToolResult:
     try:
-        return await tool.run(ctx, arguments)
+        return await running
     except (ToolFailed, InputUnavailable) as failed:
         return types.CallToolResult(content=[types.TextContent(text=str(failed))], is_error=True)
+
+
+async def _deferred_work(work: tasks.Work, io: tasks.TaskIO) -> types.CallToolResult:
+    return await _reporting_failure(work(io))
 
 
 @_tool("test_simple_text", "Returns a simple text response")
@@ -355,7 +383,7 @@ _COLOR = elicit("Step 2: What is your favorite color?",
 
 
 @_tool("test_input_required_result_tampered_state", "Asks a confirmation under integrity-protected requestState")
-async def _mrtr_tampered_state(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+async def _mrtr_tampered_state(ctx: Ctx, args: dict[str, Any]) -> ToolResult | Deferred:
     # Tampering is refused before this runs (the SDK's RequestStateBoundary answers -32602).
     return await _mrtr_request_state(ctx, args)
 
@@ -389,7 +417,7 @@ async def _missing_capability(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
 
 
 @_tool("test_streaming_elicitation", "Reports progress, then asks the user's name (elicitation)")
-async def _streaming_elicitation(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+async def _streaming_elicitation(ctx: Ctx, args: dict[str, Any]) -> ToolResult | Deferred:
     await ctx.session.report_progress(0, 1)  # a no-op unless the call asked for progress
     return await _mrtr_elicitation(ctx, args)
 
@@ -415,3 +443,85 @@ async def _trigger_prompt_change(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
 })
 async def _header_parameter(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
     return _text(f"Region: {args['region']}")
+
+
+# ---- the Tasks extension scenarios' tools (SEP-2663): each may run as a task (see `tasks`)
+
+FAILING_JOB_DELAY = 0.5
+
+
+def _seconds_and_label() -> dict[str, Any]:
+    return {"type": "object", "properties": {
+        "seconds": {"type": "number", "minimum": 0, "description": "How long to compute"},
+        "label": {"type": "string", "description": "A name for the computation"},
+    }}
+
+
+@_tool("greet", "Greets by name, at once (never a task)", _string_argument("name", "Whom to greet"))
+async def _greet(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    return _text(f"Hello, {args['name']}!")
+
+
+@_tool("slow_compute", "Computes for the given seconds; a task when the client supports tasks",
+       _seconds_and_label(), task_support="optional")
+async def _slow_compute(ctx: Ctx, args: dict[str, Any]) -> Deferred:
+    seconds, label = args.get("seconds", 1), args.get("label", "computation")
+
+    async def work(io: TaskIO) -> types.CallToolResult:
+        await anyio.sleep(seconds)
+        return _text(f"Computed {label} in {seconds}s")
+    return Deferred(work)
+
+
+@_tool("failing_job", "Runs (only as a task) and ends in a tool execution error", task_support="required")
+async def _failing_job(ctx: Ctx, args: dict[str, Any]) -> Deferred:
+    async def work(io: TaskIO) -> types.CallToolResult:
+        await anyio.sleep(FAILING_JOB_DELAY)
+        raise ToolFailed("The job failed, as it always does")
+    return Deferred(work)
+
+
+@_tool("protocol_error_job", "Crashes while it runs: a protocol error (a failed task)", task_support="optional")
+async def _protocol_error_job(ctx: Ctx, args: dict[str, Any]) -> Deferred:
+    async def work(io: TaskIO) -> types.CallToolResult:
+        raise MCPError(INTERNAL_ERROR, "The job crashed")
+    return Deferred(work)
+
+
+@_tool("confirm_delete", "Asks the user to confirm deleting a file (a task waiting for input)",
+       _string_argument("filename", "The file to delete"), task_support="optional")
+async def _confirm_delete(ctx: Ctx, args: dict[str, Any]) -> Deferred:
+    filename = args["filename"]
+
+    async def work(io: TaskIO) -> types.CallToolResult:
+        answers = await io.ask({"confirm": elicit(f"Delete {filename}?", {
+            "type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]})})
+        answer: types.ElicitResult = answers["confirm"]
+        confirmed = answer.action == "accept" and bool((answer.content or {}).get("confirm"))
+        return _text(f"Deleted {filename}" if confirmed else f"Kept {filename}")
+    return Deferred(work)
+
+
+@_tool("multi_input", "Asks two questions at once (a task waiting for two inputs)", task_support="optional")
+async def _multi_input(ctx: Ctx, args: dict[str, Any]) -> Deferred:
+    async def work(io: TaskIO) -> types.CallToolResult:
+        answers = await io.ask({
+            "first_name": elicit("What is your first name?", _NAME_FORM),
+            "second_name": elicit("What is your second name?", _NAME_FORM),
+        })
+        return _text(f"Names: {_content(answers['first_name'], 'name')}, {_content(answers['second_name'], 'name')}")
+    return Deferred(work)
+
+
+@_tool("test_tool_with_task", "Asks the user's name (MRTR), then greets them from a task", task_support="required")
+async def _tool_with_task(ctx: Ctx, args: dict[str, Any]) -> ToolResult | Deferred:
+    # SEP-2663: input wanted before the task exists is gathered synchronously, by MRTR rounds.
+    answers = await gather(ctx, {"user_name": elicit("What is your name?", _NAME_FORM)})
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    name = _content(answers["user_name"], "name")
+
+    async def work(io: TaskIO) -> types.CallToolResult:
+        await anyio.sleep(STEP_DELAY)
+        return _text(f"Hello, {name}, from a task!")
+    return Deferred(work)
