@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import mcp.types as types
 from mcp import Client, ClientSession
+from mcp.client.session import ClientRequestContext
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -82,14 +84,21 @@ async def test_auto_mode_picks_2026_07_28_and_legacy_mode_the_handshake(cluster:
         assert not result.is_error
 
 
-async def test_auto_mode_falls_back_to_the_handshake_for_a_hosted_server(cluster: Cluster) -> None:
+async def test_auto_mode_reaches_a_hosted_modern_upstream_in_2026_07_28(cluster: Cluster) -> None:
+    async def elicit(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action="accept", content={"username": "ada", "email": "ada@example.com"})
+
     async with running_fixture() as fixture:
         await cluster.host("fixture", fixture.url)
-        # Hosted servers speak the handshake era for now: the 2026 probe is told which versions.
-        async with Client(cluster.mcp_url("fixture")) as client:
-            assert client.protocol_version == "2025-11-25"
+        async with Client(cluster.mcp_url("fixture"), elicitation_callback=elicit) as client:
+            assert client.protocol_version == "2026-07-28"
             result = await client.call_tool("test_simple_text", {})
             assert not result.is_error
+            # Multi round-trip: the upstream's input_required result reaches the client, and its retry
+            # (with the user's answer and the upstream's own requestState) reaches the upstream.
+            result = await client.call_tool("test_elicitation", {"message": "who are you?"})
+            assert not result.is_error, result
+            assert "ada" in str(result.content)
 
 
 async def test_session_survives_an_edge_restart(cluster: Cluster, backend: Backend) -> None:

@@ -33,6 +33,7 @@ from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.stats import Stats
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.holders import Holders
+from mcpgw_hosting.modern import ModernPassThrough
 from mcpgw_hosting.sessions import SessionPool, UpstreamSession
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
@@ -106,8 +107,9 @@ async def _ignore(_: bytes) -> None:
 
 class Relay:
     def __init__(self, bus: Bus, configs: UpstreamConfigs, pool: SessionPool, holders: Holders,
-                 stats: Stats | None) -> None:
+                 modern: ModernPassThrough, stats: Stats | None) -> None:
         self._bus = bus
+        self.modern = modern
         self._configs = configs
         self.pool = pool
         self._stats = stats
@@ -124,6 +126,8 @@ class Relay:
     async def handle(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
         self.calls += 1
         config = await self._configs.get(call.server_id, call.consumer_id)
+        if call.modern_headers:  # 2026-07-28: no session to find or hold
+            return await self.modern.relay(call, config, msg.reply)
         if config.backend.transport == "SSE":
             answered = await self.holders.route(call, msg)
             if answered is not None:

@@ -28,6 +28,7 @@ from mcpgw.runtime.stats import Stats
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.describe import Describer
 from mcpgw_hosting.holders import Holders
+from mcpgw_hosting.modern import ModernPassThrough
 from mcpgw_hosting.relay import Relay
 from mcpgw_hosting.sessions import SessionPool
 from mcpgw_hosting.settings import HostingSettings
@@ -74,7 +75,8 @@ class HostingService:
 
         pool = SessionPool(self._http, self._redis, keys, s, unrelated)
         holders = Holders(bus, self._redis, keys, pool, s.upstream_timeout + s.request_timeout)
-        relay = self._relay = Relay(bus, configs, pool, holders, self._stats)
+        relay = self._relay = Relay(bus, configs, pool, holders, ModernPassThrough(bus, self._http, s),
+                                         self._stats)
         describer = Describer(self._http, configs, s)
 
         async def on_session_ended(event: SessionEnded) -> None:

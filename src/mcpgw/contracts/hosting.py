@@ -100,6 +100,9 @@ class UpstreamCall(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hostin
     client_info: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
     # Headers derived from the consumer's verified identity (JWT claims), added to upstream requests.
     forward_headers: dict[str, str] = {}
+    # Set for a 2026-07-28 request: its protocol headers (MCP-Protocol-Version, Mcp-Method, Mcp-Name,
+    # Mcp-Param-*), sent upstream with it as it is, outside any session (`session_id` is empty).
+    modern_headers: dict[str, str] = {}
 
 
 class UpstreamReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosting.call.reply.v1",
@@ -107,6 +110,8 @@ class UpstreamReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosti
     # The JSON-RPC response to a request, with the client's id; `null` for anything else.
     # (msgspec.Raw cannot share a union with None.)
     message: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"null"))
+    # The HTTP status the upstream answered a 2026-07-28 request with (its errors carry one).
+    status: int = 200
 
     @property
     def response(self) -> bytes | None:

@@ -7,7 +7,7 @@ it returns. Header names are lowercase (HTTP/1.1 and HTTP/2 parsers already hand
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from http.cookies import CookieError, SimpleCookie
 from typing import Protocol
 from urllib.parse import parse_qs
@@ -17,6 +17,10 @@ class Headers(Protocol):
     """Read access to request headers by lowercase name (the first value of a repeated header)."""
 
     def get(self, name: str, default: None = None, /) -> str | None: ...
+
+    def items(self) -> Iterable[tuple[str, str]]:
+        """Every header (first values), for passing a family of them on (`Mcp-Param-*`)."""
+        ...
 
 
 class BodyTooLarge(Exception):

@@ -145,6 +145,29 @@ class HostedRelay:
             return self.failed(message, McpgwError(ErrorCode.INTERNAL, "hosting answered without a response"))
         return response
 
+    async def modern(self, server_id: str, caller: Caller, body: bytes, headers: dict[str, str],
+                     listener: Listener) -> tuple[int, bytes]:
+        """A 2026-07-28 request passed through as it is, outside any session: the upstream's HTTP status
+        and response (its progress and log notifications go to `listener` before)."""
+        def relay_event(data: bytes) -> None:
+            try:
+                listener.event(bytes(_event.decode(data).message))
+            except msgspec.DecodeError:
+                log.warning("dropping a malformed event from hosting")
+
+        call = UpstreamCall(server_id=server_id, session_id="", consumer_id=caller.consumer_id,
+                            message=msgspec.Raw(body), forward_headers=caller.forward_headers,
+                            modern_headers=headers)
+        try:
+            reply = await self._bus.request(self._bus.subjects.hosting_call(server_id), call, UpstreamReply,
+                                            timeout=self._timeout, on_event=relay_event)
+        except McpgwError as exc:
+            return 200, self.failed(msgspec.json.decode(body, type=Message), exc)
+        response = reply.response
+        if response is None:
+            return reply.status, b""
+        return reply.status, response
+
     async def send(self, server_id: str, session: Session, caller: Caller, message: Message) -> None:
         """A notification, or the client's answer to a relayed request: passed on, nothing comes back."""
         try:

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
 from mcpgw import jsonrpc
-from mcpgw.jsonrpc import NULL, Message
+from mcpgw.jsonrpc import NULL
 from mcpgw_edge.http import EventSink, EventStream, Response
-from mcpgw_edge.mcp.caller import Caller
-from mcpgw_edge.mcp.dispatch import Dispatcher
-from mcpgw_edge.mcp.resumable import Recorded, RequestStreams, event_id, resumable
-from mcpgw_edge.mcp.sessions import Session
-from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.mcp.hosted import Listener
+from mcpgw_edge.mcp.resumable import Recorded, RequestStreams, event_id
 from mcpgw_edge.transports.events import sse_event
 from mcpgw_edge.transports.replies import json_response
 
@@ -34,11 +32,15 @@ log = logging.getLogger(__name__)
 
 # What a request produces, in order: ("event", payload), ("pause", retry_ms) or ("final", payload).
 Item = tuple[str, bytes | int]
+# The request itself: given where its events go, its HTTP status and response.
+Work = Callable[[Listener], Awaitable[tuple[int, bytes]]]
 
 
 class _Collected:
     def __init__(self) -> None:
         self.items: asyncio.Queue[Item] = asyncio.Queue()
+        # The HTTP status of a plain JSON answer (a 2026-07-28 error passed through keeps its own).
+        self.status = 200
 
     def event(self, payload: bytes) -> None:
         self.items.put_nowait(("event", payload))
@@ -57,8 +59,7 @@ def priming(stream_id: str, retry_ms: int | None) -> bytes:
 
 
 class Relayed:
-    def __init__(self, dispatcher: Dispatcher, streams: RequestStreams, write_timeout: float) -> None:
-        self._dispatcher = dispatcher
+    def __init__(self, streams: RequestStreams, write_timeout: float) -> None:
         self._streams = streams
         self._write_timeout = write_timeout
         self._tasks: set[asyncio.Task[None]] = set()
@@ -67,26 +68,26 @@ class Relayed:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def respond(self, message: Message, session: Session, entry: ServerEntry,
-                      caller: Caller) -> Response | EventStream:
+    async def respond(self, work: Work, request_id: jsonrpc.RequestId, resume_in: str | None) -> Response | EventStream:
+        """The answer to one request `work` produces: JSON if nothing came before it, else SSE;
+        resumable when `resume_in` names the session its events are kept for."""
         collected = _Collected()
 
         async def drive() -> None:
             try:
-                answer = await self._dispatcher.request(message, session, entry, caller, collected)
+                collected.status, answer = await work(collected)
             except Exception:
-                log.exception("relayed %s failed", message.method)
-                assert isinstance(message.id, int | str)
-                answer = jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "internal error")
+                log.exception("relayed request failed")
+                answer = jsonrpc.error(request_id, jsonrpc.INTERNAL_ERROR, "internal error")
             collected.items.put_nowait(("final", answer))
 
         self._spawn(asyncio.get_running_loop().create_task(drive()))
         first = await collected.items.get()
         if first[0] == "final":
             assert isinstance(first[1], bytes)
-            return json_response(first[1])
-        if session.transport == "streamable" and resumable(session.protocol_version):
-            return self._resumable(first, collected, session.id)
+            return json_response(first[1], collected.status)
+        if resume_in is not None:
+            return self._resumable(first, collected, resume_in)
         return self._plain(first, collected)
 
     def _plain(self, first: Item, collected: _Collected) -> EventStream:

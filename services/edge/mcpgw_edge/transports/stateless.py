@@ -3,8 +3,10 @@
 A request is modern when it says `MCP-Protocol-Version: 2026-07-28`; the headers name its method
 (and tool), checked against the body once (`mcp/modern.py`). Nothing is read from Redis: the
 consumer is checked per request (decisions cached) and the server comes from the edge's cache.
-Hosted and assembled servers speak the handshake era only for now: a modern request to one is
-told so with the versions it does speak (-32022), and the client falls back to `initialize`.
+A hosted server's requests pass through to its upstream as they are (hosting tells the client
+the upstream's own era if it is not this one); an assembled server speaks the handshake era only
+for now: a modern request to one is told so with the versions it does speak (-32022), and the
+client falls back to `initialize`.
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ from __future__ import annotations
 import logging
 import secrets
 
+import msgspec
+
 from mcpgw import jsonrpc
-from mcpgw.jsonrpc import INVALID_REQUEST, Message, RpcError
+from mcpgw.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, Message, RpcError
 from mcpgw.protocol import MODERN_VERSION, SUPPORTED_VERSIONS
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
 from mcpgw_edge.mcp import modern
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.dispatch import list_offset
+from mcpgw_edge.mcp.hosted import Listener, filter_tools, result_of, tool_name
 from mcpgw_edge.mcp.modern import Refusal
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.transports.events import pump
+from mcpgw_edge.transports.relayed import Relayed
 from mcpgw_edge.transports.replies import json_response, rpc_error_response
 
 log = logging.getLogger(__name__)
@@ -30,9 +36,14 @@ log = logging.getLogger(__name__)
 ACCEPTED = Response(202)
 
 
+# Headers a 2026-07-28 request carries upstream with it (lowercase, as the seam gives them).
+PROTOCOL_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
+
+
 class Stateless:
-    def __init__(self, edge: Edge) -> None:
+    def __init__(self, edge: Edge, relayed: Relayed) -> None:
         self.edge = edge
+        self._relayed = relayed
 
     async def post(self, request: Request, message: Message | list[Message], entry: ServerEntry,
                    caller: Caller) -> Response | EventStream:
@@ -46,9 +57,11 @@ class Stateless:
         request_id = message.id
         assert isinstance(request_id, int | str)
         try:
-            if entry.kind != "rest":
+            if entry.kind == "assembly":
                 raise modern.unsupported(MODERN_VERSION, SUPPORTED_VERSIONS)
             modern.check(message, request.header("mcp-method"), request.header("mcp-name"))
+            if entry.kind == "hosted":
+                return await self._hosted(request, message, request_id, entry, caller)
             return await self._answer(message, request_id, entry, caller)
         except Refusal as refusal:
             return rpc_error_response(refusal.status, refusal.code, refusal.message, request_id, data=refusal.data)
@@ -78,6 +91,33 @@ class Stateless:
         if method == "subscriptions/listen":
             return self._listen(message, request_id, entry)
         raise modern.not_found(str(method))
+
+    async def _hosted(self, request: Request, message: Message, request_id: int | str, entry: ServerEntry,
+                      caller: Caller) -> Response | EventStream:
+        """Checked here (headers, grants), answered by the upstream through hosting."""
+        allowed = caller.allowed
+        if allowed is not None and message.method == "tools/call":
+            name = tool_name(message.params)
+            if name not in allowed:
+                return json_response(jsonrpc.error(request_id, INVALID_PARAMS, f"Unknown tool: {name}"))
+        headers = {name: value for name, value in request.headers.items()
+                   if name in PROTOCOL_HEADERS or name.startswith("mcp-param-")}
+        body = msgspec.json.encode(message)
+        relay = self.edge.dispatcher.relay
+        server_id = entry.snapshot.server_id
+
+        async def work(listener: Listener) -> tuple[int, bytes]:
+            status, answer = await relay.modern(server_id, caller, body, headers, listener)
+            if allowed is not None and message.method == "tools/list" and status == 200:
+                result = result_of(answer)
+                if result is not None:
+                    # The consumer's grants shape this list: private to it, whatever the upstream said.
+                    filtered = filter_tools(result, lambda n: n if n in allowed else None)
+                    answer = jsonrpc.result(request_id, filtered.replace(b'"cacheScope":"public"',
+                                                                         b'"cacheScope":"private"'))
+            return status, answer
+
+        return await self._relayed.respond(work, request_id, None)
 
     def _listen(self, message: Message, request_id: int | str, entry: ServerEntry) -> EventStream:
         """A stream of the change notifications the client opted in to (a REST server's: its tools)."""

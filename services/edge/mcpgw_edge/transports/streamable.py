@@ -13,7 +13,8 @@ from mcpgw_edge.http import EventSink, EventStream, Request, Response
 from mcpgw_edge.mcp import modern
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, hello
-from mcpgw_edge.mcp.resumable import Recorded, parse_event_id
+from mcpgw_edge.mcp.hosted import Listener
+from mcpgw_edge.mcp.resumable import Recorded, parse_event_id, resumable
 from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
 from mcpgw_edge.transports.events import KEEPALIVE, pump
@@ -44,8 +45,8 @@ class StreamableHttp:
     def __init__(self, edge: Edge) -> None:
         self.edge = edge
         self.gate = Gate(edge)
-        self.relayed = Relayed(edge.dispatcher, edge.streams, edge.settings.client_io_timeout)
-        self.stateless = Stateless(edge)
+        self.relayed = Relayed(edge.streams, edge.settings.client_io_timeout)
+        self.stateless = Stateless(edge, self.relayed)
 
     async def close(self) -> None:
         await self.relayed.close()
@@ -97,7 +98,13 @@ class StreamableHttp:
             return ACCEPTED
         if entry.kind == "rest":
             return json_response(await self.edge.dispatcher.request(decoded, session, entry, caller))
-        return await self.relayed.respond(decoded, session, entry, caller)
+        message, dispatcher = decoded, self.edge.dispatcher
+
+        async def work(listener: Listener) -> tuple[int, bytes]:
+            return 200, await dispatcher.request(message, session, entry, caller, listener)
+
+        assert isinstance(message.id, int | str)
+        return await self.relayed.respond(work, message.id, session.id if resumable(session.protocol_version) else None)
 
     async def _initialize(self, message: Message, entry: ServerEntry, consumer_id: str) -> Response:
         assert isinstance(message.id, int | str)

@@ -50,6 +50,8 @@ class StreamableUpstream:
         self.session_id: str | None = None
         self.protocol_version: str | None = None
         self._stream: asyncio.Task[None] | None = None
+        # The HTTP status of the last answer (a 2026-07-28 error's status is part of it).
+        self.status = 0
 
     def _request_headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         headers = {**self._headers, **extra} if extra else dict(self._headers)
@@ -68,6 +70,7 @@ class StreamableUpstream:
         resp: aiohttp.ClientResponse | None = None
         try:
             resp = await self._http.post(self.url, data=body, headers=headers, allow_redirects=False)
+            self.status = resp.status
             if resp.status == 404 and self.session_id:
                 raise SessionGone()
             sid = resp.headers.get("Mcp-Session-Id")

@@ -1,0 +1,121 @@
+"""2026-07-28 requests to a hosted server, passed through as they are: no session, no handshake.
+
+Each request goes up with its own protocol headers and `_meta` (the client's capabilities travel
+in it), and the upstream's answer comes back with its HTTP status: a modern error's status is
+part of it. Multi round-trip results (`input_required`) and their retries pass untouched: the
+`requestState` is the upstream's. Whether an upstream speaks 2026-07-28 is asked once per server
+and kept (`server/discover`); one that does not is reported to the client as an unsupported
+version, listing what the gateway speaks with it (the handshake era), so the client falls back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import msgspec
+
+from mcpgw.contracts import UpstreamCall, UpstreamConfig, UpstreamEvent, UpstreamReply
+from mcpgw.jsonrpc import Message
+from mcpgw.protocol import MODERN_VERSION, SUPPORTED_VERSIONS
+from mcpgw.runtime.bus import Bus
+from mcpgw_hosting.settings import HostingSettings
+from mcpgw_hosting.upstream.errors import UpstreamError
+from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, pick_target, target_url
+from mcpgw_hosting.upstream.streamable import StreamableUpstream
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED_VERSION = -32022
+_PROBE_META = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+               "io.modelcontextprotocol/clientCapabilities": {},
+               "io.modelcontextprotocol/clientInfo": {"name": "mcpgw", "version": "0.1.0"}}
+
+
+class _Discovered(msgspec.Struct):
+    supportedVersions: list[str] = []
+
+
+class _DiscoverAnswer(msgspec.Struct):
+    result: _Discovered | None = None
+
+
+_discover_answer = msgspec.json.Decoder(_DiscoverAnswer)
+_message = msgspec.json.Decoder(Message)
+
+
+def not_modern(request_id: object) -> UpstreamReply:
+    error = {"code": UNSUPPORTED_VERSION, "message": f"Unsupported protocol version: {MODERN_VERSION} (this "
+                                                     "server's upstream speaks the handshake era)",
+             "data": {"supported": list(SUPPORTED_VERSIONS), "requested": MODERN_VERSION}}
+    return UpstreamReply(message=msgspec.Raw(msgspec.json.encode({"jsonrpc": "2.0", "id": request_id,
+                                                                   "error": error})), status=400)
+
+
+class ModernPassThrough:
+    def __init__(self, bus: Bus, http: UpstreamHttp, settings: HostingSettings) -> None:
+        self._bus = bus
+        self._http = http
+        self._settings = settings
+        # (server id, revision) -> (until when, whether the upstream speaks 2026-07-28)
+        self._eras: dict[tuple[str, int], tuple[float, bool]] = {}
+
+    def _client(self, config: UpstreamConfig) -> StreamableUpstream:
+        target = pick_target(config.backend)
+        return StreamableUpstream(self._http.client(target), target_url(target, config.backend.path, config.credential),
+                                  credential_headers(config.credential), self._settings.max_message_bytes)
+
+    async def speaks_modern(self, config: UpstreamConfig) -> bool:
+        key = (config.server_id, config.revision)
+        known = self._eras.get(key)
+        if known is not None and known[0] > time.monotonic():
+            return known[1]
+        modern = False
+        if config.backend.transport == "StreamableHTTP":
+            body = msgspec.json.encode({"jsonrpc": "2.0", "id": "mcpgw~discover", "method": "server/discover",
+                                        "params": {"_meta": _PROBE_META}})
+            headers = {"MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": "server/discover"}
+            try:
+                async with asyncio.timeout(self._settings.describe_timeout):
+                    answer = await self._client(config).post(body, "mcpgw~discover", _ignore, headers)
+                discovered = _discover_answer.decode(answer or b"{}").result
+                modern = discovered is not None and MODERN_VERSION in discovered.supportedVersions
+            except (UpstreamError, TimeoutError, msgspec.DecodeError) as exc:
+                log.info("upstream of %s: no 2026-07-28 discovery (%s)", config.name, exc)
+        self._eras[key] = (time.monotonic() + self._settings.describe_ttl, modern)
+        return modern
+
+    async def relay(self, call: UpstreamCall, config: UpstreamConfig, reply: str) -> UpstreamReply:
+        try:
+            message = _message.decode(call.message)
+        except msgspec.DecodeError:
+            message = Message()
+        if not await self.speaks_modern(config):
+            return not_modern(message.id if message.id is not msgspec.UNSET else None)
+
+        async def emit(raw: bytes) -> None:
+            if reply:
+                await self._bus.emit(reply, UpstreamEvent(message=msgspec.Raw(raw)))
+
+        client = self._client(config)
+        request_id = message.id
+        assert isinstance(request_id, int | str)
+        try:
+            answer = await client.post(bytes(call.message), request_id, emit,
+                                       {**call.forward_headers, **call.modern_headers})
+        except UpstreamError as exc:
+            text = f"upstream error: {exc.message}"
+            if message.method == "tools/call":
+                result = {"resultType": "complete", "content": [{"type": "text", "text": text}], "isError": True}
+                failed = {"jsonrpc": "2.0", "id": request_id, "result": result}
+            else:
+                failed = {"jsonrpc": "2.0", "id": request_id, "error": {"code": -32603, "message": text}}
+            return UpstreamReply(message=msgspec.Raw(msgspec.json.encode(failed)))
+        if answer is None:
+            return UpstreamReply(status=client.status or 202)
+        return UpstreamReply(message=msgspec.Raw(answer), status=client.status or 200)
+
+
+async def _ignore(_: bytes) -> None:
+    return None
