@@ -5,27 +5,46 @@ wire is spelled out here rather than derived from Python signatures, and served 
 the caller's event loop over Streamable HTTP (`/mcp`, resumable: each session's SSE events are kept
 for replay after a `Last-Event-ID`) and the legacy HTTP+SSE transport (`/sse`, posting to `/messages/`).
 
-What it serves is what the 2025-11-25 server scenarios of `@modelcontextprotocol/conformance` check,
-with the names, arguments and content their sources prescribe:
+Both protocol eras are served on `/mcp` at once, told apart per request by the SDK's session
+manager: a POST whose `MCP-Protocol-Version` header names 2026-07-28 is a stateless exchange of its
+own (the `_meta` envelope carries version, client info and capabilities; `Mcp-Method`/`Mcp-Name`
+and `Mcp-Param-*` headers are checked against the body; no session; `server/discover`;
+`subscriptions/listen`), anything else the 2025 handshake era (initialize, `Mcp-Session-Id`).
+The handlers are the same: where one needs the client (elicitation, sampling, roots) it asks a
+2026-07-28 request with an `input_required` result (MRTR, its `requestState` sealed by the SDK's
+`RequestStateBoundary`) and a handshake-era one with a server-to-client request (see `interaction`).
+
+What it serves is what the server scenarios of `@modelcontextprotocol/conformance` check, for the
+2025-11-25 and 2026-07-28 requirement sets, with the names, arguments and content their sources prescribe:
 
   tools      test_simple_text, test_image_content, test_audio_content, test_embedded_resource,
-             test_multiple_content_types, test_error_handling, test_tool_with_logging,
-             test_tool_with_progress, test_sampling, test_elicitation, test_elicitation_sep1034_defaults,
-             test_elicitation_sep1330_enums, json_schema_2020_12_tool, test_reconnection
+             test_multiple_content_types, test_error_handling, test_tool_with_logging (and its
+             2026 name test_logging_tool), test_tool_with_progress, test_sampling, test_elicitation,
+             test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums, json_schema_2020_12_tool,
+             test_reconnection;
+             MRTR (SEP-2322): test_input_required_result_{elicitation,sampling,list_roots,request_state,
+             multiple_inputs,multi_round,tampered_state,capabilities};
+             stateless diagnostics (SEP-2575): test_missing_capability, test_streaming_elicitation,
+             test_trigger_tool_change, test_trigger_prompt_change; test_header_parameter (x-mcp-header);
+             Tasks extension (SEP-2663): greet, slow_compute, failing_job, protocol_error_job,
+             confirm_delete, multi_input, test_tool_with_task
   resources  test://static-text, test://static-binary, test://watched-resource,
              the template test://template/{id}/data
   prompts    test_simple_prompt, test_prompt_with_arguments, test_prompt_with_embedded_resource,
-             test_prompt_with_image
-  and        completion/complete, logging/setLevel (filters the connection's log notifications),
-             resources/subscribe and /unsubscribe, ping
+             test_prompt_with_image, test_input_required_result_prompt (MRTR)
+  and        completion/complete, ping; handshake era: logging/setLevel (filters the connection's log
+             notifications), resources/subscribe and /unsubscribe; 2026-07-28: server/discover,
+             subscriptions/listen (list_changed events), tasks/get, tasks/update, tasks/cancel
 
 In a test:    async with running_fixture() as fixture: ... fixture.url (fixture.sse_url)
 As a script:  python -m tests.upstream.fixture_server [--port N]
               prints `mcp-fixture ready on http://127.0.0.1:N/mcp` once it accepts connections.
 
 This module builds the server and its transports and runs them; what it serves lives beside it:
-`tools` (the tools), `catalog` (resources, the template, prompts, completion), `state` (each
-connection's logging level and subscriptions, logging to the client) and `media` (the PNG and WAV).
+`tools` (the tools), `catalog` (resources, the template, prompts, completion), `interaction`
+(asking the client, in either era), `tasks` (the Tasks extension), `state` (each connection's
+logging level and subscriptions, logging to the client), `shared` (the subscription bus and the
+tasks, shared by all connections) and `media` (the PNG and WAV).
 """
 
 from __future__ import annotations

@@ -34,7 +34,13 @@ import mcp.types as types
 from mcp import MCPError
 from mcp.server import Server
 from mcp.shared.inbound import MCP_NAME_HEADER
-from mcp.types.jsonrpc import HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY
+from mcp.types.jsonrpc import (
+    HEADER_MISMATCH,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    METHOD_NOT_FOUND,
+    MISSING_REQUIRED_CLIENT_CAPABILITY,
+)
 from pydantic import ValidationError
 
 from tests.upstream.interaction import Answers, InputRequest, answer_type, gather, is_modern
@@ -67,9 +73,13 @@ class Deferred:
 
 
 def negotiated(ctx: Ctx) -> bool:
-    """Whether this request's client declared the extension (2026-07-28: in the request's `_meta`)."""
+    """Whether this 2026-07-28 request's client declared the extension (in the request's `_meta`).
+
+    Tasks are served on that wire only (their results are 2026-07-28 shapes): a handshake-era
+    client never gets one, whatever it declared at initialize.
+    """
     capabilities = ctx.session.client_capabilities
-    return capabilities is not None and EXTENSION in (capabilities.extensions or {})
+    return is_modern(ctx) and capabilities is not None and EXTENSION in (capabilities.extensions or {})
 
 
 def missing_extension() -> MCPError:
@@ -250,11 +260,14 @@ class UpdateTaskRequestParams(types.RequestParams):
 
 
 def register(server: Server[Any], store: Callable[[Ctx], TaskStore]) -> None:
-    """Serve tasks/get, tasks/update and tasks/cancel, and advertise the extension."""
+    """Serve tasks/get, tasks/update and tasks/cancel, and advertise the extension in
+    `server/discover` (not at initialize: the handshake era gets no tasks)."""
 
     def lookup(ctx: Ctx, task_id: str) -> _Task:
+        if not is_modern(ctx):
+            raise MCPError(METHOD_NOT_FOUND, "Method not found", ctx.method)
         request = ctx.request
-        if is_modern(ctx) and request is not None and getattr(request, "headers", None) is not None:
+        if request is not None and getattr(request, "headers", None) is not None:
             named = request.headers.get(MCP_NAME_HEADER)
             if named != task_id:
                 raise MCPError(HEADER_MISMATCH, f"{MCP_NAME_HEADER} header must carry the task id",
@@ -279,4 +292,16 @@ def register(server: Server[Any], store: Callable[[Ctx], TaskStore]) -> None:
     server.add_request_handler("tasks/get", types.GetTaskRequestParams, get)
     server.add_request_handler("tasks/update", UpdateTaskRequestParams, update)
     server.add_request_handler("tasks/cancel", types.CancelTaskRequestParams, cancel)
-    server.extensions[EXTENSION] = {}
+    discover = server.get_request_handler("server/discover")
+    assert discover is not None, "the SDK's own server/discover handler"
+
+    async def discover_with_tasks(ctx: Ctx, params: Any) -> types.DiscoverResult:
+        found = await discover.handler(ctx, params)
+        assert isinstance(found, types.DiscoverResult), found
+        if not is_modern(ctx):
+            return found
+        extensions = {**(found.capabilities.extensions or {}), EXTENSION: {}}
+        return found.model_copy(update={"capabilities": found.capabilities.model_copy(
+            update={"extensions": extensions})})
+
+    server.add_request_handler("server/discover", discover.params_type, discover_with_tasks)

@@ -18,14 +18,18 @@ from pathlib import Path
 
 import anyio
 import mcp.types as types
-from mcp import ClientSession
+import pytest
+from mcp import Client, ClientSession, MCPError
+from mcp.client.context import ClientRequestContext
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY
 
 from mcpgw.devcluster import spawn_ready
 from tests.conformance import Checks, idle, run_suite, shortfalls
 from tests.node import ROOT
 from tests.upstream.fixture_server import NAME, running_fixture
+from tests.upstream.tasks import EXTENSION
 from tests.upstream.tools import TOOLS
 
 REQUIREMENTS = "2025-11-25"  # the default set of run_requirement_set
@@ -136,6 +140,66 @@ async def test_the_fixture_passes_the_2026_07_28_server_scenarios(conformance: P
     async with running_fixture() as fixture:
         results, output = await run_requirement_set(conformance, fixture.url, tmp_path, "2026-07-28")
     assert_scored("2026-07-28", results, output)
+
+
+class _User:
+    """A client's side of the tools that ask: it answers forms, samples and its roots, and keeps the questions."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def elicit(self, context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.asked.append(params.message)
+        assert isinstance(params, types.ElicitRequestFormParams)
+        fields = params.requested_schema["properties"]
+        answer: dict[str, str | bool] = {"name": "Alice", "color": "blue", "context": "tests", "confirm": True}
+        return types.ElicitResult(action="accept", content={k: answer[k] for k in fields})
+
+    async def sample(self, context: ClientRequestContext, params: types.CreateMessageRequestParams,
+                     ) -> types.CreateMessageResult:
+        self.asked.append("sampling")
+        return types.CreateMessageResult(role="assistant", content=types.TextContent(text="Hi"), model="test")
+
+    async def roots(self, context: ClientRequestContext) -> types.ListRootsResult:
+        self.asked.append("roots")
+        return types.ListRootsResult(roots=[types.Root.model_validate({"uri": "file:///work", "name": "work"})])
+
+
+async def _interactive_session(url: str, mode: str) -> tuple[list[str], list[str]]:
+    user = _User()
+    async with Client(url, mode=mode, read_timeout_seconds=CLIENT_TIMEOUT, elicitation_callback=user.elicit,
+                      sampling_callback=user.sample, list_roots_callback=user.roots) as client:
+        texts = []
+        for tool, arguments in (("test_input_required_result_multi_round", {}),
+                                ("test_input_required_result_multiple_inputs", {}),
+                                ("confirm_delete", {"filename": "a.txt"}), ("test_tool_with_task", {}),
+                                ("greet", {"name": "Bob"})):
+            if tool == "test_tool_with_task" and mode != "legacy":
+                # It runs only as a task on 2026-07-28, to clients that declare the Tasks extension.
+                with pytest.raises(MCPError) as refused:
+                    await client.call_tool(tool, arguments)
+                assert refused.value.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY
+                assert refused.value.error.data == {"requiredCapabilities": {"extensions": {EXTENSION: {}}}}
+                continue
+            result = await client.call_tool(tool, arguments)
+            assert not result.is_error, result
+            texts.append(" ".join(block.text for block in result.content if isinstance(block, types.TextContent)))
+        prompt = await client.get_prompt("test_input_required_result_prompt")
+        texts.extend(m.content.text for m in prompt.messages if isinstance(m.content, types.TextContent))
+    return texts, user.asked
+
+
+async def test_the_tools_that_ask_ask_each_era_its_own_way() -> None:
+    # 2026-07-28 (stateless): input_required results, which the SDK's client answers and retries;
+    # handshake era: server-to-client requests within the call. The same answers make the same results.
+    # Without the Tasks extension, the task tools run within the call (the handshake era knows no tasks).
+    async with running_fixture() as fixture:
+        modern, asked_modern = await _interactive_session(fixture.url, "2026-07-28")
+        legacy, asked_legacy = await _interactive_session(fixture.url, "legacy")
+    common = ["Alice's favourite colour is blue", "Hi Alice, your roots: file:///work", "Deleted a.txt"]
+    assert modern == [*common, "Hello, Bob!", "Answer with this context in mind: tests"]
+    assert legacy == [*common, "Hello, Alice, from a task!", "Hello, Bob!", "Answer with this context in mind: tests"]
+    assert sorted([*asked_modern, "What is your name?"]) == sorted(asked_legacy)
 
 
 async def test_the_legacy_sse_endpoint_serves_the_same_fixture() -> None:

@@ -1,7 +1,11 @@
 """The fixture's tools: their registry, the `tools/list` and `tools/call` handlers, and every tool.
 
 Content tools (text, image, audio, embedded resource, mixed), an error, logging, progress, sampling,
-elicitation, a JSON Schema 2020-12 input schema and reconnection (an SSE stream closed mid-call).
+elicitation, a JSON Schema 2020-12 input schema and reconnection (an SSE stream closed mid-call);
+then the 2026-07-28 scenarios' tools: multi round-trip requests, the stateless scenario's
+diagnostics, an `x-mcp-header` parameter, and the Tasks extension's tools. A tool that needs the
+client asks through `interaction.gather`, which serves either era; a tool that may run as a task
+answers `Deferred(work)` and `call_tool` runs the work as a task or within the call.
 """
 
 from __future__ import annotations
@@ -104,7 +108,7 @@ async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> ToolResult
     if tool is None:  # a protocol error, unlike a tool that ran and failed
         raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}", {"name": params.name})
     as_task = tool.task_support is not None and tasks.negotiated(ctx)
-    if tool.task_support == "required" and not as_task and is_modern(ctx):
+    if tool.task_support == "required" and not as_task and is_modern(ctx):  # the handshake era runs it inline
         raise tasks.missing_extension()
     arguments = params.arguments or {}
     # Invalid arguments are a tool execution error, so that a model can read what it got wrong.
@@ -357,6 +361,10 @@ async def _mrtr_multiple_inputs(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
                  f"your roots: {roots(answers['client_roots'])}")
 
 
+_COLOR = elicit("Step 2: What is your favorite color?",
+                {"type": "object", "properties": {"color": {"type": "string"}}, "required": ["color"]})
+
+
 @_tool("test_input_required_result_multi_round", "Asks a name, then (a second round) a favourite colour")
 async def _mrtr_multi_round(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
     # Round 1 asks step1; its answer rides the state into round 2, which asks step2; round 3 completes.
@@ -376,10 +384,6 @@ async def _mrtr_multi_round(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
     if isinstance(second, types.InputRequiredResult):
         return second
     return _text(f"{name}'s favourite colour is {_content(second['step2'], 'color')}")
-
-
-_COLOR = elicit("Step 2: What is your favorite color?",
-                {"type": "object", "properties": {"color": {"type": "string"}}, "required": ["color"]})
 
 
 @_tool("test_input_required_result_tampered_state", "Asks a confirmation under integrity-protected requestState")
