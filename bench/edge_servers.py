@@ -16,7 +16,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from granian_rsgi import GranianServer
@@ -74,6 +74,9 @@ class _LowerHeaders:
     def get(self, name: str, default: None = None, /) -> str | None:
         value: str | None = self._headers.get(name)
         return value
+
+    def items(self) -> Iterable[tuple[str, str]]:
+        return [(name.lower(), value) for name, value in self._headers.items()]
 
 
 async def _serve_aiohttp(app: EdgeApp, host: str, port: int, lowlevel: bool) -> AsyncIterator[None]:

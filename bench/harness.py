@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPT = str(HERE / "tools_call.lua")
 # tools/call with a JSON-RPC id of its own per request: for MCP servers, direct or through the gateway.
 MCP_SCRIPT = str(HERE / "mcp_call.lua")
+MODERN_SCRIPT = str(HERE / "tools_call_modern.lua")
 UPSTREAM = str(HERE.parent / "demo" / "mcp_server.py")
 UPSTREAM_READY = r"demo-mcp ready on \S+"
 # The hosted benchmark's tool: trivial (no sleep, no notifications), so the cost measured is the relay's.
@@ -207,6 +208,12 @@ class BenchCluster:
         return wrk(label, self.server_url(edge, server), connections, duration,
                    {"MCPGW_BENCH_SESSION": session, "MCPGW_BENCH_TOOL": "get_item", "MCPGW_BENCH_AUTH": key},
                    SCRIPT)
+
+    def tools_call_modern(self, label: str, edge: str, server: str, connections: int, duration: int,
+                          key: str = "") -> Run:
+        """The same tool call in MCP 2026-07-28: no session (nothing for the edge to look up)."""
+        return wrk(label, self.server_url(edge, server), connections, duration,
+                   {"MCPGW_BENCH_TOOL": "get_item", "MCPGW_BENCH_AUTH": key}, MODERN_SCRIPT)
 
     def mcp_call(self, label: str, url: str, session: str, connections: int, duration: int) -> Run:
         """The hosted benchmark's tools/call on an MCP endpoint (the upstream itself, or the gateway)."""

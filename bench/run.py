@@ -81,10 +81,17 @@ async def rest_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
             cluster.tools_call, name, "gateway", name, sessions[name], connections, duration, servers[name]),
             duration)
 
+    async def modern(name: str, connections: int, duration: int) -> Run:
+        """The same call in MCP 2026-07-28 (no session), next to the handshake era's."""
+        return await cluster.measured(functools.partial(
+            cluster.tools_call_modern, f"{name} 2026", "gateway", name, connections, duration, servers[name]),
+            duration)
+
     # Warm every cache and connection pool before measuring.
     await asyncio.to_thread(cluster.direct, 8, 1)
     for name in servers:
         await gateway(name, 8, 2)
+        await modern(name, 8, 2)
     if args.profile:
         await profile(args.profile, cluster, lambda: gateway("bench", 64, 6), ("gateway", "toolexec"))
         return
@@ -101,6 +108,7 @@ async def rest_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
             rows = [direct]
             for name in servers:
                 rows.append(await gateway(name, connections, args.duration))
+                rows.append(await modern(name, connections, args.duration))
             for row in rows:
                 ratio = print_row(row, direct, connections, rnd)
                 if row is not direct:
