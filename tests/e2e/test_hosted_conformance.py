@@ -16,7 +16,7 @@ import pytest
 from tests.cluster import Cluster
 from tests.conformance import Checks, idle, shortfalls
 from tests.upstream.fixture_server import running_fixture
-from tests.upstream.test_fixture_conformance import run_requirement_set
+from tests.upstream.test_fixture_conformance import REQUIREMENT_SETS, run_requirement_set
 
 # (run, scenario) -> why it scores differently through the gateway without the client losing
 # anything. A scenario the client fares worse in through the gateway is a gateway bug, never here.
@@ -33,24 +33,34 @@ def verdicts(results: dict[str, Checks]) -> dict[str, bool]:
     return {scenario: not shortfalls(checks) and not idle(checks) for scenario, checks in results.items()}
 
 
-@pytest.mark.timeout(180)
-async def test_a_hosted_server_scores_what_its_upstream_scores(cluster: Cluster, conformance: Path,
-                                                               tmp_path: Path) -> None:
+# The gateway's runs per requirement set. The 2026-07-28 set over a legacy HTTP+SSE upstream needs
+# the gateway to bridge the eras (a 2026-07-28 client in front of a handshake-era upstream): not
+# built yet (issue 11). Today such an upstream answers a 2026-07-28 client with -32022 and the
+# handshake versions, and the client falls back to them (tests/e2e/test_sdk_clients.py).
+RUNS = {
+    "2025-11-25": ("StreamableHTTP upstream", "SSE upstream"),
+    "2026-07-28": ("StreamableHTTP upstream",),
+}
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("requirements", sorted(RUNS))
+async def test_a_hosted_server_scores_what_its_upstream_scores(cluster: Cluster, conformance: Path, tmp_path: Path,
+                                                               requirements: str) -> None:
     async with running_fixture() as fixture:
         await cluster.host("via-streamable", fixture.url, transport="StreamableHTTP")
         await cluster.host("via-sse", fixture.sse_url, transport="SSE")
-        runs = {
-            "direct": fixture.url,
-            "StreamableHTTP upstream": cluster.mcp_url("via-streamable"),
-            "SSE upstream": cluster.mcp_url("via-sse"),
-        }
-        outcomes = await asyncio.gather(*(run_requirement_set(conformance, url, tmp_path / name.replace(" ", "-"))
-                                          for name, url in runs.items()))
+        urls = {"StreamableHTTP upstream": cluster.mcp_url("via-streamable"), "SSE upstream": cluster.mcp_url("via-sse")}
+        runs = {"direct": fixture.url, **{name: urls[name] for name in RUNS[requirements]}}
+        outcomes = await asyncio.gather(*(
+            run_requirement_set(conformance, url, tmp_path / name.replace(" ", "-"), requirements)
+            for name, url in runs.items()))
     scores = {name: verdicts(results) for name, (results, _) in zip(runs, outcomes, strict=True)}
     direct = scores["direct"]
     for name, score in scores.items():
-        print(f"{name}: {sum(score.values())}/{len(score)} scenarios passed")
-    assert direct and all(direct.values()), direct
+        print(f"{requirements} {name}: {sum(score.values())}/{len(score)} scenarios passed")
+    excused = REQUIREMENT_SETS[requirements].expected_failures
+    assert direct and all(passed for s, passed in direct.items() if s not in excused), direct
     for name, (results, output) in zip(runs, outcomes, strict=True):
         if name == "direct":
             continue
@@ -58,6 +68,6 @@ async def test_a_hosted_server_scores_what_its_upstream_scores(cluster: Cluster,
         assert set(score) == set(direct), f"{name}: scenarios differ\n{output[-2000:]}"
         differ = {s: shortfalls(results[s]) or "no checks ran" for s in direct
                   if score[s] != direct[s] and (name, s) not in KNOWN_DIFFERENCES}
-        assert not differ, f"{name} scores differently from the upstream: {differ}"
-        now_equal = [s for run, s in KNOWN_DIFFERENCES if run == name and score.get(s) == direct.get(s)]
+        assert not differ, f"{requirements}, {name} scores differently from the upstream: {differ}"
+        now_equal = [s for run, s in KNOWN_DIFFERENCES if run == name and s in direct and score.get(s) == direct.get(s)]
         assert not now_equal, f"{name}: {now_equal} score the same now: drop them from KNOWN_DIFFERENCES"

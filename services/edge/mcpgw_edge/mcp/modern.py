@@ -150,6 +150,19 @@ def discover_result(entry: ServerEntry, ttl_ms: int) -> bytes:
     return msgspec.json.encode(result)
 
 
+def with_versions(response: bytes) -> bytes:
+    """A `server/discover` response with the gateway's own `supportedVersions`."""
+    try:
+        decoded: dict[str, Any] = msgspec.json.decode(response)
+    except msgspec.DecodeError:
+        return response
+    result = decoded.get("result")
+    if not isinstance(result, dict):
+        return response
+    result["supportedVersions"] = list(ALL_VERSIONS)
+    return msgspec.json.encode(decoded)
+
+
 def complete(payload: bytes) -> bytes:
     """A result (an encoded JSON object) with `resultType: "complete"` added, as every result needs."""
     if payload == b"{}":

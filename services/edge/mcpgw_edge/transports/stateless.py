@@ -108,6 +108,10 @@ class Stateless:
 
         async def work(listener: Listener) -> tuple[int, bytes]:
             status, answer = await relay.modern(server_id, caller, body, headers, listener)
+            if message.method == "server/discover" and status == 200:
+                # The versions are the gateway's to offer: the handshake era too (it opens an
+                # upstream session for that), and none the gateway does not speak.
+                answer = modern.with_versions(answer)
             if allowed is not None and message.method == "tools/list" and status == 200:
                 result = result_of(answer)
                 if result is not None:
