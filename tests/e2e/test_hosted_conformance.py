@@ -50,7 +50,8 @@ async def test_a_hosted_server_scores_what_its_upstream_scores(cluster: Cluster,
     async with running_fixture() as fixture:
         await cluster.host("via-streamable", fixture.url, transport="StreamableHTTP")
         await cluster.host("via-sse", fixture.sse_url, transport="SSE")
-        urls = {"StreamableHTTP upstream": cluster.mcp_url("via-streamable"), "SSE upstream": cluster.mcp_url("via-sse")}
+        urls = {"StreamableHTTP upstream": cluster.mcp_url("via-streamable"),
+                "SSE upstream": cluster.mcp_url("via-sse")}
         runs = {"direct": fixture.url, **{name: urls[name] for name in RUNS[requirements]}}
         outcomes = await asyncio.gather(*(
             run_requirement_set(conformance, url, tmp_path / name.replace(" ", "-"), requirements)
