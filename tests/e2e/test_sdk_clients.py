@@ -111,3 +111,29 @@ async def test_session_survives_an_edge_restart(cluster: Cluster, backend: Backe
         result = await session.call_tool("get_pet", {"id": 2})
         assert not result.is_error, _text(result)
         assert backend.last.path == "/pets/2"
+
+
+async def test_a_2026_client_is_bridged_to_a_handshake_era_upstream(cluster: Cluster) -> None:
+    """The legacy SSE endpoint of the fixture speaks the handshake era only: the gateway bridges."""
+    async def elicit(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action="accept", content={"username": "grace", "email": "grace@example.com"})
+
+    reported: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
+
+    async with running_fixture() as fixture:
+        await cluster.host("old-upstream", fixture.sse_url, transport="SSE")
+        async with Client(cluster.mcp_url("old-upstream"), elicitation_callback=elicit) as client:
+            assert client.protocol_version == "2026-07-28"
+            assert "test_simple_text" in {t.name for t in (await client.list_tools()).tools}
+            result = await client.call_tool("test_simple_text", {})
+            assert not result.is_error
+            result = await client.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
+            assert not result.is_error and reported == [0, 50, 100]
+            # The upstream asks mid-call (elicitation/create); the gateway holds the call and asks the
+            # client by multi round-trip, then gives the answer to the upstream.
+            result = await client.call_tool("test_elicitation", {"message": "who are you?"})
+            assert not result.is_error, result
+            assert "grace" in str(result.content)

@@ -18,7 +18,7 @@ import msgspec
 
 from mcpgw.contracts import UpstreamCall, UpstreamConfig, UpstreamEvent, UpstreamReply
 from mcpgw.jsonrpc import Message
-from mcpgw.protocol import MODERN_VERSION, SUPPORTED_VERSIONS
+from mcpgw.protocol import MODERN_VERSION
 from mcpgw.runtime.bus import Bus
 from mcpgw_hosting.settings import HostingSettings
 from mcpgw_hosting.upstream.errors import UpstreamError
@@ -27,7 +27,6 @@ from mcpgw_hosting.upstream.streamable import StreamableUpstream
 
 log = logging.getLogger(__name__)
 
-UNSUPPORTED_VERSION = -32022
 _PROBE_META = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
                "io.modelcontextprotocol/clientCapabilities": {},
                "io.modelcontextprotocol/clientInfo": {"name": "mcpgw", "version": "0.1.0"}}
@@ -43,14 +42,6 @@ class _DiscoverAnswer(msgspec.Struct):
 
 _discover_answer = msgspec.json.Decoder(_DiscoverAnswer)
 _message = msgspec.json.Decoder(Message)
-
-
-def not_modern(request_id: object) -> UpstreamReply:
-    error = {"code": UNSUPPORTED_VERSION, "message": f"Unsupported protocol version: {MODERN_VERSION} (this "
-                                                     "server's upstream speaks the handshake era)",
-             "data": {"supported": list(SUPPORTED_VERSIONS), "requested": MODERN_VERSION}}
-    return UpstreamReply(message=msgspec.Raw(msgspec.json.encode({"jsonrpc": "2.0", "id": request_id,
-                                                                   "error": error})), status=400)
 
 
 class ModernPassThrough:
@@ -91,8 +82,6 @@ class ModernPassThrough:
             message = _message.decode(call.message)
         except msgspec.DecodeError:
             message = Message()
-        if not await self.speaks_modern(config):
-            return not_modern(message.id if message.id is not msgspec.UNSET else None)
 
         async def emit(raw: bytes) -> None:
             if reply:

@@ -31,6 +31,7 @@ from mcpgw.contracts import (
 from mcpgw.jsonrpc import INTERNAL_ERROR, NULL, Message
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.stats import Stats
+from mcpgw_hosting.bridge import Bridge
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.holders import Holders
 from mcpgw_hosting.modern import ModernPassThrough
@@ -107,9 +108,10 @@ async def _ignore(_: bytes) -> None:
 
 class Relay:
     def __init__(self, bus: Bus, configs: UpstreamConfigs, pool: SessionPool, holders: Holders,
-                 modern: ModernPassThrough, stats: Stats | None) -> None:
+                 modern: ModernPassThrough, bridge: Bridge, stats: Stats | None) -> None:
         self._bus = bus
         self.modern = modern
+        self.bridge = bridge
         self._configs = configs
         self.pool = pool
         self._stats = stats
@@ -126,13 +128,20 @@ class Relay:
     async def handle(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
         self.calls += 1
         config = await self._configs.get(call.server_id, call.consumer_id)
-        if call.modern_headers:  # 2026-07-28: no session to find or hold
-            return await self.modern.relay(call, config, msg.reply)
+        if call.modern_headers:  # 2026-07-28: passed through, or bridged to a handshake-era upstream
+            if await self.modern.speaks_modern(config):
+                return await self.modern.relay(call, config, msg.reply)
+            return await self.bridge.relay(call, config, msg)
         if config.backend.transport == "SSE":
             answered = await self.holders.route(call, msg)
             if answered is not None:
                 return answered  # by the worker that holds the session
         return await self._relay(call, config, msg.reply)
+
+    async def handle_bridged(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
+        """A retry of a bridged call this worker holds (it landed on another worker first)."""
+        config = await self._configs.get(call.server_id, call.consumer_id)
+        return await self.bridge.relay(call, config, msg)
 
     async def handle_held(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
         config = await self._configs.get(call.server_id, call.consumer_id)
@@ -228,6 +237,7 @@ class Relay:
 
     async def close(self) -> None:
         await self.holders.close()
+        await self.bridge.close()
 
 
 class _Meta(msgspec.Struct):

@@ -25,11 +25,13 @@ from mcpgw.contracts import (
 )
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.stats import Stats
+from mcpgw_hosting.bridge import Bridge
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.describe import Describer
 from mcpgw_hosting.holders import Holders
 from mcpgw_hosting.modern import ModernPassThrough
 from mcpgw_hosting.relay import Relay
+from mcpgw_hosting.sealing import Sealer, key_from
 from mcpgw_hosting.sessions import SessionPool
 from mcpgw_hosting.settings import HostingSettings
 from mcpgw_hosting.upstream.http import UpstreamHttp
@@ -75,8 +77,10 @@ class HostingService:
 
         pool = SessionPool(self._http, self._redis, keys, s, unrelated)
         holders = Holders(bus, self._redis, keys, pool, s.upstream_timeout + s.request_timeout)
-        relay = self._relay = Relay(bus, configs, pool, holders, ModernPassThrough(bus, self._http, s),
-                                         self._stats)
+        bridge = Bridge(bus, pool, Sealer(key_from(s.state_key), s.held_call_timeout), holders.worker_id,
+                        s.held_call_timeout)
+        relay = self._relay = Relay(bus, configs, pool, holders, ModernPassThrough(bus, self._http, s), bridge,
+                                    self._stats)
         describer = Describer(self._http, configs, s)
 
         async def on_session_ended(event: SessionEnded) -> None:
@@ -100,6 +104,9 @@ class HostingService:
                             queue=Subjects.HOSTING_QUEUE, span_name="hosting.session.end"),
             await bus.serve_raw(subjects.hosting_call_all, UpstreamCall, relay.handle,
                                 queue=Subjects.HOSTING_QUEUE, max_inflight=s.max_inflight, span_name="hosting.call"),
+            # Retries of the bridged calls this worker holds.
+            await bus.serve_raw(subjects.hosting_bridge(holders.worker_id), UpstreamCall, relay.handle_bridged,
+                                span_name="hosting.bridge"),
             await bus.serve(subjects.hosting_describe, UpstreamDescribe, describer.describe,
                             queue=Subjects.HOSTING_QUEUE, span_name="hosting.describe"),
             await bus.serve(subjects.hosting_tools, UpstreamTools, describer.tools,

@@ -20,6 +20,12 @@ class HostingSettings(CommonSettings, kw_only=True):
     # How long an upstream session id is kept in Redis after its last use.
     session_ttl: int = 3600
     max_inflight: int = 4096
+    # The key (base64, 32 bytes) sealing the requestState the gateway issues when it bridges a
+    # 2026-07-28 client to a handshake-era upstream. Every replica needs the same one; empty: a
+    # random key per process (one replica only).
+    state_key: str = ""
+    # How long such a bridged call waits for the client's retry with its answers.
+    held_call_timeout: float = 300.0
     # A single upstream message larger than this is refused (the NATS payload bounds it anyway).
     max_message_bytes: int = 8 * 1024 * 1024
 

@@ -76,6 +76,10 @@ class Subjects:
     def hosting_tools(self) -> str:
         return f"{self.root}.hosting.tools"
 
+    def hosting_bridge(self, worker_id: str) -> str:
+        """The worker holding a bridged call, for the client's retry that landed elsewhere."""
+        return f"{self.root}.hosting.bridge.{_token(worker_id, 'worker id')}"
+
     def hosting_held(self, session_id: str, server_id: str) -> str:
         return f"{self.root}.hosting.held.{_token(session_id, 'session id')}.{_token(server_id, 'server id')}"
 

@@ -40,6 +40,8 @@ class ToolArg(_Spec):
     explode: bool | None = None
     # `binary`: a base64 argument sent as a file part of a multipart body (or as the raw body).
     format: str | None = None
+    # MCP 2026-07-28 (SEP-2243): clients mirror this argument into the header `Mcp-Param-<name>`.
+    x_mcp_header: str = msgspec.field(default="", name="x-mcp-header")
 
 
 class HeaderTemplate(_Spec):
