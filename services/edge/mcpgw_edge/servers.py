@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from mcpgw.contracts import ConfigChanged, ServerLookup, ServerLookupReply, ServerSnapshot
 from mcpgw.runtime.bus import Bus
+
+if TYPE_CHECKING:
+    from mcpgw_edge.mcp.param_headers import ParamHeader
 
 # How long "no such server" is remembered; a create event clears it sooner.
 NEGATIVE_TTL = 2.0
@@ -18,7 +22,7 @@ NEGATIVE_TTL = 2.0
 class ServerEntry:
     """A snapshot plus what the edge derives from it once: the tool index and listing bytes."""
 
-    __slots__ = ("_pages", "call_subject", "kind", "listing", "passthrough", "snapshot", "tools")
+    __slots__ = ("_pages", "call_subject", "kind", "listing", "param_headers", "passthrough", "snapshot", "tools")
 
     def __init__(self, snapshot: ServerSnapshot, call_subject: str) -> None:
         self.snapshot = snapshot
@@ -27,6 +31,9 @@ class ServerEntry:
         self.tools = {t.name: t for t in snapshot.listing}
         self.listing = snapshot.listing
         self._pages: dict[tuple[int, int, frozenset[str] | None], bytes] = {}
+        # Tool name -> its `x-mcp-header` parameters (tools that have any), built on first use
+        # (`mcp/param_headers.py`).
+        self.param_headers: dict[str, tuple[ParamHeader, ...]] | None = None
         # Only a server whose YAML asks for it ever gets the client's own credential forwarded.
         block = snapshot.server
         self.passthrough = block is not None and (

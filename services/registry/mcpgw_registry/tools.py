@@ -34,6 +34,16 @@ MAX_DOCUMENT_NODES = 200_000
 CHARS_PER_NODE = 4
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+# MCP 2026-07-28 (SEP-2243): a property annotated so is mirrored by clients into `Mcp-Param-<name>`.
+# Only primitive properties reached from the root through `properties` alone may carry it, each
+# header name once (case-insensitively); a client drops a tool that breaks these rules.
+X_MCP_HEADER = "x-mcp-header"
+HEADER_TYPES = ("string", "integer", "boolean")
+# Schema keywords whose values are subschemas the header chain may not pass through.
+_SUB_ONE = ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
+            "unevaluatedItems", "unevaluatedProperties", "additionalItems", "contentSchema")
+_SUB_MAP = ("patternProperties", "$defs", "definitions", "dependentSchemas")
+_SUB_LIST = ("prefixItems", "allOf", "anyOf", "oneOf")
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _json = msgspec.json.Encoder()
@@ -158,6 +168,7 @@ def _check_ref(ref: SecurityRef | None, field: str, scheme_ids: set[str]) -> Non
 
 def _validate_args(args: list[ToolArg], tfield: str) -> None:
     names: set[str] = set()
+    headers: dict[str, str] = {}  # x-mcp-header, lower case -> argument
     for j, arg in enumerate(args):
         field = join(tfield, f"args[{j}]")
         if not arg.name or len(arg.name) > MAX_ARG_NAME or _CONTROL.search(arg.name):
@@ -172,6 +183,54 @@ def _validate_args(args: list[ToolArg], tfield: str) -> None:
                 check_schema(schema, join(join(field, "properties"), prop))
         if arg.enum is not None and not arg.enum:
             raise invalid(join(field, "enum"), "must list at least one value")
+        if arg.x_mcp_header:
+            hfield = join(field, X_MCP_HEADER)
+            _check_header_name(arg.x_mcp_header, arg.type, hfield)
+            other = headers.get(arg.x_mcp_header.lower())
+            if other is not None:
+                raise invalid(hfield, f"duplicates the {X_MCP_HEADER} of argument {other!r} (header names are "
+                                      "case-insensitive)")
+            headers[arg.x_mcp_header.lower()] = arg.name
+
+
+def _check_header_name(name: Any, kind: Any, field: str) -> None:
+    if not isinstance(name, str) or not HTTP_TOKEN.fullmatch(name):
+        raise invalid(field, "must be a valid HTTP header name (the part after `Mcp-Param-`)")
+    if kind not in HEADER_TYPES:
+        raise invalid(field, "is allowed only on a string, integer or boolean argument")
+
+
+def _check_header_annotations(schema: dict[str, Any], field: str) -> None:
+    """`x-mcp-header` in an explicit `inputSchema`: where it may be and what it may name."""
+    seen: dict[str, str] = {}
+    # (node, its field path, whether it is reached from the root through `properties` alone: None
+    # for the root itself, which is no property)
+    stack: list[tuple[Any, str, bool | None]] = [(schema, field, None)]
+    while stack:
+        node, where, reachable = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if X_MCP_HEADER in node:
+            hfield = join(where, X_MCP_HEADER)
+            if not reachable:
+                raise invalid(hfield, "is allowed only on a property reached from the schema root through "
+                                      "`properties` alone")
+            _check_header_name(node[X_MCP_HEADER], node.get("type"), hfield)
+            lower = node[X_MCP_HEADER].lower()
+            if lower in seen:
+                raise invalid(hfield, f"duplicates the {X_MCP_HEADER} at {seen[lower]} (header names are "
+                                      "case-insensitive)")
+            seen[lower] = where
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                stack.extend((sub, join(join(where, key), str(name)), reachable is not False)
+                             for name, sub in value.items())
+            elif key in _SUB_ONE:
+                stack.append((value, join(where, key), False))
+            elif key in _SUB_MAP and isinstance(value, dict):
+                stack.extend((sub, join(join(where, key), str(name)), False) for name, sub in value.items())
+            elif key in _SUB_LIST and isinstance(value, list):
+                stack.extend((sub, f"{join(where, key)}[{i}]", False) for i, sub in enumerate(value))
 
 
 def _validate_tool(tool: ToolSpec, tfield: str, server: ServerBlock, scheme_ids: set[str]) -> None:
@@ -180,6 +239,11 @@ def _validate_tool(tool: ToolSpec, tfield: str, server: ServerBlock, scheme_ids:
     _validate_args(tool.args, tfield)
     if tool.input_schema is not None:
         check_schema(tool.input_schema, join(tfield, "inputSchema"), object_root=True)
+        _check_header_annotations(tool.input_schema, join(tfield, "inputSchema"))
+        for j, arg in enumerate(tool.args):
+            if arg.x_mcp_header:
+                raise invalid(join(tfield, f"args[{j}].{X_MCP_HEADER}"),
+                              "has no effect when the tool has an inputSchema; put it on the inputSchema property")
     if tool.output_schema is not None:
         check_schema(tool.output_schema, join(tfield, "outputSchema"), object_root=True)
     if tool.annotations is not None:
@@ -269,6 +333,8 @@ def input_schema(tool: ToolSpec) -> dict[str, Any]:
             prop["items"] = arg.items
         if arg.type == "object" and arg.properties is not None:
             prop["properties"] = arg.properties
+        if arg.x_mcp_header:
+            prop[X_MCP_HEADER] = arg.x_mcp_header
         properties[arg.name] = prop
         if arg.required:
             required.append(arg.name)

@@ -5,10 +5,16 @@ parameter elsewhere gets a location suffix (`id__path`, FastMCP's convention), s
 dropped or overwritten. The map (`ToolArg`s) says where each argument goes and under which name,
 so execution never guesses. A body that is not an object becomes one argument, `body`, sent as
 the whole payload (wire name `$body`).
+
+Header parameters of a primitive type (string, integer, boolean) are annotated `x-mcp-header`
+with their header name (MCP 2026-07-28, SEP-2243): clients mirror their values into
+`Mcp-Param-<name>` so intermediaries can route on them, and the edge checks the mirror against
+the body. Credentials (by name) are never mirrored: header values are visible on the way.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +27,12 @@ WHOLE_BODY = "$body"
 BODY_ARG = "body"
 _ARG_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
 _LOCATION_LABEL = {"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}
+X_MCP_HEADER = "x-mcp-header"
+_HEADER_TYPES = frozenset({"string", "integer", "boolean"})
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Header names that carry a credential: the spec says such values SHOULD NOT be mirrored.
+_SECRET_HEADER = re.compile(r"auth|token|secret|passw|api[-_]?key|cookie|credential|signature|session",
+                            re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -70,7 +82,7 @@ def build(op: Operation, params: list[Param], conv: SchemaConverter, ctx: Ctx, l
     root: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         root["required"] = required
-    schema = conv.finish(root, "input", ctx, INPUT_BUDGET)
+    schema = _mirror_headers(conv.finish(root, "input", ctx, INPUT_BUDGET), fields, notes)
     path_args = {f.wire: f.arg for f in fields if f.location == "path"}
     return Inputs(schema, args, path_args, media_type, notes)
 
@@ -98,7 +110,14 @@ def _path_fields(op: Operation, params: list[Param], conv: SchemaConverter, ctx:
 
 
 def _param_field(param: Param, conv: SchemaConverter, ctx: Ctx, limit: int) -> Field:
-    schema = conv.convert(param.schema, "input", ctx, param.base).schema
+    converted = conv.convert(param.schema, "input", ctx, param.base)
+    schema = converted.schema
+    if param.location == "header" and isinstance(schema, dict) and "$ref" in schema:
+        # A header typed by a named primitive (`$ref: '#/components/schemas/RequestId'`) is
+        # inlined: `x-mcp-header` needs the property's own `type`.
+        inlined = conv.content(converted, "input", ctx)
+        if isinstance(inlined, dict) and _primitive(inlined):
+            schema = inlined
     return Field(wire=param.name, location=param.location, schema=schema, required=param.required,
                  description=text.clean(param.description, limit), style=param.style, explode=param.explode,
                  deprecated=param.deprecated)
@@ -197,6 +216,45 @@ def _base64(schema: dict[str, Any]) -> dict[str, Any]:
     out["contentEncoding"] = "base64"
     out["description"] = _join(_desc(schema), "File content, base64-encoded.")
     return out
+
+
+# -- headers mirrored by clients (x-mcp-header) --------------------------------------------
+
+
+def _mirror_headers(schema: dict[str, Any], fields: list[Field], notes: list[str]) -> dict[str, Any]:
+    """`schema` with `x-mcp-header` on each header parameter's property that may carry it."""
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return schema
+    annotated: dict[str, Any] = {}
+    seen: dict[str, str] = {}  # header name, lower case -> as declared
+    for f in fields:
+        if f.location != "header":
+            continue
+        prop = props.get(f.arg)
+        if not isinstance(prop, dict) or not _primitive(prop) or X_MCP_HEADER in prop:
+            continue  # arrays, objects, numbers and nullable values are not mirrored
+        if _SECRET_HEADER.search(f.wire) or prop.get("format") == "password":
+            continue
+        if not _TOKEN.fullmatch(f.wire):
+            notes.append(f"header parameter {f.wire!r} is not a valid HTTP header name; clients do not mirror it "
+                         f"({X_MCP_HEADER})")
+            continue
+        lower = f.wire.lower()
+        if lower in seen:
+            notes.append(f"header parameter {f.wire!r} is the same header as {seen[lower]!r}; clients mirror only "
+                         f"the first ({X_MCP_HEADER})")
+            continue
+        seen[lower] = f.wire
+        annotated[f.arg] = {**prop, X_MCP_HEADER: f.wire}
+    if not annotated:
+        return schema
+    return {**schema, "properties": {name: annotated.get(name, prop) for name, prop in props.items()}}
+
+
+def _primitive(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    return isinstance(kind, str) and kind in _HEADER_TYPES
 
 
 # -- names ---------------------------------------------------------------------------------
