@@ -110,6 +110,7 @@ tools:
   - name: X-Request-Tag
     type: string
     position: header
+    x-mcp-header: X-Request-Tag
   requestTemplate:
     url: "{{{{.config.baseUrl}}}}/pets/{{id}}"
     method: GET

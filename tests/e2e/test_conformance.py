@@ -43,6 +43,7 @@ MODERN_SCENARIOS = (
     "server-sse-multiple-streams",
     "dns-rebinding-protection",
     "http-header-validation",
+    "http-custom-header-server-validation",
     "input-required-result-unsupported-methods",
     "input-required-result-validate-input",
 )

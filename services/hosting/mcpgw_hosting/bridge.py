@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 _message = msgspec.json.Decoder(Message)
 META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
+MISSING_CAPABILITY = -32021
+# What the upstream may ask mid-call, and the client capability each needs.
+NEEDS = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
+META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
+LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
 class _Retry(msgspec.Struct):
@@ -77,6 +82,10 @@ class HeldCall:
         self.task: asyncio.Task[None] | None = None
         self.answer_to: Any = None  # posts the client's answers to the upstream session
         self.method = ""
+        self.capabilities: dict[str, Any] = {}
+        self.log_from: int | None = None
+        # Set when the upstream asked for something the client did not declare it can do.
+        self.missing: str | None = None
 
 
 class Bridge:
@@ -118,7 +127,7 @@ class Bridge:
                                               UpstreamDescribe(server_id=call.server_id, consumer_id=call.consumer_id),
                                               UpstreamDescription)
         result: dict[str, Any] = {"resultType": "complete", "supportedVersions": [],
-                                  "capabilities": msgspec.json.decode(description.capabilities),
+                                  "capabilities": _without_subscriptions(msgspec.json.decode(description.capabilities)),
                                   "_meta": {"io.modelcontextprotocol/serverInfo":
                                             msgspec.json.decode(description.server_info)},
                                   "ttlMs": 0, "cacheScope": "public"}
@@ -154,6 +163,10 @@ class Bridge:
         held = HeldCall(secrets.token_hex(12), meta.get("progressToken"))
         held.reply_to = reply
         held.method = str(message.method)
+        held.capabilities = capabilities if isinstance(capabilities, dict) else {}
+        # 2026-07-28: log messages only for a request that asks, at its level and above.
+        level = meta.get(META_LOG_LEVEL)
+        held.log_from = LEVELS.index(level) if level in LEVELS else None
         # The handshake era's _meta: the progress token (ours, the client's may collide with another
         # client's on this shared session) and any trace context.
         up_meta = {k: v for k, v in meta.items() if not k.startswith("io.modelcontextprotocol/")}
@@ -217,10 +230,24 @@ class Bridge:
             return
         params: dict[str, Any] = msgspec.json.decode(message.params) if message.params is not msgspec.UNSET else {}
         if message.id is not msgspec.UNSET:
+            needed = NEEDS.get(str(message.method))
+            if needed is not None and needed not in held.capabilities:
+                # The client cannot do it: tell the upstream so, and the client which capability.
+                held.missing = needed
+                refusal = {"jsonrpc": "2.0", "id": message.id,
+                           "error": {"code": -32601, "message": f"client does not support {message.method}"}}
+                with contextlib.suppress(UpstreamError):
+                    await held.answer_to(msgspec.json.encode(refusal))
+                held.asked.set()
+                return
             key = f"input-{len(held.pending) + 1}-{secrets.token_hex(3)}"
             held.pending[key] = (message.id, {"method": message.method, "params": params})
             held.asked.set()
             return
+        if message.method == "notifications/message":
+            level = params.get("level")
+            if held.log_from is None or level not in LEVELS or LEVELS.index(level) < held.log_from:
+                return
         if message.method == "notifications/progress" and held.progress_token is not None:
             params["progressToken"] = held.progress_token
             raw = msgspec.json.encode({"jsonrpc": "2.0", "method": message.method, "params": params})
@@ -243,7 +270,18 @@ class Bridge:
             kind, value = ended.result()
             if kind == "failed":
                 return self._finish(held, request_id, _failure_text(method, request_id, str(value)))
-            return self._finish(held, request_id, _completed(bytes(value), request_id, method))
+            answer = _completed(bytes(value), request_id, method)
+            reply = self._finish(held, request_id, answer)
+            if b'"code":-32601' in answer.replace(b" ", b""):
+                reply.status = 404  # 2026-07-28: an unknown method is a 404
+            return reply
+        if asked in done and held.missing is not None:
+            error = {"jsonrpc": "2.0", "id": request_id, "error": {
+                "code": MISSING_CAPABILITY, "message": f"Missing required client capability: {held.missing}",
+                "data": {"requiredCapabilities": {held.missing: {}}}}}
+            reply = self._finish(held, request_id, msgspec.json.encode(error))
+            reply.status = 400
+            return reply
         if asked in done and held.pending:
             held.asked.clear()
             return self._input_required(held, call, request_id)
@@ -267,6 +305,15 @@ class Bridge:
             if held.task is not None:
                 held.task.cancel()
         self._held.clear()
+
+
+def _without_subscriptions(capabilities: dict[str, Any]) -> dict[str, Any]:
+    """An upstream's capabilities less what needs `subscriptions/listen`, which is not bridged yet."""
+    for name in ("tools", "prompts", "resources"):
+        feature = capabilities.get(name)
+        if isinstance(feature, dict):
+            capabilities[name] = {k: v for k, v in feature.items() if k not in ("listChanged", "subscribe")}
+    return capabilities
 
 
 CACHEABLE = frozenset({"tools/list", "prompts/list", "resources/list", "resources/read", "resources/templates/list"})

@@ -21,7 +21,7 @@ from mcpgw.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, Message, RpcError
 from mcpgw.protocol import MODERN_VERSION, SUPPORTED_VERSIONS
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
-from mcpgw_edge.mcp import modern
+from mcpgw_edge.mcp import modern, param_headers
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.dispatch import list_offset
 from mcpgw_edge.mcp.hosted import Listener, filter_tools, result_of, tool_name
@@ -60,8 +60,12 @@ class Stateless:
             if entry.kind == "assembly":
                 raise modern.unsupported(MODERN_VERSION, SUPPORTED_VERSIONS)
             modern.check(message, request.header("mcp-method"), request.header("mcp-name"))
+            if message.method in modern.REMOVED:
+                raise modern.not_found(str(message.method))  # whatever era the upstream speaks
             if entry.kind == "hosted":
                 return await self._hosted(request, message, request_id, entry, caller)
+            if message.method == "tools/call":  # x-mcp-header arguments mirrored in Mcp-Param-* headers
+                param_headers.check_call(entry, message.params, request.headers, caller.allowed)
             return await self._answer(message, request_id, entry, caller)
         except Refusal as refusal:
             return rpc_error_response(refusal.status, refusal.code, refusal.message, request_id, data=refusal.data)
