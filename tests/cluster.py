@@ -7,6 +7,7 @@ and Redis of the session fixtures, exactly as separate processes would.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -164,8 +165,10 @@ async def running_cluster(nats_url: str, redis_url: str, root: str, *, edges: in
     auth = AuthService(AuthSettings(nats_url=nats_url, subject_root=root))
     toolexec = ToolexecService(ToolexecSettings(nats_url=nats_url, redis_url=redis_url, subject_root=root,
                                                 backend_timeout=5.0))
+    # Every hosting replica of a cluster shares the key sealing bridged calls' requestState.
+    state_key = base64.b64encode(os.urandom(32)).decode()
     hosting = HostingService(HostingSettings(nats_url=nats_url, redis_url=redis_url, subject_root=root,
-                                             upstream_timeout=10.0, describe_ttl=1.0))
+                                             upstream_timeout=10.0, describe_ttl=1.0, state_key=state_key))
     cluster = Cluster(nats_url, redis_url, root, registry, auth, toolexec, hosting, edge_overrides=edge_overrides)
     started: list[Any] = []
     try:

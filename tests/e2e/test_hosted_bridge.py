@@ -1,0 +1,128 @@
+"""A 2026-07-28 client in front of a handshake-era upstream: the gateway bridges the eras.
+
+The fixture's legacy HTTP+SSE endpoint speaks the handshake era only. Its `test_elicitation` tool
+asks the client mid-call (elicitation/create); through the bridge a modern client gets
+`input_required` with a requestState the gateway sealed, and retries with the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from mcpgw_hosting.service import HostingService
+
+from tests.cluster import Cluster
+from tests.edge.raw import Answer, Raw
+from tests.upstream.fixture_server import RunningFixture, running_fixture
+
+MODERN = "2026-07-28"
+
+
+def _meta(**capabilities: Any) -> dict[str, Any]:
+    return {"io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": capabilities,
+            "io.modelcontextprotocol/clientInfo": {"name": "bridge-test", "version": "1"}}
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def fixture() -> AsyncIterator[RunningFixture]:
+    async with running_fixture() as running:
+        yield running
+
+
+async def _call(http: aiohttp.ClientSession, url: str, params: dict[str, Any], request_id: int,
+                key: str | None = None) -> Answer:
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": params["name"]}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    return await Raw(http, url).send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params},
+                                     headers=headers, session=False)
+
+
+def _elicitation(meta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"name": "test_elicitation", "arguments": {"message": "who are you?"}, "_meta": meta, **extra}
+
+
+async def test_input_required_then_a_retry_with_the_answer(cluster: Cluster, fixture: RunningFixture,
+                                                           http: aiohttp.ClientSession) -> None:
+    await cluster.host("old", fixture.sse_url, transport="SSE")
+    url = cluster.mcp_url("old")
+    meta = _meta(elicitation={})
+    first = await _call(http, url, _elicitation(meta), 1)
+    result = first.json["result"]
+    assert result["resultType"] == "input_required", first.text
+    (key, request), = result["inputRequests"].items()
+    assert request["method"] == "elicitation/create"
+    state = result["requestState"]
+
+    # The state is the gateway's: altered, it is refused.
+    tampered = state[:-4] + ("AAAA" if not state.endswith("AAAA") else "BBBB")
+    refused = await _call(http, url, _elicitation(meta, requestState=tampered,
+                                                  inputResponses={key: {"action": "decline"}}), 2)
+    assert refused.status == 400 and refused.json["error"]["code"] == -32602
+    assert "altered" in refused.json["error"]["message"]
+
+    answer = {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}}
+    done = await _call(http, url, _elicitation(meta, requestState=state, inputResponses={key: answer}), 3)
+    assert done.json["id"] == 3
+    assert done.json["result"]["resultType"] == "complete"
+    assert "ada" in str(done.json["result"]["content"])
+
+
+async def test_the_upstream_learns_what_the_client_can_do(cluster: Cluster, fixture: RunningFixture,
+                                                          http: aiohttp.ClientSession) -> None:
+    """The upstream session is opened with the client's declared capabilities: this upstream, told
+    the client cannot answer an elicitation, refuses the tool itself (and the bridge passes it on)."""
+    await cluster.host("old", fixture.sse_url, transport="SSE")
+    refused = await _call(http, cluster.mcp_url("old"), _elicitation(_meta()), 1)
+    result = refused.json["result"]
+    assert result["isError"] is True and result["resultType"] == "complete"
+    assert "does not support elicitation" in result["content"][0]["text"]
+
+
+async def test_a_retry_reaches_the_worker_holding_the_call(cluster: Cluster, fixture: RunningFixture,
+                                                           http: aiohttp.ClientSession) -> None:
+    await cluster.host("old", fixture.sse_url, transport="SSE")
+    url = cluster.mcp_url("old")
+    second = HostingService(cluster.hosting.settings)
+    await second.start()
+    try:
+        meta = _meta(elicitation={})
+        answer = {"action": "accept", "content": {"username": "lin", "email": "lin@example.com"}}
+        for i in range(6):  # NATS spreads first calls and retries over both workers
+            started = await _call(http, url, _elicitation(meta), 10 * i)
+            assert "result" in started.json, started.text
+            first = started.json["result"]
+            (key, _), = first["inputRequests"].items()
+            done = await _call(http, url, _elicitation(meta, requestState=first["requestState"],
+                                                       inputResponses={key: answer}), 10 * i + 1)
+            assert "result" in done.json, (i, done.status, done.text)
+            assert "lin" in str(done.json["result"]["content"]), done.text
+        assert cluster.hosting.relay.calls and second.relay.calls
+    finally:
+        await second.stop()
+
+
+async def test_a_requeststate_is_bound_to_its_consumer(cluster: Cluster, fixture: RunningFixture,
+                                                       http: aiohttp.ClientSession) -> None:
+    server_id = await cluster.host("old", fixture.sse_url, transport="SSE", consumerAuthInfo={"enable": True})
+    alice, alice_key = await cluster.create_consumer("alice")
+    bob, bob_key = await cluster.create_consumer("bob")
+    for consumer in (alice, bob):
+        await cluster.grant(consumer, server_id)
+    url = cluster.mcp_url("old")
+    meta = _meta(elicitation={})
+    first = (await _call(http, url, _elicitation(meta), 1, alice_key)).json["result"]
+    (key, _), = first["inputRequests"].items()
+    stolen = await _call(http, url, _elicitation(meta, requestState=first["requestState"],
+                                                 inputResponses={key: {"action": "decline"}}), 2, bob_key)
+    assert stolen.status == 400 and stolen.json["error"]["code"] == -32602
