@@ -7,9 +7,12 @@ free one). Its tools show what a hosted server relays that a REST backend cannot
 
   countdown   counts down `steps` steps, reporting each one as notifications/progress when the call
               carries a progressToken
-  book_table  books a table after asking the user, with elicitation/create (form mode), for the name
-              to book under and a confirmation; says so plainly when the user declines or cancels,
-              or when the client cannot be asked (no elicitation capability)
+  book_table  books a table after asking the user, by elicitation (form mode), for the name to book
+              under and a confirmation; says so plainly when the user declines or cancels, or when
+              the client cannot be asked (no elicitation capability). In the handshake era
+              (2025-11-25 and older) it sends elicitation/create mid-call; in 2026-07-28 (stateless,
+              no back-channel) it answers `input_required` with the question, and books when the
+              client retries the call with the answer in `inputResponses`
   shout       answers its text in capitals at once (the benchmark's trivial tool)
 
 Their names do not clash with the REST demo's (`demo/tools.yaml`), so both can be assembled into one
@@ -33,6 +36,7 @@ from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.types.jsonrpc import INVALID_PARAMS
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -44,8 +48,13 @@ ELICITATION_TIMEOUT = 120.0
 # How long requests still open at exit (a stream a client never closed) may take before they are cut.
 SHUTDOWN_GRACE = 1
 
+# The key of book_table's question in its input_required result, and of the answer in the retry (2026-07-28).
+BOOKING_QUESTION = "booking"
+
 Ctx = ServerRequestContext[Any, Any]
-ToolFn = Callable[[Ctx, dict[str, Any]], Awaitable[types.CallToolResult]]
+ToolResult = types.CallToolResult | types.InputRequiredResult
+# A tool: the request's context, its arguments, and (2026-07-28 retries) the client's answers to its questions.
+ToolFn = Callable[[Ctx, dict[str, Any], types.InputResponses], Awaitable[ToolResult]]
 
 
 def _text(text: str, *, is_error: bool = False) -> types.CallToolResult:
@@ -77,7 +86,7 @@ def _string(args: dict[str, Any], name: str) -> str:
     return value.strip()
 
 
-async def countdown(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
+async def countdown(ctx: Ctx, args: dict[str, Any], answers: types.InputResponses) -> ToolResult:
     steps = _int(args, "steps", 5, 1, 50)
     interval = _number(args, "interval", 0.2, 0.0, 2.0)
     for done in range(1, steps + 1):
@@ -98,7 +107,7 @@ BOOKING_FORM: dict[str, Any] = {
 }
 
 
-async def book_table(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
+async def book_table(ctx: Ctx, args: dict[str, Any], answers: types.InputResponses) -> ToolResult:
     restaurant = _string(args, "restaurant")
     party = _int(args, "party_size", 2, 1, 20)
     wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
@@ -106,13 +115,30 @@ async def book_table(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
         return _text("Not booked: this tool asks the user for a name and a confirmation (elicitation), "
                      "and this client does not support elicitation.", is_error=True)
     message = f"Book a table for {party} at {restaurant}? Whose name should it be under?"
-    try:
-        with anyio.fail_after(ELICITATION_TIMEOUT):
-            answer = await ctx.session.elicit_form(message, BOOKING_FORM, related_request_id=ctx.request_id)
-    except TimeoutError:
-        return _text(f"Not booked: no answer from the user within {ELICITATION_TIMEOUT:g}s.", is_error=True)
-    except MCPError as exc:
-        return _text(f"Not booked: asking the user failed ({exc}).", is_error=True)
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        # No server-to-client requests: ask in the result; the client retries the call with the answer.
+        given = answers.get(BOOKING_QUESTION)
+        if given is None:
+            question = types.ElicitRequest(params=types.ElicitRequestFormParams(message=message,
+                                                                                requested_schema=BOOKING_FORM))
+            return types.InputRequiredResult(input_requests={BOOKING_QUESTION: question})
+        if not isinstance(given, types.ElicitResult):
+            return _text("Not booked: the answer to the booking question is not an elicitation result.",
+                         is_error=True)
+        answer = given
+    else:
+        try:
+            with anyio.fail_after(ELICITATION_TIMEOUT):
+                answer = await ctx.session.elicit_form(message, BOOKING_FORM, related_request_id=ctx.request_id)
+        except TimeoutError:
+            return _text(f"Not booked: no answer from the user within {ELICITATION_TIMEOUT:g}s.", is_error=True)
+        except MCPError as exc:
+            return _text(f"Not booked: asking the user failed ({exc}).", is_error=True)
+    return _booked(answer, party, restaurant)
+
+
+def _booked(answer: types.ElicitResult, party: int, restaurant: str) -> types.CallToolResult:
+    """book_table's result for the user's answer."""
     if answer.action == "decline":
         return _text("Not booked: the user declined.")
     if answer.action == "cancel":
@@ -126,7 +152,7 @@ async def book_table(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
     return _text(f"Booked a table for {party} at {restaurant} under the name {name.strip()}.")
 
 
-async def shout(ctx: Ctx, args: dict[str, Any]) -> types.CallToolResult:
+async def shout(ctx: Ctx, args: dict[str, Any], answers: types.InputResponses) -> ToolResult:
     text = args.get("text")
     if not isinstance(text, str):
         raise BadArguments(f"text must be a string, got {text!r}")
@@ -160,12 +186,12 @@ async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> t
     return types.ListToolsResult(tools=[definition for definition, _ in TOOLS.values()])
 
 
-async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> ToolResult:
     found = TOOLS.get(params.name)
     if found is None:  # a protocol error, unlike a tool that ran and failed
         raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
     try:
-        return await found[1](ctx, params.arguments or {})
+        return await found[1](ctx, params.arguments or {}, params.input_responses or {})
     except BadArguments as exc:
         return _text(f"Invalid arguments: {exc}", is_error=True)
 

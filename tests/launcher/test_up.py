@@ -1,18 +1,28 @@
-"""`make up` end to end: the launcher as a subprocess, the demo client against what it prints, Ctrl-C."""
+"""`make up` end to end: the launcher as a subprocess, the commands it prints run as printed, Ctrl-C.
+
+One launcher serves the module's first tests (what it prints; the demo client in each protocol era;
+MCP Inspector's CLI in each era), the last of which stops it with Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import shlex
 import signal
 import socket
 import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from mcpgw.devcluster import Proc, free_port, spawn
+from mcpgw.launcher import INSPECTOR_PACKAGE, INSPECTOR_VERSION, shown_path
+from tests.node import npm_binary, run_node_tool
 
 try:
     import mcpgw_edge.service  # noqa: F401
@@ -20,20 +30,67 @@ except ImportError as exc:  # the edge is written concurrently with the launcher
     pytest.skip(f"the edge service is not importable yet: {exc}", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[2]
-CLIENT = str(ROOT / "demo" / "client.py")
+SERVERS = ("demo", "demo-secure", "demo-hosted", "demo-all")
+MODERN, HANDSHAKE = "2026-07-28", "2025-11-25"
+SEPARATOR = "-" * 72
+RUN_TIMEOUT = 60.0
+# The demo client as the banner prints it: this interpreter, relative to the repository when inside it.
+CLIENT = f"{shlex.quote(shown_path(sys.executable, ROOT))} demo/client.py"
 
 
-async def run_client(*args: str, timeout: float = 60.0) -> tuple[int, str]:
-    proc = await spawn("client", [sys.executable, CLIENT, *args], cwd=str(ROOT))
+@dataclass
+class Up:
+    proc: Proc
+    lines: list[str]  # its output up to the ready line: the banner
+    edge_port: int
+    registry_port: int
+
+    def value(self, pattern: str) -> list[str]:
+        return [m.group(1) for line in self.lines if (m := re.search(pattern, line))]
+
+    def commands(self, prefix: str) -> list[list[str]]:
+        """The printed commands starting with `prefix` (after the indent), split as a shell would."""
+        return [shlex.split(line) for line in self.lines if line.startswith("  " + prefix)]
+
+    @property
+    def urls(self) -> list[str]:
+        return self.value(r"Streamable HTTP\s+(\S+)")
+
+
+@pytest.fixture(scope="module")
+async def up(nats_url: str, redis_url: str) -> AsyncIterator[Up]:
+    root = "t" + uuid.uuid4().hex[:12]
+    edge_port, registry_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "NATS_URL": nats_url,
+        "REDIS_URL": redis_url,
+        "MCPGW_EDGE_PORT": str(edge_port),
+        "MCPGW_REGISTRY_PORT": str(registry_port),
+        # Isolated from every other test on the same NATS.
+        "MCPGW_SUBJECT_ROOT": root,
+        "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}",
+    }
+    launcher = await spawn("up", [sys.executable, "-m", "mcpgw.launcher"], env=env, cwd=str(ROOT))
     try:
-        code = await asyncio.wait_for(proc.proc.wait(), timeout)
+        await launcher.wait_for(r"^mcpgw is ready$", timeout=90)
+        yield Up(launcher, list(launcher.lines), edge_port, registry_port)
     finally:
-        await proc.stop()
-    return code, "\n".join(proc.lines)
+        await launcher.stop()  # a no-op once the last test has stopped it with Ctrl-C
 
 
-def banner_value(lines: list[str], pattern: str) -> list[str]:
-    return [m.group(1) for line in lines if (m := re.search(pattern, line))]
+async def run_printed(argv: list[str], timeout: float = RUN_TIMEOUT) -> tuple[int, str]:
+    """A printed command run as printed, from the repository root: its exit code and whole output."""
+    proc = await asyncio.create_subprocess_exec(*argv, cwd=str(ROOT), stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"{shlex.join(argv)} did not finish in {timeout:g}s") from None
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(errors="replace")
 
 
 def port_is_free(port: int) -> bool:
@@ -46,87 +103,136 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-async def test_make_up_serves_the_demo_and_stops_cleanly(nats_url: str, redis_url: str, root: str) -> None:
-    edge_port, registry_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "NATS_URL": nats_url,
-        "REDIS_URL": redis_url,
-        "MCPGW_EDGE_PORT": str(edge_port),
-        "MCPGW_REGISTRY_PORT": str(registry_port),
-        # Isolated from every other test on the same NATS.
-        "MCPGW_SUBJECT_ROOT": root,
-        "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}",
-    }
-    launcher: Proc = await spawn("up", [sys.executable, "-m", "mcpgw.launcher"], env=env, cwd=str(ROOT))
-    try:
-        await launcher.wait_for(r"^mcpgw is ready$", timeout=90)
-        lines = list(launcher.lines)
-        urls = banner_value(lines, r"Streamable HTTP\s+(\S+)")
-        assert urls == [f"http://127.0.0.1:{edge_port}/mcp-servers/{name}"
-                        for name in ("demo", "demo-secure", "demo-hosted", "demo-all")], lines
-        assert banner_value(lines, r"SSE\s+(\S+)") == [u + "/sse" for u in urls]
-        [key] = banner_value(lines, r"API key\s+Authorization: Bearer (\S+)")
-        [token] = banner_value(lines, r"JWT \(HS256, 24h\)\s+Authorization: Bearer (\S+)")
-        [admin_token] = banner_value(lines, r"export MCPGW_ADMIN_TOKEN=(\S+)")
-        assert len(admin_token) >= 40
-        assert f"http://127.0.0.1:{registry_port}/v1/mcp-servers" in "\n".join(lines)
-        assert any(f"demo/client.py {urls[1]}/sse --key {key}" in line for line in lines)
-        [mcp_server] = banner_value(lines, r"Demo MCP server\s+(\S+)")
-        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/mcp", mcp_server)
+async def test_make_up_prints_the_demo_and_a_command_for_each_era(up: Up) -> None:
+    lines = up.lines
+    urls = up.urls
+    assert urls == [f"http://127.0.0.1:{up.edge_port}/mcp-servers/{name}" for name in SERVERS], lines
+    assert up.value(r"SSE\s+(\S+)") == [u + "/sse" for u in urls]
+    [key] = up.value(r"API key\s+Authorization: Bearer (\S+)")
+    assert up.value(r"JWT \(HS256, 24h\)\s+Authorization: Bearer (\S+)")
+    [admin_token] = up.value(r"export MCPGW_ADMIN_TOKEN=(\S+)")
+    assert len(admin_token) >= 40
+    assert f"http://127.0.0.1:{up.registry_port}/v1/mcp-servers" in "\n".join(lines)
+    [mcp_server] = up.value(r"Demo MCP server\s+(\S+)")
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/mcp", mcp_server)
 
-        open_url, secure_url, hosted_url, assembled_url = urls
-        # The printed command for the hosted demo and the assembly, run as printed.
-        [command] = [line.split()[1:] for line in lines if line.strip().startswith(".venv/bin/python demo/client.py")
-                     and hosted_url in line]
-        assert command == ["demo/client.py", hosted_url, assembled_url]
-        code, output = await run_client(*command[1:])
-        assert code == 0, output
-        hosted, assembled = output.split("-" * 72)
-        assert "server 'demo-mcp'" in hosted
+    # What to try starts with the demo client in each era, then the Inspector in each era.
+    start = next(n for n, line in enumerate(lines) if line.startswith("Try it"))
+    commands = [line.strip() for line in lines[start:] if line.startswith("  ") and "://" in line]
+    open_url, _, hosted_url, assembled_url = urls
+    inspector = f"npx -y {INSPECTOR_PACKAGE}@{INSPECTOR_VERSION} --cli {open_url} --transport http --method tools/list"
+    assert commands[:4] == [
+        f"{CLIENT} --era auto {open_url} {hosted_url} {assembled_url}",
+        f"{CLIENT} --era legacy {open_url} {hosted_url} {assembled_url}",
+        f"{inspector} --protocol-era auto",
+        f"{inspector} --protocol-era legacy",
+    ], lines[start:]
+    assert f"{CLIENT} {urls[1]}/sse --key {key}" in commands
+
+
+async def test_the_printed_client_commands_work_in_each_era(up: Up) -> None:
+    open_url, secure_url, hosted_url, _ = up.urls
+    [key] = up.value(r"API key\s+Authorization: Bearer (\S+)")
+    [token] = up.value(r"JWT \(HS256, 24h\)\s+Authorization: Bearer (\S+)")
+    eras = {argv[argv.index("--era") + 1]: argv for argv in up.commands(f"{CLIENT} --era")}
+    assert list(eras) == ["auto", "legacy"]
+    (auto_code, auto_out), (legacy_code, legacy_out) = await asyncio.gather(
+        run_printed(eras["auto"]), run_printed(eras["legacy"]))
+    assert auto_code == 0, auto_out
+    assert legacy_code == 0, legacy_out
+
+    # auto: 2026-07-28 with the REST demo and the hosted server, the handshake with the assembly.
+    demo, hosted, assembled = auto_out.split(SEPARATOR)
+    assert f"Connecting to {open_url} (Streamable HTTP, --era auto)" in demo
+    assert re.search(rf"Connected: server 'demo' \S+, protocol {MODERN} \(server/discover\)", demo), demo
+    assert re.search(rf"server 'demo-mcp' \S+, protocol {MODERN} \(server/discover\)", hosted), hosted
+    assert re.search(rf"server 'demo-all' \S+, protocol {HANDSHAKE} \(initialize handshake\)", assembled), assembled
+    # legacy: the handshake everywhere.
+    assert legacy_out.count(f"protocol {HANDSHAKE} (initialize handshake)") == 3, legacy_out
+    assert MODERN not in legacy_out and "server/discover" not in legacy_out
+
+    for output, modern_hosted in ((auto_out, True), (legacy_out, False)):
+        demo, hosted, assembled = output.split(SEPARATOR)
+        assert re.search(r"call get_pet .*\n\s+isError: False\n\s+content:\n.*\"Rex\"", demo), demo
+        assert re.search(r"call add_pet .*\n\s+isError: False", demo), demo
+        assert re.search(r"structuredContent:\n\s+\{\"id\": \d+, \"name\": \"Luna\"", demo), demo
+        assert re.search(r"call always_fails .*\n\s+isError: True\n\s+content:\n.*500", demo), demo
+        assert "not called: countdown, book_table, shout" in demo
+        # Progress and elicitation relayed from the hosted server: in 2026-07-28 the question comes in
+        # an input_required result and the client's retry carries the answer.
+        asked = "input_required elicitation/create" if modern_hosted else "elicitation/create"
         assert re.search(r"call countdown .*\n\s+progress 1/3: 2 to go\n\s+progress 2/3: 1 to go\n"
                          r"\s+progress 3/3: liftoff\n\s+isError: False", hosted), hosted
-        assert re.search(r"call book_table .*\n\s+elicitation/create: .*\n\s+-> accept .*\n\s+isError: False\n"
-                         r"\s+content:\n\s+Booked a table for 2 at Chez Panisse under the name Ada Lovelace", hosted)
+        assert re.search(rf"call book_table .*\n\s+{asked}: .*\n\s+-> accept .*\n\s+isError: False\n"
+                         r"\s+content:\n\s+Booked a table for 2 at Chez Panisse under the name Ada Lovelace",
+                         hosted), hosted
         assert "not called: get_pet, add_pet, always_fails" in hosted
-        assert "server 'demo-all'" in assembled and "9 tools:" in assembled
+        assert "9 tools:" in assembled
         assert re.search(r"call get_pet .*\n\s+isError: False\n\s+content:\n.*\"Rex\"", assembled), assembled
         assert re.search(r"call always_fails .*\n\s+isError: True", assembled), assembled
         assert re.search(r"call countdown .*\n\s+progress 1/3.*\n.*\n.*progress 3/3.*\n\s+isError: False", assembled)
+        assert re.search(r"call book_table .*\n\s+elicitation/create: .*\n\s+-> accept .*\n\s+isError: False",
+                         assembled), assembled
         assert re.search(r"call shout .*\n\s+isError: False\n\s+content:\n\s+HELLO FROM MCPGW", assembled), assembled
-        code, output = await run_client(open_url)
-        assert code == 0, output
-        assert "protocol 2025-11-25" in output
-        assert re.search(r"call get_pet .*\n\s+isError: False\n\s+content:\n.*\"Rex\"", output), output
-        assert re.search(r"call add_pet .*\n\s+isError: False", output), output
-        assert re.search(r"structuredContent:\n\s+\{\"id\": \d+, \"name\": \"Luna\"", output), output
-        assert re.search(r"call always_fails .*\n\s+isError: True\n\s+content:\n.*500", output), output
 
-        code, output = await run_client(secure_url + "/sse", "--key", key)
-        assert code == 0, output
-        assert "legacy HTTP+SSE" in output and "isError: True" in output
-
-        code, output = await run_client(secure_url, "--key", token)  # the demo JWT
-        assert code == 0, output
-
-        code, output = await run_client(secure_url)  # no key
+    # The printed command for the secure server's legacy SSE URL, and the same client otherwise.
+    [sse] = up.commands(f"{CLIENT} {secure_url}")
+    code, output = await run_printed(sse)
+    assert code == 0, output
+    assert "legacy HTTP+SSE, handshake era only" in output and f"protocol {HANDSHAKE}" in output
+    assert "isError: True" in output
+    python = eras["auto"][:2]
+    code, output = await run_printed([*python, "--era", "auto", secure_url, "--key", token])  # the demo JWT
+    assert code == 0, output
+    assert f"protocol {MODERN}" in output
+    code, output = await run_printed([*python, "--era", "auto", hosted_url + "/sse"])  # /sse: handshake only
+    assert code == 0, output
+    assert f"protocol {HANDSHAKE} (initialize handshake)" in output and "elicitation/create" in output
+    for era in ("auto", "legacy"):
+        code, output = await run_printed([*python, "--era", era, secure_url])  # no key
         assert code != 0
         assert "missing credential" in output or "401" in output or "Unauthorized" in output, output
         assert key not in output
-    finally:
-        if launcher.running:
-            launcher.proc.send_signal(signal.SIGINT)
-        try:
-            code = await asyncio.wait_for(launcher.proc.wait(), 30)
-        finally:
-            await launcher.stop()
+
+
+@pytest.fixture(scope="module")
+async def inspector() -> Path:
+    """MCP Inspector's CLI at the version the banner prints, installed on first use (tests/node.py)."""
+    return await npm_binary(INSPECTOR_PACKAGE, INSPECTOR_VERSION, "mcp-inspector")
+
+
+async def test_the_printed_inspector_commands_work_in_each_era(up: Up, inspector: Path, tmp_path: Path) -> None:
+    spec = f"{INSPECTOR_PACKAGE}@{INSPECTOR_VERSION}"
+    printed = up.commands(f"npx -y {spec} --cli {up.urls[0]} ")
+    eras = {argv[argv.index("--protocol-era") + 1]: argv[3:] for argv in printed}  # what follows the package
+    assert list(eras) == ["auto", "legacy"], printed
+    for era, version in (("auto", MODERN), ("legacy", HANDSHAKE)):
+        args = eras[era]
+        assert args[0] == "--cli"
+        code, output = await run_node_tool(inspector, *args, home=tmp_path, timeout=RUN_TIMEOUT)
+        assert code == 0, output
+        names = set(re.findall(r'"name":\s*"([^"]+)"', output))
+        assert {"get_pet", "add_pet", "always_fails"} <= names, output
+        # The same command asking what was negotiated.
+        method = args.index("--method") + 1
+        code, output = await run_node_tool(inspector, *args[:method], "initialize", *args[method + 1:],
+                                           home=tmp_path, timeout=RUN_TIMEOUT)
+        assert code == 0, output
+        assert re.search(rf'"protocolVersion":\s*"{version}"', output), (era, output)
+
+
+async def test_ctrl_c_stops_everything(up: Up) -> None:
+    launcher = up.proc
+    launcher.proc.send_signal(signal.SIGINT)
+    code = await asyncio.wait_for(launcher.proc.wait(), 30)
+    await launcher.stop()  # collects the rest of its output
     output = "\n".join(launcher.lines)
     assert code == 0, output
     for name in ("demo-mcp", "edge", "hosting", "registry"):
         assert f"[mcpgw] stopping {name}" in output
     # It started no nats-server or redis-server of its own: NATS_URL and REDIS_URL were given.
     assert "stopping nats" not in output and "stopping redis" not in output
-    assert port_is_free(edge_port) and port_is_free(registry_port)
+    assert port_is_free(up.edge_port) and port_is_free(up.registry_port)
 
 
 def child_pid(parent: int, module: str) -> int:
