@@ -11,12 +11,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import mcp.types as types
 import pytest
+from mcp import ClientSession
+from mcp.client.session import ClientRequestContext
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
 from mcpgw_hosting.service import HostingService
 
 from tests.cluster import Cluster
 from tests.edge.raw import Answer, Raw
 from tests.upstream.fixture_server import RunningFixture, running_fixture
+from tests.upstream.modern_only import ModernOnly, running_modern_only
 
 MODERN = "2026-07-28"
 
@@ -126,3 +132,44 @@ async def test_a_requeststate_is_bound_to_its_consumer(cluster: Cluster, fixture
     stolen = await _call(http, url, _elicitation(meta, requestState=first["requestState"],
                                                  inputResponses={key: {"action": "decline"}}), 2, bob_key)
     assert stolen.status == 400 and stolen.json["error"]["code"] == -32602
+
+
+@pytest.fixture
+async def modern_only() -> AsyncIterator[ModernOnly]:
+    async with running_modern_only() as running:
+        yield running
+
+
+@pytest.mark.parametrize("downstream", ["streamable", "sse"])
+async def test_a_handshake_era_client_in_front_of_a_2026_only_upstream(
+        cluster: Cluster, modern_only: ModernOnly, downstream: str) -> None:
+    """The upstream has no initialize: the gateway speaks 2026-07-28 to it on the client's behalf,
+    and turns its input_required into a server-to-client elicitation the client answers."""
+    await cluster.host("new-only", modern_only.url)
+    url = cluster.mcp_url("new-only")
+    reported: list[float] = []
+
+    async def elicit(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert params.message == "What is your name?"
+        return types.ElicitResult(action="accept", content={"name": "Ada"})
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
+
+    if downstream == "streamable":
+        transport = streamable_http_client(url)
+    else:
+        transport = sse_client(url + "/sse")
+    async with transport as (read, write), ClientSession(read, write, elicitation_callback=elicit) as session:
+        init = await session.initialize()
+        assert init.server_info.name == "modern-only"
+        assert {t.name for t in (await session.list_tools()).tools} == {"greet", "echo"}
+        echoed = await session.call_tool("echo", {"text": "hi"})
+        assert echoed.content[0].text == "hi"  # type: ignore[union-attr]
+        greeted = await session.call_tool("greet", {"greeting": "Hello"}, progress_callback=on_progress)
+        assert not greeted.is_error, greeted
+        assert greeted.content[0].text == "Hello, Ada!"  # type: ignore[union-attr]
+    assert reported == [1]
+    # The gateway tried initialize once (refused: that is how it knew), then spoke 2026-07-28 only.
+    assert modern_only.methods.count("initialize") == 1
+    assert modern_only.retries and modern_only.retries[0]["requestState"] == "opaque-state-of-the-upstream"

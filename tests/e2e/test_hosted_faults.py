@@ -298,3 +298,21 @@ async def test_tool_grants_filter_a_hosted_servers_tools(cluster: Cluster, upstr
     assert not upstream.calls("tools/call")  # refused at the edge: the upstream never saw it
     allowed = await client.call("tools/call", {"name": "whoami", "arguments": {}}, request_id=3)
     assert "isError" not in allowed.json["result"]
+
+
+async def test_a_legacy_sse_session_must_initialize_before_reaching_the_upstream(
+        cluster: Cluster, upstream: RawUpstream, http: aiohttp.ClientSession) -> None:
+    """Its upstream session is opened with the capabilities the client declares at initialize."""
+    await cluster.host("early", upstream.url)
+    async with http.get(cluster.mcp_url("early") + "/sse", headers={"Accept": "text/event-stream"}) as stream:
+        endpoint = ""
+        while not endpoint:
+            line = (await asyncio.wait_for(stream.content.readline(), 5)).decode()
+            if line.startswith("data:"):
+                endpoint = line[5:].strip()
+        posted = await http.post(cluster.mcp_url("early") + "/" + endpoint,
+                                 json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert posted.status == 202
+        answer = await _next_event(stream)
+    assert answer["error"]["code"] == -32600 and "initialize" in answer["error"]["message"]
+    assert not upstream.calls("tools/list") and upstream.initialized == 0

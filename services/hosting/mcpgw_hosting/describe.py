@@ -21,7 +21,9 @@ from mcpgw.contracts import (
     UpstreamToolsReply,
 )
 from mcpgw.jsonrpc import NULL
+from mcpgw.protocol import LATEST_VERSION
 from mcpgw_hosting.configs import UpstreamConfigs
+from mcpgw_hosting.modern import ModernPassThrough
 from mcpgw_hosting.sessions import connect
 from mcpgw_hosting.settings import HostingSettings
 from mcpgw_hosting.upstream.errors import UpstreamError
@@ -55,8 +57,10 @@ async def _ignore(_: bytes) -> None:
 
 
 class Describer:
-    def __init__(self, http: UpstreamHttp, configs: UpstreamConfigs, settings: HostingSettings) -> None:
+    def __init__(self, http: UpstreamHttp, configs: UpstreamConfigs, settings: HostingSettings,
+                 modern: ModernPassThrough) -> None:
         self._http = http
+        self._modern = modern
         self._configs = configs
         self._settings = settings
         self._described: dict[tuple[str, int, str], tuple[float, UpstreamDescription]] = {}
@@ -78,6 +82,15 @@ class Describer:
         return description
 
     async def _probe(self, config: UpstreamConfig) -> UpstreamDescription:
+        if config.backend.transport == "StreamableHTTP" and await self._modern.modern_only(config):
+            # No initialize to ask: what its discovery says, for a handshake-era client's initialize.
+            found = await self._modern.discover(config)
+            assert found is not None
+            info = found.meta.get("io.modelcontextprotocol/serverInfo") or {"name": config.name, "version": "0"}
+            return UpstreamDescription(protocol_version=LATEST_VERSION,
+                                       capabilities=msgspec.Raw(msgspec.json.encode(found.capabilities)),
+                                       server_info=msgspec.Raw(msgspec.json.encode(info)),
+                                       instructions=found.instructions or "")
         try:
             async with asyncio.timeout(self._settings.describe_timeout):
                 upstream = await self._open(config)

@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import msgspec
 
 from mcpgw.contracts import UpstreamCall, UpstreamConfig, UpstreamEvent, UpstreamReply
 from mcpgw.jsonrpc import Message
-from mcpgw.protocol import MODERN_VERSION
+from mcpgw.protocol import MODERN_VERSION, SUPPORTED_VERSIONS
 from mcpgw.runtime.bus import Bus
 from mcpgw_hosting.settings import HostingSettings
 from mcpgw_hosting.upstream.errors import UpstreamError
+from mcpgw_hosting.upstream.handshake import initialize
 from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, pick_target, target_url
 from mcpgw_hosting.upstream.streamable import StreamableUpstream
 
@@ -34,6 +36,9 @@ _PROBE_META = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
 
 class _Discovered(msgspec.Struct):
     supportedVersions: list[str] = []
+    capabilities: dict[str, Any] = {}
+    instructions: str | None = None
+    meta: dict[str, Any] = msgspec.field(default_factory=dict, name="_meta")
 
 
 class _DiscoverAnswer(msgspec.Struct):
@@ -49,8 +54,14 @@ class ModernPassThrough:
         self._bus = bus
         self._http = http
         self._settings = settings
-        # (server id, revision) -> (until when, whether the upstream speaks 2026-07-28)
-        self._eras: dict[tuple[str, int], tuple[float, bool]] = {}
+        # (server id, revision) -> (until when, its discovery if the upstream speaks 2026-07-28)
+        self._eras: dict[tuple[str, int], tuple[float, _Discovered | None]] = {}
+        # (server id, revision) -> (until when, whether it takes `initialize`)
+        self._handshake: dict[tuple[str, int], tuple[float, bool]] = {}
+
+    def client(self, config: UpstreamConfig) -> StreamableUpstream:
+        """A client for one stateless request (a session-less upstream needs no more)."""
+        return self._client(config)
 
     def _client(self, config: UpstreamConfig) -> StreamableUpstream:
         target = pick_target(config.backend)
@@ -58,11 +69,38 @@ class ModernPassThrough:
                                   credential_headers(config.credential), self._settings.max_message_bytes)
 
     async def speaks_modern(self, config: UpstreamConfig) -> bool:
+        return (await self.discover(config)) is not None
+
+    async def modern_only(self, config: UpstreamConfig) -> bool:
+        """True for an upstream that speaks 2026-07-28 and none of the handshake era. Its discovery
+        may list 2026-07-28 alone and still take `initialize` (an SDK server serves both eras on
+        one endpoint): only an `initialize` it refuses settles it (asked once a while)."""
+        found = await self.discover(config)
+        if found is None or any(v in SUPPORTED_VERSIONS for v in found.supportedVersions):
+            return False
+        key = (config.server_id, config.revision)
+        known = self._handshake.get(key)
+        if known is not None and known[0] > time.monotonic():
+            return not known[1]
+        client = self._client(config)
+        try:
+            async with asyncio.timeout(self._settings.describe_timeout):
+                await initialize(client, b"{}", b"")
+            takes_handshake = True
+        except (UpstreamError, TimeoutError):
+            takes_handshake = False
+        finally:
+            await client.close()
+        self._handshake[key] = (time.monotonic() + self._settings.describe_ttl, takes_handshake)
+        return not takes_handshake
+
+    async def discover(self, config: UpstreamConfig) -> _Discovered | None:
+        """What the upstream's `server/discover` says, when it speaks 2026-07-28 (asked once a while)."""
         key = (config.server_id, config.revision)
         known = self._eras.get(key)
         if known is not None and known[0] > time.monotonic():
             return known[1]
-        modern = False
+        found: _Discovered | None = None
         if config.backend.transport == "StreamableHTTP":
             body = msgspec.json.encode({"jsonrpc": "2.0", "id": "mcpgw~discover", "method": "server/discover",
                                         "params": {"_meta": _PROBE_META}})
@@ -71,11 +109,12 @@ class ModernPassThrough:
                 async with asyncio.timeout(self._settings.describe_timeout):
                     answer = await self._client(config).post(body, "mcpgw~discover", _ignore, headers)
                 discovered = _discover_answer.decode(answer or b"{}").result
-                modern = discovered is not None and MODERN_VERSION in discovered.supportedVersions
+                if discovered is not None and MODERN_VERSION in discovered.supportedVersions:
+                    found = discovered
             except (UpstreamError, TimeoutError, msgspec.DecodeError) as exc:
                 log.info("upstream of %s: no 2026-07-28 discovery (%s)", config.name, exc)
-        self._eras[key] = (time.monotonic() + self._settings.describe_ttl, modern)
-        return modern
+        self._eras[key] = (time.monotonic() + self._settings.describe_ttl, found)
+        return found
 
     async def relay(self, call: UpstreamCall, config: UpstreamConfig, reply: str) -> UpstreamReply:
         try:

@@ -29,12 +29,15 @@ from mcpgw.contracts import (
     relay_id,
 )
 from mcpgw.jsonrpc import INTERNAL_ERROR, NULL, Message
+from mcpgw.jsonrpc import result as jsonrpc_result
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.stats import Stats
 from mcpgw_hosting.bridge import Bridge
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.holders import Holders
 from mcpgw_hosting.modern import ModernPassThrough
+from mcpgw_hosting.reverse_bridge import PREFIX as REVERSE_PREFIX
+from mcpgw_hosting.reverse_bridge import ReverseBridge
 from mcpgw_hosting.sessions import SessionPool, UpstreamSession
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
@@ -108,10 +111,11 @@ async def _ignore(_: bytes) -> None:
 
 class Relay:
     def __init__(self, bus: Bus, configs: UpstreamConfigs, pool: SessionPool, holders: Holders,
-                 modern: ModernPassThrough, bridge: Bridge, stats: Stats | None) -> None:
+                 modern: ModernPassThrough, bridge: Bridge, reverse: ReverseBridge, stats: Stats | None) -> None:
         self._bus = bus
         self.modern = modern
         self.bridge = bridge
+        self.reverse = reverse
         self._configs = configs
         self.pool = pool
         self._stats = stats
@@ -132,6 +136,8 @@ class Relay:
             if await self.modern.speaks_modern(config):
                 return await self.modern.relay(call, config, msg.reply)
             return await self.bridge.relay(call, config, msg)
+        if config.backend.transport == "StreamableHTTP" and await self.modern.modern_only(config):
+            return await self._to_modern(call, config, msg)
         if config.backend.transport == "SSE":
             answered = await self.holders.route(call, msg)
             if answered is not None:
@@ -139,9 +145,31 @@ class Relay:
         return await self._relay(call, config, msg.reply)
 
     async def handle_bridged(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
-        """A retry of a bridged call this worker holds (it landed on another worker first)."""
+        """A message for a bridged call this worker holds, that landed on another worker first: a
+        2026-07-28 client's retry, or a handshake-era client's answer to an input request."""
         config = await self._configs.get(call.server_id, call.consumer_id)
-        return await self.bridge.relay(call, config, msg)
+        if call.modern_headers:
+            return await self.bridge.relay(call, config, msg)
+        return await self._to_modern(call, config, msg)
+
+    async def _to_modern(self, call: UpstreamCall, config: UpstreamConfig, msg: Msg) -> UpstreamReply | None:
+        """A handshake-era client's message for a 2026-07-28-only upstream (`reverse_bridge.py`)."""
+        try:
+            message = _message.decode(call.message)
+        except msgspec.DecodeError as exc:
+            raise McpgwError(ErrorCode.INVALID_PARAMETER, f"malformed message: {exc}") from None
+        if message.method is msgspec.UNSET:  # the client's answer to an input request
+            parsed = parse_relay_id(message.id)
+            if parsed is not None and isinstance(parsed[1], str) and parsed[1].startswith(REVERSE_PREFIX):
+                if not await self.reverse.answer(parsed[1], message, msg):
+                    return None  # the worker waiting for it answers
+            return UpstreamReply()
+        if message.id is msgspec.UNSET:
+            return UpstreamReply()  # no client notification means anything to such an upstream
+        if message.method == "logging/setLevel":
+            assert isinstance(message.id, int | str)
+            return UpstreamReply(message=msgspec.Raw(jsonrpc_result(message.id, b"{}")))
+        return await self.reverse.request(call, config, message, msg.reply)
 
     async def handle_held(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:
         config = await self._configs.get(call.server_id, call.consumer_id)

@@ -31,6 +31,7 @@ from mcpgw_hosting.describe import Describer
 from mcpgw_hosting.holders import Holders
 from mcpgw_hosting.modern import ModernPassThrough
 from mcpgw_hosting.relay import Relay
+from mcpgw_hosting.reverse_bridge import ReverseBridge
 from mcpgw_hosting.sealing import Sealer, key_from
 from mcpgw_hosting.sessions import SessionPool
 from mcpgw_hosting.settings import HostingSettings
@@ -79,9 +80,10 @@ class HostingService:
         holders = Holders(bus, self._redis, keys, pool, s.upstream_timeout + s.request_timeout)
         bridge = Bridge(bus, pool, Sealer(key_from(s.state_key), s.held_call_timeout), holders.worker_id,
                         s.held_call_timeout)
-        relay = self._relay = Relay(bus, configs, pool, holders, ModernPassThrough(bus, self._http, s), bridge,
-                                    self._stats)
-        describer = Describer(self._http, configs, s)
+        modern = ModernPassThrough(bus, self._http, s)
+        reverse = ReverseBridge(bus, modern, holders.worker_id, s.held_call_timeout)
+        relay = self._relay = Relay(bus, configs, pool, holders, modern, bridge, reverse, self._stats)
+        describer = Describer(self._http, configs, s, modern)
 
         async def on_session_ended(event: SessionEnded) -> None:
             for session in await pool.end_local(event.session_id):

@@ -185,6 +185,10 @@ class Dispatcher:
                     payload = await self.initialize_result(entry, negotiate(message.params), caller.consumer_id)
                 except McpgwError as exc:
                     raise RpcError(jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}") from None
+            elif kind != "rest" and not session.protocol_version:
+                # A legacy SSE session before its initialize: its upstream session would be opened
+                # without the capabilities the client is about to declare.
+                raise RpcError(jsonrpc.INVALID_REQUEST, f"{method}: initialize the session first")
             elif kind == "hosted":
                 return await self._hosted(message, session, entry, caller, listener)
             elif kind == "assembly":

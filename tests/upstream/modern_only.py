@@ -1,0 +1,110 @@
+"""A small hand-written MCP server that speaks 2026-07-28 only: no initialize, no session.
+
+For the gateway's bridge from handshake-era clients: its `greet` tool asks for the user's name by
+multi round-trip (`input_required` with an elicitation and its own requestState), and reports
+progress on an SSE answer when asked to; `initialize` is a removed method here (404 / -32601).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+MODERN = "2026-07-28"
+TOOLS = [{"name": "greet", "description": "Greets the user by the name it asks for",
+          "inputSchema": {"type": "object", "properties": {"greeting": {"type": "string"}}}},
+         {"name": "echo", "description": "Echoes its text", "inputSchema": {
+             "type": "object", "properties": {"text": {"type": "string"}}}}]
+STATE = "opaque-state-of-the-upstream"
+
+
+@dataclass
+class ModernOnly:
+    url: str
+    methods: list[str] = field(default_factory=list)
+    retries: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _result(request_id: Any, result: dict[str, Any]) -> web.Response:
+    return web.json_response({"jsonrpc": "2.0", "id": request_id, "result": {"resultType": "complete", **result}})
+
+
+def _app(server: ModernOnly) -> web.Application:
+    async def mcp(request: web.Request) -> web.StreamResponse:
+        if request.method != "POST":
+            return web.Response(status=405)
+        message: dict[str, Any] = await request.json()
+        method = message.get("method", "")
+        server.methods.append(method)
+        request_id = message.get("id")
+        if request.headers.get("MCP-Protocol-Version") != MODERN or request.headers.get("Mcp-Method") != method:
+            return web.json_response({"jsonrpc": "2.0", "id": request_id, "error": {
+                "code": -32020, "message": "Header mismatch"}}, status=400)
+        params = message.get("params") or {}
+        meta = params.get("_meta") or {}
+        if meta.get("io.modelcontextprotocol/protocolVersion") != MODERN:
+            return web.json_response({"jsonrpc": "2.0", "id": request_id, "error": {
+                "code": -32602, "message": "missing _meta"}}, status=400)
+        if method == "server/discover":
+            return _result(request_id, {"supportedVersions": [MODERN], "capabilities": {"tools": {}},
+                                        "_meta": {"io.modelcontextprotocol/serverInfo": {
+                                            "name": "modern-only", "version": "1.0"}},
+                                        "ttlMs": 0, "cacheScope": "public"})
+        if method == "tools/list":
+            return _result(request_id, {"tools": TOOLS, "ttlMs": 0, "cacheScope": "public"})
+        if method == "tools/call" and params.get("name") == "echo":
+            return _result(request_id, {"content": [{"type": "text", "text": params["arguments"]["text"]}]})
+        if method == "tools/call" and params.get("name") == "greet":
+            responses = params.get("inputResponses")
+            if responses is None:
+                if "elicitation" not in meta.get("io.modelcontextprotocol/clientCapabilities", {}):
+                    return web.json_response({"jsonrpc": "2.0", "id": request_id, "error": {
+                        "code": -32021, "message": "Missing required client capability: elicitation",
+                        "data": {"requiredCapabilities": {"elicitation": {}}}}}, status=400)
+                return _result(request_id, {"resultType": "input_required", "requestState": STATE, "inputRequests": {
+                    "user_name": {"method": "elicitation/create", "params": {
+                        "mode": "form", "message": "What is your name?", "requestedSchema": {
+                            "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}}}}})
+            server.retries.append(params)
+            assert params.get("requestState") == STATE
+            name = responses["user_name"]["content"]["name"]
+            text = f"{params['arguments'].get('greeting', 'Hello')}, {name}!"
+            token = meta.get("progressToken")
+            if token is None:
+                return _result(request_id, {"content": [{"type": "text", "text": text}]})
+            stream = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await stream.prepare(request)
+            progress = {"jsonrpc": "2.0", "method": "notifications/progress",
+                        "params": {"progressToken": token, "progress": 1, "total": 1}}
+            final = {"jsonrpc": "2.0", "id": request_id,
+                     "result": {"resultType": "complete", "content": [{"type": "text", "text": text}]}}
+            await stream.write(b"data: " + json.dumps(progress).encode() + b"\n\n")
+            await stream.write(b"data: " + json.dumps(final).encode() + b"\n\n")
+            await stream.write_eof()
+            return stream
+        return web.json_response({"jsonrpc": "2.0", "id": request_id, "error": {
+            "code": -32601, "message": f"Method not found: {method}"}}, status=404)
+
+    app = web.Application()
+    app.router.add_route("*", "/mcp", mcp)
+    return app
+
+
+@asynccontextmanager
+async def running_modern_only() -> AsyncIterator[ModernOnly]:
+    server = ModernOnly(url="")
+    runner = web.AppRunner(_app(server), handle_signals=False, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    server.url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
