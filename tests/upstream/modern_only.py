@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.backends import serving
+
 MODERN = "2026-07-28"
 TOOLS = [{"name": "greet", "description": "Greets the user by the name it asks for",
           "inputSchema": {"type": "object", "properties": {"greeting": {"type": "string"}}}},
@@ -98,13 +100,6 @@ def _app(server: ModernOnly) -> web.Application:
 @asynccontextmanager
 async def running_modern_only() -> AsyncIterator[ModernOnly]:
     server = ModernOnly(url="")
-    runner = web.AppRunner(_app(server), handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    server.url = f"http://127.0.0.1:{port}/mcp"
-    try:
+    async with serving(_app(server)) as origin:
+        server.url = origin + "/mcp"
         yield server
-    finally:
-        await runner.cleanup()

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.backends import serving
+
 # ok: JSON answers; hang: a tool call waits for `release`; stream: a tool call answers with an SSE
 # stream, a progress notification first, then (after `release`) its result; html, http500: nonsense.
 Mode = Literal["ok", "hang", "stream", "html", "http500"]
@@ -148,15 +150,9 @@ def _app(upstream: RawUpstream) -> web.Application:
 @asynccontextmanager
 async def running_raw_upstream(ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[RawUpstream]:
     upstream = RawUpstream(url="")
-    # Its GET streams never end on their own: a short grace keeps teardown quick.
-    runner = web.AppRunner(_app(upstream), handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    upstream.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}/mcp"
-    try:
-        yield upstream
-    finally:
-        upstream.release.set()
-        await runner.cleanup()
+    async with serving(_app(upstream), ssl_context) as origin:
+        upstream.url = origin + "/mcp"
+        try:
+            yield upstream
+        finally:
+            upstream.release.set()
