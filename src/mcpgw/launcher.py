@@ -515,9 +515,8 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: Node
         f"  NATS               {nats_url}",
         f"  Redis              {redis_url}",
         "",
-        f"Try it, from {config.root}, in each protocol era: --era auto speaks 2026-07-28 where the server does",
-        f"({ASSEMBLED_SERVER} does not: it answers -32022 and the client falls back), --era legacy the 2025-11-25 "
-        "handshake:",
+        f"Try it, from {config.root}, in each protocol era: --era auto speaks 2026-07-28 (every demo server",
+        "does), --era legacy the 2025-11-25 handshake:",
         *(f"  {client} --era {era} {open_url} {hosted_url} {assembled_url}" for era in ERAS),
         *inspector_heading(node or NodeSetup()),
         *(f"  {inspector} {open_url} --transport http --method tools/list --protocol-era {era}" for era in ERAS),

@@ -9,10 +9,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from mcp import Client
 
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
 from tests.edge.raw import Raw
+from tests.upstream.fixture_server import running_fixture
 from tests.upstream.raw_server import RawUpstream, running_raw_upstream
 
 
@@ -109,3 +111,27 @@ async def test_deleting_a_source_is_reported_and_its_tools_leave_the_assembly(
     status, body = await cluster.admin("GET", f"/v1/mcp-servers/{assembly}")
     assert [s.get("status") for s in body["data"]["assembledSources"]] == ["Ok", "SourceMissing"], body
     assert _names((await client.call("tools/list", {}, request_id=2)).json) == ["get_pet"]
+
+
+async def test_a_2026_07_28_client_uses_an_assembly_of_rest_and_hosted_sources(cluster: Cluster,
+                                                                              backend: Backend) -> None:
+    async with running_fixture() as fixture:
+        rest = await cluster.create_server("petstore", petstore_yaml(backend.url))
+        modern_source = await cluster.host("modern-source", fixture.url)
+        legacy_source = await cluster.host("legacy-source", fixture.sse_url, transport="SSE")
+        status, body = await _assemble(cluster, "mixed", [
+            {"mcpServerId": rest, "tools": ["get_pet"]},
+            {"mcpServerId": modern_source, "tools": ["test_simple_text"]},
+            {"mcpServerId": legacy_source, "tools": ["test_simple_text"],
+             "toolAliases": {"test_simple_text": "simple_text_again"}}])
+        assert status == 200, body
+        async with Client(cluster.mcp_url("mixed")) as client:
+            assert client.protocol_version == "2026-07-28"
+            assert [t.name for t in (await client.list_tools()).tools] == [
+                "get_pet", "test_simple_text", "simple_text_again"]
+            pet = await client.call_tool("get_pet", {"id": 8})
+            assert not pet.is_error and backend.last.path == "/pets/8"
+            for name in ("test_simple_text", "simple_text_again"):  # passed through, and bridged
+                result = await client.call_tool(name, {})
+                assert not result.is_error, (name, result)
+                assert "simple text response" in str(result.content)

@@ -13,7 +13,6 @@ With every answer in, the request is retried upstream with `inputResponses` and 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import secrets
 from typing import Any
@@ -23,7 +22,7 @@ from nats.aio.msg import Msg
 
 from mcpgw.contracts import UpstreamCall, UpstreamConfig, UpstreamEvent, UpstreamReply, relay_id
 from mcpgw.jsonrpc import INTERNAL_ERROR, Message
-from mcpgw.protocol import MODERN_VERSION
+from mcpgw.protocol import MODERN_VERSION, header_value
 from mcpgw.runtime.bus import Bus
 from mcpgw_hosting.modern import ModernPassThrough
 from mcpgw_hosting.upstream.errors import UpstreamError
@@ -35,14 +34,6 @@ PREFIX = "rb~"
 MAX_ROUNDS = 8
 NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 _message = msgspec.json.Decoder(Message)
-
-
-def header_value(value: str) -> str:
-    """A value as a header carries it: plain when it is visible ASCII, else the base64 sentinel form."""
-    if value and value.isascii() and value.isprintable() and value == value.strip() \
-            and not (value.startswith("=?base64?") and value.endswith("?=")):
-        return value
-    return "=?base64?" + base64.b64encode(value.encode()).decode() + "?="
 
 
 class _Waiting:

@@ -14,6 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -48,6 +49,23 @@ class _Page(msgspec.Struct):
 
 _page = msgspec.json.Decoder(_Page)
 
+# How the edge lists a hosted source for a 2026-07-28 client of the assembly.
+LISTING_META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "mcpgw", "version": "0.1.0"}}
+LISTING_HEADERS = {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/list"}
+
+
+class _Ignored:
+    def event(self, payload: bytes) -> None:
+        return None
+
+    def pause(self, retry_ms: int) -> None:
+        return None
+
+
+IGNORED = _Ignored()
+
 
 class Assemblies:
     def __init__(self, servers: ServerCache, relay: HostedRelay) -> None:
@@ -61,10 +79,12 @@ class Assemblies:
         except McpgwError:
             return None
 
-    async def members(self, session: Session, entry: ServerEntry, caller: Caller,
+    async def members(self, session: Session | None, entry: ServerEntry, caller: Caller,
                       fresh: bool = False) -> dict[str, Member]:
-        """The assembly's tools as this session sees them, by exposed name, in listing order."""
-        key = (session.id, entry.snapshot.server_id, entry.snapshot.revision)
+        """The assembly's tools as this session sees them (`None`: a 2026-07-28 client, which has
+        none; its hosted sources are listed in that revision), by exposed name, in listing order."""
+        key = (session.id if session is not None else "modern:" + caller.consumer_id, entry.snapshot.server_id,
+               entry.snapshot.revision)
         cached = self._members.get(key)
         if cached is not None and not fresh and cached[0] > time.monotonic():
             return cached[1]
@@ -82,7 +102,8 @@ class Assemblies:
             self._members.popitem(last=False)
         return members
 
-    async def _source_members(self, session: Session, source: AssemblySource, caller: Caller) -> list[Member]:
+    async def _source_members(self, session: Session | None, source: AssemblySource,
+                              caller: Caller) -> list[Member]:
         try:
             server = await self._servers.by_id(source.server_id)
         except McpgwError as exc:
@@ -104,14 +125,22 @@ class Assemblies:
             members.append(Member(exposed, name, server, raw if exposed == name else renamed(raw, exposed)))
         return members
 
-    async def _hosted_tools(self, session: Session, server: ServerEntry, caller: Caller) -> list[tuple[str, bytes]]:
+    async def _hosted_tools(self, session: Session | None, server: ServerEntry,
+                            caller: Caller) -> list[tuple[str, bytes]]:
         tools: list[tuple[str, bytes]] = []
         cursor: str | None = None
         for page in range(MAX_PAGES):
-            params = msgspec.json.encode({} if cursor is None else {"cursor": cursor})
+            fields: dict[str, Any] = {} if cursor is None else {"cursor": cursor}
+            if session is None:
+                fields["_meta"] = LISTING_META
+            params = msgspec.json.encode(fields)
             message = Message(jsonrpc="2.0", id=f"mcpgw~tools-{page}", method="tools/list",
                               params=msgspec.Raw(params))
-            answer = await self._relay.request(server.snapshot.server_id, session, caller, message, None)
+            if session is None:
+                _, answer = await self._relay.modern(server.snapshot.server_id, caller, msgspec.json.encode(message),
+                                                     LISTING_HEADERS, IGNORED)
+            else:
+                answer = await self._relay.request(server.snapshot.server_id, session, caller, message, None)
             result = result_of(answer)
             if result is None:
                 log.warning("assembly source %s: tools/list failed: %s", server.snapshot.name, answer[:300])

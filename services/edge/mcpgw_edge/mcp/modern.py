@@ -138,6 +138,7 @@ def server_info(entry: ServerEntry) -> dict[str, Any]:
 
 
 def discover_result(entry: ServerEntry, ttl_ms: int) -> bytes:
+    """A REST-converted or assembled server's discovery: both eras, its tools."""
     result: dict[str, Any] = {
         "resultType": "complete",
         "supportedVersions": list(ALL_VERSIONS),

@@ -3,10 +3,9 @@
 A request is modern when it says `MCP-Protocol-Version: 2026-07-28`; the headers name its method
 (and tool), checked against the body once (`mcp/modern.py`). Nothing is read from Redis: the
 consumer is checked per request (decisions cached) and the server comes from the edge's cache.
-A hosted server's requests pass through to its upstream as they are (hosting tells the client
-the upstream's own era if it is not this one); an assembled server speaks the handshake era only
-for now: a modern request to one is told so with the versions it does speak (-32022), and the
-client falls back to `initialize`.
+A hosted server's requests go to hosting, which passes them through to a 2026-07-28 upstream as
+they are, or bridges them to a handshake-era one. An assembled server lists and calls its sources'
+tools: a REST source's through toolexec, a hosted source's through hosting, in this revision.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import msgspec
 
 from mcpgw import jsonrpc
 from mcpgw.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, Message, RpcError
-from mcpgw.protocol import MODERN_VERSION, SUPPORTED_VERSIONS
+from mcpgw.protocol import MODERN_VERSION, header_value
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
 from mcpgw_edge.mcp import modern, param_headers
@@ -57,13 +56,13 @@ class Stateless:
         request_id = message.id
         assert isinstance(request_id, int | str)
         try:
-            if entry.kind == "assembly":
-                raise modern.unsupported(MODERN_VERSION, SUPPORTED_VERSIONS)
             modern.check(message, request.header("mcp-method"), request.header("mcp-name"))
             if message.method in modern.REMOVED:
                 raise modern.not_found(str(message.method))  # whatever era the upstream speaks
             if entry.kind == "hosted":
                 return await self._hosted(request, message, request_id, entry, caller)
+            if entry.kind == "assembly" and message.method in ("tools/list", "tools/call"):
+                return await self._assembled(request, message, request_id, entry, caller)
             if message.method == "tools/call":  # x-mcp-header arguments mirrored in Mcp-Param-* headers
                 param_headers.check_call(entry, message.params, request.headers, caller.allowed)
             return await self._answer(message, request_id, entry, caller)
@@ -126,6 +125,53 @@ class Stateless:
             return status, answer
 
         return await self._relayed.respond(work, request_id, None)
+
+    async def _assembled(self, request: Request, message: Message, request_id: int | str, entry: ServerEntry,
+                         caller: Caller) -> Response | EventStream:
+        """An assembly's tools: listed from its sources, each call sent to the source owning the name
+        (a hosted one in this revision too: passed through, or bridged by hosting)."""
+        edge = self.edge
+        assemblies = edge.dispatcher.assemblies
+        allowed = caller.allowed
+        if message.method == "tools/list":
+            try:
+                offset = list_offset(message.params)
+            except RpcError as exc:
+                return json_response(jsonrpc.error(request_id, exc.code, exc.message))
+            members = await assemblies.members(None, entry, caller, fresh=offset == 0)
+            visible = [m.entry for m in members.values() if allowed is None or m.exposed in allowed]
+            size = edge.dispatcher.page_size
+            page = b'{"tools":[' + b",".join(visible[offset:offset + size]) + b"]"
+            if offset + size < len(visible):
+                page += b',"nextCursor":' + msgspec.json.encode(str(offset + size))
+            return json_response(jsonrpc.result(request_id, modern.cacheable(
+                page + b"}", edge.settings.list_ttl_ms, private=True)))  # sources' lists vary: not shared
+        name = tool_name(message.params)
+        members = await assemblies.members(None, entry, caller)
+        member = None if allowed is not None and name not in allowed else (
+            members.get(name) or (await assemblies.members(None, entry, caller, fresh=True)).get(name))
+        if member is None:
+            return json_response(jsonrpc.error(request_id, INVALID_PARAMS, f"Unknown tool: {name}"))
+        params = msgspec.json.decode(message.params) if message.params is not msgspec.UNSET else {}
+        params["name"] = member.original
+        source = member.source
+        if source.kind == "hosted":
+            body = msgspec.json.encode({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
+            headers = {name: value for name, value in request.headers.items()
+                       if name in PROTOCOL_HEADERS or name.startswith("mcp-param-")}
+            headers["mcp-name"] = header_value(member.original)
+            relay, server_id = edge.dispatcher.relay, source.snapshot.server_id
+
+            async def work(listener: Listener) -> tuple[int, bytes]:
+                return await relay.modern(server_id, caller, body, headers, listener)
+
+            return await self._relayed.respond(work, request_id, None)
+        inner = Caller(caller.consumer_id, None, caller.forward_headers)
+        try:
+            payload = await edge.dispatcher.call_tool(msgspec.Raw(msgspec.json.encode(params)), "", source, inner)
+        except RpcError as exc:
+            return json_response(jsonrpc.error(request_id, exc.code, exc.message))
+        return json_response(jsonrpc.result(request_id, modern.complete(payload)))
 
     def _listen(self, message: Message, request_id: int | str, entry: ServerEntry) -> EventStream:
         """A stream of the change notifications the client opted in to (a REST server's: its tools)."""

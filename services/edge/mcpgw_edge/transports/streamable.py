@@ -84,8 +84,7 @@ class StreamableHttp:
         if request.header(SESSION_HEADER) is None and version is not None and version not in SUPPORTED_VERSIONS:
             # Neither era's: say which versions there are, in the modern error clients recognize.
             request_id = decoded.id if isinstance(decoded, Message) else None
-            offered = SUPPORTED_VERSIONS if entry.kind == "assembly" else modern.ALL_VERSIONS
-            refusal = modern.unsupported(version, offered)
+            refusal = modern.unsupported(version, modern.ALL_VERSIONS)
             return rpc_error_response(400, refusal.code, refusal.message,
                                       request_id if isinstance(request_id, int | str) else None, data=refusal.data)
         session = await self._session(request, entry, caller)
