@@ -13,12 +13,14 @@ from typing import Any
 import aiohttp
 import mcp.types as types
 import pytest
+import redis.asyncio as aioredis
 from mcp import ClientSession
 from mcp.client.session import ClientRequestContext
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcpgw_hosting.service import HostingService
 
+from mcpgw.contracts import RedisKeys
 from tests.cluster import Cluster
 from tests.edge.raw import Answer, Raw
 from tests.upstream.fixture_server import RunningFixture, running_fixture
@@ -173,3 +175,23 @@ async def test_a_handshake_era_client_in_front_of_a_2026_only_upstream(
     # The gateway tried initialize once (refused: that is how it knew), then spoke 2026-07-28 only.
     assert modern_only.methods.count("initialize") == 1
     assert modern_only.retries and modern_only.retries[0]["requestState"] == "opaque-state-of-the-upstream"
+
+
+async def test_tool_calls_of_either_bridge_are_counted_once(cluster: Cluster, fixture: RunningFixture,
+                                                           http: aiohttp.ClientSession, redis_url: str,
+                                                           root: str) -> None:
+    server_id = await cluster.host("old", fixture.sse_url, transport="SSE", mcpStatisticsEnable=True)
+    url = cluster.mcp_url("old")
+    meta = _meta(elicitation={})
+    first = (await _call(http, url, _elicitation(meta), 1)).json["result"]
+    (key, _), = first["inputRequests"].items()
+    answer = {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}}
+    await _call(http, url, _elicitation(meta, requestState=first["requestState"], inputResponses={key: answer}), 2)
+    await _call(http, url, {"name": "test_simple_text", "arguments": {}, "_meta": meta}, 3)
+    assert await cluster.hosting.stats.flush() is True
+    redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        stats = await redis.hgetall(RedisKeys(root).stats_server(server_id))
+    finally:
+        await redis.aclose()
+    assert stats["calls"] == "2" and stats["tool:test_elicitation:calls"] == "1", stats

@@ -133,11 +133,13 @@ class Relay:
         self.calls += 1
         config = await self._configs.get(call.server_id, call.consumer_id)
         if call.modern_headers:  # 2026-07-28: passed through, or bridged to a handshake-era upstream
+            started = asyncio.get_running_loop().time()
             if await self.modern.speaks_modern(config):
-                return await self.modern.relay(call, config, msg.reply)
-            return await self.bridge.relay(call, config, msg)
+                return self._counted(call, config, started, await self.modern.relay(call, config, msg.reply))
+            return self._counted(call, config, started, await self.bridge.relay(call, config, msg))
         if config.backend.transport == "StreamableHTTP" and await self.modern.modern_only(config):
-            return await self._to_modern(call, config, msg)
+            started = asyncio.get_running_loop().time()
+            return self._counted(call, config, started, await self._to_modern(call, config, msg))
         if config.backend.transport == "SSE":
             answered = await self.holders.route(call, msg)
             if answered is not None:
@@ -213,6 +215,23 @@ class Relay:
         if config.statistics and message.method == "tools/call" and self._stats is not None:
             self._record(server_id, message, answer, asyncio.get_running_loop().time() - started)
         return UpstreamReply(message=msgspec.Raw(answer))
+
+    def _counted(self, call: UpstreamCall, config: UpstreamConfig, started: float,
+                 reply: UpstreamReply | None) -> UpstreamReply | None:
+        """Statistics for a tool call that went by a path of its own (2026-07-28, a bridge): counted
+        once, when its result is in (not for each `input_required` round)."""
+        if not config.statistics or self._stats is None or reply is None:
+            return reply
+        answer = reply.response
+        if answer is None or b'"input_required"' in answer:
+            return reply
+        try:
+            message = _message.decode(call.message)
+        except msgspec.DecodeError:
+            return reply
+        if message.method == "tools/call":
+            self._record(call.server_id, message, answer, asyncio.get_running_loop().time() - started)
+        return reply
 
     def _record(self, server_id: str, message: Message, answer: bytes, seconds: float) -> None:
         """Statistics as for a REST tool: calls, errors (isError or a JSON-RPC error), latency."""
