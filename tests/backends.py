@@ -78,11 +78,14 @@ def _app(backend: Backend) -> web.Application:
 
 @asynccontextmanager
 async def serving(app: web.Application, ssl_context: ssl.SSLContext | None = None,
-                  shutdown_timeout: float = 0.1) -> AsyncIterator[str]:
+                  shutdown_timeout: float = 0.1, handler_cancellation: bool = False) -> AsyncIterator[str]:
     """`app` on a free loopback port, until the block exits: its origin (`http(s)://127.0.0.1:N`).
 
-    A short shutdown grace: test servers' streams never end on their own."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout)
+    A short shutdown grace: test servers' streams never end on their own. With
+    `handler_cancellation`, a client that goes away cancels its handler (what a test of
+    cancellation watches for)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout,
+                           handler_cancellation=handler_cancellation)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()

@@ -7,6 +7,7 @@ asks the client mid-call (elicitation/create); through the bridge a modern clien
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -165,7 +166,7 @@ async def test_a_handshake_era_client_in_front_of_a_2026_only_upstream(
     async with transport as (read, write), ClientSession(read, write, elicitation_callback=elicit) as session:
         init = await session.initialize()
         assert init.server_info.name == "modern-only"
-        assert {t.name for t in (await session.list_tools()).tools} == {"greet", "echo"}
+        assert {t.name for t in (await session.list_tools()).tools} == {"greet", "echo", "wait"}
         echoed = await session.call_tool("echo", {"text": "hi"})
         assert echoed.content[0].text == "hi"  # type: ignore[union-attr]
         greeted = await session.call_tool("greet", {"greeting": "Hello"}, progress_callback=on_progress)
@@ -195,3 +196,20 @@ async def test_tool_calls_of_either_bridge_are_counted_once(cluster: Cluster, fi
     finally:
         await redis.aclose()
     assert stats["calls"] == "2" and stats["tool:test_elicitation:calls"] == "1", stats
+
+
+async def test_a_2026_client_closing_its_stream_cancels_the_call_upstream(
+        cluster: Cluster, modern_only: ModernOnly, http: aiohttp.ClientSession) -> None:
+    """In 2026-07-28, closing a request's stream is its cancellation: the upstream's connection closes too."""
+    await cluster.host("new-only", modern_only.url)
+    meta = {**_meta(), "progressToken": "p"}
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": "wait",
+               "Accept": "application/json, text/event-stream"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "wait", "arguments": {},
+                                                                          "_meta": meta}}
+    async with http.post(cluster.mcp_url("new-only"), json=body, headers=headers) as stream:
+        assert stream.headers["Content-Type"] == "text/event-stream"
+        while not (await asyncio.wait_for(stream.content.readline(), 5)).startswith(b"data:"):
+            pass  # the progress notification: the call is under way upstream
+        assert not modern_only.cancelled.is_set()
+    await asyncio.wait_for(modern_only.cancelled.wait(), 5)

@@ -7,6 +7,7 @@ progress on an SSE answer when asked to; `initialize` is a removed method here (
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,9 @@ MODERN = "2026-07-28"
 TOOLS = [{"name": "greet", "description": "Greets the user by the name it asks for",
           "inputSchema": {"type": "object", "properties": {"greeting": {"type": "string"}}}},
          {"name": "echo", "description": "Echoes its text", "inputSchema": {
-             "type": "object", "properties": {"text": {"type": "string"}}}}]
+             "type": "object", "properties": {"text": {"type": "string"}}}},
+         {"name": "wait", "description": "Reports progress, then waits until its client goes away",
+          "inputSchema": {"type": "object"}}]
 STATE = "opaque-state-of-the-upstream"
 
 
@@ -30,6 +33,8 @@ class ModernOnly:
     url: str
     methods: list[str] = field(default_factory=list)
     retries: list[dict[str, Any]] = field(default_factory=list)
+    # Set when a `wait` call's connection went away before it answered (2026-07-28's cancellation).
+    cancelled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _result(request_id: Any, result: dict[str, Any]) -> web.Response:
@@ -59,6 +64,17 @@ def _app(server: ModernOnly) -> web.Application:
                                         "ttlMs": 0, "cacheScope": "public"})
         if method == "tools/list":
             return _result(request_id, {"tools": TOOLS, "ttlMs": 0, "cacheScope": "public"})
+        if method == "tools/call" and params.get("name") == "wait":
+            stream = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await stream.prepare(request)
+            progress = {"jsonrpc": "2.0", "method": "notifications/progress",
+                        "params": {"progressToken": meta.get("progressToken"), "progress": 0}}
+            await stream.write(b"data: " + json.dumps(progress).encode() + b"\n\n")
+            try:
+                await asyncio.Event().wait()  # until the connection closes (the handler is cancelled)
+            except asyncio.CancelledError:
+                server.cancelled.set()
+                raise
         if method == "tools/call" and params.get("name") == "echo":
             return _result(request_id, {"content": [{"type": "text", "text": params["arguments"]["text"]}]})
         if method == "tools/call" and params.get("name") == "greet":
@@ -100,6 +116,6 @@ def _app(server: ModernOnly) -> web.Application:
 @asynccontextmanager
 async def running_modern_only() -> AsyncIterator[ModernOnly]:
     server = ModernOnly(url="")
-    async with serving(_app(server)) as origin:
+    async with serving(_app(server), handler_cancellation=True) as origin:
         server.url = origin + "/mcp"
         yield server

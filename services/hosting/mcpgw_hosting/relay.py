@@ -22,6 +22,7 @@ from mcpgw.contracts import (
     McpgwError,
     SseDeliver,
     UpstreamCall,
+    UpstreamCancel,
     UpstreamConfig,
     UpstreamEvent,
     UpstreamReply,
@@ -122,6 +123,7 @@ class Relay:
         self.holders = holders
         holders.handle_held = self.handle_held
         self.calls = 0  # messages this worker took from the queue group, for tests and debugging
+        self._running: dict[str, asyncio.Task[Any]] = {}
 
     async def unrelated(self, session_id: str, server_id: str, raw: bytes) -> None:
         """A message the upstream sent outside any request: to the client session's own stream."""
@@ -133,10 +135,7 @@ class Relay:
         self.calls += 1
         config = await self._configs.get(call.server_id, call.consumer_id)
         if call.modern_headers:  # 2026-07-28: passed through, or bridged to a handshake-era upstream
-            started = asyncio.get_running_loop().time()
-            if await self.modern.speaks_modern(config):
-                return self._counted(call, config, started, await self.modern.relay(call, config, msg.reply))
-            return self._counted(call, config, started, await self.bridge.relay(call, config, msg))
+            return await self._modern_call(call, config, msg)
         if config.backend.transport == "StreamableHTTP" and await self.modern.modern_only(config):
             started = asyncio.get_running_loop().time()
             return self._counted(call, config, started, await self._to_modern(call, config, msg))
@@ -215,6 +214,28 @@ class Relay:
         if config.statistics and message.method == "tools/call" and self._stats is not None:
             self._record(server_id, message, answer, asyncio.get_running_loop().time() - started)
         return UpstreamReply(message=msgspec.Raw(answer))
+
+    async def _modern_call(self, call: UpstreamCall, config: UpstreamConfig, msg: Msg) -> UpstreamReply | None:
+        started = asyncio.get_running_loop().time()
+        task = asyncio.current_task()
+        if call.call_id and task is not None:
+            self._running[call.call_id] = task  # its client closing the stream cancels it
+        reply: UpstreamReply | None
+        try:
+            if await self.modern.speaks_modern(config):
+                reply = await self.modern.relay(call, config, msg.reply)
+            else:
+                reply = await self.bridge.relay(call, config, msg)
+        finally:
+            self._running.pop(call.call_id, None)
+        return self._counted(call, config, started, reply)
+
+    async def cancel(self, event: UpstreamCancel) -> None:
+        """A 2026-07-28 client went away: stop its call here, if it runs here (the upstream sees its
+        request's connection close, which that revision makes the cancellation)."""
+        task = self._running.pop(event.call_id, None)
+        if task is not None:
+            task.cancel()
 
     def _counted(self, call: UpstreamCall, config: UpstreamConfig, started: float,
                  reply: UpstreamReply | None) -> UpstreamReply | None:

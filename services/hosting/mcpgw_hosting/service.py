@@ -19,6 +19,7 @@ from mcpgw.contracts import (
     SessionEnded,
     Subjects,
     UpstreamCall,
+    UpstreamCancel,
     UpstreamDescribe,
     UpstreamReply,
     UpstreamTools,
@@ -99,6 +100,7 @@ class HostingService:
             await bus.subscribe(subjects.events_server_all, ConfigChanged, configs.on_event),
             # Every worker drops what it holds of an ended session; one of them ends it upstream.
             await bus.subscribe(subjects.events_session_all, SessionEnded, on_session_ended),
+            await bus.subscribe(subjects.hosting_cancel, UpstreamCancel, relay.cancel),
         ]
         self._stats.start()
         self._subscriptions += [

@@ -103,6 +103,8 @@ class UpstreamCall(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hostin
     # Set for a 2026-07-28 request: its protocol headers (MCP-Protocol-Version, Mcp-Method, Mcp-Name,
     # Mcp-Param-*), sent upstream with it as it is, outside any session (`session_id` is empty).
     modern_headers: dict[str, str] = {}
+    # Set for a 2026-07-28 request: names it for `UpstreamCancel` (its client went away).
+    call_id: str = ""
 
 
 class UpstreamReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosting.call.reply.v1",
@@ -153,6 +155,13 @@ class UpstreamTools(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosti
 class UpstreamToolsReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosting.tools.reply.v1",
                          tag_field="kind"):
     names: list[str] = []
+
+
+class UpstreamCancel(msgspec.Struct, kw_only=True, tag="hosting.cancel.v1", tag_field="kind"):
+    """edge -> every hosting worker (published): the client of 2026-07-28 call `call_id` closed its
+    stream, which that revision makes its cancellation; the worker running it stops it."""
+
+    call_id: str
 
 
 class UpstreamSessionEnd(msgspec.Struct, kw_only=True, tag="hosting.session.end.v1", tag_field="kind"):

@@ -76,6 +76,11 @@ class Subjects:
     def hosting_tools(self) -> str:
         return f"{self.root}.hosting.tools"
 
+    @property
+    def hosting_cancel(self) -> str:
+        """Cancellations of 2026-07-28 calls, for whichever worker runs the call (every one hears it)."""
+        return f"{self.root}.hosting.cancel"
+
     def hosting_bridge(self, worker_id: str) -> str:
         """The worker holding a bridged call, for the client's retry that landed elsewhere."""
         return f"{self.root}.hosting.bridge.{_token(worker_id, 'worker id')}"

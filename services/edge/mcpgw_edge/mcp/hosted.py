@@ -9,7 +9,9 @@ word that the upstream closed that stream to be polled.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -20,6 +22,7 @@ from mcpgw.contracts import (
     ErrorCode,
     McpgwError,
     UpstreamCall,
+    UpstreamCancel,
     UpstreamDescribe,
     UpstreamDescription,
     UpstreamEvent,
@@ -106,6 +109,7 @@ class HostedRelay:
     def __init__(self, bus: Bus, timeout: float) -> None:
         self._bus = bus
         self._timeout = timeout
+        self._notices: set[asyncio.Future[None]] = set()
 
     async def describe(self, server_id: str, consumer_id: str) -> UpstreamDescription:
         return await self._bus.request(self._bus.subjects.hosting_describe,
@@ -157,12 +161,19 @@ class HostedRelay:
 
         call = UpstreamCall(server_id=server_id, session_id="", consumer_id=caller.consumer_id,
                             message=msgspec.Raw(body), forward_headers=caller.forward_headers,
-                            modern_headers=headers)
+                            modern_headers=headers, call_id=secrets.token_hex(12))
         try:
             reply = await self._bus.request(self._bus.subjects.hosting_call(server_id), call, UpstreamReply,
                                             timeout=self._timeout, on_event=relay_event)
         except McpgwError as exc:
             return 200, self.failed(msgspec.json.decode(body, type=Message), exc)
+        except asyncio.CancelledError:
+            # The client closed its stream: in 2026-07-28 that cancels the request, upstream too.
+            notice = asyncio.ensure_future(self._bus.publish(self._bus.subjects.hosting_cancel,
+                                                             UpstreamCancel(call_id=call.call_id)))
+            self._notices.add(notice)
+            notice.add_done_callback(self._notices.discard)
+            raise
         response = reply.response
         if response is None:
             return reply.status, b""

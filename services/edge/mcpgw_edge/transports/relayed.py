@@ -68,9 +68,11 @@ class Relayed:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def respond(self, work: Work, request_id: jsonrpc.RequestId, resume_in: str | None) -> Response | EventStream:
+    async def respond(self, work: Work, request_id: jsonrpc.RequestId, resume_in: str | None,
+                      cancel_on_disconnect: bool = False) -> Response | EventStream:
         """The answer to one request `work` produces: JSON if nothing came before it, else SSE;
-        resumable when `resume_in` names the session its events are kept for."""
+        resumable when `resume_in` names the session its events are kept for. With
+        `cancel_on_disconnect` (2026-07-28) a client that goes away before the answer cancels it."""
         collected = _Collected()
 
         async def drive() -> None:
@@ -81,26 +83,36 @@ class Relayed:
                 answer = jsonrpc.error(request_id, jsonrpc.INTERNAL_ERROR, "internal error")
             collected.items.put_nowait(("final", answer))
 
-        self._spawn(asyncio.get_running_loop().create_task(drive()))
-        first = await collected.items.get()
+        driving = asyncio.get_running_loop().create_task(drive())
+        self._spawn(driving)
+        try:
+            first = await collected.items.get()
+        except asyncio.CancelledError:
+            if cancel_on_disconnect:
+                driving.cancel()
+            raise
         if first[0] == "final":
             assert isinstance(first[1], bytes)
             return json_response(first[1], collected.status)
         if resume_in is not None:
             return self._resumable(first, collected, resume_in)
-        return self._plain(first, collected)
+        return self._plain(first, collected, driving if cancel_on_disconnect else None)
 
-    def _plain(self, first: Item, collected: _Collected) -> EventStream:
+    def _plain(self, first: Item, collected: _Collected, cancel: asyncio.Task[None] | None = None) -> EventStream:
         async def run(sink: EventSink) -> None:
             kind, value = first
-            while True:
-                if isinstance(value, bytes):  # a pause cannot be passed on: the answer still comes here
-                    # A client that stops reading would hold the request's answer forever: bound it.
-                    async with asyncio.timeout(self._write_timeout):
-                        await sink.send(sse_event(value))
-                if kind == "final":
-                    return
-                kind, value = await collected.items.get()
+            try:
+                while True:
+                    if isinstance(value, bytes):  # a pause cannot be passed on: the answer still comes here
+                        # A client that stops reading would hold the request's answer forever: bound it.
+                        async with asyncio.timeout(self._write_timeout):
+                            await sink.send(sse_event(value))
+                    if kind == "final":
+                        return
+                    kind, value = await collected.items.get()
+            finally:
+                if kind != "final" and cancel is not None:
+                    cancel.cancel()  # the client went away before the answer
 
         return EventStream(run)
 

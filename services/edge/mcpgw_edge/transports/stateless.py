@@ -124,7 +124,7 @@ class Stateless:
                                                                          b'"cacheScope":"private"'))
             return status, answer
 
-        return await self._relayed.respond(work, request_id, None)
+        return await self._relayed.respond(work, request_id, None, cancel_on_disconnect=True)
 
     async def _assembled(self, request: Request, message: Message, request_id: int | str, entry: ServerEntry,
                          caller: Caller) -> Response | EventStream:
@@ -165,7 +165,7 @@ class Stateless:
             async def work(listener: Listener) -> tuple[int, bytes]:
                 return await relay.modern(server_id, caller, body, headers, listener)
 
-            return await self._relayed.respond(work, request_id, None)
+            return await self._relayed.respond(work, request_id, None, cancel_on_disconnect=True)
         inner = Caller(caller.consumer_id, None, caller.forward_headers)
         try:
             payload = await edge.dispatcher.call_tool(msgspec.Raw(msgspec.json.encode(params)), "", source, inner)
