@@ -8,6 +8,7 @@ asks the client mid-call (elicitation/create); through the bridge a modern clien
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +27,7 @@ from tests.cluster import Cluster
 from tests.edge.raw import Answer, Raw
 from tests.upstream.fixture_server import RunningFixture, running_fixture
 from tests.upstream.modern_only import ModernOnly, running_modern_only
+from tests.upstream.raw_server import running_raw_upstream
 
 MODERN = "2026-07-28"
 
@@ -213,3 +215,35 @@ async def test_a_2026_client_closing_its_stream_cancels_the_call_upstream(
             pass  # the progress notification: the call is under way upstream
         assert not modern_only.cancelled.is_set()
     await asyncio.wait_for(modern_only.cancelled.wait(), 5)
+
+
+async def test_a_2026_subscription_hears_a_handshake_era_upstreams_changes(cluster: Cluster,
+                                                                          http: aiohttp.ClientSession) -> None:
+    async with running_raw_upstream() as upstream:
+        await cluster.host("old-changes", upstream.url)
+        meta = _meta()
+        # A first call opens the bridged upstream session (and its GET stream).
+        listed = await Raw(http, cluster.mcp_url("old-changes")).send(
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}},
+            headers={"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/list"}, session=False)
+        assert [t["name"] for t in listed.json["result"]["tools"]] == ["whoami", "shared"]
+        headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "subscriptions/listen",
+                   "Accept": "application/json, text/event-stream"}
+        body = {"jsonrpc": "2.0", "id": "sub", "method": "subscriptions/listen",
+                "params": {"_meta": meta, "notifications": {"toolsListChanged": True, "promptsListChanged": True}}}
+        async with http.post(cluster.mcp_url("old-changes"), json=body, headers=headers) as stream:
+            ack = await _data(stream)
+            assert ack["method"] == "notifications/subscriptions/acknowledged"
+            assert ack["params"]["notifications"] == {"toolsListChanged": True}  # the upstream has no prompts
+            await asyncio.wait_for(upstream.stream_opened.wait(), 5)
+            upstream.push({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+            changed = await _data(stream)
+        assert changed == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed",
+                           "params": {"_meta": {"io.modelcontextprotocol/subscriptionId": "sub"}}}
+
+
+async def _data(stream: aiohttp.ClientResponse) -> Any:
+    while True:
+        line = await asyncio.wait_for(stream.content.readline(), 5)
+        if line.startswith(b"data:"):
+            return json.loads(line[5:])

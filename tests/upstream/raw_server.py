@@ -99,7 +99,8 @@ def _app(upstream: RawUpstream) -> web.Application:
             sid = secrets.token_hex(8)
             upstream.sessions.add(sid)
             upstream.initialized += 1
-            result = {"protocolVersion": message["params"]["protocolVersion"], "capabilities": {"tools": {}},
+            result = {"protocolVersion": message["params"]["protocolVersion"],
+                      "capabilities": {"tools": {"listChanged": True}},
                       "serverInfo": {"name": "raw-upstream", "version": "1.0"}}
             return web.json_response({"jsonrpc": "2.0", "id": message["id"], "result": result},
                                      headers={"Mcp-Session-Id": sid})

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import secrets
 from typing import Any
@@ -32,8 +31,9 @@ from mcpgw.contracts import (
 )
 from mcpgw.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, Message
 from mcpgw.runtime.bus import Bus
+from mcpgw_hosting.bridge_listen import BridgedSubscriptions
 from mcpgw_hosting.sealing import Sealer, StateInvalid
-from mcpgw_hosting.sessions import SessionPool
+from mcpgw_hosting.sessions import SessionPool, bridge_session
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
 
@@ -90,8 +90,9 @@ class HeldCall:
 
 class Bridge:
     def __init__(self, bus: Bus, pool: SessionPool, sealer: Sealer, worker_id: str, held_timeout: float,
-                 list_ttl_ms: int = 0) -> None:
+                 subscriptions: BridgedSubscriptions) -> None:
         self._bus = bus
+        self.subscriptions = subscriptions
         self._pool = pool
         self._sealer = sealer
         self.worker_id = worker_id
@@ -117,8 +118,7 @@ class Bridge:
         if message.method == "server/discover":
             return await self._discover(call, request_id)
         if message.method == "subscriptions/listen":
-            text = "subscriptions/listen is not bridged to a handshake-era upstream yet"
-            return UpstreamReply(message=msgspec.Raw(_error(request_id, -32601, text)), status=404)
+            return await self.subscriptions.listen(call, config, message, msg.reply)
         return await self._start(call, config, message, msg.reply)
 
     async def _discover(self, call: UpstreamCall, request_id: Any) -> UpstreamReply:
@@ -127,7 +127,7 @@ class Bridge:
                                               UpstreamDescribe(server_id=call.server_id, consumer_id=call.consumer_id),
                                               UpstreamDescription)
         result: dict[str, Any] = {"resultType": "complete", "supportedVersions": [],
-                                  "capabilities": _without_subscriptions(msgspec.json.decode(description.capabilities)),
+                                  "capabilities": msgspec.json.decode(description.capabilities),
                                   "_meta": {"io.modelcontextprotocol/serverInfo":
                                             msgspec.json.decode(description.server_info)},
                                   "ttlMs": 0, "cacheScope": "public"}
@@ -176,12 +176,7 @@ class Bridge:
             params["_meta"] = up_meta
         body = msgspec.json.encode({"jsonrpc": "2.0", "id": held.upstream_id, "method": message.method,
                                     "params": params})
-        digest = hashlib.sha256(msgspec.json.encode([call.consumer_id, capabilities, client_info])).hexdigest()
-        session_call = UpstreamCall(server_id=call.server_id, session_id=f"bridge-{digest[:32]}",
-                                    consumer_id=call.consumer_id, message=msgspec.Raw(b"{}"),
-                                    client_capabilities=msgspec.Raw(msgspec.json.encode(capabilities)),
-                                    client_info=msgspec.Raw(msgspec.json.encode(client_info)),
-                                    forward_headers=call.forward_headers)
+        session_call = bridge_session(call, capabilities, client_info)
         headers = call.forward_headers or None
         try:
             session = await self._pool.get(session_call, config)
@@ -305,15 +300,6 @@ class Bridge:
             if held.task is not None:
                 held.task.cancel()
         self._held.clear()
-
-
-def _without_subscriptions(capabilities: dict[str, Any]) -> dict[str, Any]:
-    """An upstream's capabilities less what needs `subscriptions/listen`, which is not bridged yet."""
-    for name in ("tools", "prompts", "resources"):
-        feature = capabilities.get(name)
-        if isinstance(feature, dict):
-            capabilities[name] = {k: v for k, v in feature.items() if k not in ("listChanged", "subscribe")}
-    return capabilities
 
 
 CACHEABLE = frozenset({"tools/list", "prompts/list", "resources/list", "resources/read", "resources/templates/list"})

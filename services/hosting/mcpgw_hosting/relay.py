@@ -39,7 +39,7 @@ from mcpgw_hosting.holders import Holders
 from mcpgw_hosting.modern import ModernPassThrough
 from mcpgw_hosting.reverse_bridge import PREFIX as REVERSE_PREFIX
 from mcpgw_hosting.reverse_bridge import ReverseBridge
-from mcpgw_hosting.sessions import SessionPool, UpstreamSession
+from mcpgw_hosting.sessions import BRIDGE_SESSION, SessionPool, UpstreamSession
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
 from mcpgw_hosting.upstream.streamable import OnMessage, OnPause, StreamableUpstream
@@ -126,7 +126,11 @@ class Relay:
         self._running: dict[str, asyncio.Task[Any]] = {}
 
     async def unrelated(self, session_id: str, server_id: str, raw: bytes) -> None:
-        """A message the upstream sent outside any request: to the client session's own stream."""
+        """A message the upstream sent outside any request: to the client session's own stream (a
+        bridged session has no client stream: its subscriptions take what they asked for)."""
+        if session_id.startswith(BRIDGE_SESSION):
+            await self.bridge.subscriptions.unrelated(session_id, server_id, raw)
+            return
         payload = to_client(raw, server_id)
         await self._bus.publish(self._bus.subjects.edge_sse(session_id),
                                 SseDeliver(session_id=session_id, payload=msgspec.Raw(payload)))

@@ -27,6 +27,7 @@ from mcpgw.contracts import (
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.stats import Stats
 from mcpgw_hosting.bridge import Bridge
+from mcpgw_hosting.bridge_listen import BridgedSubscriptions
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.describe import Describer
 from mcpgw_hosting.holders import Holders
@@ -79,8 +80,9 @@ class HostingService:
 
         pool = SessionPool(self._http, self._redis, keys, s, unrelated)
         holders = Holders(bus, self._redis, keys, pool, s.upstream_timeout + s.request_timeout)
+        subscriptions = BridgedSubscriptions(bus, pool)
         bridge = Bridge(bus, pool, Sealer(key_from(s.state_key), s.held_call_timeout), holders.worker_id,
-                        s.held_call_timeout)
+                        s.held_call_timeout, subscriptions)
         modern = ModernPassThrough(bus, self._http, s)
         reverse = ReverseBridge(bus, modern, holders.worker_id, s.held_call_timeout)
         relay = self._relay = Relay(bus, configs, pool, holders, modern, bridge, reverse, self._stats)

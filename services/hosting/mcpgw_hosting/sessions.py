@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
 import redis.asyncio as aioredis
@@ -41,6 +43,20 @@ class Stored(msgspec.Struct, kw_only=True):
 
 
 _stored = msgspec.json.Decoder(Stored)
+
+
+BRIDGE_SESSION = "bridge-"
+
+
+def bridge_session(call: UpstreamCall, capabilities: Any, client_info: Any) -> UpstreamCall:
+    """The upstream session a bridged request uses: one per consumer and what it declares, as an
+    `UpstreamCall` the session pool opens and continues like any other."""
+    digest = hashlib.sha256(msgspec.json.encode([call.consumer_id, capabilities, client_info])).hexdigest()
+    return UpstreamCall(server_id=call.server_id, session_id=f"{BRIDGE_SESSION}{digest[:32]}",
+                        consumer_id=call.consumer_id, message=msgspec.Raw(b"{}"),
+                        client_capabilities=msgspec.Raw(msgspec.json.encode(capabilities)),
+                        client_info=msgspec.Raw(msgspec.json.encode(client_info)),
+                        forward_headers=call.forward_headers)
 
 
 class UpstreamSession:

@@ -128,6 +128,8 @@ class UpstreamEvent(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosti
 
     message: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"null"))
     retry_ms: int | None = None
+    # Set on an event that only says a long call (a bridged subscription) is alive.
+    keepalive: bool = False
 
 
 class UpstreamDescribe(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosting.describe.v1",

@@ -132,6 +132,8 @@ class HostedRelay:
             except msgspec.DecodeError:
                 log.warning("dropping a malformed event from hosting")
                 return
+            if event.keepalive:
+                return  # it restarted the request's timeout: that was all it was for
             if event.retry_ms is not None:
                 listener.pause(event.retry_ms)
             else:
@@ -155,9 +157,12 @@ class HostedRelay:
         and response (its progress and log notifications go to `listener` before)."""
         def relay_event(data: bytes) -> None:
             try:
-                listener.event(bytes(_event.decode(data).message))
+                event = _event.decode(data)
             except msgspec.DecodeError:
                 log.warning("dropping a malformed event from hosting")
+                return
+            if not event.keepalive:
+                listener.event(bytes(event.message))
 
         call = UpstreamCall(server_id=server_id, session_id="", consumer_id=caller.consumer_id,
                             message=msgspec.Raw(body), forward_headers=caller.forward_headers,

@@ -23,6 +23,9 @@ from mcpgw_hosting.upstream.streamable import OnMessage, _describe, id_key
 log = logging.getLogger(__name__)
 
 _message = msgspec.json.Decoder(Message)
+# Notifications never about a request: always the session's, even with one request in flight.
+CHANGES = frozenset({"notifications/tools/list_changed", "notifications/prompts/list_changed",
+                     "notifications/resources/list_changed", "notifications/resources/updated"})
 
 
 class _ProgressParams(msgspec.Struct):
@@ -140,7 +143,7 @@ class LegacyUpstream:
             if token is not None:
                 key = id_key(token)
                 target = next((p for p in self._pending.values() if p.token == key), None)
-        elif len(self._pending) == 1:
+        elif len(self._pending) == 1 and message.method not in CHANGES:
             target = next(iter(self._pending.values()))
         try:
             await (target.on_message if target is not None else self._on_unrelated)(raw)
