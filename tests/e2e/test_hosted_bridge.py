@@ -247,3 +247,20 @@ async def _data(stream: aiohttp.ClientResponse) -> Any:
         line = await asyncio.wait_for(stream.content.readline(), 5)
         if line.startswith(b"data:"):
             return json.loads(line[5:])
+
+
+async def test_a_handshake_era_client_hears_a_2026_only_upstreams_changes(
+        cluster: Cluster, modern_only: ModernOnly, http: aiohttp.ClientSession) -> None:
+    """The gateway subscribes upstream on the session's behalf; the changes reach its GET stream."""
+    await cluster.host("new-only", modern_only.url)
+    client = Raw(http, cluster.mcp_url("new-only"))
+    await client.initialize()
+    await client.call("tools/list", {})
+    await asyncio.wait_for(modern_only.listening.wait(), 5)
+    headers = {"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id or "",
+               "MCP-Protocol-Version": client.version or ""}
+    async with http.get(cluster.mcp_url("new-only"), headers=headers) as stream:
+        assert await asyncio.wait_for(stream.content.readline(), 5) == b": ping\n"  # the stream is live
+        modern_only.push("notifications/tools/list_changed")
+        changed = await _data(stream)
+    assert changed == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}

@@ -35,6 +35,14 @@ class ModernOnly:
     retries: list[dict[str, Any]] = field(default_factory=list)
     # Set when a `wait` call's connection went away before it answered (2026-07-28's cancellation).
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+    # Open subscriptions/listen streams, and the event set when one opens.
+    listeners: list[asyncio.Queue[dict[str, Any]]] = field(default_factory=list)
+    listening: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push(self, method: str) -> None:
+        """A change notification to every open subscription."""
+        for queue in self.listeners:
+            queue.put_nowait({"jsonrpc": "2.0", "method": method})
 
 
 def _result(request_id: Any, result: dict[str, Any]) -> web.Response:
@@ -58,12 +66,29 @@ def _app(server: ModernOnly) -> web.Application:
             return web.json_response({"jsonrpc": "2.0", "id": request_id, "error": {
                 "code": -32602, "message": "missing _meta"}}, status=400)
         if method == "server/discover":
-            return _result(request_id, {"supportedVersions": [MODERN], "capabilities": {"tools": {}},
+            return _result(request_id, {"supportedVersions": [MODERN], "capabilities": {"tools": {"listChanged": True}},
                                         "_meta": {"io.modelcontextprotocol/serverInfo": {
                                             "name": "modern-only", "version": "1.0"}},
                                         "ttlMs": 0, "cacheScope": "public"})
         if method == "tools/list":
             return _result(request_id, {"tools": TOOLS, "ttlMs": 0, "cacheScope": "public"})
+        if method == "subscriptions/listen":
+            stream = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await stream.prepare(request)
+            subscription = {"io.modelcontextprotocol/subscriptionId": request_id}
+            ack = {"jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
+                   "params": {"_meta": subscription, "notifications": params.get("notifications", {})}}
+            await stream.write(b"data: " + json.dumps(ack).encode() + b"\n\n")
+            queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+            server.listeners.append(queue)
+            server.listening.set()
+            try:
+                while True:
+                    pushed = await queue.get()
+                    pushed["params"] = {"_meta": subscription}
+                    await stream.write(b"data: " + json.dumps(pushed).encode() + b"\n\n")
+            finally:
+                server.listeners.remove(queue)
         if method == "tools/call" and params.get("name") == "wait":
             stream = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await stream.prepare(request)

@@ -174,6 +174,7 @@ class Relay:
         if message.method == "logging/setLevel":
             assert isinstance(message.id, int | str)
             return UpstreamReply(message=msgspec.Raw(jsonrpc_result(message.id, b"{}")))
+        await self.reverse.keep_listening(call, config)  # its change notifications, for the client's stream
         return await self.reverse.request(call, config, message, msg.reply)
 
     async def handle_held(self, call: UpstreamCall, msg: Msg) -> UpstreamReply | None:

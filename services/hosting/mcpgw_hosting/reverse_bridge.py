@@ -18,9 +18,10 @@ import secrets
 from typing import Any
 
 import msgspec
+import redis.asyncio as aioredis
 from nats.aio.msg import Msg
 
-from mcpgw.contracts import UpstreamCall, UpstreamConfig, UpstreamEvent, UpstreamReply, relay_id
+from mcpgw.contracts import RedisKeys, SseDeliver, UpstreamCall, UpstreamConfig, UpstreamEvent, UpstreamReply, relay_id
 from mcpgw.jsonrpc import INTERNAL_ERROR, Message
 from mcpgw.protocol import MODERN_VERSION, header_value
 from mcpgw.runtime.bus import Bus
@@ -30,6 +31,9 @@ from mcpgw_hosting.upstream.errors import UpstreamError
 log = logging.getLogger(__name__)
 
 PREFIX = "rb~"
+# How long a worker's claim to subscribe for a session lasts (it is not refreshed: a new request
+# of the session renews it when the claim is gone and nobody listens).
+LISTEN_CLAIM = 3600
 # Round trips one request may take before the gateway gives up on it (an upstream that keeps asking).
 MAX_ROUNDS = 8
 NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
@@ -44,12 +48,76 @@ class _Waiting:
 
 
 class ReverseBridge:
-    def __init__(self, bus: Bus, modern: ModernPassThrough, worker_id: str, wait: float) -> None:
+    def __init__(self, bus: Bus, modern: ModernPassThrough, worker_id: str, wait: float,
+                 redis: aioredis.Redis | None = None, keys: RedisKeys | None = None) -> None:
         self._bus = bus
         self._modern = modern
         self.worker_id = worker_id
         self._wait = wait
         self._waiting: dict[str, _Waiting] = {}
+        self._redis = redis
+        self._keys = keys
+        # (client session, server) -> the task subscribed upstream on that session's behalf
+        self._listening: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    async def keep_listening(self, call: UpstreamCall, config: UpstreamConfig) -> None:
+        """Subscribe upstream (`subscriptions/listen`) for a client session's change notifications,
+        which reach its stream as the handshake era has them; one worker per session does it."""
+        key = (call.session_id, call.server_id)
+        task = self._listening.get(key)
+        if task is not None and not task.done():
+            return
+        if self._redis is not None and self._keys is not None:
+            claim = self._keys.upstream_holder(f"{call.session_id}.listen", call.server_id)
+            try:
+                if not await self._redis.set(claim, self.worker_id, nx=True, ex=LISTEN_CLAIM):
+                    return  # another worker listens for this session
+            except (aioredis.RedisError, OSError, TimeoutError):
+                pass
+        self._listening[key] = asyncio.get_running_loop().create_task(self._listen(call, config))
+
+    def stop_listening(self, session_id: str) -> None:
+        for key in [k for k in self._listening if k[0] == session_id]:
+            self._listening.pop(key).cancel()
+
+    async def _listen(self, call: UpstreamCall, config: UpstreamConfig) -> None:
+        found = await self._modern.discover(config)
+        if found is None:
+            return
+        wanted = {flag: True for feature, flag in (("tools", "toolsListChanged"), ("prompts", "promptsListChanged"),
+                                                    ("resources", "resourcesListChanged"))
+                  if (found.capabilities.get(feature) or {}).get("listChanged")}
+        if not wanted:
+            return
+        meta = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+                "io.modelcontextprotocol/clientCapabilities": msgspec.json.decode(call.client_capabilities)}
+        body = msgspec.json.encode({"jsonrpc": "2.0", "id": "mcpgw~listen", "method": "subscriptions/listen",
+                                    "params": {"_meta": meta, "notifications": wanted}})
+        headers = {"MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": "subscriptions/listen"}
+        subject = self._bus.subjects.edge_sse(call.session_id)
+
+        async def deliver(raw: bytes) -> None:
+            message = msgspec.json.decode(raw)
+            method = message.get("method") if isinstance(message, dict) else None
+            if not isinstance(method, str) or method == "notifications/subscriptions/acknowledged":
+                return
+            params = dict(message.get("params") or {})
+            params.pop("_meta", None)  # the subscription id means nothing to a handshake-era client
+            notification: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+            if params:
+                notification["params"] = params
+            payload = msgspec.json.encode(notification)
+            await self._bus.publish(subject, SseDeliver(session_id=call.session_id, payload=msgspec.Raw(payload)))
+
+        delay = 0.5
+        while True:
+            try:
+                await self._modern.client(config).follow(body, headers, deliver)
+                delay = 0.5
+            except UpstreamError as exc:
+                log.info("upstream subscription for %s dropped: %s", call.session_id, exc.message)
+            await asyncio.sleep(delay)  # re-subscribe, slower each time it fails
+            delay = min(delay * 2, 30.0)
 
     async def request(self, call: UpstreamCall, config: UpstreamConfig, message: Message, reply: str) -> UpstreamReply:
         params: dict[str, Any] = msgspec.json.decode(message.params) if message.params is not msgspec.UNSET else {}

@@ -84,11 +84,12 @@ class HostingService:
         bridge = Bridge(bus, pool, Sealer(key_from(s.state_key), s.held_call_timeout), holders.worker_id,
                         s.held_call_timeout, subscriptions)
         modern = ModernPassThrough(bus, self._http, s)
-        reverse = ReverseBridge(bus, modern, holders.worker_id, s.held_call_timeout)
+        reverse = ReverseBridge(bus, modern, holders.worker_id, s.held_call_timeout, self._redis, keys)
         relay = self._relay = Relay(bus, configs, pool, holders, modern, bridge, reverse, self._stats)
         describer = Describer(self._http, configs, s, modern)
 
         async def on_session_ended(event: SessionEnded) -> None:
+            reverse.stop_listening(event.session_id)
             for session in await pool.end_local(event.session_id):
                 await holders.release(session.key)
 

@@ -173,6 +173,25 @@ class StreamableUpstream:
             raise UpstreamError(f"upstream refused to resume the stream: HTTP {resp.status}")
         return resp
 
+    async def follow(self, body: bytes, headers: dict[str, str], on_message: OnMessage) -> None:
+        """POST a long-lived request (2026-07-28 `subscriptions/listen`) and hand every message of its
+        stream to `on_message` until the upstream ends it; no read timeout (it may be quiet for long)."""
+        headers = {**self._headers, **headers, "Content-Type": "application/json",
+                   "Accept": "application/json, text/event-stream"}
+        timeout = aiohttp.ClientTimeout(total=None, connect=self._http.timeout.connect, sock_read=None)
+        try:
+            async with self._http.post(self.url, data=body, headers=headers, timeout=timeout,
+                                       allow_redirects=False) as resp:
+                if resp.status >= 400 or resp.content_type != "text/event-stream":
+                    raise UpstreamError(f"upstream refused the subscription: HTTP {resp.status}")
+                async for kind, data in events(resp.content, self._limit):
+                    if kind == "message" and data:
+                        await on_message(data.encode())
+        except EventTooLarge:
+            raise UpstreamError(f"upstream sent a message larger than {self._limit} bytes") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise UpstreamError(f"upstream unreachable: {_describe(exc)}") from None
+
     def listen(self, on_message: OnMessage) -> None:
         """Hold the session's GET stream (messages not tied to a request), re-opened if it drops."""
         if self._stream is None:
