@@ -14,6 +14,7 @@ import pytest
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
 from tests.edge.raw import ACCEPT_BOTH, Answer, Raw
+from tests.util import eventually
 
 MODERN = "2026-07-28"
 META = {"io.modelcontextprotocol/protocolVersion": MODERN,
@@ -169,3 +170,25 @@ async def test_the_handshake_era_is_untouched_beside_it(http: aiohttp.ClientSess
     lost = await client.send({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, session=False,
                              headers={"MCP-Protocol-Version": "2025-11-25", "Accept": ACCEPT_BOTH})
     assert lost.status == 400 and lost.json["error"]["code"] == -32600
+
+
+async def test_a_servers_own_list_ttl_reaches_its_results(http: aiohttp.ClientSession, url: str,
+                                                          cluster: Cluster) -> None:
+    status, listed = await cluster.admin("GET", "/v1/mcp-servers?nameLike=petstore&gatewayId=gw")
+    server_id = listed["data"]["items"][0]["mcpServerId"]
+    status, body = await cluster.admin("PUT", f"/v1/mcp-servers/{server_id}", json={
+        "type": "RealMCP", "protocol": "HTTP", "listTtlMs": 5000})
+    assert status == 200, body
+    status, got = await cluster.admin("GET", f"/v1/mcp-servers/{server_id}")
+    assert got["data"]["listTtlMs"] == 5000
+
+    async def ttl() -> int:
+        return int((await _rpc(http, url, "tools/list")).json["result"]["ttlMs"])
+
+    assert await eventually(ttl, lambda value: value == 5000, within=5) == 5000
+    status, body = await cluster.admin("PUT", f"/v1/mcp-servers/{server_id}", json={"listTtlMs": -1})
+    assert status == 400 and "listTtlMs" in body["message"]
+    status, _ = await cluster.admin("PUT", f"/v1/mcp-servers/{server_id}", json={
+        "type": "RealMCP", "protocol": "HTTP", "listTtlMs": None})
+    assert status == 200
+    assert await eventually(ttl, lambda value: value == 60_000, within=5) == 60_000  # the edge's default again

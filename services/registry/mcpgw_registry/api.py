@@ -22,6 +22,7 @@ from mcpgw_registry.grants_api import GRANTS
 from mcpgw_registry.kinds.hooks import LinkedHooks
 from mcpgw_registry.paging import choices, page, page_params
 from mcpgw_registry.server_repo import SPEC_FIELD, ServerRepository
+from mcpgw_registry.server_view import to_resource
 from mcpgw_registry.servers import (
     CREATE_FROM_TYPES,
     DEPLOY_STATUSES,
@@ -30,7 +31,6 @@ from mcpgw_registry.servers import (
     McpServerConfig,
     ServerRecord,
     UpdateServer,
-    to_resource,
 )
 from mcpgw_registry.tool_secrets import restore
 from mcpgw_registry.tools import ToolsFormat, minimal_document

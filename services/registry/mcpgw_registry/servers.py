@@ -6,7 +6,6 @@ ignored. Update bodies use `UNSET` defaults: a field present replaces, a field a
 
 from __future__ import annotations
 
-import base64
 import re
 import typing
 from typing import Annotated, Any, Literal
@@ -19,7 +18,6 @@ from mcpgw.contracts.hosting import UpstreamCredential, UpstreamTarget
 from mcpgw.contracts.registry import ServerKind
 from mcpgw_registry.hosted.credentials import CredentialBody
 from mcpgw_registry.hosted.credentials import check as check_credential
-from mcpgw_registry.hosted.credentials import view as credential_view
 from mcpgw_registry.kinds.base import HOSTED_PROTOCOLS, default_from_type, kind_of
 from mcpgw_registry.kinds.fields import check_kind_fields
 from mcpgw_registry.overrides import ImportState
@@ -126,6 +124,9 @@ class CreateServer(_Body):
     create_from_type: CreateFromType | None = None
     mcp_server_config: McpServerConfig | None = None
     mcp_statistics_enable: bool = False
+    # 2026-07-28 list results' `ttlMs` for this server (how long a client may cache its tools list);
+    # absent: the edge's default.
+    list_ttl_ms: Annotated[int, Meta(ge=0, le=86_400_000)] | None = None
     assembled_sources: list[AssembledSource] = []
     gray_mcp_server_configs: list[GrayConfig] = []
     gateway_id: str = ""
@@ -147,6 +148,7 @@ class UpdateServer(_Body):
     create_from_type: CreateFromType | UnsetType = UNSET
     mcp_server_config: McpServerConfig | UnsetType | None = UNSET
     mcp_statistics_enable: bool | UnsetType = UNSET
+    list_ttl_ms: Annotated[int, Meta(ge=0, le=86_400_000)] | UnsetType | None = UNSET
     assembled_sources: list[AssembledSource] | UnsetType = UNSET
     gray_mcp_server_configs: list[GrayConfig] | UnsetType = UNSET
     consumer_auth_info: ConsumerAuthInfo | UnsetType = UNSET
@@ -188,6 +190,7 @@ class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     tools_text: str | BlobRef = ""
     tools_format: ToolsFormat = "yaml"
     statistics: bool = False
+    list_ttl_ms: int | None = None
     assembled_sources: list[AssembledSource] = []
     gray_configs: list[GrayConfig] = []
     gateway_id: str = ""
@@ -243,6 +246,7 @@ def record_from_create(body: CreateServer, server_id: str, now_ms: int) -> Serve
         backend_config=body.backend_config,
         create_from_type=body.create_from_type or default_from_type(kind_of(body.type, body.protocol)),
         statistics=body.mcp_statistics_enable,
+        list_ttl_ms=body.list_ttl_ms,
         assembled_sources=body.assembled_sources,
         gray_configs=body.gray_mcp_server_configs,
         gateway_id=body.gateway_id,
@@ -274,6 +278,8 @@ def apply_update(record: ServerRecord, body: UpdateServer, now_ms: int) -> Serve
         "gray_configs": body.gray_mcp_server_configs,
     }
     changes.update({k: v for k, v in simple.items() if v is not UNSET})
+    if not isinstance(body.list_ttl_ms, UnsetType):
+        changes["list_ttl_ms"] = body.list_ttl_ms  # null: back to the edge's default
     if not isinstance(body.consumer_auth_info, UnsetType):
         changes["consumer_auth"] = body.consumer_auth_info.enable
     if body.upstream_credential is None:
@@ -362,38 +368,3 @@ def validate_record(record: ServerRecord) -> None:
             _check_match(gray.match, join(gfield, "match"))
         if gray.backend_config is not None:
             _check_backend(gray.backend_config, join(gfield, "backendConfig"))
-
-
-def to_resource(record: ServerRecord, revision: int, tools_text: str, *, listing: bool = False) -> dict[str, Any]:
-    """The API view (`GetMcpServer` data); list items leave out the canary routes.
-
-    `tools_text` is the document as readers may see it (credentials masked).
-    """
-    config = base64.b64encode(tools_text.encode()).decode() if tools_text else ""
-    view: dict[str, Any] = {
-        "mcpServerId": record.id,
-        "name": record.name,
-        "description": record.description,
-        "type": record.type,
-        "createFromType": record.create_from_type,
-        "protocol": record.protocol,
-        "mcpServerPath": f"/mcp-servers/{record.name}",
-        "exposedUriPath": record.exposed_uri_path,
-        "deployStatus": record.deploy_status,
-        "mcpServerConfig": config,
-        "mcpStatisticsEnable": record.statistics,
-        "gatewayId": record.gateway_id,
-        "domainIds": record.domain_ids,
-        "domainInfos": [],
-        "match": record.match,
-        "backend": record.backend_config,
-        "assembledSources": record.assembled_sources,
-        "consumerAuthInfo": {"enable": record.consumer_auth},
-        "upstreamCredential": credential_view(record.upstream_credential) if record.upstream_credential else None,
-        "createTimestamp": record.created_ms,
-        "updateTimestamp": record.updated_ms,
-        "revision": revision,
-    }
-    if not listing:
-        view["grayMcpServerConfigs"] = record.gray_configs
-    return {k: v for k, v in view.items() if v is not None}

@@ -25,6 +25,7 @@ def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | Non
         protocol=record.protocol,
         consumer_auth=record.consumer_auth,
         statistics=record.statistics,
+        list_ttl_ms=record.list_ttl_ms,
         kind=record.kind,
     )
     if snapshot.kind == "hosted" and record.protocol in ("SSE", "StreamableHTTP"):

@@ -33,6 +33,8 @@ class ServerSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     # OAuth authorization servers announced in this server's RFC 9728 protected-resource metadata.
     authorization_servers: list[str] = []
     statistics: bool = False
+    # 2026-07-28 list results' `ttlMs`; None: the edge's default.
+    list_ttl_ms: int | None = None
     server: ServerBlock | None = None
     tools: list[ToolSpec] = []
     listing: list[ToolListing] = []

@@ -87,10 +87,10 @@ class Stateless:
             page = entry.tools_page(offset, edge.dispatcher.page_size, caller.allowed)
             # A consumer's grants shape the list: no shared cache may hand it to someone else.
             private = entry.snapshot.consumer_auth
-            return json_response(jsonrpc.result(request_id, modern.cacheable(page, edge.settings.list_ttl_ms,
+            return json_response(jsonrpc.result(request_id, modern.cacheable(page, self._ttl(entry),
                                                                              private)))
         if method == "server/discover":
-            return json_response(jsonrpc.result(request_id, modern.discover_result(entry, edge.settings.list_ttl_ms)))
+            return json_response(jsonrpc.result(request_id, modern.discover_result(entry, self._ttl(entry))))
         if method == "subscriptions/listen":
             return self._listen(message, request_id, entry)
         raise modern.not_found(str(method))
@@ -145,7 +145,7 @@ class Stateless:
             if offset + size < len(visible):
                 page += b',"nextCursor":' + msgspec.json.encode(str(offset + size))
             return json_response(jsonrpc.result(request_id, modern.cacheable(
-                page + b"}", edge.settings.list_ttl_ms, private=True)))  # sources' lists vary: not shared
+                page + b"}", self._ttl(entry), private=True)))  # sources' lists vary: not shared
         name = tool_name(message.params)
         members = await assemblies.members(None, entry, caller)
         member = None if allowed is not None and name not in allowed else (
@@ -172,6 +172,11 @@ class Stateless:
         except RpcError as exc:
             return json_response(jsonrpc.error(request_id, exc.code, exc.message))
         return json_response(jsonrpc.result(request_id, modern.complete(payload)))
+
+    def _ttl(self, entry: ServerEntry) -> int:
+        """`ttlMs` of the server's list results: its own (`listTtlMs`), else the edge's default."""
+        own = entry.snapshot.list_ttl_ms
+        return self.edge.settings.list_ttl_ms if own is None else own
 
     def _listen(self, message: Message, request_id: int | str, entry: ServerEntry) -> EventStream:
         """A stream of the change notifications the client opted in to (a REST server's: its tools)."""
