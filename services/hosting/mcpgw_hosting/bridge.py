@@ -83,6 +83,11 @@ class HeldCall:
         self.answer_to: Any = None  # posts the client's answers to the upstream session
         self.method = ""
         self.capabilities: dict[str, Any] = {}
+        # Which of its consumer's legacy SSE upstream sessions the call holds (see `Bridge._start`).
+        self.slot = 0
+        self.slot_key: tuple[str, str, bytes] | None = None
+        # Fires when the client takes too long to retry with its answers.
+        self.expiry: asyncio.TimerHandle | None = None
         self.log_from: int | None = None
         # Set when the upstream asked for something the client did not declare it can do.
         self.missing: str | None = None
@@ -98,6 +103,8 @@ class Bridge:
         self.worker_id = worker_id
         self._held_timeout = held_timeout
         self._held: dict[str, HeldCall] = {}
+        # Legacy SSE upstream sessions in use, by consumer, server and declarations: their slots.
+        self._slots: dict[tuple[str, str, bytes], set[int]] = {}
 
     async def relay(self, call: UpstreamCall, config: UpstreamConfig, msg: Msg) -> UpstreamReply | None:
         message = _message.decode(call.message)
@@ -142,6 +149,8 @@ class Bridge:
             text = "the call this requestState continues is over (or its worker restarted); send the request afresh"
             return UpstreamReply(message=msgspec.Raw(_error(request_id, INVALID_PARAMS, text)), status=400)
         held.reply_to = reply
+        if held.expiry is not None:
+            held.expiry.cancel()
         answered = [key for key in list(held.pending) if key in responses]
         for key in answered:
             upstream_id, _ = held.pending.pop(key)
@@ -176,11 +185,17 @@ class Bridge:
             params["_meta"] = up_meta
         body = msgspec.json.encode({"jsonrpc": "2.0", "id": held.upstream_id, "method": message.method,
                                     "params": params})
-        session_call = bridge_session(call, capabilities, client_info)
+        # A legacy SSE upstream cannot tell whose request it asks about when two calls run on one
+        # session: there, each call in flight has a session of its own (kept for the next one).
+        if config.backend.transport == "SSE":
+            held.slot_key = (call.consumer_id, call.server_id, msgspec.json.encode([capabilities, client_info]))
+            held.slot = self._checkout(held.slot_key)
+        session_call = bridge_session(call, capabilities, client_info, held.slot)
         headers = call.forward_headers or None
         try:
             session = await self._pool.get(session_call, config)
         except UpstreamError as exc:
+            self._checkin(held)
             return UpstreamReply(message=msgspec.Raw(_failure(message, message.id, exc.message)))
 
         async def answer_to(answer: bytes) -> None:
@@ -283,13 +298,39 @@ class Bridge:
         return self._finish(held, request_id, _error(request_id, INTERNAL_ERROR, "upstream did not answer in time"))
 
     def _input_required(self, held: HeldCall, call: UpstreamCall, request_id: Any) -> UpstreamReply:
+        # A client that never retries must not hold the call (and its upstream request) forever.
+        if held.expiry is not None:
+            held.expiry.cancel()
+        held.expiry = asyncio.get_running_loop().call_later(self._held_timeout, self._abandon, held)
         state = self._sealer.seal(self._sealer.new(self.worker_id, held.id), call.server_id, call.consumer_id)
         result = {"resultType": "input_required",
                   "inputRequests": {key: request for key, (_, request) in held.pending.items()},
                   "requestState": state}
         return UpstreamReply(message=msgspec.Raw(_result(request_id, result)))
 
+    def _abandon(self, held: HeldCall) -> None:
+        if self._held.get(held.id) is held:
+            log.info("bridged call %s: no retry came; given up", held.id)
+            self._finish(held, None, b"")
+
+    def _checkout(self, key: tuple[str, str, bytes]) -> int:
+        busy = self._slots.setdefault(key, set())
+        slot = next(i for i in range(len(busy) + 1) if i not in busy)
+        busy.add(slot)
+        return slot
+
+    def _checkin(self, held: HeldCall) -> None:
+        if held.slot_key is not None:
+            busy = self._slots.get(held.slot_key, set())
+            busy.discard(held.slot)
+            if not busy:
+                self._slots.pop(held.slot_key, None)
+            held.slot_key = None
+
     def _finish(self, held: HeldCall, request_id: Any, answer: bytes) -> UpstreamReply:
+        if held.expiry is not None:
+            held.expiry.cancel()
+        self._checkin(held)
         self._held.pop(held.id, None)
         if held.task is not None and not held.task.done():
             held.task.cancel()

@@ -311,6 +311,7 @@ class Relay:
     async def close(self) -> None:
         await self.holders.close()
         await self.bridge.close()
+        self.reverse.close()
 
 
 class _Meta(msgspec.Struct):

@@ -76,6 +76,11 @@ class ReverseBridge:
                 pass
         self._listening[key] = asyncio.get_running_loop().create_task(self._listen(call, config))
 
+    def close(self) -> None:
+        for task in self._listening.values():
+            task.cancel()
+        self._listening.clear()
+
     def stop_listening(self, session_id: str) -> None:
         for key in [k for k in self._listening if k[0] == session_id]:
             self._listening.pop(key).cancel()

@@ -48,10 +48,11 @@ _stored = msgspec.json.Decoder(Stored)
 BRIDGE_SESSION = "bridge-"
 
 
-def bridge_session(call: UpstreamCall, capabilities: Any, client_info: Any) -> UpstreamCall:
-    """The upstream session a bridged request uses: one per consumer and what it declares, as an
-    `UpstreamCall` the session pool opens and continues like any other."""
-    digest = hashlib.sha256(msgspec.json.encode([call.consumer_id, capabilities, client_info])).hexdigest()
+def bridge_session(call: UpstreamCall, capabilities: Any, client_info: Any, slot: int = 0) -> UpstreamCall:
+    """The upstream session a bridged request uses: one per consumer and what it declares (and per
+    `slot`, where calls cannot share one), as an `UpstreamCall` the session pool opens and continues
+    like any other."""
+    digest = hashlib.sha256(msgspec.json.encode([call.consumer_id, capabilities, client_info, slot])).hexdigest()
     return UpstreamCall(server_id=call.server_id, session_id=f"{BRIDGE_SESSION}{digest[:32]}",
                         consumer_id=call.consumer_id, message=msgspec.Raw(b"{}"),
                         client_capabilities=msgspec.Raw(msgspec.json.encode(capabilities)),
