@@ -169,18 +169,21 @@ async def _tools_example(admin: Admin, args: argparse.Namespace) -> None:
     sys.stdout.write(text)
 
 
-async def _servers_list(admin: Admin, args: argparse.Namespace) -> None:
+async def _all_pages(admin: Admin, path: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every item of a paged list of the admin API."""
     items: list[dict[str, Any]] = []
     page = 1
     while True:
-        params = {"pageNumber": str(page), "pageSize": str(PAGE_SIZE)}
-        if args.name_like:
-            params["nameLike"] = args.name_like
-        data = await admin.call("GET", "/v1/mcp-servers", params=params)
+        data = await admin.call("GET", path, params={**(params or {}), "pageNumber": str(page),
+                                                    "pageSize": str(PAGE_SIZE)})
         items.extend(data.get("items", []))
         if page * PAGE_SIZE >= int(data.get("totalSize", 0)):
-            break
+            return items
         page += 1
+
+
+async def _servers_list(admin: Admin, args: argparse.Namespace) -> None:
+    items = await _all_pages(admin, "/v1/mcp-servers", {"nameLike": args.name_like} if args.name_like else None)
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
         return
@@ -259,14 +262,7 @@ async def _servers_assemble(admin: Admin, args: argparse.Namespace) -> None:
 
 
 async def _services_list(admin: Admin, args: argparse.Namespace) -> None:
-    items: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        data = await admin.call("GET", "/v1/services", params={"pageNumber": str(page), "pageSize": str(PAGE_SIZE)})
-        items.extend(data.get("items", []))
-        if page * PAGE_SIZE >= int(data.get("totalSize", 0)):
-            break
-        page += 1
+    items = await _all_pages(admin, "/v1/services")
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
         return

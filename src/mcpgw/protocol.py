@@ -10,6 +10,14 @@ LATEST_VERSION = SUPPORTED_VERSIONS[0]
 MODERN_VERSION = "2026-07-28"
 GATEWAY_VERSION = "0.1.0"
 
+# 2026-07-28 `_meta` keys.
+META_VERSION = "io.modelcontextprotocol/protocolVersion"
+META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
+META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
+META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
+META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
+
 
 def header_value(value: str) -> str:
     """A value as a 2026-07-28 header carries it (`Mcp-Name`, `Mcp-Param-*`): plain when it is visible

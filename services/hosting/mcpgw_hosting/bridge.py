@@ -30,6 +30,7 @@ from mcpgw.contracts import (
     UpstreamReply,
 )
 from mcpgw.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, Message
+from mcpgw.protocol import META_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL
 from mcpgw.runtime.bus import Bus
 from mcpgw_hosting.bridge_listen import BridgedSubscriptions
 from mcpgw_hosting.sealing import Sealer, StateInvalid
@@ -40,12 +41,9 @@ from mcpgw_hosting.upstream.legacy import LegacyUpstream
 log = logging.getLogger(__name__)
 
 _message = msgspec.json.Decoder(Message)
-META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
-META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
 MISSING_CAPABILITY = -32021
 # What the upstream may ask mid-call, and the client capability each needs.
 NEEDS = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
-META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 

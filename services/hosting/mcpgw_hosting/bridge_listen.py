@@ -27,15 +27,13 @@ from mcpgw.contracts import (
     UpstreamReply,
 )
 from mcpgw.jsonrpc import Message
+from mcpgw.protocol import META_CAPABILITIES, META_CLIENT_INFO, META_SUBSCRIPTION
 from mcpgw.runtime.bus import Bus
 from mcpgw_hosting.sessions import SessionPool, bridge_session
 from mcpgw_hosting.upstream.errors import UpstreamError
 
 log = logging.getLogger(__name__)
 
-META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
-META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
-META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
 # Handshake-era notification -> the filter field that asks for it.
 KINDS = {"notifications/tools/list_changed": "toolsListChanged",
          "notifications/prompts/list_changed": "promptsListChanged",

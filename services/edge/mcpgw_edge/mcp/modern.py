@@ -14,18 +14,20 @@ from typing import Any
 import msgspec
 
 from mcpgw.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, NULL, Message
-from mcpgw.protocol import MODERN_VERSION, SUPPORTED_VERSIONS
+from mcpgw.protocol import (
+    META_CAPABILITIES,
+    META_SERVER_INFO,
+    META_SUBSCRIPTION,
+    META_VERSION,
+    MODERN_VERSION,
+    SUPPORTED_VERSIONS,
+)
 from mcpgw_edge.servers import ServerEntry
 
 HEADER_MISMATCH = -32020
 MISSING_CAPABILITY = -32021
 UNSUPPORTED_VERSION = -32022
 
-META_VERSION = "io.modelcontextprotocol/protocolVersion"
-META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
-META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
-META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
-META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
 
 # Both eras, newest first: what `server/discover` and a version error list for a REST server.
 ALL_VERSIONS = (MODERN_VERSION, *SUPPORTED_VERSIONS)
