@@ -93,7 +93,8 @@ async def rest_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
         await gateway(name, 8, 2)
         await modern(name, 8, 2)
     if args.profile:
-        await profile(args.profile, cluster, lambda: gateway("bench", 64, 6), ("gateway", "toolexec"))
+        load = (lambda: modern("bench", 64, 6)) if args.era == "2026" else (lambda: gateway("bench", 64, 6))
+        await profile(args.profile, cluster, load, ("gateway", "toolexec"))
         return
 
     print(f"\nREST tool: the backend directly vs tools/call through mcpgw; {args.rounds} rounds x "
@@ -175,6 +176,8 @@ async def main() -> None:
     parser.add_argument("--case", choices=("rest", "hosted", "both"), default="both",
                         help="a REST tool, a hosted MCP server's tool, or both (default)")
     parser.add_argument("--auth", action="store_true", help="also measure with consumer auth switched on (REST)")
+    parser.add_argument("--era", choices=("handshake", "2026"), default="handshake",
+                        help="with --profile --case rest: profile the handshake-era call or the 2026-07-28 one")
     parser.add_argument("--profile", metavar="DIR",
                         help="record py-spy flame graphs (edge and toolexec; edge, hosting and the upstream "
                              "with --case hosted)")
