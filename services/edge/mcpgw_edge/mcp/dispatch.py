@@ -17,6 +17,7 @@ from mcpgw.runtime.bus import Bus
 from mcpgw_edge.mcp.assembly import Assemblies
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.hosted import HostedRelay, Listener, filter_tools, result_of, tool_name
+from mcpgw_edge.mcp.modern import RequestMeta
 from mcpgw_edge.mcp.sessions import Session
 from mcpgw_edge.servers import ServerEntry
 
@@ -36,36 +37,28 @@ class InitializeParams(msgspec.Struct):
     clientInfo: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
 
 
-class TraceMeta(msgspec.Struct):
-    """W3C trace context a client put in `_meta` (SEP-414): the gateway's spans continue its trace."""
-
-    traceparent: str | None = None
-    tracestate: str | None = None
-    baggage: str | None = None
-
-    def parent(self) -> dict[str, str] | None:
-        if self.traceparent is None:
-            return None
-        found = {"traceparent": self.traceparent}
-        if self.tracestate is not None:
-            found["tracestate"] = self.tracestate
-        if self.baggage is not None:
-            found["baggage"] = self.baggage
-        return found
-
-
 class CallParams(msgspec.Struct):
     name: str
     # Passed to toolexec undecoded; msgspec cannot combine Raw with None, so `null` arrives as b"null".
     arguments: msgspec.Raw = msgspec.field(default_factory=lambda: _EMPTY_ARGS)
-    meta: TraceMeta | None = msgspec.field(default=None, name="_meta")
+    meta: RequestMeta | None = msgspec.field(default=None, name="_meta")
 
 
 class _Traced(msgspec.Struct):
-    meta: TraceMeta | None = msgspec.field(default=None, name="_meta")
+    meta: RequestMeta | None = msgspec.field(default=None, name="_meta")
 
 
 _traced = msgspec.json.Decoder(_Traced)
+
+
+def decode_call(params: msgspec.Raw | msgspec.UnsetType) -> CallParams:
+    """A `tools/call`'s params: the tool, its arguments (undecoded) and what its `_meta` says."""
+    if params is msgspec.UNSET:
+        raise RpcError(INVALID_PARAMS, "params.name: required")
+    try:
+        return _call_params.decode(params)
+    except msgspec.DecodeError as exc:
+        raise RpcError(INVALID_PARAMS, f"invalid tools/call params: {exc}") from None
 
 
 def trace_parent(params: msgspec.Raw | msgspec.UnsetType) -> dict[str, str] | None:
@@ -277,12 +270,10 @@ class Dispatcher:
 
     async def _call(self, params: msgspec.Raw | msgspec.UnsetType, session_id: str, entry: ServerEntry,
                     caller: Caller) -> bytes:
-        if params is msgspec.UNSET:
-            raise RpcError(INVALID_PARAMS, "params.name: required")
-        try:
-            call = _call_params.decode(params)
-        except msgspec.DecodeError as exc:
-            raise RpcError(INVALID_PARAMS, f"invalid tools/call params: {exc}") from None
+        return await self.call_decoded(decode_call(params), session_id, entry, caller)
+
+    async def call_decoded(self, call: CallParams, session_id: str, entry: ServerEntry, caller: Caller) -> bytes:
+        """A REST tool's result payload for params decoded already (`decode_call`)."""
         allowed = caller.allowed
         if call.name not in entry.tools or (allowed is not None and call.name not in allowed):
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {call.name}")

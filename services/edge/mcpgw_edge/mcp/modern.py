@@ -48,15 +48,32 @@ class Refusal(Exception):
         self.data = data
 
 
-class _Meta(msgspec.Struct):
+class RequestMeta(msgspec.Struct):
+    """What a request's `_meta` says to the gateway: the revision and client capabilities
+    (2026-07-28), and W3C trace context (SEP-414, both eras)."""
+
     version: Any = msgspec.field(default=None, name=META_VERSION)
     # Kept undecoded (checked to be an object): the edge itself needs none of it, and decoding a
     # client's capabilities into dicts on every request was most of this check's cost.
     capabilities: msgspec.Raw = msgspec.field(default_factory=lambda: NULL, name=META_CAPABILITIES)
+    traceparent: str | None = None
+    tracestate: str | None = None
+    baggage: str | None = None
+
+    def parent(self) -> dict[str, str] | None:
+        """The trace context to continue, as headers; None without one."""
+        if self.traceparent is None:
+            return None
+        found = {"traceparent": self.traceparent}
+        if self.tracestate is not None:
+            found["tracestate"] = self.tracestate
+        if self.baggage is not None:
+            found["baggage"] = self.baggage
+        return found
 
 
 class _Params(msgspec.Struct):
-    meta: _Meta | None = msgspec.field(default=None, name="_meta")
+    meta: RequestMeta | None = msgspec.field(default=None, name="_meta")
     name: Any = None
     uri: Any = None
 
@@ -101,7 +118,14 @@ def check(message: Message, header_method: str | None, header_name: str | None) 
         params = _params.decode(message.params) if message.params is not msgspec.UNSET else _Params()
     except msgspec.DecodeError as exc:
         raise Refusal(400, INVALID_PARAMS, f"invalid params: {exc}") from None
-    meta = params.meta
+    named = params.name if NAMED.get(method) == "name" else params.uri
+    return check_decoded(method, params.meta, named, header_method, header_name)
+
+
+def check_decoded(method: str, meta: RequestMeta | None, named: Any, header_method: str | None,
+                  header_name: str | None) -> ModernRequest:
+    """`check` of a request whose `_meta` and name the caller decoded already (a REST tool call's
+    params are decoded once, for this and for the call)."""
     if meta is None:
         raise Refusal(400, INVALID_PARAMS, "params._meta: required (with the protocol version and client "
                                            "capabilities)")
@@ -117,15 +141,13 @@ def check(message: Message, header_method: str | None, header_name: str | None) 
     if header_method != method:
         raise Refusal(400, HEADER_MISMATCH, f"Header mismatch: Mcp-Method header value {header_method!r} does "
                                             f"not match body value {method!r}")
-    field = NAMED.get(method)
-    if field is not None:
-        body_name = params.name if field == "name" else params.uri
+    if method in NAMED:
         if header_name is None:
             raise Refusal(400, HEADER_MISMATCH, f"Header mismatch: the Mcp-Name header is required for {method}")
-        named = decode_header_value(header_name)
-        if named != body_name:
-            raise Refusal(400, HEADER_MISMATCH, f"Header mismatch: Mcp-Name header value {named!r} does not match "
-                                                f"body value {body_name!r}")
+        header_value = decode_header_value(header_name)
+        if header_value != named:
+            raise Refusal(400, HEADER_MISMATCH, f"Header mismatch: Mcp-Name header value {header_value!r} does "
+                                                f"not match body value {named!r}")
     return ModernRequest(method, meta.capabilities)
 
 

@@ -22,7 +22,7 @@ from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
 from mcpgw_edge.mcp import modern, param_headers
 from mcpgw_edge.mcp.caller import Caller
-from mcpgw_edge.mcp.dispatch import list_offset
+from mcpgw_edge.mcp.dispatch import decode_call, list_offset
 from mcpgw_edge.mcp.hosted import Listener, filter_tools, result_of, tool_name
 from mcpgw_edge.mcp.modern import Refusal
 from mcpgw_edge.servers import ServerEntry
@@ -56,6 +56,8 @@ class Stateless:
         request_id = message.id
         assert isinstance(request_id, int | str)
         try:
+            if message.method == "tools/call" and entry.kind == "rest":  # the hot path: params decoded once
+                return await self._rest_call(request, message, request_id, entry, caller)
             modern.check(message, request.header("mcp-method"), request.header("mcp-name"))
             if message.method in modern.REMOVED:
                 raise modern.not_found(str(message.method))  # whatever era the upstream speaks
@@ -63,22 +65,33 @@ class Stateless:
                 return await self._hosted(request, message, request_id, entry, caller)
             if entry.kind == "assembly" and message.method in ("tools/list", "tools/call"):
                 return await self._assembled(request, message, request_id, entry, caller)
-            if message.method == "tools/call":  # x-mcp-header arguments mirrored in Mcp-Param-* headers
-                param_headers.check_call(entry, message.params, request.headers, caller.allowed)
             return await self._answer(message, request_id, entry, caller)
         except Refusal as refusal:
             return rpc_error_response(refusal.status, refusal.code, refusal.message, request_id, data=refusal.data)
+
+    async def _rest_call(self, request: Request, message: Message, request_id: int | str, entry: ServerEntry,
+                         caller: Caller) -> Response:
+        """A REST tool's call: its params decoded once, for the header checks and for the call."""
+        header_method, header_name = request.header("mcp-method"), request.header("mcp-name")
+        dispatcher = self.edge.dispatcher
+        try:
+            call = decode_call(message.params)
+        except RpcError as exc:
+            modern.check(message, header_method, header_name)  # a malformed _meta or header is said first
+            return json_response(jsonrpc.error(request_id, exc.code, exc.message))
+        modern.check_decoded("tools/call", call.meta, call.name, header_method, header_name)
+        # x-mcp-header arguments mirrored in Mcp-Param-* headers
+        param_headers.check_call(entry, message.params, request.headers, caller.allowed)
+        try:
+            payload = await dispatcher.call_decoded(call, "", entry, caller)
+        except RpcError as exc:
+            return json_response(jsonrpc.error(request_id, exc.code, exc.message))
+        return json_response(jsonrpc.result(request_id, modern.complete(payload)))
 
     async def _answer(self, message: Message, request_id: int | str, entry: ServerEntry,
                       caller: Caller) -> Response | EventStream:
         method = message.method
         edge = self.edge
-        if method == "tools/call":
-            try:
-                payload = await edge.dispatcher.call_tool(message.params, "", entry, caller)
-            except RpcError as exc:
-                return json_response(jsonrpc.error(request_id, exc.code, exc.message))
-            return json_response(jsonrpc.result(request_id, modern.complete(payload)))
         if method == "tools/list":
             try:
                 offset = list_offset(message.params)
