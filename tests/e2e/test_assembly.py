@@ -9,7 +9,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from mcp import Client
+from mcp import Client, ClientSession
+from mcp.client.sse import sse_client
 
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
@@ -135,3 +136,20 @@ async def test_a_2026_07_28_client_uses_an_assembly_of_rest_and_hosted_sources(c
                 result = await client.call_tool(name, {})
                 assert not result.is_error, (name, result)
                 assert "simple text response" in str(result.content)
+
+
+async def test_an_assembly_serves_a_legacy_sse_client(cluster: Cluster, backend: Backend,
+                                                      upstreams: tuple[RawUpstream, RawUpstream]) -> None:
+    one, _ = upstreams
+    rest = await cluster.create_server("petstore", petstore_yaml(backend.url))
+    hosted = await cluster.host("first", one.url)
+    status, body = await _assemble(cluster, "pair", [{"mcpServerId": rest, "tools": ["get_pet"]},
+                                                     {"mcpServerId": hosted, "tools": ["whoami"]}])
+    assert status == 200, body
+    async with sse_client(cluster.mcp_url("pair") + "/sse") as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        assert [t.name for t in (await session.list_tools()).tools] == ["get_pet", "whoami"]
+        pet = await session.call_tool("get_pet", {"id": 4})
+        assert not pet.is_error and backend.last.path == "/pets/4"
+        who = await session.call_tool("whoami", {})
+        assert not who.is_error and one.calls("tools/call")

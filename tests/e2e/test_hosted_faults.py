@@ -316,3 +316,21 @@ async def test_a_legacy_sse_session_must_initialize_before_reaching_the_upstream
         answer = await _next_event(stream)
     assert answer["error"]["code"] == -32600 and "initialize" in answer["error"]["message"]
     assert not upstream.calls("tools/list") and upstream.initialized == 0
+
+
+@pytest.mark.parametrize(("credential", "seen_as"), [
+    ({"type": "ApiKey", "name": "api_key", "location": "query", "value": "q-secret"},
+     ("query", {"api_key": "q-secret"})),
+    ({"type": "Basic", "username": "svc", "password": "p@ss"}, ("authorization", "Basic c3ZjOnBAc3M=")),
+])
+async def test_every_kind_of_upstream_credential_is_sent(cluster: Cluster, upstream: RawUpstream,
+                                                         http: aiohttp.ClientSession, credential: dict[str, str],
+                                                         seen_as: tuple[str, Any]) -> None:
+    await cluster.host("creds", upstream.url, upstreamCredential=credential)
+    client = Raw(http, cluster.mcp_url("creds"))
+    await client.initialize()
+    answer = await client.call("tools/call", {"name": "whoami", "arguments": {}})
+    field, expected = seen_as
+    assert json.loads(_tool_text(answer.json))[field] == expected
+    status, body = await cluster.admin("GET", "/v1/mcp-servers?nameLike=creds&gatewayId=gw")
+    assert status == 200 and "q-secret" not in json.dumps(body) and "p@ss" not in json.dumps(body)
