@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -28,6 +29,10 @@ from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, pick_t
 from mcpgw_hosting.upstream.streamable import StreamableUpstream
 
 log = logging.getLogger(__name__)
+
+# How often a quiet subscription passed through says it is alive (the edge gives up on a relayed
+# call silent for its upstream timeout, 130 s by default).
+LISTEN_KEEPALIVE = 30.0
 
 _PROBE_META = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
                "io.modelcontextprotocol/clientCapabilities": {},
@@ -129,6 +134,8 @@ class ModernPassThrough:
         client = self._client(config)
         request_id = message.id
         assert isinstance(request_id, int | str)
+        if message.method == "subscriptions/listen":
+            return await self._listen(client, call, request_id, emit, reply)
         try:
             answer = await client.post(bytes(call.message), request_id, emit,
                                        {**call.forward_headers, **call.modern_headers})
@@ -143,6 +150,44 @@ class ModernPassThrough:
         if answer is None:
             return UpstreamReply(status=client.status or 202)
         return UpstreamReply(message=msgspec.Raw(answer), status=client.status or 200)
+
+
+    async def _listen(self, client: StreamableUpstream, call: UpstreamCall, request_id: int | str,
+                      emit: Callable[[bytes], Awaitable[None]], reply: str) -> UpstreamReply:
+        """A subscription passed through: open for as long as the upstream keeps it (no read timeout;
+        a quiet one sends keep-alive events so the edge keeps waiting) or the client stays."""
+        ended: list[bytes] = []
+        wanted = msgspec.json.encode(request_id)
+
+        async def on_message(raw: bytes) -> None:
+            try:
+                decoded = _message.decode(raw)
+            except msgspec.DecodeError:
+                return
+            if decoded.method is msgspec.UNSET and msgspec.json.encode(decoded.id) == wanted:
+                ended.append(raw)  # the upstream's graceful end of the subscription
+            else:
+                await emit(raw)
+
+        async def keep_alive() -> None:
+            while True:
+                await asyncio.sleep(LISTEN_KEEPALIVE)
+                if reply:
+                    await self._bus.emit(reply, UpstreamEvent(keepalive=True))
+
+        alive = asyncio.get_running_loop().create_task(keep_alive())
+        try:
+            await client.follow(bytes(call.message), {**call.forward_headers, **call.modern_headers}, on_message)
+        except UpstreamError as exc:
+            failed = {"jsonrpc": "2.0", "id": request_id, "error": {"code": -32603,
+                                                                    "message": f"upstream error: {exc.message}"}}
+            return UpstreamReply(message=msgspec.Raw(msgspec.json.encode(failed)))
+        finally:
+            alive.cancel()
+        if ended:
+            return UpstreamReply(message=msgspec.Raw(ended[0]), status=client.status or 200)
+        done = {"jsonrpc": "2.0", "id": request_id, "result": {"resultType": "complete"}}
+        return UpstreamReply(message=msgspec.Raw(msgspec.json.encode(done)))
 
 
 async def _ignore(_: bytes) -> None:

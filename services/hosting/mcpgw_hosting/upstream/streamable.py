@@ -182,6 +182,10 @@ class StreamableUpstream:
         try:
             async with self._http.post(self.url, data=body, headers=headers, timeout=timeout,
                                        allow_redirects=False) as resp:
+                self.status = resp.status
+                if resp.content_type == "application/json":  # an answer at once (an error, say)
+                    await on_message(await _read(resp, self._limit))
+                    return
                 if resp.status >= 400 or resp.content_type != "text/event-stream":
                     raise UpstreamError(f"upstream refused the subscription: HTTP {resp.status}")
                 async for kind, data in events(resp.content, self._limit):
