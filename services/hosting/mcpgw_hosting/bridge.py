@@ -25,18 +25,18 @@ from mcpgw.contracts import (
     UpstreamCall,
     UpstreamConfig,
     UpstreamDescribe,
-    UpstreamDescription,
     UpstreamEvent,
     UpstreamReply,
 )
 from mcpgw.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, Message
 from mcpgw.protocol import META_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL
 from mcpgw.runtime.bus import Bus
-from mcpgw_hosting.bridge_listen import BridgedSubscriptions
+from mcpgw_hosting.bridge_listen import BridgedSubscriptions, Describe
 from mcpgw_hosting.sealing import Sealer, StateInvalid
 from mcpgw_hosting.sessions import SessionPool, bridge_session
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
+from mcpgw_hosting.upstream.streamable import ignore
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,9 @@ class HeldCall:
 
 class Bridge:
     def __init__(self, bus: Bus, pool: SessionPool, sealer: Sealer, worker_id: str, held_timeout: float,
-                 subscriptions: BridgedSubscriptions) -> None:
+                 subscriptions: BridgedSubscriptions, describe: Describe) -> None:
         self._bus = bus
+        self._describe = describe
         self.subscriptions = subscriptions
         self._pool = pool
         self._sealer = sealer
@@ -128,9 +129,8 @@ class Bridge:
 
     async def _discover(self, call: UpstreamCall, request_id: Any) -> UpstreamReply:
         """What the upstream said at initialize, as a 2026-07-28 discovery (the edge sets the versions)."""
-        description = await self._bus.request(self._bus.subjects.hosting_describe,
-                                              UpstreamDescribe(server_id=call.server_id, consumer_id=call.consumer_id),
-                                              UpstreamDescription)
+        description = await self._describe(UpstreamDescribe(server_id=call.server_id,
+                                                                  consumer_id=call.consumer_id))
         result: dict[str, Any] = {"resultType": "complete", "supportedVersions": [],
                                   "capabilities": msgspec.json.decode(description.capabilities),
                                   "_meta": {"io.modelcontextprotocol/serverInfo":
@@ -197,7 +197,7 @@ class Bridge:
             return UpstreamReply(message=msgspec.Raw(_failure(message, message.id, exc.message)))
 
         async def answer_to(answer: bytes) -> None:
-            await session.upstream.post(answer, None, _ignore, headers)
+            await session.upstream.post(answer, None, ignore, headers)
 
         held.answer_to = answer_to
 
@@ -369,7 +369,4 @@ def _failure_text(method: str, request_id: Any, problem: str) -> bytes:
                                     "isError": True})
     return _error(request_id, INTERNAL_ERROR, text)
 
-
-async def _ignore(_: bytes) -> None:
-    return None
 

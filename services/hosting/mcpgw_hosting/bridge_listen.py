@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from mcpgw.protocol import META_CAPABILITIES, META_CLIENT_INFO, META_SUBSCRIPTIO
 from mcpgw.runtime.bus import Bus
 from mcpgw_hosting.sessions import SessionPool, bridge_session
 from mcpgw_hosting.upstream.errors import UpstreamError
+from mcpgw_hosting.upstream.streamable import ignore
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +53,14 @@ class _Subscription:
     uris: set[str] = field(default_factory=set)
 
 
+# What the upstream said about itself at initialize (`Describer.describe`, in this process).
+Describe = Callable[[UpstreamDescribe], Awaitable[UpstreamDescription]]
+
+
 class BridgedSubscriptions:
-    def __init__(self, bus: Bus, pool: SessionPool, keepalive: float = KEEPALIVE) -> None:
+    def __init__(self, bus: Bus, pool: SessionPool, describe: Describe, keepalive: float = KEEPALIVE) -> None:
         self._bus = bus
+        self._describe = describe
         self._pool = pool
         self._keepalive = keepalive
         self._subscriptions: dict[tuple[str, str], list[_Subscription]] = {}
@@ -62,9 +69,8 @@ class BridgedSubscriptions:
         params: dict[str, Any] = msgspec.json.decode(message.params) if message.params is not msgspec.UNSET else {}
         meta = params.get("_meta") or {}
         wanted = params.get("notifications") or {}
-        description = await self._bus.request(self._bus.subjects.hosting_describe,
-                                              UpstreamDescribe(server_id=call.server_id, consumer_id=call.consumer_id),
-                                              UpstreamDescription)
+        description = await self._describe(UpstreamDescribe(server_id=call.server_id,
+                                                                  consumer_id=call.consumer_id))
         capabilities: dict[str, Any] = msgspec.json.decode(description.capabilities)
         agreed: dict[str, Any] = {}
         for feature, flag in (("tools", "toolsListChanged"), ("prompts", "promptsListChanged"),
@@ -80,7 +86,7 @@ class BridgedSubscriptions:
             for i, uri in enumerate(agreed.get("resourceSubscriptions", [])):
                 body = msgspec.json.encode({"jsonrpc": "2.0", "id": f"mcpgw~subscribe~{i}",
                                             "method": "resources/subscribe", "params": {"uri": uri}})
-                await session.upstream.post(body, f"mcpgw~subscribe~{i}", _ignore, call.forward_headers or None)
+                await session.upstream.post(body, f"mcpgw~subscribe~{i}", ignore, call.forward_headers or None)
         except UpstreamError as exc:
             error = {"jsonrpc": "2.0", "id": message.id, "error": {"code": -32603, "message": f"upstream error: "
                                                                                              f"{exc.message}"}}
@@ -125,6 +131,3 @@ class BridgedSubscriptions:
         with contextlib.suppress(Exception):
             await self._bus.emit(subscription.reply_to, event)
 
-
-async def _ignore(_: bytes) -> None:
-    return None

@@ -30,6 +30,7 @@ from mcpgw_hosting.upstream.errors import UpstreamError
 from mcpgw_hosting.upstream.handshake import Upstream, initialize
 from mcpgw_hosting.upstream.http import UpstreamHttp
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
+from mcpgw_hosting.upstream.streamable import ignore
 
 # A probe lists at most this many pages of tools.
 MAX_PAGES = 100
@@ -51,9 +52,6 @@ class _ToolsAnswer(msgspec.Struct):
 
 _tools_answer = msgspec.json.Decoder(_ToolsAnswer)
 
-
-async def _ignore(_: bytes) -> None:
-    return None
 
 
 class Describer:
@@ -130,7 +128,7 @@ class Describer:
             for page in range(MAX_PAGES):
                 params = {} if cursor is None else {"cursor": cursor}
                 body = msgspec.json.encode({"jsonrpc": "2.0", "id": page, "method": "tools/list", "params": params})
-                raw = await upstream.post(body, page, _ignore)
+                raw = await upstream.post(body, page, ignore)
                 answer = _tools_answer.decode(raw or b"{}")
                 if answer.result is None:
                     raise UpstreamError("upstream refused tools/list")
@@ -147,7 +145,7 @@ class Describer:
 
     async def _open(self, config: UpstreamConfig) -> Upstream:
         try:
-            upstream = connect(self._http, self._settings, config, _ignore)
+            upstream = connect(self._http, self._settings, config, ignore)
             if isinstance(upstream, LegacyUpstream):
                 await upstream.open(self._settings.upstream_connect_timeout)
         except UpstreamError as exc:

@@ -26,7 +26,7 @@ from mcpgw_hosting.settings import HostingSettings
 from mcpgw_hosting.upstream.errors import UpstreamError
 from mcpgw_hosting.upstream.handshake import initialize
 from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, pick_target, target_url
-from mcpgw_hosting.upstream.streamable import StreamableUpstream
+from mcpgw_hosting.upstream.streamable import StreamableUpstream, ignore
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class ModernPassThrough:
             headers = {"MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": "server/discover"}
             try:
                 async with asyncio.timeout(self._settings.describe_timeout):
-                    answer = await self._client(config).post(body, "mcpgw~discover", _ignore, headers)
+                    answer = await self._client(config).post(body, "mcpgw~discover", ignore, headers)
                 discovered = _discover_answer.decode(answer or b"{}").result
                 if discovered is not None and MODERN_VERSION in discovered.supportedVersions:
                     found = discovered
@@ -189,6 +189,3 @@ class ModernPassThrough:
         done = {"jsonrpc": "2.0", "id": request_id, "result": {"resultType": "complete"}}
         return UpstreamReply(message=msgspec.Raw(msgspec.json.encode(done)))
 
-
-async def _ignore(_: bytes) -> None:
-    return None

@@ -42,7 +42,7 @@ from mcpgw_hosting.reverse_bridge import ReverseBridge
 from mcpgw_hosting.sessions import BRIDGE_SESSION, SessionPool, UpstreamSession
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
-from mcpgw_hosting.upstream.streamable import OnMessage, OnPause, StreamableUpstream
+from mcpgw_hosting.upstream.streamable import OnMessage, OnPause, StreamableUpstream, ignore
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +105,6 @@ def failure(message: Message, problem: str) -> bytes:
         return msgspec.json.encode({"jsonrpc": "2.0", "id": message.id, "result": result})
     return msgspec.json.encode({"jsonrpc": "2.0", "id": message.id, "error": {"code": INTERNAL_ERROR, "message": text}})
 
-
-async def _ignore(_: bytes) -> None:
-    return None
 
 
 class Relay:
@@ -302,7 +299,7 @@ class Relay:
             if session is None:
                 return  # no upstream session: nothing there is waiting for this
             try:
-                await session.upstream.post(body, None, _ignore, headers)
+                await session.upstream.post(body, None, ignore, headers)
             except SessionGone:
                 pass  # what it answered or cancelled died with the session
         except UpstreamError as exc:

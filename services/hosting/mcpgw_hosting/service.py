@@ -80,13 +80,13 @@ class HostingService:
 
         pool = SessionPool(self._http, self._redis, keys, s, unrelated)
         holders = Holders(bus, self._redis, keys, pool, s.upstream_timeout + s.request_timeout)
-        subscriptions = BridgedSubscriptions(bus, pool)
-        bridge = Bridge(bus, pool, Sealer(key_from(s.state_key), s.held_call_timeout), holders.worker_id,
-                        s.held_call_timeout, subscriptions)
         modern = ModernPassThrough(bus, self._http, s)
+        describer = Describer(self._http, configs, s, modern)
+        subscriptions = BridgedSubscriptions(bus, pool, describer.describe)
+        bridge = Bridge(bus, pool, Sealer(key_from(s.state_key), s.held_call_timeout), holders.worker_id,
+                        s.held_call_timeout, subscriptions, describer.describe)
         reverse = ReverseBridge(bus, modern, holders.worker_id, s.held_call_timeout, self._redis, keys)
         relay = self._relay = Relay(bus, configs, pool, holders, modern, bridge, reverse, self._stats)
-        describer = Describer(self._http, configs, s, modern)
 
         async def on_session_ended(event: SessionEnded) -> None:
             reverse.stop_listening(event.session_id)

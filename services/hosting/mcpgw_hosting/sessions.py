@@ -25,7 +25,7 @@ from mcpgw_hosting.upstream.errors import UpstreamError
 from mcpgw_hosting.upstream.handshake import Upstream, initialize
 from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, pick_target, target_url
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
-from mcpgw_hosting.upstream.streamable import OnMessage, StreamableUpstream
+from mcpgw_hosting.upstream.streamable import OnMessage, StreamableUpstream, ignore
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ class SessionPool:
                 config = await configs(server_id, stored.consumer_id)
             except Exception:  # the server is gone: so is the way to reach its upstream
                 continue
-            upstream = connect(self._http, self._settings, config, _drop, stored.address)
+            upstream = connect(self._http, self._settings, config, ignore, stored.address)
             upstream.session_id = stored.upstream_session_id
             upstream.protocol_version = stored.protocol_version
             await upstream.close(terminate=True)
@@ -262,6 +262,3 @@ class SessionPool:
             await session.upstream.close(terminate=isinstance(session.upstream, LegacyUpstream))
         self._live.clear()
 
-
-async def _drop(_: bytes) -> None:
-    return None

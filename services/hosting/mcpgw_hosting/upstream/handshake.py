@@ -8,7 +8,7 @@ import msgspec
 
 from mcpgw.protocol import LATEST_VERSION, SUPPORTED_VERSIONS
 from mcpgw_hosting.upstream.errors import UpstreamError
-from mcpgw_hosting.upstream.streamable import OnMessage
+from mcpgw_hosting.upstream.streamable import OnMessage, ignore
 
 INIT_ID = "mcpgw~initialize"
 
@@ -49,9 +49,6 @@ class _Answer(msgspec.Struct):
 _answer = msgspec.json.Decoder(_Answer)
 
 
-async def _ignore(_: bytes) -> None:
-    return None
-
 
 async def initialize(upstream: Upstream, capabilities: bytes, client_info: bytes,
                      extra_headers: dict[str, str] | None = None) -> InitializeResult:
@@ -60,7 +57,7 @@ async def initialize(upstream: Upstream, capabilities: bytes, client_info: bytes
                               "clientInfo": msgspec.Raw(client_info if client_info not in (b"", b"{}") else
                                                         b'{"name":"mcpgw","version":"0.1.0"}')}
     body = msgspec.json.encode({"jsonrpc": "2.0", "id": INIT_ID, "method": "initialize", "params": params})
-    raw = await upstream.post(body, INIT_ID, _ignore, extra_headers)
+    raw = await upstream.post(body, INIT_ID, ignore, extra_headers)
     if raw is None:
         raise UpstreamError("upstream did not answer initialize")
     try:
@@ -75,5 +72,5 @@ async def initialize(upstream: Upstream, capabilities: bytes, client_info: bytes
     if version not in SUPPORTED_VERSIONS:
         raise UpstreamError(f"upstream speaks protocol revision {version}, which mcpgw does not")
     upstream.protocol_version = version
-    await upstream.post(b'{"jsonrpc":"2.0","method":"notifications/initialized"}', None, _ignore, extra_headers)
+    await upstream.post(b'{"jsonrpc":"2.0","method":"notifications/initialized"}', None, ignore, extra_headers)
     return answer.result

@@ -21,6 +21,12 @@ from mcpgw_hosting.upstream.sse import EventTooLarge, events, full_events
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[bytes], Awaitable[None]]
+
+
+async def ignore(_: bytes) -> None:
+    """An `OnMessage` for what nobody waits for (a probe's, a notification's)."""
+
+
 # Told when the upstream closed a request's stream to be polled (its `retry` hint, ms).
 OnPause = Callable[[int], Awaitable[None]]
 _message = msgspec.json.Decoder(Message)
