@@ -6,12 +6,14 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from mcpgw.devcluster import free_port, start_nats, start_redis
 from tests.backends import Backend, run_backend
 from tests.cluster import Cluster, running_cluster
 from tests.conformance import conformance_binary
+from tests.upstream.raw_server import RawUpstream, running_raw_upstream
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +42,20 @@ def root() -> str:
 async def backend() -> AsyncIterator[Backend]:
     async with run_backend() as b:
         yield b
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain HTTP client for raw requests to the gateway and its upstreams."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[RawUpstream]:
+    """A hand-written upstream MCP server that records what reaches it (tests/upstream/raw_server.py)."""
+    async with running_raw_upstream() as running:
+        yield running
 
 
 @pytest.fixture

@@ -20,12 +20,6 @@ from tests.upstream.raw_server import RawUpstream, running_raw_upstream
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def upstreams() -> AsyncIterator[tuple[RawUpstream, RawUpstream]]:
     async with running_raw_upstream() as one, running_raw_upstream() as two:
         yield one, two

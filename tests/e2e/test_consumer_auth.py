@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,12 +53,6 @@ class Secured:
 async def secured(cluster: Cluster, backend: Backend) -> Secured:
     server_id = await cluster.create_server("petstore", petstore_yaml(backend.url), consumerAuthInfo={"enable": True})
     return Secured(server_id, cluster.mcp_url("petstore"))
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def bearer(token: str) -> dict[str, str]:

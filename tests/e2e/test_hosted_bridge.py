@@ -39,12 +39,6 @@ def _meta(**capabilities: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def fixture() -> AsyncIterator[RunningFixture]:
     async with running_fixture() as running:
         yield running

@@ -10,7 +10,6 @@ import asyncio
 import json
 import ssl
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,6 @@ from tests.edge.raw import Raw
 from tests.tls import self_signed
 from tests.upstream.raw_server import RawUpstream, running_raw_upstream
 from tests.util import eventually
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[RawUpstream]:
-    async with running_raw_upstream() as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 def _tool_text(answer: Any) -> str:

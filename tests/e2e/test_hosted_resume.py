@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.cluster import Cluster
 from tests.edge.raw import ACCEPT_BOTH, Raw
-from tests.upstream.raw_server import RawUpstream, running_raw_upstream
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[RawUpstream]:
-    async with running_raw_upstream() as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+from tests.upstream.raw_server import RawUpstream
 
 
 async def _event(stream: aiohttp.ClientResponse) -> dict[str, str]:

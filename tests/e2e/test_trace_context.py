@@ -7,10 +7,7 @@ nothing, but passes the context on.)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
@@ -18,12 +15,6 @@ from tests.edge.raw import Raw
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def test_trace_context_in_meta_reaches_the_backend_in_both_eras(
