@@ -51,11 +51,13 @@ class StreamableHttp:
     async def close(self) -> None:
         await self.relayed.close()
 
-    async def _session(self, request: Request, entry: ServerEntry, caller: Caller) -> Session | Response:
+    async def _session(self, request: Request, entry: ServerEntry, caller: Caller,
+                       version: str | None = None) -> Session | Response:
         session = await self.gate.session(request.header(SESSION_HEADER), entry, caller, "streamable")
         if isinstance(session, Response):
             return session
-        version = request.header(VERSION_HEADER)
+        if version is None:
+            version = request.header(VERSION_HEADER)
         if version is not None and version not in SUPPORTED_VERSIONS:
             return rpc_error_response(400, INVALID_REQUEST, f"Unsupported protocol version: {version} "
                                       f"(supported: {', '.join(SUPPORTED_VERSIONS)})")
@@ -87,7 +89,7 @@ class StreamableHttp:
             refusal = modern.unsupported(version, modern.ALL_VERSIONS)
             return rpc_error_response(400, refusal.code, refusal.message,
                                       request_id if isinstance(request_id, int | str) else None, data=refusal.data)
-        session = await self._session(request, entry, caller)
+        session = await self._session(request, entry, caller, version)
         if isinstance(session, Response):
             return session
 
