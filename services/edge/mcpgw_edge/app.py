@@ -8,11 +8,10 @@ import logging
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
-import redis.asyncio as aioredis
-
 from mcpgw import jsonrpc
 from mcpgw.contracts import ConfigChanged, RedisKeys, SessionEnded
 from mcpgw.runtime.bus import Bus
+from mcpgw.runtime.redis import connect_redis
 from mcpgw_edge.authn import AuthGate
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventStream, Request, Response
@@ -43,8 +42,7 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
     """NATS, Redis, caches and subscriptions of one edge, set up and torn down in pairs."""
     bus = await Bus.connect(settings.nats_url, name="mcpgw-edge", root=settings.subject_root,
                             timeout=settings.request_timeout)
-    redis = aioredis.from_url(settings.redis_url, socket_timeout=settings.request_timeout,
-                              socket_connect_timeout=settings.request_timeout)
+    redis = connect_redis(settings.redis_url, settings.request_timeout)
     hub = StreamHub()
 
     def tools_changed(dropped: ServerEntry | None, event: ConfigChanged) -> None:

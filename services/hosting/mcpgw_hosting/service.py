@@ -25,6 +25,7 @@ from mcpgw.contracts import (
     UpstreamTools,
 )
 from mcpgw.runtime.bus import Bus
+from mcpgw.runtime.redis import connect_redis
 from mcpgw.runtime.stats import Stats
 from mcpgw_hosting.bridge import Bridge
 from mcpgw_hosting.bridge_listen import BridgedSubscriptions
@@ -67,8 +68,7 @@ class HostingService:
         s = self.settings
         bus = self._bus = await Bus.connect(s.nats_url, name="mcpgw-hosting", root=s.subject_root,
                                             timeout=s.request_timeout)
-        self._redis = aioredis.from_url(s.redis_url, socket_timeout=s.request_timeout,
-                                        socket_connect_timeout=s.request_timeout)
+        self._redis = connect_redis(s.redis_url, s.request_timeout)
         keys = RedisKeys(s.subject_root)
         self._stats = Stats(self._redis, keys, 1.0)
         configs = UpstreamConfigs(bus)

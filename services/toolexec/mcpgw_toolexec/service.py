@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 
 from mcpgw.contracts import RedisKeys, Subjects, ToolCallReply, ToolCallRequest
 from mcpgw.runtime.bus import Bus
+from mcpgw.runtime.redis import connect_redis
 from mcpgw.runtime.stats import Stats
 from mcpgw_toolexec.backend import BackendClient
 from mcpgw_toolexec.cache import SnapshotCache
@@ -49,8 +50,7 @@ class ToolexecService:
         self._bus = await Bus.connect(s.nats_url, name="mcpgw-toolexec", root=s.subject_root,
                                       timeout=s.request_timeout)
         # Redis is only for statistics: it is not contacted here, and its absence never fails a call.
-        self._redis = aioredis.from_url(s.redis_url, socket_timeout=s.request_timeout,
-                                        socket_connect_timeout=s.request_timeout)
+        self._redis = connect_redis(s.redis_url, s.request_timeout)
         self._stats = Stats(self._redis, RedisKeys(s.subject_root), s.stats_flush_interval)
         await self._backend.start()
         self._cache = SnapshotCache(self._bus)
