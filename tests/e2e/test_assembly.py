@@ -17,6 +17,7 @@ from tests.cluster import Cluster
 from tests.edge.raw import Raw
 from tests.upstream.fixture_server import running_fixture
 from tests.upstream.raw_server import RawUpstream, running_raw_upstream
+from tests.util import next_data
 
 
 @pytest.fixture
@@ -100,9 +101,7 @@ async def test_deleting_a_source_is_reported_and_its_tools_leave_the_assembly(
         status, _ = await cluster.admin("DELETE", f"/v1/mcp-servers/{hosted}")
         assert status == 200
         # The assembly's open sessions hear that its tools changed.
-        while (line := await asyncio.wait_for(stream.content.readline(), 5)) and not line.startswith(b"data:"):
-            pass
-        assert json.loads(line[5:]) == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+        assert await next_data(stream) == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
     status, body = await cluster.admin("GET", f"/v1/mcp-servers/{assembly}")
     assert [s.get("status") for s in body["data"]["assembledSources"]] == ["Ok", "SourceMissing"], body
     assert _names((await client.call("tools/list", {}, request_id=2)).json) == ["get_pet"]

@@ -8,7 +8,6 @@ asks the client mid-call (elicitation/create); through the bridge a modern clien
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.edge.raw import Answer, Raw
 from tests.upstream.fixture_server import RunningFixture, running_fixture
 from tests.upstream.modern_only import ModernOnly, running_modern_only
 from tests.upstream.raw_server import running_raw_upstream
+from tests.util import next_data
 
 MODERN = "2026-07-28"
 
@@ -205,8 +205,7 @@ async def test_a_2026_client_closing_its_stream_cancels_the_call_upstream(
                                                                           "_meta": meta}}
     async with http.post(cluster.mcp_url("new-only"), json=body, headers=headers) as stream:
         assert stream.headers["Content-Type"] == "text/event-stream"
-        while not (await asyncio.wait_for(stream.content.readline(), 5)).startswith(b"data:"):
-            pass  # the progress notification: the call is under way upstream
+        await next_data(stream)  # the progress notification: the call is under way upstream
         assert not modern_only.cancelled.is_set()
     await asyncio.wait_for(modern_only.cancelled.wait(), 5)
 
@@ -226,21 +225,15 @@ async def test_a_2026_subscription_hears_a_handshake_era_upstreams_changes(clust
         body = {"jsonrpc": "2.0", "id": "sub", "method": "subscriptions/listen",
                 "params": {"_meta": meta, "notifications": {"toolsListChanged": True, "promptsListChanged": True}}}
         async with http.post(cluster.mcp_url("old-changes"), json=body, headers=headers) as stream:
-            ack = await _data(stream)
+            ack = await next_data(stream)
             assert ack["method"] == "notifications/subscriptions/acknowledged"
             assert ack["params"]["notifications"] == {"toolsListChanged": True}  # the upstream has no prompts
             await asyncio.wait_for(upstream.stream_opened.wait(), 5)
             upstream.push({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
-            changed = await _data(stream)
+            changed = await next_data(stream)
         assert changed == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed",
                            "params": {"_meta": {"io.modelcontextprotocol/subscriptionId": "sub"}}}
 
-
-async def _data(stream: aiohttp.ClientResponse) -> Any:
-    while True:
-        line = await asyncio.wait_for(stream.content.readline(), 5)
-        if line.startswith(b"data:"):
-            return json.loads(line[5:])
 
 
 async def test_a_handshake_era_client_hears_a_2026_only_upstreams_changes(
@@ -256,5 +249,5 @@ async def test_a_handshake_era_client_hears_a_2026_only_upstreams_changes(
     async with http.get(cluster.mcp_url("new-only"), headers=headers) as stream:
         assert await asyncio.wait_for(stream.content.readline(), 5) == b": ping\n"  # the stream is live
         modern_only.push("notifications/tools/list_changed")
-        changed = await _data(stream)
+        changed = await next_data(stream)
     assert changed == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}

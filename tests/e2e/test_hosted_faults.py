@@ -22,7 +22,7 @@ from tests.cluster import Cluster
 from tests.edge.raw import Raw
 from tests.tls import self_signed
 from tests.upstream.raw_server import RawUpstream, running_raw_upstream
-from tests.util import eventually
+from tests.util import eventually, next_data
 
 
 def _tool_text(answer: Any) -> str:
@@ -176,7 +176,7 @@ async def test_what_the_upstream_sends_outside_a_request_reaches_the_clients_str
         assert await stream.content.readline() == b"\n"
         upstream.push({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
         upstream.push({"jsonrpc": "2.0", "id": 77, "method": "roots/list"})
-        received = [await asyncio.wait_for(_next_event(stream), 5) for _ in range(2)]
+        received = [await asyncio.wait_for(next_data(stream), 5) for _ in range(2)]
     assert received[0] == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
     request = received[1]
     assert request["method"] == "roots/list" and request["id"] != 77  # an id of the gateway's making
@@ -189,15 +189,6 @@ async def test_what_the_upstream_sends_outside_a_request_reaches_the_clients_str
     assert upstream.responses == [{"jsonrpc": "2.0", "id": 77, "result": {"roots": []}}]
     assert server_id in request["id"]
 
-
-async def _next_event(stream: aiohttp.ClientResponse) -> Any:
-    data = b""
-    while True:
-        line = await stream.content.readline()
-        if line.startswith(b"data: "):
-            data += line[6:].strip()
-        elif line in (b"\n", b"\r\n") and data:
-            return json.loads(data)
 
 
 async def test_an_https_upstream_is_verified_and_a_service_can_name_its_ca(
@@ -300,7 +291,7 @@ async def test_a_legacy_sse_session_must_initialize_before_reaching_the_upstream
         posted = await http.post(cluster.mcp_url("early") + "/" + endpoint,
                                  json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         assert posted.status == 202
-        answer = await _next_event(stream)
+        answer = await next_data(stream)
     assert answer["error"]["code"] == -32600 and "initialize" in answer["error"]["message"]
     assert not upstream.calls("tools/list") and upstream.initialized == 0
 

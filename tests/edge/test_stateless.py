@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import Cluster
 from tests.edge.raw import ACCEPT_BOTH, Answer, Raw
-from tests.util import eventually
+from tests.util import eventually, next_data
 
 MODERN = "2026-07-28"
 META = {"io.modelcontextprotocol/protocolVersion": MODERN,
@@ -132,7 +131,7 @@ async def test_a_subscription_hears_that_the_tools_changed(http: aiohttp.ClientS
     body = {"jsonrpc": "2.0", "id": "sub-1", "method": "subscriptions/listen", "params": params}
     async with http.post(url, json=body, headers=headers) as stream:
         assert stream.status == 200 and stream.headers["Content-Type"] == "text/event-stream"
-        ack = await _data(stream)
+        ack = await next_data(stream)
         assert ack["method"] == "notifications/subscriptions/acknowledged"
         assert ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "sub-1"
         assert ack["params"]["notifications"] == {"toolsListChanged": True}  # no prompts here
@@ -141,16 +140,10 @@ async def test_a_subscription_hears_that_the_tools_changed(http: aiohttp.ClientS
         status, _ = await cluster.admin("PUT", f"/v1/mcp-servers/{server_id}", json={
             "type": "RealMCP", "protocol": "HTTP", "description": "changed"})
         assert status == 200
-        changed = await _data(stream)
+        changed = await next_data(stream)
     assert changed == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed",
                        "params": {"_meta": {"io.modelcontextprotocol/subscriptionId": "sub-1"}}}
 
-
-async def _data(stream: aiohttp.ClientResponse) -> Any:
-    while True:
-        line = await asyncio.wait_for(stream.content.readline(), 5)
-        if line.startswith(b"data:"):
-            return json.loads(line[5:])
 
 
 async def test_the_handshake_era_is_untouched_beside_it(http: aiohttp.ClientSession, url: str) -> None:
