@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from mcpgw.runtime.settings import CommonSettings, load_settings
+from mcpgw.runtime.settings import StatsSettings, load_settings
 
 
-class HostingSettings(CommonSettings, kw_only=True):
-    redis_url: str = "redis://127.0.0.1:6379/0"
+class HostingSettings(StatsSettings, kw_only=True):
     # One upstream request, from sending it to its last byte, waits at most this long for the
     # next byte (a tool that reports progress, or waits for a user's elicitation answer, lives on).
     upstream_timeout: float = 120.0

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from mcpgw.runtime.settings import CommonSettings, load_settings
+from mcpgw.runtime.settings import StatsSettings, load_settings
 
 
-class ToolexecSettings(CommonSettings, kw_only=True):
-    redis_url: str = "redis://127.0.0.1:6379/0"
+class ToolexecSettings(StatsSettings, kw_only=True):
     backend_timeout: float = 30.0
     backend_connect_timeout: float = 5.0
     # Connections kept per backend host by the pooled client.
@@ -16,7 +15,6 @@ class ToolexecSettings(CommonSettings, kw_only=True):
     max_response_bytes: int = 8 * 1024 * 1024
     # How much of a failing backend's body an isError result quotes.
     error_excerpt_bytes: int = 1024
-    stats_flush_interval: float = 1.0
 
 
 def load() -> ToolexecSettings:

@@ -31,6 +31,13 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     log_level: str = "INFO"
 
 
+class StatsSettings(CommonSettings, kw_only=True):
+    """Fields of a service that counts calls (toolexec, hosting): where and how often it flushes them."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    stats_flush_interval: float = 1.0
+
+
 def _is_list(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin is list:
