@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.util import run_to_end
+
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_TIMEOUT = 300.0
 
@@ -98,16 +100,8 @@ async def npm_binary(package: str, version: str, binary: str) -> Path:
 async def run_node_tool(binary: Path, *args: str, home: Path, timeout: float) -> tuple[int, str]:
     """Run an installed Node program to completion: its exit code and combined output. A run past
     `timeout` is killed and fails the test."""
-    proc = await asyncio.create_subprocess_exec(
-        str(binary), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=node_env(home))
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError(f"{binary.name} {' '.join(args)} did not finish in {timeout:g}s") from None
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(errors="replace")
+    code, out, err = await run_to_end([str(binary), *args], timeout, env=node_env(home))
+    return code, out + err
 
 
 async def npm_package(package: str, version: str) -> Path:

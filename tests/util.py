@@ -1,11 +1,11 @@
-"""Waiting for something that happens through an event (a probe, an SSE event), with a deadline and no fixed sleep."""
+"""Waiting with a deadline and no fixed sleep: for a probe to hold, an SSE event, a program to finish."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -36,3 +36,19 @@ async def next_data(stream: aiohttp.ClientResponse, within: float = 5.0) -> Any:
             data += line[5:].strip()
         elif line in (b"\n", b"\r\n") and data:
             return json.loads(data)
+
+
+async def run_to_end(argv: Sequence[str], timeout: float, *, cwd: str | None = None,
+                     env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+    """Run a program to completion: exit code, stdout, stderr. One past `timeout` is killed and
+    fails the test (a hang is a failure, never a wait without end)."""
+    proc = await asyncio.create_subprocess_exec(*argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"{' '.join(argv)} did not finish in {timeout:g}s") from None
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")

@@ -38,6 +38,7 @@ from tests.clients.install import SDK1_SSE, SDK1_VERSIONS, TS_SDK_VERSION, VENVS
 from tests.cluster import running_cluster
 from tests.node import node_bin_dir, node_env
 from tests.upstream.fixture_server import running_fixture
+from tests.util import run_to_end
 
 HERE = Path(__file__).resolve().parent
 RUN_TIMEOUT = 30.0
@@ -103,19 +104,10 @@ async def _subprocess(args: list[str], env: dict[str, str], limit: asyncio.Semap
     """Run a client to completion within RUN_TIMEOUT: exit code, stdout (stderr appended), seconds."""
     async with limit:
         started = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.PIPE, env=env)
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise AssertionError(f"{' '.join(args)} did not finish in {RUN_TIMEOUT:g}s (a hang)") from None
-        assert proc.returncode is not None
-        text = out.decode(errors="replace")
+        code, text, err = await run_to_end(args, RUN_TIMEOUT, env=env)
         if err.strip():
-            text += "\n--- stderr\n" + err.decode(errors="replace")[-3000:]
-        return proc.returncode, text, time.monotonic() - started
+            text += "\n--- stderr\n" + err[-3000:]
+        return code, text, time.monotonic() - started
 
 
 def _from_json(code: int, output: str, seconds: float) -> Outcome:

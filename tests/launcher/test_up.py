@@ -23,6 +23,7 @@ import pytest
 from mcpgw.devcluster import Proc, free_port, spawn
 from mcpgw.launcher import INSPECTOR_PACKAGE, INSPECTOR_VERSION, shown_path
 from tests.node import npm_binary, run_node_tool
+from tests.util import run_to_end
 
 try:
     import mcpgw_edge.service  # noqa: F401
@@ -81,16 +82,8 @@ async def up(nats_url: str, redis_url: str) -> AsyncIterator[Up]:
 
 async def run_printed(argv: list[str], timeout: float = RUN_TIMEOUT) -> tuple[int, str]:
     """A printed command run as printed, from the repository root: its exit code and whole output."""
-    proc = await asyncio.create_subprocess_exec(*argv, cwd=str(ROOT), stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError(f"{shlex.join(argv)} did not finish in {timeout:g}s") from None
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(errors="replace")
+    code, out, err = await run_to_end(argv, timeout, cwd=str(ROOT))
+    return code, out + err
 
 
 def port_is_free(port: int) -> bool:
