@@ -94,9 +94,7 @@ async def test_deleting_a_source_is_reported_and_its_tools_leave_the_assembly(
     await client.initialize()
     assert _names((await client.call("tools/list", {})).json) == ["get_pet", "whoami"]
 
-    headers = {"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id or "",
-               "MCP-Protocol-Version": client.version or ""}
-    async with http.get(cluster.mcp_url("pair"), headers=headers) as stream:
+    async with http.get(cluster.mcp_url("pair"), headers=client.stream_headers()) as stream:
         assert await asyncio.wait_for(stream.content.readline(), 5) == b": ping\n"  # the stream is live
         status, _ = await cluster.admin("DELETE", f"/v1/mcp-servers/{hosted}")
         assert status == 200

@@ -244,9 +244,7 @@ async def test_a_handshake_era_client_hears_a_2026_only_upstreams_changes(
     await client.initialize()
     await client.call("tools/list", {})
     await asyncio.wait_for(modern_only.listening.wait(), 5)
-    headers = {"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id or "",
-               "MCP-Protocol-Version": client.version or ""}
-    async with http.get(cluster.mcp_url("new-only"), headers=headers) as stream:
+    async with http.get(cluster.mcp_url("new-only"), headers=client.stream_headers()) as stream:
         assert await asyncio.wait_for(stream.content.readline(), 5) == b": ping\n"  # the stream is live
         modern_only.push("notifications/tools/list_changed")
         changed = await next_data(stream)

@@ -168,9 +168,7 @@ async def test_what_the_upstream_sends_outside_a_request_reaches_the_clients_str
     assert {t["name"] for t in listed.json["result"]["tools"]} == {"whoami", "shared"}
     await asyncio.wait_for(upstream.stream_opened.wait(), 5)
 
-    headers = {"Accept": "text/event-stream", "Mcp-Session-Id": client.session_id or "",
-               "MCP-Protocol-Version": client.version or ""}
-    async with http.get(cluster.mcp_url("talkative"), headers=headers) as stream:
+    async with http.get(cluster.mcp_url("talkative"), headers=client.stream_headers()) as stream:
         assert stream.status == 200
         assert await asyncio.wait_for(stream.content.readline(), 5) == b": ping\n"  # the stream is live
         assert await stream.content.readline() == b"\n"

@@ -47,6 +47,11 @@ class Raw:
         async with self.http.request(method, self.url, data=data, headers=sent, timeout=TIMEOUT) as resp:
             return Answer(resp.status, CIMultiDict(resp.headers), await resp.text())
 
+    def stream_headers(self) -> dict[str, str]:
+        """What a GET for the session's standalone SSE stream sends."""
+        return {"Accept": "text/event-stream", "Mcp-Session-Id": self.session_id or "",
+                "MCP-Protocol-Version": self.version or "", **self.headers}
+
     async def initialize(self, version: str = "2025-11-25") -> Answer:
         answer = await self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}},

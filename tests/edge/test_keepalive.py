@@ -31,9 +31,7 @@ async def test_a_quiet_get_stream_gets_keep_alive_comments(cluster: Cluster, bac
     async with aiohttp.ClientSession() as http:
         mcp = Raw(http, cluster.mcp_url("petstore"))
         await mcp.initialize()
-        headers = {"Accept": "text/event-stream", "Mcp-Session-Id": mcp.session_id or "",
-                   "MCP-Protocol-Version": "2025-11-25"}
-        async with http.get(mcp.url, headers=headers) as stream:
+        async with http.get(mcp.url, headers=mcp.stream_headers()) as stream:
             assert stream.status == 200
             assert await _comment(stream) == b": ping"
             assert await _comment(stream) == b": ping"  # and again, one interval later

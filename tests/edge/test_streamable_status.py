@@ -161,9 +161,7 @@ async def test_tools_list_pages(cluster: Cluster, backend: Backend) -> None:
 
 async def test_get_stream_receives_list_changed(mcp: Raw, cluster: Cluster, backend: Backend) -> None:
     await mcp.initialize()
-    headers = {"Accept": "text/event-stream", "Mcp-Session-Id": mcp.session_id or "",
-               "MCP-Protocol-Version": "2025-11-25"}
-    async with mcp.http.get(mcp.url, headers=headers) as stream:
+    async with mcp.http.get(mcp.url, headers=mcp.stream_headers()) as stream:
         assert stream.status == 200
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         second = await mcp.send(None, method="GET", headers={"Accept": "text/event-stream"})
