@@ -33,10 +33,9 @@ def verdicts(results: dict[str, Checks]) -> dict[str, bool]:
     return {scenario: not shortfalls(checks) and not idle(checks) for scenario, checks in results.items()}
 
 
-# The gateway's runs per requirement set. The 2026-07-28 set over a legacy HTTP+SSE upstream needs
-# the gateway to bridge the eras (a 2026-07-28 client in front of a handshake-era upstream): not
-# built yet (issue 11). Today such an upstream answers a 2026-07-28 client with -32022 and the
-# handshake versions, and the client falls back to them (tests/e2e/test_sdk_clients.py).
+# The gateway's runs per requirement set. The 2026-07-28 set over a legacy HTTP+SSE upstream is
+# not an equality run: the gateway bridges the eras there, and the scenarios a handshake-era
+# upstream cannot serve are listed with their reasons in BRIDGE_CANNOT below.
 RUNS = {
     "2025-11-25": ("StreamableHTTP upstream", "SSE upstream"),
     "2026-07-28": ("StreamableHTTP upstream",),
