@@ -91,3 +91,52 @@ async def test_replies_larger_than_a_nats_message_arrive_whole(nats_url: str, ro
     # and the inbox still answers small requests normally afterwards
     assert len((await bus.request(f"{root}.big", Ping(n=1), Blob)).text) == len(compressible)
     await bus.close()
+
+
+async def test_a_watched_request_outlives_its_timeout_of_silence_while_the_worker_is_alive(
+        nats_url: str, root: str) -> None:
+    worker = await Bus.connect(nats_url, name="worker", root=root)
+    requester = await Bus.connect(nats_url, name="requester", root=root)
+    worker.alive_after, requester.lost_after = 0.2, 0.6
+    release = asyncio.Event()
+
+    async def slow(req: Ping) -> Pong:
+        await release.wait()
+        return Pong(n=req.n)
+
+    await worker.serve(f"{root}.slow", Ping, slow)
+    watched = asyncio.ensure_future(requester.request(f"{root}.slow", Ping(n=7), Pong, timeout=10, watch=True))
+    unwatched = asyncio.ensure_future(requester.request(f"{root}.slow", Ping(n=8), Pong, timeout=10))
+    # Still waiting well past lost_after: the worker's signs of life keep the watched request
+    # alive, and neither request takes a sign of life for its reply.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(asyncio.gather(watched, unwatched)), 1.5)
+    release.set()
+    assert (await watched).n == 7 and (await unwatched).n == 8
+    await requester.close()
+    await worker.close()
+
+
+async def test_a_watched_request_whose_worker_vanishes_fails_fast_as_lost(nats_url: str, root: str) -> None:
+    worker = await Bus.connect(nats_url, name="worker", root=root)
+    requester = await Bus.connect(nats_url, name="requester", root=root)
+    worker.alive_after, requester.lost_after = 0.2, 0.6
+    taken = asyncio.Event()
+
+    async def stuck(req: Ping) -> Pong:
+        taken.set()
+        await asyncio.Event().wait()
+        return Pong(n=0)
+
+    await worker.serve(f"{root}.stuck", Ping, stuck)
+    call = asyncio.ensure_future(requester.request(f"{root}.stuck", Ping(n=1), Pong, timeout=30, watch=True))
+    await taken.wait()
+    loop = asyncio.get_running_loop()
+    gone = loop.time()
+    await worker.nc.close()  # its connection drops, as a killed process's does
+    with pytest.raises(McpgwError) as lost:
+        await call
+    assert lost.value.code is ErrorCode.WORKER_LOST
+    assert loop.time() - gone < 0.6 + 0.6  # lost_after plus a sweep or two, not the 30 s timeout
+    assert "lost contact" in lost.value.message
+    await requester.close()

@@ -116,7 +116,7 @@ class Holders:
 
         try:
             return await self._bus.request(self._bus.subjects.hosting_held(*key), call, UpstreamReply,
-                                           timeout=self._timeout, on_event=on_event)
+                                           timeout=self._timeout, on_event=on_event, watch=True)
         finally:
             if relayed:  # every event goes out before the reply does
                 await asyncio.gather(*relayed, return_exceptions=True)

@@ -355,4 +355,13 @@ def listing_entry(tool: ToolSpec) -> ToolListing:
         entry["outputSchema"] = tool.output_schema
     if tool.annotations is not None:
         entry["annotations"] = tool.annotations
-    return ToolListing(name=tool.name, entry=msgspec.Raw(_json.encode(entry)))
+    return ToolListing(name=tool.name, entry=msgspec.Raw(_json.encode(entry)), repeatable=repeatable(tool))
+
+
+def repeatable(tool: ToolSpec) -> bool:
+    """Whether a call may be sent to the backend twice: a GET or HEAD, or a tool its definition marks
+    idempotent or read-only (MCP annotations: the operator's word here, not an upstream's hint)."""
+    if tool.request_template.method.upper() in ("GET", "HEAD"):
+        return True
+    marks = tool.annotations or {}
+    return marks.get("idempotentHint") is True or marks.get("readOnlyHint") is True

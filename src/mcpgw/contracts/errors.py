@@ -19,6 +19,9 @@ class ErrorCode(enum.StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
     NO_RESPONDERS = "ServiceUnavailable"
     TIMEOUT = "Timeout"
+    # The worker that took a request stopped showing signs of life before it answered (it died,
+    # or the NATS connection to it did): the work may or may not have been done.
+    WORKER_LOST = "WorkerLost"
     INTERNAL = "InternalError"
 
 
@@ -32,6 +35,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.NO_RESPONDERS: 503,
     ErrorCode.TIMEOUT: 504,
+    ErrorCode.WORKER_LOST: 503,
     ErrorCode.INTERNAL: 500,
 }
 

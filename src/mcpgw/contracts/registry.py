@@ -19,6 +19,9 @@ class ToolListing(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     name: str
     entry: msgspec.Raw
+    # Safe to send twice (an HTTP GET or HEAD, or marked idempotent or read-only in its
+    # annotations): a call whose worker was lost is retried once on another replica.
+    repeatable: bool = False
 
 
 class ServerSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):

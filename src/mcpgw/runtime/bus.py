@@ -37,6 +37,16 @@ CHUNK_HEADER = "Mcpgw-Chunk"
 ENCODING_HEADER = "Mcpgw-Encoding"
 # Marks a message on a reply subject that comes before the reply (see `Bus.request`'s `on_event`).
 EVENT_HEADER = "Mcpgw-Event"
+# Marks a sign of life on a reply subject: the worker still has the request (see `Bus.request`'s
+# `watch`). Only a request still running after ALIVE_AFTER gets one, every ALIVE_AFTER: a fast call
+# costs no second message.
+ALIVE_HEADER = "Mcpgw-Alive"
+ALIVE_AFTER = 1.0
+# A watched request whose worker said nothing for this long is given up as lost. The first sign
+# comes ALIVE_AFTER (+ one sweep) after the worker took the request, so this allows a loaded
+# worker ~0.75 s of lateness, and a lost call is answered within LOST_AFTER + one sweep (2.25 s).
+LOST_AFTER = 2.0
+_SWEEP = 0.25
 _HEADER_ROOM = 512
 MAX_REPLY_BYTES = 256 * 1024 * 1024
 _THREAD_FROM = 4 * 1024 * 1024
@@ -62,6 +72,14 @@ class Bus:
         self._partial: dict[str, list[bytes | None]] = {}
         # inbox -> what to do with the events that precede its reply (streaming requests only).
         self._listeners: dict[str, _Listener] = {}
+        # Liveness, one sweep task per process instead of a timer per request (a dict insert and
+        # delete is all a fast call pays): the requests this process serves (reply inbox -> when
+        # it last said it is alive) and the watched requests it waits on (inbox -> last sign).
+        self._serving: dict[str, float] = {}
+        self._watched: dict[str, float] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self.alive_after = ALIVE_AFTER
+        self.lost_after = LOST_AFTER
         self._next_token = 0
         # Looked up once: on Python 3.11 every asyncio.get_running_loop() is a getpid() syscall,
         # 4 % of the edge's CPU samples when called per request (py-spy, make bench).
@@ -114,7 +132,13 @@ class Bus:
     async def _on_reply(self, msg: Msg) -> None:
         headers = msg.headers
         if headers:
+            if ALIVE_HEADER in headers:
+                if msg.subject in self._watched:
+                    self._watched[msg.subject] = self._loop.time()
+                return
             if EVENT_HEADER in headers:
+                if msg.subject in self._watched:
+                    self._watched[msg.subject] = self._loop.time()
                 listener = self._listeners.get(msg.subject)
                 if listener is not None:
                     listener.event(msg.data)
@@ -150,12 +174,16 @@ class Bus:
 
     async def request(self, subject: str, message: msgspec.Struct, reply: type[R], *,
                       timeout: float | None = None, headers: dict[str, str] | None = None,
-                      on_event: Callable[[bytes], None] | None = None) -> R:
+                      on_event: Callable[[bytes], None] | None = None, watch: bool = False) -> R:
         """Send `message`, wait for one reply of type `reply`; raise `McpgwError` otherwise.
 
         With `on_event`, the responder may send events before its reply (`Emitter.emit`): each is
         handed to `on_event` as its encoded bytes, in order, and restarts the timeout (a long
         call that keeps reporting progress is alive).
+
+        With `watch`, a worker that stops showing signs of life (it died, or NATS between us
+        did) fails the request with `WORKER_LOST` within `lost_after` (+ a sweep), instead of
+        leaving it to wait out `timeout`. Every `serve`d request sends them (`_sweep`).
         """
         wait = self.default_timeout if timeout is None else timeout
         if self._inbox_ready is None or not self._inbox_ready.done():
@@ -169,11 +197,18 @@ class Bus:
         listener = None
         if on_event is not None:
             listener = self._listeners[inbox] = _Listener(on_event, waiter, timer, wait)
+        if watch:
+            self._watched[inbox] = loop.time()
+            if self._sweeper is None:
+                self._start_sweeper()
         try:
             await self.nc.publish(subject, encode(message), reply=inbox, headers=inject_headers(headers))
             data, got = await waiter
         except TimeoutError:
             raise McpgwError(ErrorCode.TIMEOUT, f"{_service_of(subject)} did not answer within {wait:g}s") from None
+        except _Lost:
+            raise McpgwError(ErrorCode.WORKER_LOST,
+                             f"lost contact with {_service_of(subject)} while it had the request") from None
         finally:
             if listener is not None:
                 timer = listener.timer
@@ -181,6 +216,8 @@ class Bus:
             timer.cancel()
             self._pending.pop(inbox, None)
             self._partial.pop(inbox, None)
+            if watch:
+                self._watched.pop(inbox, None)
         if got:
             if not data and got.get("Status") == "503":
                 raise McpgwError(ErrorCode.NO_RESPONDERS, f"no service is answering {_service_of(subject)}")
@@ -285,22 +322,69 @@ class Bus:
                 log.exception("could not answer on %s", msg.subject)
             finally:
                 limit.release()
+                if msg.reply:
+                    serving.pop(msg.reply, None)
+
+        serving = self._serving
 
         async def on_msg(msg: Msg) -> None:
+            reply = msg.reply
+            if reply:  # from here on the sweeper tells the requester that the request is alive
+                serving[reply] = self._loop.time()
             await limit.acquire()
             task = self._loop.create_task(handle(msg))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+        if self._sweeper is None:
+            self._start_sweeper()
         sub = await self.nc.subscribe(subject, queue=queue, cb=on_msg)
         await self.sync()
         return sub
+
+    def _start_sweeper(self) -> None:
+        self._sweeper = self._loop.create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        """Every `_SWEEP`: a sign of life for each request served longer than `alive_after`
+        since its last one, and `WORKER_LOST` for each watched request whose worker went quiet."""
+        serving, watched, pending = self._serving, self._watched, self._pending
+        alive = {ALIVE_HEADER: "1"}
+        while True:
+            await asyncio.sleep(_SWEEP)
+            try:
+                await self._sweep_once(serving, watched, pending, alive)
+            except Exception:
+                log.exception("liveness sweep failed")
+
+    async def _sweep_once(self, serving: dict[str, float], watched: dict[str, float],
+                          pending: dict[str, asyncio.Future[tuple[bytes, dict[str, str] | None]]],
+                          alive: dict[str, str]) -> None:
+        now = self._loop.time()
+        if serving and self.nc.is_connected:
+            due = [inbox for inbox, since in serving.items() if now - since >= self.alive_after]
+            for inbox in due:
+                serving[inbox] = now
+                try:
+                    await self.nc.publish(inbox, b"", headers=alive)
+                except Exception as exc:  # a closing connection: the requester will see us gone
+                    log.debug("no sign of life sent: %s", exc)
+                    break
+        if watched:
+            for inbox in [inbox for inbox, seen in watched.items() if now - seen > self.lost_after]:
+                del watched[inbox]
+                waiter = pending.get(inbox)
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(_Lost())
 
     async def forward(self, subject: str, msg: Msg) -> None:
         """Pass a request on to another subject; its responder answers the original requester."""
         await self.nc.publish(subject, msg.data, reply=msg.reply, headers=msg.headers)
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.default_timeout)
         try:
@@ -341,6 +425,10 @@ def _inflate(data: bytes, subject: str) -> bytes:
     if inflater.unconsumed_tail:
         raise McpgwError(ErrorCode.INTERNAL, f"reply from {_service_of(subject)} larger than {MAX_REPLY_BYTES} bytes")
     return out
+
+
+class _Lost(Exception):
+    """A watched request's worker went quiet (`Bus._sweep`)."""
 
 
 def _expire(waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]]) -> None:

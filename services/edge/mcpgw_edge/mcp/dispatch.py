@@ -284,20 +284,25 @@ class Dispatcher:
             raise RpcError(INVALID_PARAMS, "params.arguments: must be an object")
         snapshot = entry.snapshot
         parent = call.meta.parent() if call.meta is not None else None
+        request = ToolCallRequest(server_id=snapshot.server_id, revision=snapshot.revision, tool=call.name,
+                                  arguments=arguments, session_id=session_id, consumer_id=caller.consumer_id,
+                                  forward_headers=caller.forward_headers, client_credential=caller.client_credential)
         with tracing.span(tracer, "tools/call", attributes={"mcp.server": snapshot.name, "mcp.tool": call.name},
                           parent=parent):
             try:
-                reply = await self._bus.request(
-                    entry.call_subject,
-                    ToolCallRequest(server_id=snapshot.server_id, revision=snapshot.revision, tool=call.name,
-                                    arguments=arguments, session_id=session_id, consumer_id=caller.consumer_id,
-                                    forward_headers=caller.forward_headers,
-                                    client_credential=caller.client_credential),
-                    ToolCallReply,
-                    timeout=self._timeout,
-                )
+                reply = await self._bus.request(entry.call_subject, request, ToolCallReply, timeout=self._timeout,
+                                                watch=True)
             except McpgwError as exc:
-                return self._failed_call(exc, call.name)
+                if exc.code is not ErrorCode.WORKER_LOST or not entry.tools[call.name].repeatable:
+                    return self._failed_call(exc, call.name)
+                # Safe to repeat: once more, on whichever replica is left (the lost one's
+                # subscription went with its connection).
+                log.warning("tools/call %s: %s; calling once more", call.name, exc.message)
+                try:
+                    reply = await self._bus.request(entry.call_subject, request, ToolCallReply,
+                                                    timeout=self._timeout, watch=True)
+                except McpgwError as again:
+                    return self._failed_call(again, call.name)
         return bytes(reply.result)
 
     @staticmethod
@@ -308,5 +313,10 @@ class Dispatcher:
             # The model may retry a slow tool; this is a tool failure, not a protocol error.
             return msgspec.json.encode({"content": [{"type": "text", "text": f"tool {tool} timed out"}],
                                         "isError": True})
+        if exc.code is ErrorCode.WORKER_LOST:
+            log.warning("tools/call %s: %s", tool, exc.message)
+            return msgspec.json.encode({"content": [{"type": "text", "text": (
+                f"tool {tool} failed: the gateway {exc.message}; the backend may or may not have received "
+                "the call")}], "isError": True})
         log.warning("tools/call %s failed: %s", tool, exc.message)
         raise RpcError(jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}")

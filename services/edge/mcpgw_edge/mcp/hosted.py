@@ -143,7 +143,8 @@ class HostedRelay:
         try:
             reply = await self._bus.request(self._bus.subjects.hosting_call(server_id),
                                             self._call(server_id, session, caller, payload),
-                                            UpstreamReply, timeout=self._timeout, on_event=relay_event)
+                                            UpstreamReply, timeout=self._timeout, on_event=relay_event,
+                                            watch=True)
         except McpgwError as exc:
             return self.failed(message, exc)
         response = reply.response
@@ -169,7 +170,7 @@ class HostedRelay:
                             modern_headers=headers, call_id=secrets.token_hex(12))
         try:
             reply = await self._bus.request(self._bus.subjects.hosting_call(server_id), call, UpstreamReply,
-                                            timeout=self._timeout, on_event=relay_event)
+                                            timeout=self._timeout, on_event=relay_event, watch=True)
         except McpgwError as exc:
             return 200, self.failed(msgspec.json.decode(body, type=Message), exc)
         except asyncio.CancelledError:
