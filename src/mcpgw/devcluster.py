@@ -143,12 +143,16 @@ async def start_nats(port: int, store_dir: str, *, host: str = "127.0.0.1",
 
 async def start_redis(port: int, *, host: str = "127.0.0.1", workdir: str | None = None,
                       echo: Callable[[str, str], None] | None = None, new_session: bool = False) -> Proc:
+    """A redis-server; with `workdir`, its data survives a restart there (an append-only file
+    synced every second: sessions outlive a crash of the store, at most the last second lost)."""
     binary = find_binary("redis-server")
     if binary is None:
         raise StartError("redis-server not found: install it (apt-get install redis-server)")
-    argv = [binary, "--port", str(port), "--bind", host, "--save", "", "--appendonly", "no"]
+    argv = [binary, "--port", str(port), "--bind", host, "--save", ""]
     if workdir:
-        argv += ["--dir", workdir]
+        argv += ["--dir", workdir, "--appendonly", "yes", "--appendfsync", "everysec"]
+    else:
+        argv += ["--appendonly", "no"]
     return await spawn_ready("redis", argv, r"Ready to accept connections", echo=echo, new_session=new_session)
 
 

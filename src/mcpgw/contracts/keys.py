@@ -10,6 +10,10 @@ class RedisKeys:
     def session(self, session_id: str) -> str:
         return f"{self.root}:session:{session_id}"
 
+    def session_ended(self, session_id: str) -> str:
+        """A tombstone: the session was ended on purpose, so no edge writes it back from its cache."""
+        return f"{self.root}:session-ended:{session_id}"
+
     def stats_server(self, server_id: str) -> str:
         """Hash of counters for one server: `calls`, `errors`, `latency_ms_sum`, `tool:<name>:calls` …"""
         return f"{self.root}:stats:server:{server_id}"

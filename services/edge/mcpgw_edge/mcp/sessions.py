@@ -3,6 +3,11 @@
 The warm path reads the in-process cache only. Redis is read on a miss; TTL refreshes are
 batched (one pipeline per interval for every session touched since the last one); a session
 ended on one replica reaches the others through a `SessionEnded` event.
+
+A session the cache holds but Redis lost (a store restarted empty, an evicted key) is written
+back by the refresh, not dropped: real clients do not re-initialize after a 404. A session ended
+on purpose leaves a tombstone for its TTL, so it is never written back. While Redis cannot be
+reached, cached sessions go on; only new sessions and cache misses fail (503, bounded by `timeout`).
 """
 
 from __future__ import annotations
@@ -99,7 +104,10 @@ class SessionStore:
 
     async def delete(self, session_id: str) -> None:
         self.forget(session_id)
-        await self._call(self._redis.delete(self._keys.session(session_id)))
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(self._keys.session_ended(session_id), b"1", ex=self._ttl)
+        pipe.delete(self._keys.session(session_id))
+        await self._call(pipe.execute())
 
     def touch(self, session_id: str) -> None:
         """Count the session as used: its TTL is refreshed with the next batch."""
@@ -143,12 +151,44 @@ class SessionStore:
                 self._touched.update(ids[start:])
                 return
             now = time.monotonic()
+            lost = []
             for session_id, ok in zip(batch, alive, strict=True):
                 entry = self._cache.get(session_id)
-                if not ok:  # expired or deleted in Redis: stop serving it from the cache
-                    self._cache.pop(session_id, None)
-                elif entry is not None:
+                if entry is None:
+                    continue
+                if ok:
                     self._cache[session_id] = (entry[0], now)
+                else:
+                    lost.append(entry[0])
+            if lost:
+                await self._write_back(lost)
+
+    async def _write_back(self, sessions: list[Session]) -> None:
+        """Sessions this edge holds that Redis no longer has: stored again unless ended on purpose
+        (a tombstone) or re-created meanwhile (NX); a tombstoned one leaves the cache."""
+        pipe = self._redis.pipeline(transaction=False)
+        for session in sessions:
+            pipe.exists(self._keys.session_ended(session.id))
+        try:
+            ended = await asyncio.wait_for(pipe.execute(), self._timeout)
+            pipe = self._redis.pipeline(transaction=False)
+            kept = [s for s, gone in zip(sessions, ended, strict=True) if not gone]
+            for session in kept:
+                pipe.set(self._keys.session(session.id), _encode(session), ex=self._ttl, nx=True)
+            if kept:
+                await asyncio.wait_for(pipe.execute(), self._timeout)
+        except (TimeoutError, aioredis.RedisError, OSError) as exc:
+            log.warning("writing back %d lost sessions failed (%s); will retry", len(sessions), type(exc).__name__)
+            self._touched.update(s.id for s in sessions)
+            return
+        now = time.monotonic()
+        for session, gone in zip(sessions, ended, strict=True):
+            if gone:
+                self._cache.pop(session.id, None)
+            elif session.id in self._cache:
+                self._cache[session.id] = (session, now)
+        if len(kept):
+            log.warning("wrote back %d sessions the session store had lost", len(kept))
 
     async def _refresh_loop(self) -> None:
         while True:
