@@ -49,6 +49,7 @@ import jwt
 import yaml
 
 from mcpgw.devcluster import Proc, StartError, free_port, spawn_ready, start_nats, start_redis, start_service
+from mcpgw.supervisor import MAX_CRASHES, Supervisor, exit_status
 
 SERVICES = ("mcpgw_registry", "mcpgw_auth", "mcpgw_toolexec", "mcpgw_hosting", "mcpgw_edge")
 START_ORDER = ("nats", "redis", "registry", "auth", "toolexec", "hosting", "edge", "backend", "demo-mcp")
@@ -102,6 +103,31 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return port
 
 
+def _count(env: Mapping[str, str], name: str, default: int, most: int = 16) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise LaunchError(f"{name}={raw!r}: a whole number from 1 to {most}")
+    return int(raw)
+
+
+# The services `make up` runs several of when asked (MCPGW_<SERVICE>_REPLICAS): NATS queue groups
+# spread the workers' requests; edge replicas share the port (SO_REUSEPORT). The registry owns the
+# admin port alone.
+REPLICABLE = ("auth", "toolexec", "hosting", "edge")
+
+
+def _replicas(env: Mapping[str, str]) -> dict[str, int]:
+    if env.get("MCPGW_REGISTRY_REPLICAS", "1").strip() not in ("", "1"):
+        raise LaunchError("MCPGW_REGISTRY_REPLICAS: make up runs one registry (it alone serves the admin port)")
+    replicas = {kind: _count(env, f"MCPGW_{kind.upper()}_REPLICAS", 1) for kind in REPLICABLE}
+    if replicas["edge"] > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        raise LaunchError("MCPGW_EDGE_REPLICAS: edge replicas share their port with SO_REUSEPORT, which this "
+                          "platform lacks")
+    return replicas
+
+
 def _display_host(host: str) -> str:
     """How a client reaches a listener bound to `host` on this machine, ready for a URL."""
     if host in ("", "0.0.0.0", "::"):
@@ -138,6 +164,10 @@ class Config:
     # The admin API's bearer token; `admin_token_generated`: made up by this run (so it is printed).
     admin_token: str = ""
     admin_token_generated: bool = False
+    # How many processes of each service (REPLICABLE), and how many exits within a minute make the
+    # launcher give up on a process (MCPGW_UP_MAX_CRASHES) instead of restarting it.
+    replicas: dict[str, int] = field(default_factory=dict)
+    max_crashes: int = MAX_CRASHES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, verbose: bool = False) -> Config:
@@ -156,6 +186,8 @@ class Config:
             verbose=verbose,
             admin_token=token or secrets.token_urlsafe(32),
             admin_token_generated=not token,
+            replicas=_replicas(env),
+            max_crashes=_count(env, "MCPGW_UP_MAX_CRASHES", MAX_CRASHES, most=1000),
         )
 
     @property
@@ -534,7 +566,7 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: Node
 class Launcher:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.procs: list[Proc] = []
+        self.supervisor = Supervisor(say, max_crashes=config.max_crashes)
         self.nats_url = config.nats_url or ""
         self.redis_url = config.redis_url or ""
 
@@ -543,7 +575,7 @@ class Launcher:
             return None
 
         def echo(name: str, line: str) -> None:
-            print(f"{name:>8} | {line}", flush=True)
+            print(f"{name:>10} | {line}", flush=True)
 
         return echo
 
@@ -552,19 +584,20 @@ class Launcher:
         check_port_free(cfg.edge_host, cfg.edge_port, "MCPGW_EDGE_PORT")
         check_port_free(cfg.registry_host, cfg.registry_port, "MCPGW_REGISTRY_PORT")
         run_dir = cfg.root / ".run"
+        add = self.supervisor.add
         if not cfg.nats_url:
-            port = free_port()
-            store = run_dir / "nats"
+            nats_port, store = free_port(), run_dir / "nats"
             store.mkdir(parents=True, exist_ok=True)
-            self.procs.append(await start_nats(port, str(store), echo=self._echo(False), new_session=True))
-            self.nats_url = f"nats://127.0.0.1:{port}"
+            # Restarted on the same port and store: the services reconnect, the configuration is kept.
+            await add("nats", "nats", lambda: start_nats(nats_port, str(store), echo=self._echo(False),
+                                                         new_session=True))
+            self.nats_url = f"nats://127.0.0.1:{nats_port}"
         if not cfg.redis_url:
-            port = free_port()
-            workdir = run_dir / "redis"
+            redis_port, workdir = free_port(), run_dir / "redis"
             workdir.mkdir(parents=True, exist_ok=True)
-            self.procs.append(await start_redis(port, workdir=str(workdir), echo=self._echo(False),
-                                                new_session=True))
-            self.redis_url = f"redis://127.0.0.1:{port}/0"
+            await add("redis", "redis", lambda: start_redis(redis_port, workdir=str(workdir),
+                                                            echo=self._echo(False), new_session=True))
+            self.redis_url = f"redis://127.0.0.1:{redis_port}/0"
 
         env = {
             "MCPGW_NATS_URL": self.nats_url,
@@ -578,60 +611,45 @@ class Launcher:
             # The per-service variable: it wins over a cluster-wide MCPGW_ADMIN_TOKEN in the registry.
             "MCPGW_REGISTRY_ADMIN_TOKEN": cfg.admin_token,
         }
+        if cfg.replicas.get("edge", 1) > 1:
+            env["MCPGW_EDGE_REUSE_PORT"] = "true"  # the replicas share the port
         # The registry owns the store; the others need nothing from it to start, so they start together.
-        await self._start_service(SERVICES[0], env)
+        await self._start_service(SERVICES[0], env, "registry")
         async with asyncio.TaskGroup() as group:
             for module in SERVICES[1:]:
-                group.create_task(self._start_service(module, env))
-            backend = group.create_task(self._start_backend())
-            mcp_server = group.create_task(self._start_mcp_server())
+                kind = module.removeprefix("mcpgw_")
+                count = cfg.replicas.get(kind, 1)
+                for i in range(1, count + 1):
+                    group.create_task(self._start_service(module, env, f"{kind}-{i}" if count > 1 else kind))
+            backend = group.create_task(self._start_demo("backend", "backend.py", r"demo-backend ready on \S+"))
+            mcp_server = group.create_task(self._start_demo("demo-mcp", "mcp_server.py", DEMO_MCP_READY))
         # They became ready in any order; stop them in the order of the design, front to back.
-        self.procs.sort(key=lambda proc: START_ORDER.index(proc.name))
+        self.supervisor.slots.sort(key=lambda slot: START_ORDER.index(slot.kind))
         return await configure_demo(cfg, backend.result(), mcp_server.result())
 
-    async def _start_service(self, module: str, env: Mapping[str, str]) -> None:
-        proc = await start_service(module, env, echo=self._echo(True), timeout=START_TIMEOUT, new_session=True)
-        self.procs.append(proc)
+    async def _start_service(self, module: str, env: Mapping[str, str], name: str) -> None:
+        await self.supervisor.add(name, module.removeprefix("mcpgw_"), lambda: start_service(
+            module, env, name=name, echo=self._echo(True), timeout=START_TIMEOUT, new_session=True))
 
-    async def _start_backend(self) -> str:
-        """Start the demo backend on a port of its choosing; its URL, read from its ready line."""
-        argv = [sys.executable, str(self.config.root / "demo" / "backend.py"), "--port", "0"]
-        proc = await spawn_ready("backend", argv, r"demo-backend ready on \S+", timeout=START_TIMEOUT,
-                                 echo=self._echo(False), new_session=True,
-                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.procs.append(proc)
-        ready = await proc.wait_for(r"demo-backend ready on \S+")
-        return ready.split()[-1]
+    async def _start_demo(self, name: str, script: str, ready: str) -> str:
+        """Start a demo server of the `demo/` folder on a port of its choosing, and again on the same
+        port after a crash (the demo's configuration names it); its URL, read from its ready line."""
+        port = 0
 
-    async def _start_mcp_server(self) -> str:
-        """Start the demo MCP server on a free port; its Streamable HTTP URL, read from its ready line."""
-        argv = [sys.executable, str(self.config.root / "demo" / "mcp_server.py"), "--port", "0"]
-        proc = await spawn_ready("demo-mcp", argv, DEMO_MCP_READY, timeout=START_TIMEOUT,
-                                 echo=self._echo(False), new_session=True,
-                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.procs.append(proc)
-        ready = await proc.wait_for(DEMO_MCP_READY)
-        return ready.split()[-1]
+        async def start() -> Proc:
+            argv = [sys.executable, str(self.config.root / "demo" / script), "--port", str(port)]
+            return await spawn_ready(name, argv, ready, timeout=START_TIMEOUT, echo=self._echo(False),
+                                     new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
-    async def watch(self, stop: asyncio.Event) -> Proc | None:
-        """Wait for a stop request (None) or for a child to exit (that child)."""
-        waits = {asyncio.ensure_future(p.proc.wait()): p for p in self.procs}
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            done, _ = await asyncio.wait({stopper, *waits}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (stopper, *waits):
-                task.cancel()
-        dead = [waits[t] for t in done if t in waits]
-        return dead[0] if dead and not stop.is_set() else None
+        slot = await self.supervisor.add(name, name, start)
+        assert slot.proc is not None
+        url = (await slot.proc.wait_for(ready)).split()[-1]
+        port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
+        return url
 
     async def stop(self) -> None:
         """Stop every child, the last started first."""
-        while self.procs:
-            proc = self.procs.pop()
-            if proc.running:
-                say(f"stopping {proc.name}")
-            await proc.stop()
+        await self.supervisor.stop(lambda slot: say(f"stopping {slot.name}"))
 
 
 def say(message: str) -> None:
@@ -650,7 +668,7 @@ def reasons(exc: BaseException) -> list[str]:
 
 
 def tail(proc: Proc, count: int = TAIL_LINES) -> str:
-    return "\n".join(f"{proc.name:>8} | {line}" for line in list(proc.lines)[-count:])
+    return "\n".join(f"{proc.name:>10} | {line}" for line in list(proc.lines)[-count:])
 
 
 async def run(config: Config) -> int:
@@ -681,13 +699,14 @@ async def run(config: Config) -> int:
         node = await asyncio.to_thread(find_node)
         print(banner(config, demo, launcher.nats_url, launcher.redis_url, node), flush=True)
 
-        died = await launcher.watch(stop)
-        if died is None:
+        broken = await launcher.supervisor.run(stop)
+        if broken is None:
             say("stopping")
             return 0
-        await died.stop()  # collects the rest of its output
-        say(f"{died.name} exited with status {died.proc.returncode}; its last lines:")
-        print(tail(died), flush=True)
+        assert broken.proc is not None
+        say(f"{broken.name} exited {len(broken.crashes)} times within {launcher.supervisor.window:g}s, "
+            f"the last with status {exit_status(broken.proc.proc.returncode)}; giving up. Its last lines:")
+        print(tail(broken.proc), flush=True)
         return 1
     finally:
         stopper.cancel()

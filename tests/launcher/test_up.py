@@ -17,7 +17,9 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from mcpgw.devcluster import Proc, free_port, spawn
@@ -71,6 +73,8 @@ async def up(nats_url: str, redis_url: str) -> AsyncIterator[Up]:
         # Isolated from every other test on the same NATS.
         "MCPGW_SUBJECT_ROOT": root,
         "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}",
+        # Two toolexec processes, so that killing one shows the other absorbing its calls.
+        "MCPGW_TOOLEXEC_REPLICAS": "2",
     }
     launcher = await spawn("up", [sys.executable, "-m", "mcpgw.launcher"], env=env, cwd=str(ROOT))
     try:
@@ -214,6 +218,39 @@ async def test_the_printed_inspector_commands_work_in_each_era(up: Up, inspector
         assert re.search(rf'"protocolVersion":\s*"{version}"', output), (era, output)
 
 
+async def call_demo(http: aiohttp.ClientSession, url: str, n: int) -> dict[str, Any]:
+    """One stateless (2026-07-28) call of the demo's `get_pet`: its JSON-RPC response."""
+    meta = {"io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": {}}
+    body = {"jsonrpc": "2.0", "id": n, "method": "tools/call",
+            "params": {"name": "get_pet", "arguments": {"id": 1}, "_meta": meta}}
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": "get_pet",
+               "Accept": "application/json, text/event-stream"}
+    async with http.post(url, json=body, headers=headers) as resp:
+        answer: dict[str, Any] = await resp.json()
+        return answer
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the child through /proc")
+async def test_a_killed_toolexec_replica_is_restarted_while_the_other_serves(up: Up) -> None:
+    url = up.urls[0]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        assert (await call_demo(http, url, 0))["result"]["isError"] is False
+        victim = child_pid(up.proc.proc.pid, "mcpgw_toolexec")
+        os.kill(victim, signal.SIGKILL)
+        restarted = await up.proc.wait_for(r"\[mcpgw\] toolexec-\d exited with status -9 \(SIGKILL\); restarting it in",
+                                           timeout=10)
+        # Meanwhile the other replica answers every call.
+        answers = [await call_demo(http, url, n) for n in range(1, 21)]
+        assert all(a.get("result", {}).get("isError") is False for a in answers), answers
+        name = restarted.split("] ", 1)[1].split()[0]
+        await up.proc.wait_for(rf"\[mcpgw\] {name} is back \(pid \d+\)", timeout=30)
+        pids = child_pids(up.proc.proc.pid, "mcpgw_toolexec")
+        assert len(pids) == 2 and victim not in pids, pids
+        assert (await call_demo(http, url, 99))["result"]["isError"] is False
+    assert up.proc.running
+
+
 async def test_ctrl_c_stops_everything(up: Up) -> None:
     launcher = up.proc
     launcher.proc.send_signal(signal.SIGINT)
@@ -228,8 +265,10 @@ async def test_ctrl_c_stops_everything(up: Up) -> None:
     assert port_is_free(up.edge_port) and port_is_free(up.registry_port)
 
 
-def child_pid(parent: int, module: str) -> int:
-    """The pid of the launcher's child running `python -m <module>`."""
+def child_pids(parent: int, module: str) -> list[int]:
+    """The pids of the launcher's children running `python -m <module>` (a killed one not yet reaped
+    by its parent is left out)."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -238,27 +277,38 @@ def child_pid(parent: int, module: str) -> int:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and module.encode() in cmdline:
-            return int(entry.name)
-    raise AssertionError(f"no child {module} of {parent}")
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == parent and module.encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def child_pid(parent: int, module: str) -> int:
+    """The pid of one of the launcher's children running `python -m <module>`."""
+    pids = child_pids(parent, module)
+    assert pids, f"no child {module} of {parent}"
+    return pids[0]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the child through /proc")
-async def test_a_dying_child_stops_the_rest(nats_url: str, redis_url: str, root: str) -> None:
+async def test_a_child_that_keeps_crashing_stops_the_rest(nats_url: str, redis_url: str, root: str) -> None:
     env = {**os.environ, "NATS_URL": nats_url, "REDIS_URL": redis_url,
            "MCPGW_EDGE_PORT": str(free_port()), "MCPGW_REGISTRY_PORT": str(free_port()),
-           "MCPGW_SUBJECT_ROOT": root, "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}"}
+           "MCPGW_SUBJECT_ROOT": root, "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}",
+           "MCPGW_UP_MAX_CRASHES": "2"}  # the second exit within a minute gives up
     launcher = await spawn("up", [sys.executable, "-m", "mcpgw.launcher"], env=env, cwd=str(ROOT))
     try:
         await launcher.wait_for(r"^mcpgw is ready$", timeout=90)
+        os.kill(child_pid(launcher.proc.pid, "mcpgw_auth"), signal.SIGKILL)
+        await launcher.wait_for(r"\[mcpgw\] auth is back", timeout=30)
         os.kill(child_pid(launcher.proc.pid, "mcpgw_auth"), signal.SIGKILL)
         code = await asyncio.wait_for(launcher.proc.wait(), 30)
     finally:
         await launcher.stop()
     output = "\n".join(launcher.lines)
     assert code == 1, output
-    assert f"auth exited with status {-signal.SIGKILL}; its last lines:" in output
+    assert "[mcpgw] auth exited with status -9 (SIGKILL); restarting it in 0.5s" in output
+    assert "auth exited 2 times within 60s, the last with status -9 (SIGKILL); giving up. Its last lines:" in output
     assert "auth | mcpgw-auth ready" in output
     for name in ("edge", "hosting", "toolexec", "backend", "demo-mcp", "registry"):
         assert f"[mcpgw] stopping {name}" in output

@@ -37,7 +37,8 @@ class EdgeService:
         async with contextlib.AsyncExitStack() as stack:
             edge = await stack.enter_async_context(running_edge(self.settings))
             self._app = EdgeApp(edge)
-            server = HttpServer(self._app, self.settings.host, self.settings.port, limits(self.settings))
+            server = HttpServer(self._app, self.settings.host, self.settings.port, limits(self.settings),
+                                reuse_port=self.settings.reuse_port)
             await server.start()  # a port that is taken raises here, and the stack undoes the rest
             self._server, self.port = server, server.port
             self._stack = stack.pop_all()

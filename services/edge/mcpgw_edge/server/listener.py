@@ -26,7 +26,10 @@ class HttpServer:
     """Serves `handler` on host:port (0: a free port) in the running event loop."""
 
     def __init__(self, handler: Handler, host: str, port: int, limits: Limits | None = None,
-                 backlog: int = 1024, sweep_every: float = SWEEP_EVERY) -> None:
+                 backlog: int = 1024, sweep_every: float = SWEEP_EVERY, reuse_port: bool = False) -> None:
+        if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+            raise OSError("MCPGW_EDGE_REUSE_PORT: this platform has no SO_REUSEPORT")
+        self._reuse_port = reuse_port
         self._handler = handler
         self._host = host
         self._port = port
@@ -46,7 +49,7 @@ class HttpServer:
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         self._server = await loop.create_server(
             lambda: Connection(self, self._handler, self._limits), self._host, self._port, family=family,
-            backlog=self._backlog, reuse_address=True)
+            backlog=self._backlog, reuse_address=True, reuse_port=self._reuse_port or None)
         self.port = int(self._server.sockets[0].getsockname()[1])
         self._sweeper = loop.create_task(self._sweep_forever())
 
