@@ -60,9 +60,11 @@ tools:
 class FaultBackend:
     url: str = ""
     raw_port: int = 0
+    # Set when the backend stops: its hanging requests end, so that it stops at once.
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def _backend_app() -> web.Application:
+def _backend_app(backend: FaultBackend) -> web.Application:
     async def read(request: web.Request) -> web.Response:
         await asyncio.sleep(BACKEND_DELAY)
         return web.json_response({"id": int(request.match_info["id"]), "read": True})
@@ -73,8 +75,8 @@ def _backend_app() -> web.Application:
         return web.json_response({"id": body.get("id"), "written": True})
 
     async def hang(request: web.Request) -> web.Response:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
+        await backend.release.wait()
+        return web.Response(status=503)
 
     app = web.Application()
     app.router.add_get("/items/{id}", read)
@@ -95,15 +97,18 @@ async def _raw(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 
 @contextlib.asynccontextmanager
 async def fault_backend() -> Any:
-    runner = web.AppRunner(_backend_app(), access_log=None)
+    backend = FaultBackend()
+    runner = web.AppRunner(_backend_app(backend), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     raw = await asyncio.start_server(_raw, "127.0.0.1", 0)
+    backend.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    backend.raw_port = raw.sockets[0].getsockname()[1]
     try:
-        yield FaultBackend(url=f"http://127.0.0.1:{runner.addresses[0][1]}",
-                           raw_port=raw.sockets[0].getsockname()[1])
+        yield backend
     finally:
+        backend.release.set()
         raw.close()
         await runner.cleanup()
 
@@ -158,8 +163,9 @@ class RealCluster:
 
     async def start(self) -> None:
         await asyncio.gather(self._start("nats"), self._start("redis"))
-        await self._start("registry")
-        await asyncio.gather(*(self._start(name) for name in ("auth", "toolexec-1", "toolexec-2", "edge-1", "edge-2")))
+        # All at once: none needs another to start, only NATS and Redis.
+        await asyncio.gather(*(self._start(name) for name in (
+            "registry", "auth", "toolexec-1", "toolexec-2", "edge-1", "edge-2")))
 
     async def kill(self, name: str) -> None:
         """SIGKILL, as the OOM killer or a crash would."""
@@ -281,7 +287,7 @@ class Tally:
 
 
 async def load(cluster: RealCluster, fault_name: str, fault: Callable[[], Awaitable[None]], *,
-               duration: float = 6.0, fault_after: float = 1.0, clients: int = 8,
+               duration: float = 5.0, fault_after: float = 1.0, clients: int = 8,
                tool_of: Callable[[int], tuple[str, dict[str, Any]]] | None = None) -> Tally:
     """`clients` sessions (half on each edge) calling in a loop for `duration`; `fault` runs after
     `fault_after`. Every outcome is recorded."""

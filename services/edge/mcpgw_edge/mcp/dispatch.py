@@ -293,10 +293,12 @@ class Dispatcher:
                 reply = await self._bus.request(entry.call_subject, request, ToolCallReply, timeout=self._timeout,
                                                 watch=True)
             except McpgwError as exc:
-                if exc.code is not ErrorCode.WORKER_LOST or not entry.tools[call.name].repeatable:
+                if (exc.code is not ErrorCode.WORKER_LOST or not entry.tools[call.name].repeatable
+                        or not self._bus.nc.is_connected):
                     return self._failed_call(exc, call.name)
                 # Safe to repeat: once more, on whichever replica is left (the lost one's
-                # subscription went with its connection).
+                # subscription went with its connection). Not while NATS itself is away from us:
+                # the retry would only wait for it too.
                 log.warning("tools/call %s: %s; calling once more", call.name, exc.message)
                 try:
                     reply = await self._bus.request(entry.call_subject, request, ToolCallReply,
