@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from mcpgw_auth.jwt_keys import UnusableKey, VerifierKey, parse_jwks
+from mcpgw.jwtkeys import UnusableKey, VerifierKey, parse_jwks
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +193,11 @@ class JwksCache:
             raise FetchError(f"fetch failed ({type(exc).__name__})") from None
         try:
             document = json.loads(body)
-            keys = parse_jwks(document, symmetric=False, origin=f"JWKS {display(url)}")
+            keys, unusable = parse_jwks(document, symmetric=False)
         except (ValueError, RecursionError, UnusableKey):
             raise FetchError("not a JWKS document") from None
+        for problem in unusable:
+            log.warning("JWKS %s: key skipped: %s", display(url), problem)
         return keys, max_age
 
     async def close(self) -> None:

@@ -24,8 +24,9 @@ import jwt
 from jwt.utils import base64url_decode
 
 from mcpgw.contracts import ConsumerCredentials, JwtVerification, PresentedCredential, TokenSource
+from mcpgw.jwtkeys import SUPPORTED, VerifierKey, is_symmetric
 from mcpgw_auth.jwks_remote import JwksCache, RemoteJwks, display, usable_url
-from mcpgw_auth.jwt_keys import SUPPORTED, VerifierKey, is_symmetric, parse_static
+from mcpgw_auth.jwt_keys import parse_static
 
 log = logging.getLogger(__name__)
 
