@@ -12,7 +12,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from mcpgw.contracts.registry import AuthIndex, AuthIndexRequest, JwtVerification
 from mcpgw.runtime.bus import Bus
-from tests.auth.keys import certificate_pem
+from tests.auth.keys import certificate_pem, jwks, oct_jwk
 from tests.registry.conftest import Api
 
 SECRET = "a-shared-secret-of-at-least-32-bytes!"
@@ -116,6 +116,21 @@ async def _index_jwt(bus: Bus, consumer_id: str) -> JwtVerification:
     (consumer,) = [c for c in index.consumers if c.consumer_id == consumer_id]
     assert consumer.jwt is not None
     return consumer.jwt
+
+
+async def test_a_shared_secret_as_an_oct_jwks_reaches_auth_as_a_shared_secret(api: Api, bus: Bus) -> None:
+    oct_jwks = jwks(oct_jwk(SECRET, kid="s1", alg="HS256"))
+    consumer_id = await _create(api, {"secretType": "Symmetry", "jwks": oct_jwks})
+    view = (await api.ok("GET", f"/v1/consumers/{consumer_id}"))["jwtIdentityConfig"]
+    assert view["secretType"] == "Symmetry"
+    assert json.loads(view["jwks"])["keys"] == [{**oct_jwk(SECRET, kid="s1", alg="HS256"), "k": "******"}]
+    assert oct_jwk(SECRET)["k"] not in json.dumps(view)
+    # Auth is told it is a shared secret: it trusts an oct key nowhere else.
+    sent = await _index_jwt(bus, consumer_id)
+    assert (sent.secret_type, json.loads(sent.jwks)) == ("Symmetry", json.loads(oct_jwks))
+    # Read back and sent unchanged, the stored secret stays.
+    await api.ok("PUT", f"/v1/consumers/{consumer_id}", json={"jwtIdentityConfig": view})
+    assert json.loads((await _index_jwt(bus, consumer_id)).jwks) == json.loads(oct_jwks)
 
 
 async def test_certificates_are_kept_and_private_keys_only_as_their_public_half(api: Api, bus: Bus) -> None:

@@ -288,8 +288,9 @@ def _public_only(jwks: str, form: str) -> str:
 
 
 def to_verification(stored: StoredJwt) -> JwtVerification:
-    # A Symmetry secret given as oct JWK(s) travels as a JWKS document; only a bare secret is "Symmetry".
-    secret_type = "Symmetry" if stored.key_form == "secret" else ""
+    # Whatever form a shared secret was given in (bare, or `oct` JWKs as Higress's jwt-auth takes
+    # it), auth must be told it is one: it trusts an `oct` key nowhere else.
+    secret_type = "Symmetry" if stored.secret_type == "Symmetry" else ""
     position: Literal["HEADER", "QUERY", "COOKIE"] = (
         "QUERY" if stored.token_position == "QUERY" else "COOKIE" if stored.token_position == "COOKIE" else "HEADER")
     return JwtVerification(
