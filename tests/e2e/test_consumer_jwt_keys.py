@@ -1,5 +1,6 @@
 """JWT consumer keys through the real registry and auth: every form one accepts the other verifies
-with, and a shared secret given as an `oct` JWKS works like a bare one.
+with, a shared secret given as an `oct` JWKS works like a bare one, and a remote JWKS that is down
+at first is used the moment it answers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcpgw_auth.jwt_keys import parse_static
 
 from mcpgw.contracts import PresentedCredential, VerifyReply, VerifyRequest
+from mcpgw.devcluster import free_port
 from mcpgw.runtime.bus import Bus
+from tests.auth.idp import jwks_url, running_idp
 from tests.auth.keys import (
     HS_SECRET,
     ISSUER,
@@ -38,6 +41,7 @@ from tests.edge.raw import Raw
 
 INIT = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}}
+UNFETCHED = "token signing keys could not be fetched"
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -141,3 +145,24 @@ async def test_the_registry_accepts_exactly_the_forms_auth_verifies_with(
         assert (status, body["message"][:len(message)]) == (400, message), form
         # ... and auth, given the same material, would have had no key to verify with.
         assert parse_static(config.get("secretType", ""), config["jwks"], "test") == (), form
+
+
+async def test_a_remote_jwks_down_at_first_is_a_401_then_used_as_soon_as_it_answers(
+        cluster: Cluster, backend: Backend, http: aiohttp.ClientSession) -> None:
+    server_id = await secured_server(cluster, backend)
+    port = free_port()  # nothing listens there yet
+    await granted_jwt_consumer(cluster, server_id, "remote-user", {"remoteJwks": {"uri": jwks_url(port)}})
+    raw = Raw(http, cluster.mcp_url("petstore"))
+    good = token(ed_key(3), "EdDSA", kid="e3")
+
+    down = await raw.send(INIT, session=False, headers=bearer(good))
+    assert down.status == 401, down.text
+    assert down.json["error"]["message"] == f"Unauthorized: {UNFETCHED}"
+    assert 'error="invalid_token"' in down.headers["WWW-Authenticate"]
+
+    async with running_idp(port=port) as idp:
+        idp.keys = [public_jwk(ed_key(3), kid="e3")]
+        # The very next request: no retry interval to sit out, and no cached 401 at the edge.
+        up = await raw.send(INIT, session=False, headers=bearer(good))
+        assert up.status == 200, up.text
+        assert idp.hits == 1
