@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import functools
 import hashlib
 import hmac
@@ -11,8 +12,11 @@ import time
 from typing import Any
 
 import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from cryptography.x509.oid import NameOID
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 HS_SECRET = "a-shared-secret-of-more-than-64-bytes-for-hs512-0123456789abcdefghij"
@@ -39,6 +43,29 @@ def ed_key(n: int = 1) -> ed25519.Ed25519PrivateKey:
 
 def public_pem(key: PrivateKey) -> str:
     return key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def private_pem(key: PrivateKey) -> str:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+def certificate_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
+    """A self-signed certificate for `key`, as an IdP publishes its signing key."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(Encoding.PEM).decode()
+
+
+def oct_jwk(secret: str = HS_SECRET, kid: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A shared secret as a JWK (`kty: oct`), the form Higress's jwt-auth takes it in."""
+    jwk: dict[str, Any] = {"kty": "oct", "k": _b64(secret.encode())}
+    if kid is not None:
+        jwk["kid"] = kid
+    jwk.update(extra)
+    return jwk
 
 
 def public_jwk(key: PrivateKey, kid: str | None = None, **extra: Any) -> dict[str, Any]:

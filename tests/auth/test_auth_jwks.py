@@ -3,55 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from aiohttp import web
 from mcpgw_auth.jwks_remote import FetchError, JwksCache, JwksPolicy, max_age_of
 
-from mcpgw.contracts import AuthIndex, ConsumerCredentials, ErrorCode, JwtVerification, McpgwError, VerifyReply
+from mcpgw.contracts import AuthIndex, ConsumerCredentials, JwtVerification, VerifyReply
 from mcpgw.devcluster import free_port
 from tests.auth.harness import bearer, eventually, running_auth, server_grants
+from tests.auth.idp import JwksServer, jwks_url, running_idp
 from tests.auth.keys import ISSUER, ec_key, ed_key, public_jwk, rsa_key, token
-
-
-@dataclass
-class JwksServer:
-    url: str = ""
-    keys: list[dict[str, Any]] = field(default_factory=list)
-    status: int = 200
-    cache_control: str | None = None
-    body: bytes | None = None
-    delay: float = 0.0
-    hits: int = 0
 
 
 @pytest.fixture
 async def idp() -> AsyncIterator[JwksServer]:
-    server = JwksServer()
-
-    async def serve(request: web.Request) -> web.Response:
-        server.hits += 1
-        if server.delay:
-            await asyncio.sleep(server.delay)
-        headers = {"Cache-Control": server.cache_control} if server.cache_control else {}
-        body = server.body if server.body is not None else json.dumps({"keys": server.keys}).encode()
-        return web.Response(body=body, status=server.status, headers=headers, content_type="application/json")
-
-    app = web.Application()
-    app.router.add_get("/.well-known/jwks.json", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}/.well-known/jwks.json"
-    try:
+    async with running_idp() as server:
         yield server
-    finally:
-        await runner.cleanup()
 
 
 def remote_consumer(cid: str, uri: str) -> ConsumerCredentials:
@@ -103,12 +71,34 @@ async def test_a_new_kid_is_fetched_once_for_concurrent_requests(idp: JwksServer
         assert idp.hits == 2
 
 
-async def test_unreachable_jwks_is_unavailable_not_a_deny(nats_url: str, root: str) -> None:
-    dead = f"http://127.0.0.1:{free_port()}/jwks"
-    async with running_auth(nats_url, root, remote_index(remote_consumer("cs-remote", dead))) as auth:
-        with pytest.raises(McpgwError) as err:
-            await auth.verify(bearer(token(ed_key(), "EdDSA", kid="e1")))
-        assert (err.value.code, err.value.message) == (ErrorCode.NO_RESPONDERS, "token signing keys unavailable")
+async def test_a_jwks_down_at_first_is_a_401_until_it_answers_then_used_at_once(nats_url: str, root: str) -> None:
+    port = free_port()  # nothing listens there yet
+    consumer = remote_consumer("cs-remote", jwks_url(port))
+    # A retry interval far longer than this test: nothing here may wait for it.
+    async with running_auth(nats_url, root, remote_index(consumer)) as auth:
+        auth.service.jwks.policy = JwksPolicy(retry_interval=3600, wait=5.0)
+        good = token(ed_key(), "EdDSA", kid="e1")
+        reply = await auth.verify(bearer(good))
+        # A 401 saying why (as Envoy's jwt_authn does), valid until now: the edge caches it not at all.
+        assert (reply.outcome, reply.reason) == ("unauthenticated", "token signing keys could not be fetched")
+        assert 0 < reply.valid_until <= time.time()
+
+        idp = JwksServer(status=500, delay=0.5)
+        async with running_idp(idp, port):
+            # The IdP answers, with errors and slowly: concurrent tokens share one fetch in flight.
+            replies = await asyncio.gather(*(auth.verify(bearer(token(ed_key(), "EdDSA", kid="e1", jti=str(n))))
+                                             for n in range(20)))
+            assert {r.reason for r in replies} == {"token signing keys could not be fetched"}
+            assert (idp.hits, idp.most_in_flight) == (1, 1)
+
+            # It recovers: the very next tokens are checked against a fresh fetch, again only one.
+            idp.status, idp.delay, idp.keys = 200, 0.2, [public_jwk(ed_key(), kid="e1")]
+            replies = await asyncio.gather(*(auth.verify(bearer(token(ed_key(), "EdDSA", kid="e1", jti=str(n))))
+                                             for n in range(20)))
+            assert {(r.outcome, r.consumer_id) for r in replies} == {("allow", "cs-remote")}
+            assert (idp.hits, idp.most_in_flight) == (2, 1)
+            assert (await auth.verify(bearer(good))).outcome == "allow"
+            assert idp.hits == 2  # cached from now on
 
 
 async def test_only_http_urls(nats_url: str, root: str) -> None:

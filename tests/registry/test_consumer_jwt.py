@@ -10,8 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from mcpgw.contracts.registry import AuthIndex, AuthIndexRequest
+from mcpgw.contracts.registry import AuthIndex, AuthIndexRequest, JwtVerification
 from mcpgw.runtime.bus import Bus
+from tests.auth.keys import certificate_pem, jwks, oct_jwk
 from tests.registry.conftest import Api
 
 SECRET = "a-shared-secret-of-at-least-32-bytes!"
@@ -21,6 +22,8 @@ PUBLIC_PEM = RSA_KEY.public_key().public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 PRIVATE_PEM = RSA_KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption()).decode()
+SMALL_RSA_PEM = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def public_jwk(kid: str = "k1") -> dict[str, Any]:
@@ -108,22 +111,67 @@ async def test_public_keys_show_private_members_never(api: Api, bus: Bus) -> Non
                                       "pass": False}
 
 
+async def _index_jwt(bus: Bus, consumer_id: str) -> JwtVerification:
+    index = await bus.request(bus.subjects.registry_auth_index, AuthIndexRequest(), AuthIndex)
+    (consumer,) = [c for c in index.consumers if c.consumer_id == consumer_id]
+    assert consumer.jwt is not None
+    return consumer.jwt
+
+
+async def test_a_shared_secret_as_an_oct_jwks_reaches_auth_as_a_shared_secret(api: Api, bus: Bus) -> None:
+    oct_jwks = jwks(oct_jwk(SECRET, kid="s1", alg="HS256"))
+    consumer_id = await _create(api, {"secretType": "Symmetry", "jwks": oct_jwks})
+    view = (await api.ok("GET", f"/v1/consumers/{consumer_id}"))["jwtIdentityConfig"]
+    assert view["secretType"] == "Symmetry"
+    assert json.loads(view["jwks"])["keys"] == [{**oct_jwk(SECRET, kid="s1", alg="HS256"), "k": "******"}]
+    assert oct_jwk(SECRET)["k"] not in json.dumps(view)
+    # Auth is told it is a shared secret: it trusts an oct key nowhere else.
+    sent = await _index_jwt(bus, consumer_id)
+    assert (sent.secret_type, json.loads(sent.jwks)) == ("Symmetry", json.loads(oct_jwks))
+    # Read back and sent unchanged, the stored secret stays.
+    await api.ok("PUT", f"/v1/consumers/{consumer_id}", json={"jwtIdentityConfig": view})
+    assert json.loads((await _index_jwt(bus, consumer_id)).jwks) == json.loads(oct_jwks)
+
+
+async def test_certificates_are_kept_and_private_keys_only_as_their_public_half(api: Api, bus: Bus) -> None:
+    certificate = certificate_pem(RSA_KEY)
+    consumer_id = await _create(api, {"jwks": certificate})
+    assert (await api.ok("GET", f"/v1/consumers/{consumer_id}"))["jwtIdentityConfig"]["jwks"] == certificate
+    assert (await _index_jwt(bus, consumer_id)).jwks == certificate
+
+    consumer_id = await _create(api, {"jwks": PRIVATE_PEM})
+    got = await api.ok("GET", f"/v1/consumers/{consumer_id}")
+    assert got["jwtIdentityConfig"]["jwks"] == PUBLIC_PEM
+    assert (await _index_jwt(bus, consumer_id)).jwks == PUBLIC_PEM
+    kv = await bus.nc.jetstream().key_value(api.service.settings.kv_bucket)
+    record = (await kv.get(f"consumers.{consumer_id}")).value
+    assert record is not None and b"PRIVATE KEY" not in record  # never stored
+
+
 @pytest.mark.parametrize(("config", "message"), [
     ({"secretType": "Symmetry"}, "jwtIdentityConfig.jwks: is required: the shared secret"),
-    ({}, "jwtIdentityConfig.jwks: is required: a JWKS, JWK or PEM public key"),
-    ({"secretType": "Symmetry", "jwks": "short"}, "jwtIdentityConfig.jwks: the shared secret must be at least 32"),
+    ({}, "jwtIdentityConfig.jwks: is required: a JWKS, JWK, PEM key or certificate"),
+    ({"secretType": "Symmetry", "jwks": "short"}, "jwtIdentityConfig.jwks: is a shared secret of 5 bytes; at least 32"),
     ({"secretType": "Symmetry", "jwks": PUBLIC_PEM}, "jwtIdentityConfig.jwks: is a PEM key"),
+    ({"secretType": "Symmetry", "jwks": json.dumps({"keys": [public_jwk()]})},
+     "jwtIdentityConfig.jwks.keys[0].kty: is RSA, but secretType Symmetry takes shared secrets (oct keys) only"),
+    ({"secretType": "Symmetry", "jwks": '{"secret": "' + SECRET + '"}'}, "jwtIdentityConfig.jwks: is neither a JWKS"),
+    ({"jwks": json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}]})},
+     "jwtIdentityConfig.jwks.keys[0].kty: is oct (a shared secret), which needs secretType Symmetry"),
+    ({"jwks": json.dumps({"keys": [public_jwk(), {**public_jwk(), "alg": "HS256"}]})},
+     "jwtIdentityConfig.jwks.keys[1].alg: is 'HS256', which does not fit this key"),
+    ({"jwks": SMALL_RSA_PEM}, "jwtIdentityConfig.jwks: is an RSA key of 1024 bits; at least 2048 are needed"),
     ({"secretType": "Symmetry", "jwks": SECRET, "remoteJwks": {"uri": "https://x.example/j"}},
      "jwtIdentityConfig.remoteJwks: cannot be used with secretType Symmetry"),
     ({"jwks": "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----"},
-     "jwtIdentityConfig.jwks: is not a PEM public key that can be read"),
-    ({"jwks": PRIVATE_PEM}, "jwtIdentityConfig.jwks: is a private key"),
-    ({"jwks": '{"keys": [{"kty": "RSA", "n": "abc", "e": "AQAB"}]}'},
-     "jwtIdentityConfig.jwks.keys[0]: is not a usable JWK"),
-    ({"jwks": '{"keys": []}'}, "jwtIdentityConfig.jwks.keys: must be a non-empty list"),
+     "jwtIdentityConfig.jwks: is not a PEM public key, certificate or unencrypted private key that can be read"),
+    ({"jwks": '{"keys": [{"kty": "RSA", "n": "abc"}]}'},
+     "jwtIdentityConfig.jwks.keys[0]: is not a readable RSA key"),
+    ({"jwks": '{"keys": []}'}, "jwtIdentityConfig.jwks.keys: holds no key for signatures"),
     ({"jwks": '{"keys": [{"n": "x"}]}'}, "jwtIdentityConfig.jwks.keys[0].kty: is required"),
     ({"jwks": "{not json"}, "jwtIdentityConfig.jwks: is neither a JWKS"),
     ({"jwks": "plain text"}, "jwtIdentityConfig.jwks: must be a JWKS"),
+    ({"jwks": "   "}, "jwtIdentityConfig.jwks: is empty"),
     ({"remoteJwks": '{"uri": "ftp://x.example/j"}'}, "jwtIdentityConfig.remoteJwks.uri: must be an http or https"),
     ({"remoteJwks": "{bad"}, "jwtIdentityConfig.remoteJwks: must be {\"uri\""),
     ({"remoteJwks": {"uri": "https://user:pw@x.example/j"}}, "jwtIdentityConfig.remoteJwks.uri: must not carry"),

@@ -7,7 +7,11 @@ consumer edit does not throw its cached keys away. The rules:
   absent); past that, callers keep using it while a background fetch replaces it;
 - a failed fetch keeps the copy we have: an identity provider's hiccup must not log everyone out;
 - a token naming a `kid` we do not know forces a fetch (key rotation), at most once per interval
-  per URL, so a stream of forged `kid`s cannot turn us into a load generator against the IdP.
+  per URL, so a stream of forged `kid`s cannot turn us into a load generator against the IdP;
+- while there is no copy at all (the IdP was down when its consumer was loaded), every token waits
+  for a fetch: the one in flight, else a new one. The retry interval that paces background refreshes
+  does not hold it back, so the first token after the IdP answers again is checked against it;
+  such fetches start at most every `no_copy_gap` seconds per URL (tokens meanwhile join the next).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from mcpgw_auth.jwt_keys import UnusableKey, VerifierKey, parse_jwks
+from mcpgw.jwtkeys import UnusableKey, VerifierKey, parse_jwks
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +47,12 @@ class JwksPolicy:
     max_max_age: float = 3600.0
     # Forced refreshes (a token with an unknown kid), per URL.
     min_refresh_interval: float = 30.0
-    # Pause after a failed or finished fetch before a background one may start again.
+    # Pause after a fetch started before a background one may start again.
     retry_interval: float = 5.0
+    # Fetches for tokens while there is no copy start at most this often: a token waits at most
+    # this long more than the fetch, and an IdP that is down sees at most ten attempts a second
+    # from each auth replica.
+    no_copy_gap: float = 0.1
     # How long a verify waits for a fetch in flight; the fetch itself goes on.
     wait: float = 2.5
 
@@ -98,10 +106,15 @@ class RemoteJwks:
         return self.keys
 
     async def loaded(self) -> Keys | None:
-        """The keys, waiting (bounded) for a first copy if none has been fetched yet."""
+        """The keys, waiting (bounded) for a fetch when there is no copy yet: the one in flight, else
+        a new one (started no sooner than `no_copy_gap` after the last one)."""
         keys = self.current()
-        if keys is None and self._task is not None:
-            await self._await_task()
+        if keys is not None:
+            return keys
+        if self._task is None or self._task.done():
+            gap = self.last_attempt + self._cache.policy.no_copy_gap - self._cache.clock()
+            self._start(delay=max(gap, 0.0))
+        await self._await_task()
         return self.keys
 
     async def refresh_for_unknown_kid(self) -> Keys | None:
@@ -115,10 +128,9 @@ class RemoteJwks:
         await self._await_task()
         return self.keys
 
-    def _start(self) -> None:
+    def _start(self, delay: float = 0.0) -> None:
         if self._task is None or self._task.done():
-            self.last_attempt = self._cache.clock()
-            self._task = self._cache.spawn(self._refresh())
+            self._task = self._cache.spawn(self._refresh(delay))
 
     async def _await_task(self) -> None:
         task = self._task
@@ -128,7 +140,10 @@ class RemoteJwks:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), self._cache.policy.wait)
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)  # the pace of fetches without a copy; tokens meanwhile join this one
+        self.last_attempt = self._cache.clock()
         self.fetches += 1
         try:
             keys, max_age = await self._cache.fetch(self.url)
@@ -193,9 +208,11 @@ class JwksCache:
             raise FetchError(f"fetch failed ({type(exc).__name__})") from None
         try:
             document = json.loads(body)
-            keys = parse_jwks(document, symmetric=False, origin=f"JWKS {display(url)}")
+            keys, unusable = parse_jwks(document, symmetric=False)
         except (ValueError, RecursionError, UnusableKey):
             raise FetchError("not a JWKS document") from None
+        for problem in unusable:
+            log.warning("JWKS %s: key skipped: %s", display(url), problem)
         return keys, max_age
 
     async def close(self) -> None:

@@ -24,8 +24,9 @@ import jwt
 from jwt.utils import base64url_decode
 
 from mcpgw.contracts import ConsumerCredentials, JwtVerification, PresentedCredential, TokenSource
+from mcpgw.jwtkeys import SUPPORTED, VerifierKey, is_symmetric
 from mcpgw_auth.jwks_remote import JwksCache, RemoteJwks, display, usable_url
-from mcpgw_auth.jwt_keys import SUPPORTED, VerifierKey, is_symmetric, parse_static
+from mcpgw_auth.jwt_keys import parse_static
 
 log = logging.getLogger(__name__)
 
@@ -114,15 +115,16 @@ class Refused:
     reason: str
     # Higher ranks tell the client more (the token was genuine but is e.g. expired).
     rank: int = 0
+    # May not hold a moment later (the keys could not be fetched yet): an answer never cached.
+    transient: bool = False
 
 
-class Unavailable:
-    """The keys that could decide are out of reach (a remote JWKS never fetched)."""
-
-
-UNAVAILABLE = Unavailable()
 INVALID = Refused("invalid credential")
-JwtOutcome = Accepted | Refused | Unavailable
+# A remote JWKS with no copy yet that did not answer: a 401, as Envoy's jwt_authn gives ("Jwks remote
+# fetch is failed"), not a 503 that has clients retry forever. It outranks what any key could have
+# said of a malformed token, and yields to what a key that verified it said (expired, issuer, ...).
+KEYS_UNFETCHED = Refused("token signing keys could not be fetched", 3, transient=True)
+JwtOutcome = Accepted | Refused
 
 
 def _claim_headers(consumer_id: str, settings: JwtVerification) -> tuple[ClaimHeader, ...]:
@@ -276,12 +278,12 @@ def _decode(token: str, key: VerifierKey, alg: str, entry: JwtConsumer) -> dict[
     )
 
 
-async def _keys_for(entry: JwtConsumer, alg: str, kid: str | None) -> list[VerifierKey] | Unavailable:
+async def _keys_for(entry: JwtConsumer, alg: str, kid: str | None) -> list[VerifierKey] | Refused:
     known = list(entry.static_keys)
     if entry.remote is not None:
         remote = await entry.remote.loaded()
         if remote is None and not known:
-            return UNAVAILABLE
+            return KEYS_UNFETCHED
         if remote is not None:
             if kid is not None and all(k.kid != kid for k in remote) and all(k.kid != kid for k in known):
                 # Perhaps the IdP rotated its keys: look again (rate-limited inside).
@@ -296,7 +298,7 @@ async def _keys_for(entry: JwtConsumer, alg: str, kid: str | None) -> list[Verif
 async def _check(entry: JwtConsumer, token: str, alg: str, kid: str | None) -> JwtOutcome | None:
     """Accepted/Refused once a key of this consumer verified the signature; None if none did."""
     keys = await _keys_for(entry, alg, kid)
-    if isinstance(keys, Unavailable):
+    if isinstance(keys, Refused):
         return keys
     if not keys:
         return Refused("unknown signing key", 1) if kid is not None else None
@@ -306,19 +308,19 @@ async def _check(entry: JwtConsumer, token: str, alg: str, kid: str | None) -> J
         except jwt.InvalidSignatureError:
             continue
         except jwt.ExpiredSignatureError:
-            return Refused("token expired", 3)
+            return Refused("token expired", 4)
         except jwt.ImmatureSignatureError:
-            return Refused("token not yet valid", 3)
+            return Refused("token not yet valid", 4)
         except jwt.InvalidIssuerError:
-            return Refused("token issuer not accepted", 3)
+            return Refused("token issuer not accepted", 4)
         except jwt.InvalidAudienceError:
-            return Refused("token audience not accepted", 3)
+            return Refused("token audience not accepted", 4)
         except jwt.MissingRequiredClaimError as exc:
-            return Refused(f"token lacks the {exc.claim} claim", 3)
+            return Refused(f"token lacks the {exc.claim} claim", 4)
         except jwt.PyJWTError:
             return Refused("malformed token", 2)
         if not entry.consumer.enable:
-            return Refused("consumer disabled", 4)
+            return Refused("consumer disabled", 5)
         expiry = claims.get("exp")
         valid_until = float(expiry) + entry.leeway if isinstance(expiry, int | float) else 0.0
         return Accepted(entry.consumer, forward_headers(entry, claims), valid_until)
@@ -328,7 +330,6 @@ async def _check(entry: JwtConsumer, token: str, alg: str, kid: str | None) -> J
 async def verify_jwt(candidates: tuple[JwtConsumer, ...], value: str) -> JwtOutcome | None:
     """The outcome for a presented value among the consumers reading it; None: not a JWT at all."""
     best: Refused | None = None
-    unavailable = False
     headers: dict[str, dict[str, Any] | None] = {}
     payloads: dict[str, dict[str, Any]] = {}
     tried = False
@@ -355,16 +356,11 @@ async def verify_jwt(candidates: tuple[JwtConsumer, ...], value: str) -> JwtOutc
             outcome = await _check(entry, token, header["alg"], kid)
         if isinstance(outcome, Accepted):
             return outcome
-        if isinstance(outcome, Unavailable):
-            unavailable = True
-        elif outcome is not None and (best is None or outcome.rank > best.rank):
+        if outcome is not None and (best is None or outcome.rank > best.rank):
             best = outcome
     if not tried:
         return None
-    if best is not None and best.rank >= 3:
-        return best
-    if unavailable:
-        log.warning("a token could not be checked: remote JWKS unavailable (%s)",
+    if best is KEYS_UNFETCHED:
+        log.warning("a token could not be checked: remote JWKS not fetched (%s)",
                     ", ".join(sorted({display(e.remote.url) for e in ordered if e.remote is not None})))
-        return UNAVAILABLE
     return best or INVALID

@@ -8,6 +8,7 @@ first that belongs to an enabled consumer with a grant on the server wins.
 from __future__ import annotations
 
 import logging
+import time
 
 from nats.aio.subscription import Subscription
 
@@ -15,8 +16,6 @@ from mcpgw.contracts import (
     AuthIndex,
     AuthIndexRequest,
     ConfigChanged,
-    ErrorCode,
-    McpgwError,
     PresentedCredential,
     SourcesReply,
     SourcesRequest,
@@ -27,7 +26,7 @@ from mcpgw.contracts import (
 from mcpgw.runtime.bus import Bus
 from mcpgw_auth.index import ConsumerIndex
 from mcpgw_auth.jwks_remote import JwksCache, JwksPolicy
-from mcpgw_auth.jwt_verify import INVALID, Accepted, JwtOutcome, Refused, Unavailable, verify_jwt
+from mcpgw_auth.jwt_verify import INVALID, Accepted, JwtOutcome, Refused, verify_jwt
 from mcpgw_auth.loader import IndexLoader
 from mcpgw_auth.policy import authorize
 from mcpgw_auth.settings import AuthSettings
@@ -103,7 +102,7 @@ class AuthService:
     async def _identify(self, index: ConsumerIndex, credential: PresentedCredential) -> JwtOutcome:
         consumer = index.lookup(credential)
         if consumer is not None:
-            return Accepted(consumer, {}) if consumer.enable else Refused("consumer disabled", 4)
+            return Accepted(consumer, {}) if consumer.enable else Refused("consumer disabled", 5)
         candidates = index.jwt.candidates(credential)
         if candidates:
             outcome = await verify_jwt(candidates, credential.value)
@@ -131,7 +130,6 @@ class AuthService:
                       presented: list[PresentedCredential]) -> VerifyReply:
         forbidden: VerifyReply | None = None
         refused: Refused = INVALID
-        unavailable = False
         for credential in presented:
             outcome = await self._identify(index, credential)
             if isinstance(outcome, Accepted):
@@ -140,17 +138,15 @@ class AuthService:
                 if reply.outcome == "allow":
                     return reply
                 forbidden = forbidden or reply
-            elif isinstance(outcome, Unavailable):
-                unavailable = True
             elif outcome.rank > refused.rank:
                 refused = outcome
         if forbidden is not None:
             return forbidden
-        if unavailable:
-            # Neither allow nor deny on keys we could not get: the edge answers 503 and caches nothing.
-            raise McpgwError(ErrorCode.NO_RESPONDERS, "token signing keys unavailable")
         log.debug("server %s: %d credential(s) refused: %s", request.server_name, len(presented), refused.reason)
-        return VerifyReply(outcome="unauthenticated", reason=refused.reason)
+        # A refusal that may not hold a moment later (keys not fetched yet) is valid until now: the
+        # edge keeps it for no time, so the next request is asked again.
+        return VerifyReply(outcome="unauthenticated", reason=refused.reason,
+                           valid_until=time.time() if refused.transient else 0.0)
 
     async def sources(self, request: SourcesRequest) -> SourcesReply:
         index = await self.index.current()

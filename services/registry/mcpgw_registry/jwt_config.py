@@ -1,9 +1,10 @@
 """A consumer's `jwtIdentityConfig`: the request body, checks, the stored form, and the masked view.
 
-Key material is write-only: a Symmetry shared secret and the private members of a JWK are never
-returned (the view shows `******`), and no error message quotes them. A client that reads the
-config and sends it back unchanged keeps the stored secret: `******` where the view had it means
-"keep what is stored".
+Which key material is acceptable is `mcpgw.jwtkeys`, the rule auth verifies with. Key material is
+write-only: a Symmetry shared secret and the private members of a JWK are never returned (the view
+shows `******`), a PEM private key is kept as its public half only, and no error message quotes any
+of them. A client that reads the config and sends it back unchanged keeps the stored secret:
+`******` where the view had it means "keep what is stored".
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from mcpgw_registry.validation import join
 
 FIELD = "jwtIdentityConfig"
 MASK = "******"
-# RFC 7518 §3.2: an HMAC key must be at least as long as the hash output (32 bytes for HS256).
-MIN_SECRET_BYTES = 32
 MAX_KEY_TEXT = 64 * 1024
 MAX_CLAIM_HEADERS = 32
 MAX_AUDIENCES = 32
@@ -114,79 +113,22 @@ def _text(value: str, field: str, limit: int = 1024) -> str:
     return value
 
 
-def _safe_detail(exc: Exception, key: dict[str, Any]) -> str:
-    """A library's complaint about a key, unless it could quote the key's own values."""
-    text = str(exc)[:160]
-    if any(isinstance(v, str) and len(v) >= 4 and v in text for v in key.values()):
-        return "the key cannot be used"
-    return text
+def _key_form(jwks: str, field: str, symmetric: bool) -> tuple[str, str]:
+    """The key material to store and how it was given ("secret", "jwks", "jwk" or "pem").
 
-
-def _check_jwk(key: Any, field: str, *, symmetric: bool) -> None:
-    if not isinstance(key, dict):
-        raise invalid(field, "must be a JSON object (a JWK)")
-    kty = key.get("kty")
-    if not isinstance(kty, str) or not kty:
-        raise invalid(join(field, "kty"), "is required")
-    if symmetric and kty != "oct":
-        raise invalid(join(field, "kty"), "must be oct with secretType Symmetry")
-    if not symmetric and kty == "oct" and "k" not in key:
-        raise invalid(join(field, "k"), "is required for an oct key")
-    # Imported here: only a consumer with JWT settings needs cryptography.
-    import jwt
-
-    try:
-        jwt.PyJWK(key)
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
-        raise invalid(field, f"is not a usable JWK: {_safe_detail(exc, key)}") from None
-
-
-def _check_pem(text: str, field: str) -> None:
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    if "PRIVATE KEY" in text.split("\n", 1)[0]:
-        raise invalid(field, "is a private key; give the issuer's public key (the private key stays with the issuer)")
-    try:
-        load_pem_public_key(text.encode())
-    except (ValueError, TypeError):
-        raise invalid(field, "is not a PEM public key that can be read (expected -----BEGIN PUBLIC KEY-----)") \
-            from None
-
-
-def _key_form(jwks: str, field: str, symmetric: bool) -> str:
-    """Check the key material; how it was given ("secret", "jwks", "jwk" or "pem")."""
+    Checked by the rule auth verifies with (`mcpgw.jwtkeys`), strictly: every key must be usable.
+    A PEM private key is stored as its public half: the issuer's private key has no business here.
+    """
     if len(jwks) > MAX_KEY_TEXT:
         raise invalid(field, f"must be at most {MAX_KEY_TEXT} characters")
-    stripped = jwks.strip()
-    if stripped.startswith("-----BEGIN"):
-        if symmetric:
-            raise invalid(field, "is a PEM key, but secretType Symmetry needs the shared secret")
-        _check_pem(stripped, field)
-        return "pem"
-    if stripped.startswith("{"):
-        try:
-            document = json.loads(stripped)
-        except ValueError:
-            if not symmetric:
-                raise invalid(field, "is neither a JWKS, a JWK nor a PEM public key (malformed JSON)") from None
-            document = None
-        if isinstance(document, dict):
-            if "keys" in document:
-                keys = document["keys"]
-                if not isinstance(keys, list) or not keys:
-                    raise invalid(join(field, "keys"), "must be a non-empty list of JWKs")
-                for i, key in enumerate(keys):
-                    _check_jwk(key, join(field, f"keys[{i}]"), symmetric=symmetric)
-                return "jwks"
-            if "kty" in document:
-                _check_jwk(document, field, symmetric=symmetric)
-                return "jwk"
-    if not symmetric:
-        raise invalid(field, "must be a JWKS ({\"keys\": [...]}), one JWK, or a PEM public key")
-    if len(stripped.encode()) < MIN_SECRET_BYTES:
-        raise invalid(field, f"the shared secret must be at least {MIN_SECRET_BYTES} bytes "
-                             "(RFC 7518 §3.2: as long as the HS256 hash)")
-    return "secret"
+    # Imported here: only a consumer with JWT settings needs cryptography and PyJWT (75-165 ms to import).
+    from mcpgw import jwtkeys
+
+    try:
+        parsed = jwtkeys.parse_material(jwks, symmetric=symmetric, strict=True)
+    except jwtkeys.UnusableKey as exc:
+        raise invalid(join(field, exc.where), exc.problem) from None
+    return parsed.public_half or jwks, parsed.form
 
 
 def _remote_uri(value: str | dict[str, Any], field: str) -> str:
@@ -288,7 +230,7 @@ def check(config: JwtIdentityConfig, stored: StoredJwt | None) -> StoredJwt:
                                                "whole key, or the value read back unchanged")
         jwks, key_form = stored.jwks, stored.key_form
     elif jwks:
-        key_form = _key_form(jwks, join(FIELD, "jwks"), symmetric)
+        jwks, key_form = _key_form(jwks, join(FIELD, "jwks"), symmetric)
     remote = ""
     if config.remote_jwks not in (None, "", {}):
         assert config.remote_jwks is not None
@@ -297,7 +239,7 @@ def check(config: JwtIdentityConfig, stored: StoredJwt | None) -> StoredJwt:
                                                      "is never published)")
         remote = _remote_uri(config.remote_jwks, join(FIELD, "remoteJwks"))
     if not jwks and not remote:
-        needed = "the shared secret" if symmetric else "a JWKS, JWK or PEM public key (or remoteJwks)"
+        needed = "the shared secret" if symmetric else "a JWKS, JWK, PEM key or certificate (or remoteJwks)"
         raise invalid(join(FIELD, "jwks"), f"is required: {needed}")
     key, position, prefix, pass_token = _token(config.jwt_token_config)
     payload = config.jwt_payload_config or JwtPayloadConfig()
@@ -346,8 +288,9 @@ def _public_only(jwks: str, form: str) -> str:
 
 
 def to_verification(stored: StoredJwt) -> JwtVerification:
-    # A Symmetry secret given as oct JWK(s) travels as a JWKS document; only a bare secret is "Symmetry".
-    secret_type = "Symmetry" if stored.key_form == "secret" else ""
+    # Whatever form a shared secret was given in (bare, or `oct` JWKs as Higress's jwt-auth takes
+    # it), auth must be told it is one: it trusts an `oct` key nowhere else.
+    secret_type = "Symmetry" if stored.secret_type == "Symmetry" else ""
     position: Literal["HEADER", "QUERY", "COOKIE"] = (
         "QUERY" if stored.token_position == "QUERY" else "COOKIE" if stored.token_position == "COOKIE" else "HEADER")
     return JwtVerification(

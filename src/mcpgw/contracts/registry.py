@@ -85,8 +85,9 @@ class ClaimToHeader(msgspec.Struct, kw_only=True, omit_defaults=True):
 class JwtVerification(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A consumer's JWT settings as auth needs them. Key material travels only registry -> auth."""
 
-    # "Symmetry": `jwks` holds the shared secret (HS*). Otherwise `jwks` is a JWKS document, one
-    # JWK, or a PEM public key, and/or `remote_jwks_uri` names a JWKS to fetch (cached, rotated).
+    # "Symmetry": `jwks` holds the shared secret (HS*), bare or as a JWKS / JWK of `oct` keys.
+    # Otherwise `jwks` is a JWKS document, one JWK, or a PEM, and/or `remote_jwks_uri` names a JWKS
+    # to fetch (cached, rotated). What is acceptable, and how it is parsed: `mcpgw.jwtkeys`.
     secret_type: str = ""
     jwks: str = ""
     remote_jwks_uri: str = ""
