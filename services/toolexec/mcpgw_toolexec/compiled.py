@@ -17,6 +17,7 @@ from typing import Any, Literal
 import msgspec
 
 from mcpgw.contracts import ErrorCode, McpgwError, SecurityRef, ServerBlock, ServerSnapshot, ToolSpec, invalid
+from mcpgw.http_names import cookie_arg_problem, header_arg_problem
 from mcpgw.templating import Template, UrlTemplate
 from mcpgw_toolexec import security
 from mcpgw_toolexec.arguments import ArgDecl, declarations
@@ -96,10 +97,10 @@ def _compile(spec: ToolSpec, server: ServerBlock | None) -> CompiledTool:
         by_position.setdefault(decl.position, []).append(
             Placed(decl.name, decl.wire or decl.name, decl.style, decl.explode, decl.binary, decl.nullable))
     for placed in by_position.get("header", []):
-        if not is_token(placed.wire) or placed.wire.lower() in RESERVED or placed.wire.lower() == "host":
+        if header_arg_problem(placed.wire) is not None:
             raise invalid(f"{where}.args[{placed.name}]", "cannot be sent as a header")
     for placed in by_position.get("cookie", []):
-        if not is_token(placed.wire):
+        if cookie_arg_problem(placed.wire) is not None:
             raise invalid(f"{where}.args[{placed.name}]", "is not a valid cookie name")
 
     req = spec.request_template
