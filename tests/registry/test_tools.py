@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from mcpgw_registry.servers import ServerRecord
 from mcpgw_registry.snapshots import build_snapshot
-from mcpgw_registry.tools import parse_tools
+from mcpgw_registry.tools import invalid_tools, parse_tools, validate_document
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError
 from mcpgw.contracts.registry import ServerLookup, ServerLookupReply
@@ -93,6 +93,18 @@ def _tool(body: str) -> str:
 def test_validation_messages_start_with_the_field(text: str, message: str) -> None:
     got = _fails(text)
     assert got.startswith(message), got
+
+
+def test_tools_checked_already_are_not_walked_again_and_edited_ones_are() -> None:
+    valid = parse_tools(one_tool("https://api.example.com/{id}", method="GET").replace(
+        "    requestTemplate:", "    args: [{name: id, position: path}]\n    requestTemplate:"))
+    tool = valid.tools[0]
+    edited = msgspec.structs.replace(valid, tools=[
+        msgspec.structs.replace(tool, args=[msgspec.structs.replace(tool.args[0], name="other")])])
+    assert invalid_tools(edited) == {0: "args[0].position: is path but requestTemplate.url has no {other} placeholder"}
+    with pytest.raises(McpgwError, match=r"^tools\[0\]\.args\[0\]\.position: is path"):
+        validate_document(edited, checked=valid.tools)  # differs from what was checked: walked
+    validate_document(edited, checked=edited.tools)  # the caller vouches for these: only names and server
 
 
 def test_json_documents_and_alias_bombs() -> None:

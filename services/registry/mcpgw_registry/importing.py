@@ -15,16 +15,16 @@ from typing import Any
 import msgspec
 
 from mcpgw.contracts.errors import invalid
-from mcpgw.contracts.tools import ToolsDocument
+from mcpgw.contracts.tools import ToolsDocument, ToolSpec
 from mcpgw_registry.blobs import BlobStore
-from mcpgw_registry.openapi import ImportOptions, ImportResult, convert
+from mcpgw_registry.openapi import ImportOptions, ImportResult, Skipped, convert
 from mcpgw_registry.overrides import ImportSettings, ImportState
 from mcpgw_registry.reimport import Merge, merge
 from mcpgw_registry.render import masked, render
 from mcpgw_registry.server_storage import Tools
 from mcpgw_registry.servers import ServerRecord, ToolsFormat
 from mcpgw_registry.tool_secrets import has_credentials
-from mcpgw_registry.tools import validate_document
+from mcpgw_registry.tools import invalid_tools, validate_document
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +117,41 @@ def _merged(old_gen: ToolsDocument | None, new_gen: ToolsDocument, current: Tool
         return merged, text, fmt, readable
     # What GET /tools will return must be a valid document. It is not parsed back: the renderer's
     # output reads back as the document it rendered (see tests), and parsing megabytes of YAML
-    # would take longer than the whole rest of the import.
-    validate_document(merged.doc)
+    # would take longer than the whole rest of the import. Generated tools were validated one by
+    # one (`screened`); only what overrides changed is walked again.
+    same_server = merged.doc.server == new_gen.server
+    validate_document(merged.doc, checked=new_gen.tools if same_server else ())
     text = render(merged.doc)
     return merged, text, "yaml", render(masked(merged.doc)) if secrets else text
+
+
+def screened(result: ImportResult) -> ImportResult:
+    """`result` without the generated tools the registry's validator refuses, each skipped with
+    the validator's message, so one operation never fails the whole import.
+
+    Defence in depth: the converter aims never to make such a tool.
+    """
+    doc = result.document
+    problems = invalid_tools(doc)
+    if not problems:
+        return result
+    bad = {_operation(doc.tools[i]): problem for i, problem in problems.items()}
+    for operation, problem in bad.items():
+        log.warning("OpenAPI import: skipped %s, whose generated tool is invalid: %s", operation, problem)
+    tools = [tool for i, tool in enumerate(doc.tools) if i not in problems]
+    return msgspec.structs.replace(
+        result, document=msgspec.structs.replace(doc, tools=tools),
+        skipped=result.skipped + [Skipped(op, f"the generated tool is invalid: {why}") for op, why in bad.items()],
+        degraded=[d for d in result.degraded if d.operation not in bad])
+
+
+def _operation(tool: ToolSpec) -> str:
+    """The report's label of the operation a tool was made from ("GET /pets/{id}")."""
+    return f"{tool.source.method} {tool.source.path}" if tool.source is not None else tool.name
+
+
+def _convert(raw: bytes | str, options: ImportOptions) -> ImportResult:
+    return screened(convert(raw, options))
 
 
 async def plan_import(record: ServerRecord, current: Tools | None, raw: bytes | str,
@@ -131,7 +162,7 @@ async def plan_import(record: ServerRecord, current: Tools | None, raw: bytes | 
                             server_name=record.name)
     # A large document takes a while to convert and render; a thread keeps NATS lookups and other
     # requests moving meanwhile.
-    result = await asyncio.to_thread(convert, raw, options)
+    result = await asyncio.to_thread(_convert, raw, options)
     state = record.imported
     old_gen = await load_generated(blobs, state)
     merged, text, fmt, readable = await asyncio.to_thread(_merged, old_gen, result.document, current, state)

@@ -8,12 +8,13 @@ with the offending field's path (`tools[0].requestTemplate.url: ...`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
 import yaml
 
-from mcpgw.contracts.errors import invalid
+from mcpgw.contracts.errors import McpgwError, invalid
 from mcpgw.contracts.registry import ToolListing
 from mcpgw.contracts.tools import SecurityRef, ServerBlock, ToolArg, ToolsDocument, ToolSpec
 from mcpgw.templating import Template, UrlTemplate
@@ -108,9 +109,49 @@ def parse_tools(text: str, fmt: ToolsFormat = "yaml", *, root: str = "") -> Tool
     return doc
 
 
-def validate_document(doc: ToolsDocument, root: str = "") -> None:
+def validate_document(doc: ToolsDocument, root: str = "", *, checked: Sequence[ToolSpec] = ()) -> None:
+    """Raise `InvalidParameter` naming the first problem.
+
+    `checked`: tools already validated against this same server block (`invalid_tools`); a tool
+    equal to one of them is not walked again (validation is most of a large import's time:
+    1.4 s of Kubernetes' 814 tools).
+    """
     server = doc.server
-    sfield = join(root, "server")
+    scheme_ids = _validate_server(server, join(root, "server"))
+    known = {tool.name: tool for tool in checked}
+    seen: dict[str, int] = {}
+    for i, tool in enumerate(doc.tools):
+        tfield = join(root, f"tools[{i}]")
+        if tool.name in seen:
+            raise invalid(join(tfield, "name"), f"duplicates the name of tools[{seen[tool.name]}] ({tool.name!r})")
+        seen[tool.name] = i
+        if known.get(tool.name) != tool:
+            _validate_tool(tool, tfield, server, scheme_ids)
+    if doc.allow_tools is not None:
+        for i, name in enumerate(doc.allow_tools):
+            if not TOOL_NAME.match(name):
+                raise invalid(join(root, f"allowTools[{i}]"), "is not a valid tool name")
+
+
+def invalid_tools(doc: ToolsDocument) -> dict[int, str]:
+    """Tool index -> what is wrong with it, for each tool that fails validation on its own.
+
+    What `validate_document` checks, tool by tool, so that one bad tool need not refuse the rest
+    (the OpenAPI import skips it). The server block must be valid: its problems raise. Names are
+    not compared across tools.
+    """
+    scheme_ids = _validate_server(doc.server, "server")
+    problems: dict[int, str] = {}
+    for i, tool in enumerate(doc.tools):
+        try:
+            _validate_tool(tool, "", doc.server, scheme_ids)
+        except McpgwError as exc:
+            problems[i] = exc.message
+    return problems
+
+
+def _validate_server(server: ServerBlock, sfield: str) -> set[str]:
+    """The server block's problems raise; its security scheme ids are returned."""
     if not server.name.strip():
         raise invalid(join(sfield, "name"), "must not be empty")
     if server.type != "rest":
@@ -119,17 +160,7 @@ def validate_document(doc: ToolsDocument, root: str = "") -> None:
     scheme_ids = _validate_schemes(server, sfield)
     _check_ref(server.default_upstream_security, join(sfield, "defaultUpstreamSecurity"), scheme_ids)
     _check_ref(server.default_downstream_security, join(sfield, "defaultDownstreamSecurity"), scheme_ids)
-    seen: dict[str, int] = {}
-    for i, tool in enumerate(doc.tools):
-        tfield = join(root, f"tools[{i}]")
-        if tool.name in seen:
-            raise invalid(join(tfield, "name"), f"duplicates the name of tools[{seen[tool.name]}] ({tool.name!r})")
-        seen[tool.name] = i
-        _validate_tool(tool, tfield, server, scheme_ids)
-    if doc.allow_tools is not None:
-        for i, name in enumerate(doc.allow_tools):
-            if not TOOL_NAME.match(name):
-                raise invalid(join(root, f"allowTools[{i}]"), "is not a valid tool name")
+    return scheme_ids
 
 
 def _validate_schemes(server: ServerBlock, sfield: str) -> set[str]:
