@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mcpgw.contracts.tools import RequestTemplate, ServerBlock, ToolsDocument, ToolSource, ToolSpec
-from mcpgw_registry.openapi import inputs, naming, outputs, security, servers, swagger2, text
+from mcpgw_registry.openapi import inputs, naming, outputs, security, sendable, servers, swagger2, text
 from mcpgw_registry.openapi.load import load
 from mcpgw_registry.openapi.model import ImportOptions, ImportResult, Skipped
 from mcpgw_registry.openapi.operations import ALL_METHODS, TOOL_METHODS, Operation, path_items, read3
@@ -122,7 +122,7 @@ def _tool(cx: _Context, op: Operation, name: str) -> tuple[ToolSpec, list[str]]:
     notes = list(op.notes)
     limit = cx.options.description_limit
     reqs = security.requirements(op, cx.doc, cx.schemes, notes)
-    params = [p for p in op.params if not security.hidden(p, cx.schemes, reqs, notes)]
+    params = sendable.parameters([p for p in op.params if not security.hidden(p, cx.schemes, reqs, notes)], notes)
     ctx = Ctx()
     built = inputs.build(op, params, cx.schemas, ctx, limit,
                          lambda field: security.hidden_body_field(field, cx.schemes, reqs, notes))
@@ -159,18 +159,18 @@ def _tool(cx: _Context, op: Operation, name: str) -> tuple[ToolSpec, list[str]]:
 
 
 def _url_path(path: str, path_args: dict[str, str]) -> str:
-    """The path template with each `{param}` turned into `{argument}` and the rest URL-encoded."""
-    out: list[str] = []
+    """The path template with each `{param}` turned into `{argument}` and the rest URL-encoded.
+
+    Text around a placeholder stays (`System.{location}` -> `System.{location}`), and a
+    placeholder used twice names its argument twice: toolexec fills every place.
+    """
     rest = path if path.startswith("/") else "/" + path
-    while rest:
-        start = rest.find("{")
-        end = rest.find("}", start + 1) if start >= 0 else -1
-        if start < 0 or end < 0:
-            out.append(quote(rest, safe=_PATH_SAFE))
-            break
-        out.append(quote(rest[:start], safe=_PATH_SAFE))
-        placeholder = rest[start + 1:end]
-        arg = path_args.get(placeholder)
-        out.append("{" + arg + "}" if arg is not None else quote(rest[start:end + 1], safe=_PATH_SAFE))
-        rest = rest[end + 1:]
+    out: list[str] = []
+    done = 0
+    for match in naming.placeholder_spans(rest):
+        out.append(quote(rest[done:match.start()], safe=_PATH_SAFE))
+        arg = path_args.get(match.group(1))
+        out.append("{" + arg + "}" if arg is not None else quote(match.group(0), safe=_PATH_SAFE))
+        done = match.end()
+    out.append(quote(rest[done:], safe=_PATH_SAFE))
     return "".join(out)

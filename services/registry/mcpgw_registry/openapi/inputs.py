@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcpgw.contracts.tools import ArgType, ToolArg
-from mcpgw_registry.openapi import media, naming, text
+from mcpgw.http_names import is_token
+from mcpgw_registry.openapi import media, naming, sendable, text
 from mcpgw_registry.openapi.operations import Body, Operation, Param
 from mcpgw_registry.openapi.schemas import INPUT_BUDGET, Ctx, SchemaConverter
 
 WHOLE_BODY = "$body"
 BODY_ARG = "body"
 _ARG_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
-_LOCATION_LABEL = {"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}
+_LOCATION_LABEL = {"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie", "body": "Body"}
 X_MCP_HEADER = "x-mcp-header"
 _HEADER_TYPES = frozenset({"string", "integer", "boolean"})
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # Header names that carry a credential: the spec says such values SHOULD NOT be mirrored.
 _SECRET_HEADER = re.compile(r"auth|token|secret|passw|api[-_]?key|cookie|credential|signature|session",
                             re.IGNORECASE)
@@ -95,7 +95,7 @@ def _path_fields(op: Operation, params: list[Param], conv: SchemaConverter, ctx:
     """Path parameters in placeholder order; every placeholder gets one, none is left dangling."""
     declared = {p.name: p for p in params if p.location == "path"}
     out: list[Field] = []
-    placeholders = naming.placeholders(op.path)
+    placeholders = sendable.placeholders(op.path)
     for name in placeholders:
         param = declared.get(name)
         if param is None:
@@ -150,7 +150,7 @@ def _body_fields(body: Body, conv: SchemaConverter, ctx: Ctx, limit: int, notes:
         return [Field(WHOLE_BODY, "body", wrapped, body.required, arg=BODY_ARG)], media_type
     fields: list[Field] = []
     for name, schema in properties.items():
-        if hide_body_field(name):
+        if hide_body_field(name) or not sendable.body_field(name, body.required and name in required, notes):
             continue
         encoding = body.encoding.get(name, {})
         style = encoding.get("style") if isinstance(encoding.get("style"), str) else None
@@ -236,7 +236,7 @@ def _mirror_headers(schema: dict[str, Any], fields: list[Field], notes: list[str
             continue  # arrays, objects, numbers and nullable values are not mirrored
         if _SECRET_HEADER.search(f.wire) or prop.get("format") == "password":
             continue
-        if not _TOKEN.fullmatch(f.wire):
+        if not is_token(f.wire):
             notes.append(f"header parameter {f.wire!r} is not a valid HTTP header name; clients do not mirror it "
                          f"({X_MCP_HEADER})")
             continue
@@ -261,25 +261,56 @@ def _primitive(schema: dict[str, Any]) -> bool:
 
 
 def _name(params: list[Field], body: list[Field]) -> None:
-    """Argument names: body fields keep theirs; clashing parameters get a location suffix."""
+    """Argument names: body fields keep theirs; clashing parameters get a location suffix.
+
+    A name that had to be cleaned (`a b` -> `a_b`) yields to one that is already valid, whatever
+    their order: it is named after the valid ones, and on a clash its description says which
+    parameter it is (`(Query parameter 'a b')`), so two parameters never silently share a name.
+    """
     taken: set[str] = set()
-    for f in body:
-        if not f.arg:
-            f.arg = naming.arg_name(f.wire)
-        if f.arg in taken:
-            f.arg = naming.fit(f"{f.arg}_{naming.digest('body:' + f.wire, 6)}", f.wire, naming.MAX_ARG_NAME)
-        taken.add(f.arg)
-    wanted = [naming.arg_name(f.wire) for f in params]
-    for f, name in zip(params, wanted, strict=True):
-        clash = name in taken or wanted.count(name) > 1
-        if clash:
-            name = naming.fit(f"{name}__{f.location}", f.wire, naming.MAX_ARG_NAME)
-            f.description = f"{f.description} ({_LOCATION_LABEL[f.location]} parameter)".lstrip()
+    valid, cleaned = _split(body)
+    for f in valid + cleaned:
+        name = f.arg or naming.arg_name(f.wire)
         if name in taken:
-            name = naming.fit(f"{name}_{naming.digest(f.location + ':' + f.wire, 6)}", f.wire + f.location,
-                              naming.MAX_ARG_NAME)
+            name = naming.fit(f"{name}_{naming.digest('body:' + f.wire, 6)}", f.wire, naming.MAX_ARG_NAME)
+            _label(f)
         f.arg = name
         taken.add(name)
+    for group in _split(params):
+        wanted = [naming.arg_name(f.wire) for f in group]
+        for f, name in zip(group, wanted, strict=True):
+            clash = name in taken or wanted.count(name) > 1
+            if clash:
+                name = naming.fit(f"{name}__{f.location}", f.wire, naming.MAX_ARG_NAME)
+                _label(f)
+            if name in taken:
+                name = naming.fit(f"{name}_{naming.digest(f.location + ':' + f.wire, 6)}", f.wire + f.location,
+                                  naming.MAX_ARG_NAME)
+            f.arg = name
+            taken.add(name)
+
+
+def _split(fields: list[Field]) -> tuple[list[Field], list[Field]]:
+    """(fields whose names are valid argument names, fields whose names need cleaning).
+
+    The second list is sorted, so which of two cleaned names gets the plain form does not
+    depend on where they sit in the document.
+    """
+    valid = [f for f in fields if naming.arg_name(f.wire) == f.wire]
+    cleaned = [f for f in fields if naming.arg_name(f.wire) != f.wire]
+    return valid, sorted(cleaned, key=lambda f: (f.wire, f.location))
+
+
+def _label(f: Field) -> None:
+    """Say in the description where a renamed argument goes (and under which name, if cleaned)."""
+    where = f"{_LOCATION_LABEL[f.location]} {'field' if f.location == 'body' else 'parameter'}"
+    if naming.arg_name(f.wire) != f.wire:
+        where += f" {f.wire!r}"
+    if f.location == "body":
+        if isinstance(f.schema, dict):
+            f.schema = {**f.schema, "description": f"{_desc(f.schema)} ({where})".lstrip()}
+        return
+    f.description = f"{f.description} ({where})".lstrip()
 
 
 # -- output --------------------------------------------------------------------------------

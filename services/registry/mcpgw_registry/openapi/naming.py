@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 
 MAX_TOOL_NAME = 64
 MAX_ARG_NAME = 64
@@ -76,11 +77,12 @@ def tool_names(operations: list[tuple[str, str, str | None]]) -> list[str]:
 
 
 def arg_name(name: str) -> str:
-    """A property key every client accepts (`^[a-zA-Z0-9_.-]{1,64}$`); the caller resolves clashes.
+    """A property key every client accepts (`^[a-zA-Z0-9_.-]{1,64}$`, never empty); the caller
+    resolves clashes.
 
     Comparison operators keep their meaning (Twilio's `StartTime<` / `StartTime>`).
     """
-    if len(name) <= MAX_ARG_NAME and not _NOT_ARG.search(name):
+    if 0 < len(name) <= MAX_ARG_NAME and not _NOT_ARG.search(name):
         return name
     spelled = name.replace("<=", "_lte").replace(">=", "_gte").replace("<", "_lt").replace(">", "_gt")
     clean = _UNDERSCORES.sub("_", _NOT_ARG.sub("_", spelled)).strip("_") or "arg"
@@ -89,3 +91,8 @@ def arg_name(name: str) -> str:
 
 def placeholders(path: str) -> list[str]:
     return _PLACEHOLDER.findall(path)
+
+
+def placeholder_spans(path: str) -> Iterator[re.Match[str]]:
+    """Where `placeholders` found each one: the URL template is built from the same matches."""
+    return _PLACEHOLDER.finditer(path)
