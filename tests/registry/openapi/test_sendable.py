@@ -1,6 +1,6 @@
 """One operation the converter cannot express never fails the import: it is converted, or skipped
 with its reason. Path templates (repeated, in-segment, undeclared, empty placeholders), parameter
-and body names the gateway cannot send, names that clean to the same argument."""
+and body names the gateway cannot send, names that clean to the same argument, server URLs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from mcpgw_registry.openapi import ImportResult
 from mcpgw_registry.tools import invalid_tools
 
+from mcpgw.contracts.errors import McpgwError
 from tests.registry.openapi.build import OK, args, only, op, openapi, props, run, swagger, tool
 
 ARG_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -182,3 +183,21 @@ def test_swagger2_parameters_follow_the_same_rules() -> None:
         "a request body property with an empty name was left out")
     assert _reasons(result) == {"GET /b": "required query parameter '' has an empty name, so no call could succeed"}
 
+
+def test_server_urls_that_are_no_urls() -> None:
+    result = run(openapi({"/ipv6": op(servers=[{"url": "https://[::1/v1"}]),
+                          "/port": op(servers=[{"url": "http://h:99999/v1"}]),
+                          "/fine": op()}))
+    _sound(result)
+    assert _reasons(result) == {"GET /ipv6": "its server URL 'https://[::1/v1' is not a valid URL",
+                                "GET /port": "its server URL 'http://h:99999/v1' is not a valid URL"}
+    # The document's own server: its tools wait for a configured base URL instead.
+    result = run(openapi({"/fine": op()}, servers=[{"url": "https://[::1"}]))
+    assert result.warnings == ["the server URL 'https://[::1' is not a valid URL; set the base URL"]
+    assert only(result).request_template.url == "{{.config.baseUrl}}/fine"
+    result = run(swagger({"/fine": op()}, host="h:99999"))
+    assert result.warnings == ["the host 'h:99999' does not make a valid URL; set the base URL"]
+    assert invalid_tools(result.document) == {}
+    with pytest.raises(McpgwError) as caught:
+        run(openapi({"/fine": op()}), base_url="https://[::1")
+    assert caught.value.message == "baseUrl: must be an absolute http or https URL (got 'https://[::1')"

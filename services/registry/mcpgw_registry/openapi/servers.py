@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from mcpgw.contracts.errors import invalid
+from mcpgw_registry.openapi.problems import SkipOperation
 
 # Where a base URL the document cannot give us points until the operator configures one:
 # `.invalid` never resolves, so an unconfigured tool fails fast instead of reaching some host.
@@ -21,9 +22,20 @@ BASE_URL_TEMPLATE = "{{.config.baseUrl}}"
 _VARIABLE = re.compile(r"\{([^{}]*)\}")
 
 
+def _parts(url: str) -> SplitResult | None:
+    """`url` split, or None when it is no URL at all (an unclosed IPv6 bracket, a port that is not
+    a number or out of range): such text must not reach the registry's validator as a tool URL."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it is the check: it raises on a bad port
+    except ValueError:
+        return None
+    return parts
+
+
 def _absolute(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    parts = _parts(url)
+    return parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _substitute(server: dict[str, Any]) -> str | None:
@@ -53,7 +65,10 @@ def document_base(doc: dict[str, Any], version: str) -> tuple[str | None, list[s
         schemes = [s for s in doc.get("schemes") or [] if s in ("http", "https")]
         scheme = "https" if "https" in schemes or not schemes else schemes[0]
         if isinstance(host, str) and host.strip():
-            return _trim(f"{scheme}://{host.strip()}{base_path}"), []
+            joined = f"{scheme}://{host.strip()}{base_path}"
+            if _parts(joined) is None:
+                return None, [f"the host {host!r} does not make a valid URL; set the base URL"]
+            return _trim(joined), []
         return None, [f"the document names no host; set the base URL (basePath {base_path or '/'!r})"]
     servers = doc.get("servers")
     if not isinstance(servers, list) or not servers or not isinstance(servers[0], dict):
@@ -61,6 +76,8 @@ def document_base(doc: dict[str, Any], version: str) -> tuple[str | None, list[s
     url = _substitute(servers[0])
     if url is None:
         return None, ["the first server URL has a variable without a default; set the base URL"]
+    if _parts(url) is None:
+        return None, [f"the server URL {url!r} is not a valid URL; set the base URL"]
     if not _absolute(url):
         return None, [f"the server URL {url!r} is relative; set the base URL"]
     return _trim(url), []
@@ -94,6 +111,9 @@ def operation_prefix(servers: Any, document_url: str | None, config_url: str) ->
     url = _substitute(servers[0])
     if url is None:
         return BASE_URL_TEMPLATE
+    if _parts(url) is None:
+        # Falling back to the base URL could send the calls to another host than meant.
+        raise SkipOperation(f"its server URL {url!r} is not a valid URL")
     if not _absolute(url):
         url = urljoin((document_url or config_url) + "/", url.lstrip("/")) if url else ""
         if not _absolute(url):
