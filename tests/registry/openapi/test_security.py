@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mcpgw_registry.tools import invalid_tools
+
 from mcpgw.contracts.tools import SecurityRef
 from tests.registry.openapi.build import args, op, openapi, run, tool
 
@@ -93,3 +95,22 @@ def test_token_arguments_stay_without_an_oauth_scheme() -> None:
     result = run(openapi(paths, {"securitySchemes": SCHEMES}, security=[{"bearer": []}]))
     assert list(args(tool(result, "post_tokens_by_token"))) == ["token__path", "token"]
     assert result.degraded == []
+
+
+def test_schemes_the_gateway_cannot_send_are_unsupported_not_fatal() -> None:
+    """The registry refuses a scheme without an id, and toolexec one whose name it cannot send;
+    either is reported, and the operations that name it import without that alternative."""
+    schemes = {"": {"type": "http", "scheme": "bearer"},
+               "framing": {"type": "apiKey", "in": "header", "name": "Content-Length"},
+               "spaced": {"type": "apiKey", "in": "cookie", "name": "my key"},
+               "ok": {"type": "apiKey", "in": "query", "name": "key"}}
+    result = run(openapi({"/a": op(security=[{"": []}, {"framing": []}, {"spaced": []}, {"ok": []}])},
+                         {"securitySchemes": schemes}))
+    invalid_tools(result.document)  # raises on a server block the registry would refuse
+    assert [s.id for s in result.document.server.security_schemes] == ["ok"]
+    assert [w for w in result.warnings if "is not supported" in w] == [
+        "security scheme '' is not supported: a security scheme needs a non-empty name",
+        "security scheme 'framing' is not supported: apiKey header name 'Content-Length' cannot carry a credential",
+        "security scheme 'spaced' is not supported: apiKey cookie name 'my key' cannot carry a credential"]
+    spec = tool(result, "get_a")
+    assert spec.request_template.security_requirements == [["ok"]]

@@ -8,15 +8,14 @@ not arguments either.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from mcpgw.contracts.tools import SecurityRef, SecurityScheme
+from mcpgw.http_names import RESERVED, is_token
 from mcpgw_registry.openapi.operations import Operation, Param
 from mcpgw_registry.openapi.refs import RefError, Resolver
 
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # Parameter names that carry the OAuth access token itself when an API also takes it that way.
 _TOKEN_PARAMS = frozenset({"token", "access_token"})
 ALWAYS_HIDDEN_HEADERS = frozenset({"authorization", "content-type", "accept"})
@@ -44,6 +43,11 @@ def read_schemes(doc: dict[str, Any], version: str, resolver: Resolver) -> Schem
         return out
     for scheme_id, node in raw.items():
         scheme_id = str(scheme_id)
+        if not scheme_id.strip():
+            # The registry refuses a scheme without an id: the operations that name it lose the
+            # alternative (each with a note) rather than the whole import failing.
+            out.unsupported[scheme_id] = "a security scheme needs a non-empty name"
+            continue
         try:
             node = resolver.deref(node).node
         except RefError as exc:
@@ -70,8 +74,9 @@ def _one(scheme_id: str, node: dict[str, Any], out: Schemes) -> None:
         where, name = node.get("in"), node.get("name")
         if where not in ("header", "query", "cookie") or not isinstance(name, str) or not name:
             out.unsupported[scheme_id] = "apiKey scheme without a usable `in` / `name`"
-        elif where == "header" and not _TOKEN.match(name):
-            out.unsupported[scheme_id] = f"apiKey header name {name!r} is not a valid header name"
+        elif not is_token(name) or (where == "header" and name.lower() in RESERVED):
+            # What toolexec can send a credential as (mcpgw.http_names).
+            out.unsupported[scheme_id] = f"apiKey {where} name {name!r} cannot carry a credential"
         else:
             out.schemes.append(SecurityScheme(id=scheme_id, type="apiKey", in_=where, name=name))
             out.api_keys[(where, name.lower() if where == "header" else name)] = scheme_id
