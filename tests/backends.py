@@ -71,6 +71,7 @@ def _app(backend: Backend) -> web.Application:
     app.router.add_get("/pets/{id}", get_pet)
     app.router.add_post("/pets", add_pet)
     app.router.add_route("*", "/echo", echo)
+    app.router.add_route("*", "/echo/{tail:.*}", echo)  # any path below: for tools whose paths vary
     app.router.add_route("*", "/fail", fail)
     app.router.add_get("/slow", slow)
     return app

@@ -1,4 +1,5 @@
-"""An OpenAPI import applied while an MCP client is connected: the official SDK sees the change live."""
+"""An OpenAPI import applied while an MCP client is connected: the official SDK sees the change live;
+awkward operations' tools reach the backend where the document says."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import asyncio
 import json
 from typing import Any
 
+import aiohttp
 from mcp import ClientSession, types
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.backends import Backend
 from tests.cluster import Cluster
-from tests.registry.openapi_docs import v1, v2
+from tests.edge.raw import Raw
+from tests.registry.openapi_docs import awkward, v1, v2
 from tests.util import eventually
 
 WAIT = 10.0
@@ -92,3 +95,29 @@ async def test_apply_notifies_live_sessions_and_serves_the_new_tools(cluster: Cl
         again = await _import(cluster, server_id, v2(backend.url))
         assert again["applied"] is False
         assert not seen.changed.is_set()
+
+
+async def test_awkward_paths_and_names_reach_the_backend_as_the_document_says(
+        cluster: Cluster, backend: Backend, http: aiohttp.ClientSession) -> None:
+    server_id = await cluster.create_server("awkward")
+    status, body = await cluster.admin("POST", f"/v1/mcp-servers/{server_id}/tools/import", data=awkward(
+        backend.url + "/echo"), content_type="application/json")
+    assert status == 200 and len(body["data"]["skipped"]) == 5, body
+    client = Raw(http, cluster.mcp_url("awkward"))
+    await client.initialize()
+
+    async def call(name: str, arguments: dict[str, Any]) -> None:
+        answer = await client.call("tools/call", {"name": name, "arguments": arguments})
+        assert answer.status == 200 and answer.json["result"]["isError"] is False, answer.text
+
+    # One argument fills every place its parameter has in the path, inside a segment too.
+    await call("listUsages", {"sub": "s1", "location": "west us"})
+    assert backend.last.raw_path == "/echo/subscriptions/s1/providers/System.west%20us/locations/west%20us/usages"
+    await call("getReport", {"id": "7", "format": "csv"})
+    assert backend.last.raw_path == "/echo/reports/7.csv"
+    # Cleaned argument names go out under the names the document gave.
+    await call("search", {"filter_name": "x", "a_b__query": "1", "a_b": "2", "gr_e": "ü", "tab_name": "t"})
+    assert backend.last.query == [("filter[name]", "x"), ("a b", "1"), ("a_b", "2"), ("größe", "ü"),
+                                  ("tab\tname", "t")]
+    await call("undeclared", {"thing": "a/b"})
+    assert backend.last.raw_path == "/echo/undeclared/a%2Fb"
