@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import sys
@@ -166,3 +167,18 @@ async def test_host_an_mcp_server_assemble_it_and_list_services(cluster: Cluster
     assert code == 1 and "not an http(s) URL" in err
     code, _, err = await _run(cluster, "servers", "assemble", "x", "petstore", "--alias", "nope:a=b")
     assert code == 1 and "--alias nope:a=b" in err
+
+
+
+async def test_secrets_never_reach_the_output(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    await cluster.create_server("keyed", "server:\n  name: keyed\n  config: {baseUrl: 'https://api.example', "
+                                         "apiKey: cli-secret-1, tenant: cli-secret-2}\n  secretConfig: [tenant]\n"
+                                         "tools: []\n")
+    code, out, err = await _main(cluster, capsys, "tools", "get", "keyed")
+    assert code == 0, err
+    config = yaml.safe_load(out)["server"]["config"]
+    assert config == {"baseUrl": "https://api.example", "apiKey": "******", "tenant": "******"}
+    code, out, err = await _main(cluster, capsys, "servers", "list", "--json")
+    assert code == 0, err
+    listed = base64.b64decode(json.loads(out)[0]["mcpServerConfig"]).decode()
+    assert "https://api.example" in listed and "cli-secret" not in listed

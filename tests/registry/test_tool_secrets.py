@@ -56,10 +56,10 @@ def test_mask_edits_in_place() -> None:
 
 
 def test_aliases_and_json_are_reserialised() -> None:
-    aliased = "server:\n  name: s\n  config: {token: &t shared}\n  securitySchemes:\n" \
+    aliased = "server:\n  name: s\n  config: {region: &t shared}\n  securitySchemes:\n" \
               "    - {id: k, type: apiKey, in: header, name: X-K, defaultCredential: *t}\n"
     masked = mask(aliased, "yaml")
-    assert "shared" in masked  # config.token is not a credential field and stays ...
+    assert "shared" in masked  # config.region is not secret and stays ...
     assert "defaultCredential: '******'" in masked  # ... while the aliased credential is masked
     as_json = json.dumps({"server": {"name": "j", "securitySchemes": [
         {"id": "b", "type": "http", "scheme": "bearer", "defaultCredential": "tok"}]}})

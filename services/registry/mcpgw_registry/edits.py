@@ -99,7 +99,8 @@ def _server_override(gen: ServerBlock, edited: ServerBlock, gen_allow: list[str]
                    if s.id in gen_schemes and s.default_credential is not None
                    and s.default_credential != gen_schemes[s.id].default_credential}
     override = ServerOverride(config=config, credentials=credentials,
-                              allow_tools=ed_allow if ed_allow != gen_allow else None)
+                              allow_tools=ed_allow if ed_allow != gen_allow else None,
+                              secret_config=edited.secret_config if edited.secret_config != gen.secret_config else None)
     return None if override.is_empty() else override
 
 

@@ -10,6 +10,8 @@ server:
   name: weather                   # informational; the MCP server's name is the resource's
   config:                         # values templates can read as {{.config.<key>}}
     baseUrl: https://api.example.com
+    accountId: "12345"            # write-only (reads show ******): declared in secretConfig;
+  secretConfig: [accountId]       # keys containing key/token/secret/password are write-only anyway
   securitySchemes:                # backend credentials, injected by the gateway, never seen by clients
     - id: apikey
       type: apiKey                # or: type: http with scheme: bearer | basic

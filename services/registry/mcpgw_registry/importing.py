@@ -20,10 +20,10 @@ from mcpgw_registry.blobs import BlobStore
 from mcpgw_registry.openapi import ImportOptions, ImportResult, Skipped, convert
 from mcpgw_registry.overrides import ImportSettings, ImportState
 from mcpgw_registry.reimport import Merge, merge
-from mcpgw_registry.render import masked, render
+from mcpgw_registry.render import render
 from mcpgw_registry.server_storage import Tools
 from mcpgw_registry.servers import ServerRecord, ToolsFormat
-from mcpgw_registry.tool_secrets import has_credentials
+from mcpgw_registry.tool_secrets import has_credentials, masked
 from mcpgw_registry.tools import invalid_tools, validate_document
 
 log = logging.getLogger(__name__)

@@ -37,15 +37,18 @@ class ToolOverride(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unkn
 
 
 class ServerOverride(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
-    """Edits of the `server` block: config values, credentials, allowTools."""
+    """Edits of the `server` block: config values (and which are secret), credentials, allowTools."""
 
     config: dict[str, Any] = {}
     # Scheme id -> defaultCredential: a credential is never in an OpenAPI document, so it must survive.
     credentials: dict[str, str] = {}
     allow_tools: list[str] | None = None
+    # `secretConfig`: lost on a re-import, a secret value would become readable.
+    secret_config: list[str] | None = None
 
     def is_empty(self) -> bool:
-        return not self.config and not self.credentials and self.allow_tools is None
+        return (not self.config and not self.credentials and self.allow_tools is None
+                and self.secret_config is None)
 
 
 Overrides = dict[str, ToolOverride]
@@ -192,7 +195,8 @@ def apply_server(gen: ServerBlock, override: ServerOverride | None) -> ServerBlo
     schemes = [s if s.id not in override.credentials
                else msgspec.structs.replace(s, default_credential=override.credentials[s.id])
                for s in gen.security_schemes]
-    return msgspec.structs.replace(gen, config=config, security_schemes=schemes)
+    secret = override.secret_config if override.secret_config is not None else gen.secret_config
+    return msgspec.structs.replace(gen, config=config, security_schemes=schemes, secret_config=secret)
 
 
 def apply_document(gen: ToolsDocument, overrides: Overrides, server: ServerOverride | None) -> ToolsDocument:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from mcpgw.contracts.tools import SecurityRef, ToolsDocument
+from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry.yaml_emit import dump
 
 HEADER = (
@@ -22,29 +22,3 @@ def render(doc: ToolsDocument, header: str = HEADER) -> str:
     canonical = _decode(msgspec.json.encode(doc))
     return header + dump(msgspec.to_builtins(canonical))
 
-
-MASK = "******"
-
-
-def _ref(ref: SecurityRef | None) -> SecurityRef | None:
-    if ref is None or not ref.credential:
-        return ref
-    return msgspec.structs.replace(ref, credential=MASK)
-
-
-def masked(doc: ToolsDocument) -> ToolsDocument:
-    """`doc` as callers may see it: every backend credential replaced by `******`.
-
-    The same fields and mask as reads of `GET .../tools`, so a masked document can be PUT back.
-    """
-    server = doc.server
-    server = msgspec.structs.replace(
-        server,
-        security_schemes=[s if not s.default_credential else msgspec.structs.replace(s, default_credential=MASK)
-                          for s in server.security_schemes],
-        default_upstream_security=_ref(server.default_upstream_security),
-        default_downstream_security=_ref(server.default_downstream_security),
-    )
-    tools = [msgspec.structs.replace(t, security=_ref(t.security), request_template=msgspec.structs.replace(
-        t.request_template, security=_ref(t.request_template.security))) for t in doc.tools]
-    return msgspec.structs.replace(doc, server=server, tools=tools)

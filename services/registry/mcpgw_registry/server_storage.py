@@ -23,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError
-from mcpgw.contracts.tools import ToolsDocument
+from mcpgw.contracts.tools import ServerBlock, ToolsDocument
 from mcpgw_registry.blobs import BlobStore
+from mcpgw_registry.config_secrets import secret_config
 from mcpgw_registry.servers import BlobRef, ServerRecord, ToolsFormat
 from mcpgw_registry.tool_secrets import credentials_of, has_credentials, mask, stored_credentials
 from mcpgw_registry.tools import parse_tools
@@ -48,14 +50,30 @@ class StoredTools(msgspec.Struct, kw_only=True):
     format: ToolsFormat
     # The document `text` parses to, as compiled when it was written (validated then).
     doc: msgspec.Raw
-    # Whether the document holds a backend credential, i.e. whether reads must mask.
+    # Whether the document holds a secret, i.e. whether reads must mask (see `tool_secrets`).
     secrets: bool = False
+
+
+class _ServerOnly(msgspec.Struct):
+    server: ServerBlock
 
 
 _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(ServerRecord).decode
 _decode_tools = msgspec.json.Decoder(StoredTools).decode
 _decode_doc = msgspec.json.Decoder(ToolsDocument).decode
+_decode_server = msgspec.json.Decoder(_ServerOnly).decode
+
+
+def _holds_secrets(record: ServerRecord, stored: StoredTools) -> bool:
+    if record.tools_secrets is not None:
+        return record.tools_secrets
+    # Written before config values could be secret: `secrets` speaks for credentials only, so the
+    # server block (small; the tools are skipped unread) says the rest.
+    if stored.secrets:
+        return True
+    server = _decode_server(stored.doc).server
+    return next(secret_config(server.config, server.secret_config), None) is not None
 
 
 def _sha256(data: bytes) -> str:
@@ -101,16 +119,18 @@ class ServerStorage:
     # writing
 
     def encode(self, record: ServerRecord, doc: ToolsDocument | None) -> Encoded:
-        """`record` as stored; `doc` is its tools text parsed (needed only when that text moves out)."""
-        stored = msgspec.structs.replace(record, overflow=None)
+        """`record` as stored; `doc` is its tools text parsed (every write path passes the one it compiled)."""
+        secrets = has_credentials(doc) if doc is not None and record.tools_text else None
+        stored = msgspec.structs.replace(record, overflow=None, tools_secrets=secrets)
         value = _encode(stored)
         blobs: dict[str, bytes] = {}
         if len(value) > self.inline_bytes and isinstance(stored.tools_text, str) and stored.tools_text:
             if doc is None:
                 # Every write path passes the document it compiled; this is only a fallback.
                 doc = parse_tools(stored.tools_text, stored.tools_format, root=TOOLS_ROOT)
+                stored.tools_secrets = has_credentials(doc)
             payload = _encode(StoredTools(text=stored.tools_text, format=stored.tools_format,
-                                          doc=msgspec.Raw(_encode(doc)), secrets=has_credentials(doc)))
+                                          doc=msgspec.Raw(_encode(doc)), secrets=bool(stored.tools_secrets)))
             ref = self._ref("tools", record.id, payload)
             blobs[ref.name] = payload
             stored = msgspec.structs.replace(stored, tools_text=ref)
@@ -154,11 +174,13 @@ class ServerStorage:
         return _decode_tools(await self._fetch(ref, record.name))
 
     async def readable_tools_text(self, record: ServerRecord) -> str:
-        """The tools document as readers may see it: credentials masked."""
+        """The tools document as readers may see it: secrets masked."""
         if isinstance(record.tools_text, str):
+            if record.tools_secrets is False:
+                return record.tools_text
             return mask(record.tools_text, record.tools_format) if record.tools_text else ""
         stored = await self._tools(record, record.tools_text)
-        return mask(stored.text, stored.format) if stored.secrets else stored.text
+        return mask(stored.text, stored.format) if _holds_secrets(record, stored) else stored.text
 
     async def tools(self, record: ServerRecord) -> Tools | None:
         """The tools document with its text; from an object, the document compiled when it was written."""
@@ -177,11 +199,13 @@ class ServerStorage:
             return parse_tools(record.tools_text, record.tools_format, root=TOOLS_ROOT)
         return _decode_doc((await self._tools(record, record.tools_text)).doc)
 
-    async def credentials(self, record: ServerRecord) -> dict[str, str]:
-        """The credentials stored in the tools document, by place (see `tool_secrets.restore`)."""
+    async def credentials(self, record: ServerRecord) -> dict[str, Any]:
+        """The secrets stored in the tools document, by place (see `tool_secrets.restore`)."""
         if isinstance(record.tools_text, str):
+            if record.tools_secrets is False:
+                return {}
             return stored_credentials(record.tools_text, record.tools_format)
         stored = await self._tools(record, record.tools_text)
-        if not stored.secrets:
+        if not _holds_secrets(record, stored):
             return {}
         return credentials_of(msgspec.to_builtins(_decode_doc(stored.doc)))

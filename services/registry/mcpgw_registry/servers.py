@@ -189,6 +189,10 @@ class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     create_from_type: str = "ApiGatewayHttpToMCP"
     tools_text: str | BlobRef = ""
     tools_format: ToolsFormat = "yaml"
+    # Whether the tools document holds a secret (a credential, a secret config value), i.e. whether
+    # reads must mask it: set by every write, so reads of the many documents without one cost
+    # nothing. None: a record written before this was kept, whose text must be looked at.
+    tools_secrets: bool | None = None
     statistics: bool = False
     list_ttl_ms: int | None = None
     assembled_sources: list[AssembledSource] = []

@@ -15,6 +15,7 @@ from mcpgw_registry.patching import ToolPatch, apply_patch
 from mcpgw_registry.render import render
 from mcpgw_registry.server_repo import ServerRepository
 from mcpgw_registry.servers import ServerRecord
+from mcpgw_registry.tool_secrets import MASK, masked_config
 from mcpgw_registry.tools import validate_document
 
 
@@ -100,8 +101,11 @@ class ToolOperations:
         if state is None:
             return {"mcpServerId": record.id, "imported": False, "revision": revision}
         server: dict[str, Any] = msgspec.to_builtins(state.server) if state.server is not None else {}
+        # Never echo a secret: credentials, and config values that are secret (see config_secrets).
         if "credentials" in server:
-            server["credentials"] = {k: "******" for k in server["credentials"]}  # never echo a secret
+            server["credentials"] = {k: MASK for k in server["credentials"]}
+        if "config" in server:
+            server["config"] = masked_config(server["config"], server.get("secretConfig") or ())
         return {"mcpServerId": record.id, "imported": True, "revision": revision,
                 "importTimestamp": state.imported_ms, "operations": state.operations,
                 "options": {"baseUrl": state.options.base_url,

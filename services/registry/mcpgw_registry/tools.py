@@ -18,6 +18,7 @@ from mcpgw.contracts.errors import McpgwError, invalid
 from mcpgw.contracts.registry import ToolListing
 from mcpgw.contracts.tools import SecurityRef, ServerBlock, ToolArg, ToolsDocument, ToolSpec
 from mcpgw.templating import Template, UrlTemplate
+from mcpgw_registry.config_secrets import check_config
 from mcpgw_registry.schema_check import check_schema
 from mcpgw_registry.validation import convert, join
 
@@ -157,6 +158,7 @@ def _validate_server(server: ServerBlock, sfield: str) -> set[str]:
     if server.type != "rest":
         raise invalid(join(sfield, "type"), "only `rest` is supported; host an existing MCP server with "
                                             "protocol SSE or StreamableHTTP instead")
+    check_config(server, sfield)
     scheme_ids = _validate_schemes(server, sfield)
     _check_ref(server.default_upstream_security, join(sfield, "defaultUpstreamSecurity"), scheme_ids)
     _check_ref(server.default_downstream_security, join(sfield, "defaultDownstreamSecurity"), scheme_ids)

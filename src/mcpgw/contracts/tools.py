@@ -122,6 +122,9 @@ class ServerBlock(_Spec):
     type: str = "rest"
     version: str = "1.0.0"
     config: dict[str, Any] = {}
+    # mcpgw extension: paths into `config` (dotted: `oauth.clientId`) whose values are secret besides
+    # those named like one (see the registry's `config_secrets`); the registry never shows them.
+    secret_config: list[str] = []
     security_schemes: list[SecurityScheme] = []
     default_upstream_security: SecurityRef | None = None
     default_downstream_security: SecurityRef | None = None
