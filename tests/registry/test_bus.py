@@ -8,11 +8,20 @@ import json
 
 import aiohttp
 import jsonschema
+import msgspec
 import pytest
 from mcpgw_registry.service import RegistryService
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError
-from mcpgw.contracts.registry import AuthIndex, AuthIndexRequest, ConfigChanged, ServerLookup, ServerLookupReply
+from mcpgw.contracts.registry import (
+    AuthIndex,
+    AuthIndexRequest,
+    ConfigChanged,
+    EdgeServerLookup,
+    EdgeServerLookupReply,
+    ServerLookup,
+    ServerLookupReply,
+)
 from mcpgw.runtime.bus import Bus
 from tests.registry.conftest import Api, settings_for
 from tests.registry.tools_samples import WEATHER_YAML, WEATHER_YAML_MASKED
@@ -70,6 +79,58 @@ async def test_lookup_by_name_and_id(api: Api, bus: Bus) -> None:
     await api.ok("DELETE", f"/v1/mcp-servers/{server_id}")
     gone = await bus.request(bus.subjects.registry_server_lookup, ServerLookup(name="weather"), ServerLookupReply)
     assert gone.server is None
+
+
+async def _edge_lookup(bus: Bus, **by: str) -> EdgeServerLookupReply:
+    return await bus.request(bus.subjects.registry_edge_lookup, EdgeServerLookup(**by), EdgeServerLookupReply)
+
+
+async def test_the_edge_is_sent_listings_and_flags_never_tools_or_credentials(api: Api, bus: Bus) -> None:
+    server_id = await api.create_server("weather", consumerAuthInfo={"enable": True}, description="w",
+                                        listTtlMs=5000)
+    await api.ok("PUT", f"/v1/mcp-servers/{server_id}/tools", data=WEATHER_YAML, headers=YAML)
+    full = (await bus.request(bus.subjects.registry_server_lookup, ServerLookup(server_id=server_id),
+                              ServerLookupReply)).server
+    by_name = (await _edge_lookup(bus, name="weather")).server
+    by_id = (await _edge_lookup(bus, server_id=server_id)).server
+    assert full is not None and by_name is not None and by_name == by_id
+    assert (by_name.server_id, by_name.name, by_name.revision, by_name.kind) == (server_id, "weather",
+                                                                                 full.revision, "rest")
+    assert (by_name.description, by_name.consumer_auth, by_name.list_ttl_ms) == ("w", True, 5000)
+    assert by_name.listing == full.listing and by_name.version == "1.0.0" and by_name.passthrough is False
+    encoded = json.loads(msgspec.json.encode(by_name))
+    assert "secret-token" not in json.dumps(encoded) and "api.example.com" not in json.dumps(encoded)
+    assert set(encoded) == {"server_id", "name", "revision", "description", "version", "consumer_auth",
+                            "list_ttl_ms", "listing"}
+
+    # Only whether the client's own credential goes along, whichever way the document asks for it.
+    asks = {"passthroughAuthHeader": "server:\n  name: s\n  passthroughAuthHeader: true\n",
+            "tool security": "server:\n  name: s\n  securitySchemes: [{id: b, type: http, scheme: bearer}]\n"
+                             "tools:\n  - {name: t, security: {id: b, passthrough: true}, "
+                             "requestTemplate: {url: 'https://x.example'}}\n"}
+    for doc in asks.values():
+        await api.ok("PUT", f"/v1/mcp-servers/{server_id}/tools", data=doc, headers=YAML)
+        view = (await _edge_lookup(bus, server_id=server_id)).server
+        assert view is not None and view.passthrough is True
+
+    # An assembly names its sources; a hosted server says nothing about its upstream.
+    assembly = await api.create_server("both", type="AssemblyMCP", createFromType="ApiGatewayAssembly",
+                                       assembledSources=[{"mcpServerId": server_id, "tools": []}])
+    view = (await _edge_lookup(bus, server_id=assembly)).server
+    assert view is not None and view.kind == "assembly" and [s.server_id for s in view.sources] == [server_id]
+    service = await api.create_service("up", "10.0.0.1:8080", source_type="VIP")
+    await api.create_server("up", protocol="StreamableHTTP", exposedUriPath="/mcp",
+                                     backendConfig={"scene": "SingleService", "services": [{"serviceId": service}]},
+                                     upstreamCredential={"type": "Bearer", "value": "upstream-secret"})
+    view = (await _edge_lookup(bus, name="up")).server
+    assert view is not None and view.kind == "hosted"
+    assert b"upstream-secret" not in msgspec.json.encode(view) and b"10.0.0.1" not in msgspec.json.encode(view)
+
+    for missing in ({"name": "nope"}, {"server_id": "mcp-0000000000000000"}, {"name": "Not A Name"}):
+        assert (await _edge_lookup(bus, **missing)).server is None
+    with pytest.raises(McpgwError) as nameless:
+        await _edge_lookup(bus)
+    assert nameless.value.code is ErrorCode.INVALID_PARAMETER
 
 
 async def test_auth_index(api: Api, bus: Bus) -> None:

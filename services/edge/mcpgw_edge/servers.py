@@ -1,4 +1,5 @@
-"""The edge's cache of server snapshots, by name, dropped by `ConfigChanged` events."""
+"""The edge's cache of servers (`EdgeServer`: listings and flags, never tool specs or credentials),
+by name, dropped by `ConfigChanged` events."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from mcpgw.contracts import ConfigChanged, ServerLookup, ServerLookupReply, ServerSnapshot
+from mcpgw.contracts import ConfigChanged, EdgeServer, EdgeServerLookup, EdgeServerLookupReply
 from mcpgw.runtime.bus import Bus
 
 if TYPE_CHECKING:
@@ -20,11 +21,11 @@ NEGATIVE_TTL = 2.0
 
 
 class ServerEntry:
-    """A snapshot plus what the edge derives from it once: the tool index and listing bytes."""
+    """A server's view plus what the edge derives from it once: the tool index and listing bytes."""
 
     __slots__ = ("_pages", "call_subject", "kind", "listing", "param_headers", "passthrough", "snapshot", "tools")
 
-    def __init__(self, snapshot: ServerSnapshot, call_subject: str) -> None:
+    def __init__(self, snapshot: EdgeServer, call_subject: str) -> None:
         self.snapshot = snapshot
         self.kind = snapshot.kind
         self.call_subject = call_subject
@@ -35,13 +36,7 @@ class ServerEntry:
         # (`mcp/param_headers.py`).
         self.param_headers: dict[str, tuple[ParamHeader, ...]] | None = None
         # Only a server whose YAML asks for it ever gets the client's own credential forwarded.
-        block = snapshot.server
-        self.passthrough = block is not None and (
-            block.passthrough_auth_header
-            or (block.default_downstream_security is not None and block.default_downstream_security.passthrough)
-            or any(t.security is not None and t.security.passthrough for t in snapshot.tools)
-            or any(t.request_template.security is not None and t.request_template.security.passthrough
-                   for t in snapshot.tools))
+        self.passthrough = snapshot.passthrough
 
     def tools_page(self, offset: int, size: int, allowed: frozenset[str] | None) -> bytes:
         """`tools/list` result bytes for one page (cached per page and per allowed-tool set)."""
@@ -87,8 +82,8 @@ class ServerCache:
         fut: asyncio.Future[ServerEntry | None] = asyncio.get_running_loop().create_future()
         self._inflight[name] = fut
         try:
-            reply = await self._bus.request(self._bus.subjects.registry_server_lookup, ServerLookup(name=name),
-                                            ServerLookupReply, timeout=self._timeout)
+            reply = await self._bus.request(self._bus.subjects.registry_edge_lookup, EdgeServerLookup(name=name),
+                                            EdgeServerLookupReply, timeout=self._timeout)
             entry = self._store(reply.server) if reply.server else None
             if entry is None:
                 self._missing[name] = time.monotonic()
@@ -105,11 +100,12 @@ class ServerCache:
         entry = self._by_id.get(server_id)
         if entry is not None:
             return entry
-        reply = await self._bus.request(self._bus.subjects.registry_server_lookup, ServerLookup(server_id=server_id),
-                                        ServerLookupReply, timeout=self._timeout)
+        reply = await self._bus.request(self._bus.subjects.registry_edge_lookup,
+                                        EdgeServerLookup(server_id=server_id), EdgeServerLookupReply,
+                                        timeout=self._timeout)
         return self._store(reply.server) if reply.server else None
 
-    def _store(self, snapshot: ServerSnapshot) -> ServerEntry:
+    def _store(self, snapshot: EdgeServer) -> ServerEntry:
         current = self._by_name.get(snapshot.name)
         if current is not None and current.snapshot.revision >= snapshot.revision:
             return current

@@ -1,6 +1,7 @@
 """Compiled server snapshots for the data plane, cached per server at its KV revision.
 
-A revision never changes content, so a cached snapshot is valid for as long as it is kept.
+A revision never changes content, so a cached snapshot is valid for as long as it is kept. toolexec
+gets the whole snapshot; the edge gets `edge_view` of it, without tool specs, config or credentials.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from mcpgw.contracts.hosting import AssemblySource, HostedBackend
-from mcpgw.contracts.registry import ServerSnapshot
+from mcpgw.contracts.registry import EdgeServer, ServerSnapshot
 from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry.overrides import enforce_hidden, tool_key
 from mcpgw_registry.servers import ServerRecord
@@ -49,6 +50,26 @@ def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | Non
             tools = [enforce_hidden(t, overrides.get(k)) if (k := tool_key(t)) is not None else t for t in tools]
         snapshot.tools = tools
     return snapshot
+
+
+def edge_view(snapshot: ServerSnapshot) -> EdgeServer:
+    """What the edge serves `snapshot` from: its listing shared (not copied), and the flags it reads.
+
+    Built per lookup, which the edge makes only after a change (it caches the view): a pass over
+    the tools for `passthrough`, against encoding the listing that follows.
+    """
+    block = snapshot.server
+    passthrough = block is not None and (
+        block.passthrough_auth_header
+        or (block.default_downstream_security is not None and block.default_downstream_security.passthrough)
+        or any(t.security is not None and t.security.passthrough for t in snapshot.tools)
+        or any(t.request_template.security is not None and t.request_template.security.passthrough
+               for t in snapshot.tools))
+    return EdgeServer(server_id=snapshot.server_id, name=snapshot.name, revision=snapshot.revision,
+                      description=snapshot.description, version=block.version if block is not None else "",
+                      consumer_auth=snapshot.consumer_auth, authorization_servers=snapshot.authorization_servers,
+                      list_ttl_ms=snapshot.list_ttl_ms, listing=snapshot.listing, passthrough=passthrough,
+                      kind=snapshot.kind, sources=snapshot.sources)
 
 
 class SnapshotCache:

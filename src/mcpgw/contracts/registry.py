@@ -25,7 +25,11 @@ class ToolListing(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ServerSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Everything the data plane needs about one MCP server at one revision."""
+    """One MCP server at one revision, compiled: what toolexec runs tools from.
+
+    It carries the tools document, backend credentials and config included; it goes to toolexec
+    only. The edge is sent `EdgeServer`.
+    """
 
     server_id: str
     name: str
@@ -48,9 +52,49 @@ class ServerSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     sources: list[AssemblySource] = []
 
 
+class EdgeServer(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What the edge serves one MCP server from, at one revision: listings and flags, no tool specs.
+
+    The edge faces the internet, so it is sent nothing it does not use: no tools document, no
+    config, no backend or upstream credential (those stay in the registry, toolexec and hosting).
+    """
+
+    server_id: str
+    name: str
+    revision: int
+    description: str = ""
+    # serverInfo.version: the tools document's `server.version` ("": the edge's own).
+    version: str = ""
+    consumer_auth: bool = False
+    # OAuth authorization servers announced in this server's RFC 9728 protected-resource metadata.
+    authorization_servers: list[str] = []
+    # 2026-07-28 list results' `ttlMs`; None: the edge's default.
+    list_ttl_ms: int | None = None
+    listing: list[ToolListing] = []
+    # Whether the client's own `Authorization` goes along with its calls: the tools document asks
+    # for it (`passthroughAuthHeader`, or a security reference with `passthrough: true`).
+    passthrough: bool = False
+    kind: ServerKind = "rest"
+    # kind "assembly": where its tools come from, in order (the first source wins a listing tie).
+    sources: list[AssemblySource] = []
+
+
+class EdgeServerLookup(msgspec.Struct, kw_only=True, omit_defaults=True, tag="registry.edge.lookup.v1",
+                       tag_field="kind"):
+    """edge -> registry: a server by name (what clients address) or by id (an assembly's source)."""
+
+    name: str | None = None
+    server_id: str | None = None
+
+
+class EdgeServerLookupReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="registry.edge.lookup.reply.v1",
+                            tag_field="kind"):
+    server: EdgeServer | None = None
+
+
 class ServerLookup(msgspec.Struct, kw_only=True, omit_defaults=True, tag="registry.server.lookup.v1",
                    tag_field="kind"):
-    """Find a server by name (what the edge routes on) or by id (what toolexec is given)."""
+    """toolexec -> registry: a server's compiled snapshot, by id (what a call names) or by name."""
 
     name: str | None = None
     server_id: str | None = None

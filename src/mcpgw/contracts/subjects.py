@@ -35,6 +35,10 @@ class Subjects:
         return f"{self.root}.registry.server.lookup"
 
     @property
+    def registry_edge_lookup(self) -> str:
+        return f"{self.root}.registry.edge.lookup"
+
+    @property
     def registry_auth_index(self) -> str:
         return f"{self.root}.registry.auth.index"
 

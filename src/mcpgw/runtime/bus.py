@@ -85,6 +85,11 @@ class Bus:
         # 4 % of the edge's CPU samples when called per request (py-spy, make bench).
         self._loop = asyncio.get_running_loop()
 
+    @property
+    def inbox(self) -> str:
+        """The prefix of every subject this connection's replies arrive on (`<inbox><token>`)."""
+        return self._inbox
+
     @classmethod
     async def connect(cls, url: str, *, name: str, root: str, timeout: float = 5.0) -> Bus:
         async def on_error(exc: Exception) -> None:

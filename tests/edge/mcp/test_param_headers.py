@@ -11,7 +11,7 @@ from mcpgw_edge.mcp.modern import HEADER_MISMATCH, Refusal
 from mcpgw_edge.mcp.param_headers import ParamHeader, check_call, check_param_headers, extract, param_headers
 from mcpgw_edge.servers import ServerEntry
 
-from mcpgw.contracts.registry import ServerSnapshot, ToolListing
+from mcpgw.contracts.registry import EdgeServer, ToolListing
 
 SQL = {"name": "sql", "description": "d", "inputSchema": {"type": "object", "properties": {
     "region": {"type": "string", "x-mcp-header": "Region"},
@@ -26,7 +26,7 @@ PLAIN = {"name": "plain", "description": "d", "inputSchema": {"type": "object", 
 
 def _entry(*tools: dict[str, Any]) -> ServerEntry:
     listing = [ToolListing(name=t["name"], entry=msgspec.Raw(msgspec.json.encode(t))) for t in tools]
-    snapshot = ServerSnapshot(server_id="mcp-1", name="s", revision=1, listing=listing)
+    snapshot = EdgeServer(server_id="mcp-1", name="s", revision=1, listing=listing)
     return ServerEntry(snapshot, "subject")
 
 

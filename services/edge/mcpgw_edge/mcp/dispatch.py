@@ -102,8 +102,8 @@ def negotiate(params: msgspec.Raw | msgspec.UnsetType) -> str:
 def initialize_result(entry: ServerEntry, version: str) -> bytes:
     snapshot = entry.snapshot
     info: dict[str, Any] = {"name": snapshot.name, "version": GATEWAY_VERSION}
-    if snapshot.server is not None and snapshot.server.version:
-        info["version"] = snapshot.server.version
+    if snapshot.version:
+        info["version"] = snapshot.version
     result: dict[str, Any] = {
         "protocolVersion": version,
         "capabilities": {"tools": {"listChanged": True}},

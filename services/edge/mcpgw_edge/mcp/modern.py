@@ -157,7 +157,7 @@ def not_found(method: str) -> Refusal:
 
 def server_info(entry: ServerEntry) -> dict[str, Any]:
     snapshot = entry.snapshot
-    version = snapshot.server.version if snapshot.server is not None and snapshot.server.version else "0.1.0"
+    version = snapshot.version or "0.1.0"
     return {"name": snapshot.name, "version": version}
 
 
