@@ -11,12 +11,15 @@ Each prints its row of the table (run with -s to see it):
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
-from tests.faults.harness import FaultBackend, RealCluster, Tally, fault_backend, load
+from tests.faults.harness import ACCEPT, HUNG_AFTER, FaultBackend, RealCluster, Tally, fault_backend, load
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -86,14 +89,25 @@ async def test_nats_server_killed_and_restarted(real: RealCluster) -> None:
 
 
 async def test_redis_server_killed_and_restarted(real: RealCluster) -> None:
+    refused: list[tuple[int, dict[str, Any], float]] = []
+
     async def fault() -> None:
         await real.kill("redis")
-        await asyncio.sleep(1.0)
+        # Meanwhile a new session cannot be stored: a quick 503 with a JSON-RPC error, no hang.
+        started = time.monotonic()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HUNG_AFTER)) as http:
+            body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "new", "version": "1"}}}
+            async with http.post(real.mcp_url(0), json=body, headers=ACCEPT) as resp:
+                refused.append((resp.status, await resp.json(), time.monotonic() - started))
         await real.restart("redis")
 
-    tally = await load(real, "SIGKILL redis-server, restart after 1 s", fault)
+    tally = await load(real, "SIGKILL redis-server, restart when a new session was refused", fault)
     assert_clean(tally)
     assert tally.count("ok") == len(tally.outcomes), [o for _, o in tally.outcomes if o.kind != "ok"]
+    [(status, answer, took)] = refused
+    assert status == 503 and answer["error"]["code"] == -32603, answer
+    assert "session store unavailable" in answer["error"]["message"] and took < 3.0, (answer, took)
 
 
 async def test_one_of_two_edges_killed(real: RealCluster) -> None:
