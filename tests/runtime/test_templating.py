@@ -13,6 +13,8 @@ from mcpgw.templating import Template, UrlTemplate
     ("{{ .args.x | toJson }}", "1"),
     ("{{if .args.x}}X{{else}}Y{{end}}", "X"),
     ("{{ args.x }}", "1"),  # Jinja
+    ("{{ toJson(args['items']) }} {{ args['items'] | toJson }}", "[1,2] [1,2]"),  # Jinja calls and filters
+    ("{{ args.x }}-{{.args.x}}", "1-1"),  # a Jinja expression among Go actions
     ("{% if args.x %}{{ config.base }}{% endif %}", "b"),  # Jinja
 ])
 def test_go_and_jinja_forms_render_alike(source: str, rendered: str) -> None:

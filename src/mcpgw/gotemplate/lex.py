@@ -33,9 +33,11 @@ def _starts_jinja(src: str, i: int, known: frozenset[str]) -> bool:
     while i < len(src) and src[i] in _SPACE:
         i += 1
     m = _IDENT.match(src, i)
-    if not m or m.group() in KEYWORDS or m.group() in known or m.group() in ("true", "false"):
+    if not m or m.group() in KEYWORDS or m.group() in ("true", "false"):
         return False
     after = src[m.end():m.end() + 1]
+    if m.group() in known:
+        return after == "("  # `toJson(args.x)`: a call Go cannot parse, Jinja's syntax
     if after and after in ".[(|~+*/%=<>!":
         return True
     rest = src[m.end():].lstrip(_SPACE)
