@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 from collections import ChainMap
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -132,21 +133,10 @@ class _Compiled:
 
     __slots__ = ("env", "globals", "go", "names", "template", "volatile")
 
-    def __init__(self, env: ImmutableSandboxedEnvironment, source: str, field: str, tool: str | None) -> None:
-        owner = f"the template of tool {tool!r}" if tool else "the template"
-        try:
-            translation = gotemplate.translate(source)
-        except gotemplate.TemplateSyntax as exc:
-            raise invalid(field, f"template syntax error in {owner}: {exc}") from None
-        except gotemplate.Refused as exc:
-            why = f" ({exc.why})" if exc.why else ""
-            raise invalid(field, f"{owner} cannot be translated from Go template syntax: "
-                                 f"{exc.construct} is not supported{why}") from None
-        try:
-            tree = env.parse(translation.source)
-            self.template = env.from_string(tree)
-        except jinja2.TemplateSyntaxError as exc:
-            raise invalid(field, f"template syntax error in {owner}: {exc.message}") from None
+    def __init__(self, env: ImmutableSandboxedEnvironment, source: str) -> None:
+        translation = gotemplate.translate(source)
+        tree = env.parse(translation.source)
+        self.template = env.from_string(tree)
         names = jinja2.meta.find_undeclared_variables(tree) - FUNCTIONS.keys() - _GO_NAMES
         if translation.go:
             names |= {"*"} if translation.root_keys is None else translation.root_keys
@@ -170,6 +160,28 @@ class _Compiled:
 
     def reads_config_only(self) -> bool:
         return self.names <= {"config"} and not self.volatile
+
+
+@lru_cache(maxsize=1024)
+def _compile_source(url: bool, source: str) -> _Compiled:
+    # Jinja's compiler takes milliseconds a template (2-8 ms here), and the registry compiles a
+    # document's templates when it validates a save and again when it builds the snapshot: the
+    # second time is a lookup. Refusals raise, and are not cached.
+    return _Compiled(_URL_ENV if url else _TEXT_ENV, source)
+
+
+def _compile(url: bool, source: str, field: str, tool: str | None) -> _Compiled:
+    owner = f"the template of tool {tool!r}" if tool else "the template"
+    try:
+        return _compile_source(url, source)
+    except gotemplate.TemplateSyntax as exc:
+        raise invalid(field, f"template syntax error in {owner}: {exc}") from None
+    except gotemplate.Refused as exc:
+        why = f" ({exc.why})" if exc.why else ""
+        raise invalid(field, f"{owner} cannot be translated from Go template syntax: "
+                             f"{exc.construct} is not supported{why}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise invalid(field, f"template syntax error in {owner}: {exc.message}") from None
 
 
 def _go_order(value: Any) -> Any:
@@ -205,7 +217,7 @@ class Template:
 
     def __init__(self, source: str, field: str, tool: str | None = None) -> None:
         self.source = source
-        self._compiled = _Compiled(_TEXT_ENV, source, field, tool)
+        self._compiled = _compile(False, source, field, tool)
         self.names = self._compiled.names
         self.is_static = "{{" not in source and "{%" not in source
         self._cached: _ConfigOnly | None = None
@@ -235,7 +247,7 @@ class UrlTemplate:
     def __init__(self, source: str, field: str, config: Mapping[str, Any], path_args: set[str],
                  tool: str | None = None) -> None:
         self.source = source
-        self._compiled = _Compiled(_URL_ENV, source, field, tool)
+        self._compiled = _compile(True, source, field, tool)
         self.names = self._compiled.names
         self._cached: _ConfigOnly | None = None
         try:
