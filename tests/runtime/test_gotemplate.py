@@ -58,6 +58,9 @@ def render(source: str, data: dict[str, Any] | None = None) -> str:
     ("{{with .args.nothing}}x{{else}}null{{end}}", "null"),
     ("{{with .args.missing}}x{{else with .args.n}}n={{.}}{{end}}", "n=3"),
     ("{{if .args.empty}}a{{else if .args.flag}}b{{else}}c{{end}}", "b"),
+    # `else if` outside an if (`else with` outside a with) opens a block that needs its own end
+    ("{{with .args.missing}}x{{else if .args.flag}}y{{end}}z{{end}}", "yz"),
+    ("{{range .args.empty}}x{{else with .args.owner}}{{.name}}{{end}}{{end}}", "ann"),
     # variables declared in a block and reassigned inside a range
     ("{{$sum := 0}}{{range .args.items}}{{$sum = add $sum .qty}}{{end}}{{$sum}}", "2"),
     ("{{with $o := .args.owner}}{{$o.name}}/{{.name}}{{end}}", "ann/ann"),
@@ -209,6 +212,7 @@ def test_url_templates_encode_values_but_not_urlquery_output_or_config() -> None
     ("{{range .args.items}}{{end}}{{break}}", "template syntax error in the template: {{break}} outside {{range}}"),
     ("{{if .args.x}}", "template syntax error in the template: unexpected EOF in if"),
     ("{{end}}", "template syntax error in the template: unexpected {{end}}"),
+    ("{{with .args.x}}x{{else if .args.y}}y{{end}}", "template syntax error in the template: expected end; found"),
 ])
 def test_untranslatable_templates_are_refused_with_the_construct_named(source: str, construct: str) -> None:
     with pytest.raises(McpgwError) as refused:

@@ -190,9 +190,16 @@ class _Parser:
         orelse: list[Any] | None = None
         if stop == "else":
             after = self.peek_non_space()
-            if after.kind == "keyword" and after.val in ("if", "with") and kind != "range":
-                self.next_non_space()  # {{else if}} / {{else with}}: a nested block that shares our {{end}}
+            if after.kind == "keyword" and after.val == kind and kind in ("if", "with"):
+                self.next_non_space()  # {{else if}} in an if, {{else with}} in a with: they share our {{end}}
                 orelse = [self.block(after.val)]
+            elif after.kind == "keyword" and after.val in ("if", "with"):
+                self.next_non_space()  # anywhere else Go reads {{else}}{{if ...}}: a block of its own
+                first = self.block(after.val)
+                rest, stop = self.item_list()
+                if stop != "end":
+                    raise TemplateSyntax(f"expected end; found {{{{{stop or 'EOF'}}}}}")
+                orelse = [first, *rest]
             else:
                 self.expect("right", "else")
                 orelse, stop = self.item_list()
