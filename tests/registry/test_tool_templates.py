@@ -55,7 +55,7 @@ FIELDS = {
     ("header", "{{getRealIP}}", "the function getRealIP is not supported"),
     ("body_response", "{{getSocketIP}} {{.result}}", "the function getSocketIP is not supported"),
     ("prependBody", "{{regexReplaceAll \"x\" .args.q \"y\"}}", "the function regexReplaceAll is not supported"),
-    ("appendBody", "{{if eq .args.q \"a\" \"b\"}}one of them{{end}}", "eq with more than two arguments"),
+    ("appendBody", "{{if eq .args.q \"a\" \"b\"}}one of them{{end}}", "eq with more than 2 arguments"),
     ("error", "{{._headers.\\:status}}", "template syntax error"),
     ("error", '{{gjson "_headers|@pretty"}}', "the `|` path separator"),
 ])

@@ -33,6 +33,11 @@ from mcpgw.gotemplate.parse import (
 from mcpgw.gotemplate.runtime import BUILTINS
 
 ROOT = "_go_root"
+# How many arguments Higress's engine (gjson_template) reads for its builtins; and/or/print/println
+# read all their own and ignore a piped value.
+_HIGRESS_ARITY = {"len": 1, "not": 1, "html": 1, "js": 1, "urlquery": 1, "gjson": 1, "index": 2,
+                  "eq": 2, "ne": 2, "lt": 2, "le": 2, "gt": 2, "ge": 2}
+_VARIADIC = ("print", "println", "and", "or")
 _BRACE = re.compile(r"\{(?=[{%#]|$)")
 
 
@@ -139,9 +144,9 @@ class Emitter:
             return self.arg(first, dot)
         name = first.name
         args = [self.arg(a, dot) for a in cmd.args[1:]]
-        if name in ("and", "or"):
-            return self.logic(name, [*args, *([final] if final is not None else [])])
         self.check_builtin(name, cmd, final is not None)
+        if name in ("and", "or"):
+            return self.logic(name, args)
         final_arg = final if final is not None else "_go_nofinal"
         if name == "gjson":
             self.root_keys = None if dot == ROOT else self.root_keys
@@ -163,14 +168,18 @@ class Emitter:
         return result
 
     def check_builtin(self, name: str, cmd: Cmd, piped: bool) -> None:
+        """Refuse the calls Higress's engine reads differently from Go: extra arguments it ignores and
+        piped values it drops (where it fails instead, Go's meaning is kept)."""
         explicit = cmd.args[1:]
-        if name in ("eq", "ne", "lt", "le", "gt", "ge", "index") and len(explicit) > 2:
-            raise Refused(f"{name} with more than two arguments", "Higress reads only the first two")
-        if name in ("print", "println") and piped:
-            raise Refused(f"a value piped into {name}", "Higress drops the piped value")
+        arity = _HIGRESS_ARITY.get(name)
+        if arity is not None and len(explicit) > arity:
+            raise Refused(f"{name} with more than {arity} argument{'s' if arity > 1 else ''}",
+                          "Higress reads only the first")
+        if piped and (name in _VARIADIC or (arity is not None and len(explicit) == arity)
+                      or (name == "printf" and len(explicit) > 1)):
+            raise Refused(f"a value piped into {name}" + (" with arguments of its own" if explicit else ""),
+                          "Higress drops the piped value")
         if name == "printf":
-            if piped and len(explicit) > 1:
-                raise Refused("a value piped into printf with other arguments", "Higress drops the piped value")
             fmt = explicit[0] if explicit else None
             if not isinstance(fmt, Literal) or not isinstance(fmt.value, str):
                 raise Refused("printf without a literal format string")
@@ -186,8 +195,6 @@ class Emitter:
                 gjson.check(path.value)
             except gjson.PathRefused as exc:
                 raise Refused(f"the GJSON path {path.value!r} ({exc})") from None
-        if name in ("html", "js", "urlquery") and len(explicit) + piped > 1:
-            raise Refused(f"{name} with more than one argument", "Higress takes exactly one")
 
     def arg(self, node: Any, dot: str) -> str:
         if isinstance(node, Field):
