@@ -112,6 +112,10 @@ def render(source: str, data: dict[str, Any] | None = None) -> str:
      "7 6 3 -1 3 3.500000"),
     ("{{ternary \"yes\" \"no\" .args.flag}} {{empty .args.word}} {{coalesce .args.missing .args.nothing .args.n}}",
      "yes false 3"),
+    # Sprig functions declared to return interface{} come back as fmt.Sprint's text in gjson_template:
+    # `default false` is the string "false" (true to `if`), `toJson` quotes a defaulted number.
+    ("{{if default false .args.missing}}text{{end}} {{toJson (default 0 .args.n)}} {{coalesce .args.missing}}",
+     'text "3" <nil>'),
     ('{{dateInZone "2006-01-02 15:04:05 MST" 1700000000 "Asia/Shanghai"}}', "2023-11-15 06:13:20 CST"),
     ('{{date "Mon Jan _2 2006" 0}}', "Thu Jan  1 1970"),
     ("{{trim \"  x  \"}}|{{trunc 2 \"hello\"}}|{{substr 1 3 \"abcd\"}}|{{repeat 2 \"ab\"}}", "x|he|bc|abab"),

@@ -16,6 +16,7 @@ from urllib.parse import quote_plus
 
 from mcpgw.gotemplate import gjson, sprig
 from mcpgw.gotemplate.gofmt import sprintf
+from mcpgw.gotemplate.gotime import GoTime
 from mcpgw.gotemplate.values import (
     MISSING,
     RawFloat,
@@ -86,7 +87,10 @@ def call(fn: Callable[..., Any], final: Any, *args: Any) -> Any:
     if final is not _NO_FINAL and final is not MISSING:
         converted.append(function_arg(final))
     try:
-        return function_result(fn(*converted))
+        result = fn(*converted)
+        if isinstance(result, GoTime):  # gjson_template keeps a time.Time as its fmt.Sprint text
+            return str(result)
+        return function_result(result)
     except TemplateRuntimeError:
         raise
     except TypeError as exc:  # wrong number of arguments: Go fails the call the same way

@@ -280,6 +280,21 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "uuidv4": lambda: str(uuid.uuid4()),
 }
 
+def _as_go_text(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A Sprig function declared to return interface{}: gjson_template turns its result into the text
+    fmt.Sprint gives (an array or object: the JSON text it was handed), so `default false .x`
+    yields the string "false" and `toJson (default 0 .n)` quotes it, as in Higress."""
+    def text_result(*args: Any) -> str:
+        value = fn(*args)
+        if isinstance(value, list | tuple | Mapping):
+            return go_json(value)
+        return strval(value)
+    return text_result
+
+
+for _name in ("default", "coalesce", "ternary", "first", "last"):
+    FUNCTIONS[_name] = _as_go_text(FUNCTIONS[_name])
+
 # Functions whose result changes from one call to the next: such a template is never cached.
 VOLATILE = frozenset({"now", "uuidv4", "date", "dateInZone", "unixEpoch"})
 
