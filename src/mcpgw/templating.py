@@ -131,7 +131,7 @@ _URL_ENV = _environment(_finalize_url)
 class _Compiled:
     """A template in Jinja form, with what it reads from the data."""
 
-    __slots__ = ("env", "globals", "go", "names", "template", "volatile")
+    __slots__ = ("env", "globals", "go", "names", "sorted_keys", "template", "volatile")
 
     def __init__(self, env: ImmutableSandboxedEnvironment, source: str) -> None:
         translation = gotemplate.translate(source)
@@ -145,6 +145,8 @@ class _Compiled:
         self.volatile = translation.volatile
         self.env = env
         self.globals = dict(self.template.globals)
+        every = not translation.go or translation.root_keys is None
+        self.sorted_keys = frozenset({"args", "config"} if every else {"args", "config"} & names)
 
     def render(self, data: Mapping[str, Any]) -> str:
         # Template.render copies every global and the data into a new dict per call: with the Go
@@ -153,7 +155,7 @@ class _Compiled:
         # template reads are looked up: 17 us (timeit, same machine).
         layers: list[Mapping[str, Any]] = [data, self.globals]
         if self.go:
-            layers.insert(0, {ROOT: _go_data(data)})
+            layers.insert(0, {ROOT: _go_data(data, self.sorted_keys)})
         context = new_context(self.env, self.template.name, self.template.blocks,
                               ChainMap(*layers), shared=True)  # type: ignore[arg-type]
         return self.env.concat(self.template.root_render_func(context))
@@ -193,11 +195,14 @@ def _go_order(value: Any) -> Any:
     return value
 
 
-def _go_data(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The data a Go template reads: arguments and config as Higress marshals them (keys sorted)."""
-    if not any(type(data.get(key)) is dict for key in ("args", "config")):
+def _go_data(data: Mapping[str, Any], keys: frozenset[str]) -> Mapping[str, Any]:
+    """The data a Go template reads: arguments and config as Higress marshals them (keys sorted).
+
+    Only the ones the template reads (`keys`) are copied in that order: key order shows only when
+    an object is printed or ranged over, and a request template reads `args` alone as a rule."""
+    if not any(type(data.get(key)) is dict for key in keys):
         return data
-    return {k: _go_order(v) if k in ("args", "config") else v for k, v in data.items()}
+    return {k: _go_order(v) if k in keys else v for k, v in data.items()}
 
 
 class _ConfigOnly:
