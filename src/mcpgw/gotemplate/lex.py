@@ -17,6 +17,8 @@ KEYWORDS = frozenset({"block", "break", "continue", "define", "else", "end", "if
 _SPACE = " \t\r\n"
 _IDENT = re.compile(r"[^\W\d]\w*|_\w*", re.UNICODE)
 _NUMBER = re.compile(r"[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(\d[\d_]*)?\.?\d*([eE][+-]?\d+)?)i?")
+_CHAR = re.compile(r"'(\\.[^']*|[^\\'\n])'")
+_WORD = re.compile(r"\w*", re.UNICODE)
 _JINJA_WORDS = frozenset({"and", "or", "not", "in", "is", "if", "else"})
 
 
@@ -166,13 +168,13 @@ def _action(src: str, i: int, start: int, items: list[Item], known: frozenset[st
             items.append(Item("string", src[i:end + 1], i))
             i = end + 1
         elif ch == "'":
-            m = re.compile(r"'(\\.[^']*|[^\\'\n])'").match(src, i)
+            m = _CHAR.match(src, i)
             if not m:
                 raise TemplateSyntax("unterminated character constant")
             items.append(Item("char", m.group(), i))
             i = m.end()
         elif ch in "$." and (ch == "$" or not src[i + 1:i + 2].isdigit()):
-            m = re.compile(r"\w*", re.UNICODE).match(src, i + 1)
+            m = _WORD.match(src, i + 1)
             assert m is not None
             name = m.group()
             if not _terminator(src, m.end()):
