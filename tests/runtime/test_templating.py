@@ -3,19 +3,22 @@ from __future__ import annotations
 import pytest
 
 from mcpgw.contracts import McpgwError
-from mcpgw.templating import Template, UrlTemplate, translate
+from mcpgw.templating import Template, UrlTemplate
 
 
-@pytest.mark.parametrize("go,jinja", [
-    ("{{.args.x}}", "{{ args.x }}"),
-    ("{{ .config.base }}/a", "{{ config.base }}/a"),
-    ("{{toJson .args.items}}", "{{ toJson(args.items) }}"),
-    ("{{ .args.n | toJson }}", "{{ toJson(args.n) }}"),
-    ("{{if .args.x}}X{{else}}Y{{end}}", "{% if args.x %}X{% else %}Y{% endif %}"),
-    ("{{ args.x }}", "{{ args.x }}"),
+@pytest.mark.parametrize("source,rendered", [
+    ("{{.args.x}}", "1"),
+    ("{{ .config.base }}/a", "b/a"),
+    ("{{toJson .args.items}}", "[1,2]"),
+    ("{{ .args.x | toJson }}", "1"),
+    ("{{if .args.x}}X{{else}}Y{{end}}", "X"),
+    ("{{ args.x }}", "1"),  # Jinja
+    ("{{ toJson(args['items']) }} {{ args['items'] | toJson }}", "[1,2] [1,2]"),  # Jinja calls and filters
+    ("{{ args.x }}-{{.args.x}}", "1-1"),  # a Jinja expression among Go actions
+    ("{% if args.x %}{{ config.base }}{% endif %}", "b"),  # Jinja
 ])
-def test_go_template_forms_translate(go: str, jinja: str) -> None:
-    assert translate(go) == jinja
+def test_go_and_jinja_forms_render_alike(source: str, rendered: str) -> None:
+    assert Template(source, "body").render({"args": {"x": 1, "items": [1, 2]}, "config": {"base": "b"}}) == rendered
 
 
 def test_text_templates_render_arguments_and_config() -> None:

@@ -204,3 +204,21 @@ async def test_direct_response_tools_call_nothing(
     assert result["structuredContent"] == {"doubled": 44}
     assert text_of(await call(bus, "s1", "hello")) == "missing required argument: who"
     assert echo.seen == []
+
+
+async def test_response_templates_range_over_the_answer_and_keep_its_number_text(
+        toolexec: ToolexecService, registry: FakeRegistry, echo: Echo, bus: Bus) -> None:
+    async def readings(request: web.Request) -> web.Response:
+        return reply(200, b'{"station": "north", "temp": 21.0, '
+                          b'"hits": [{"at": "09:00", "mm": 0.50}, {"at": "10:00"}]}')
+
+    echo.routes["/readings"] = readings
+    publish(registry, echo, """
+- name: readings
+  requestTemplate: {url: "{{.config.base}}/readings"}
+  responseTemplate:
+    body: >-
+      {{.station}} {{.temp}}:{{range $i, $h := .hits}} {{$i}}@{{$h.at}}={{with $h.mm}}{{.}}{{else}}none{{end}}{{end}}
+""")
+    # Higress prints a backend's number as the backend wrote it: 21.0 and 0.50, not 21 and 0.5.
+    assert text_of(await call(bus, "s1", "readings")) == "north 21.0: 0@09:00=0.50 1@10:00=none"

@@ -299,9 +299,9 @@ def _validate_tool(tool: ToolSpec, tfield: str, server: ServerBlock, scheme_ids:
         for name, source in (("body", resp.body), ("prependBody", resp.prepend_body),
                              ("appendBody", resp.append_body)):
             if source is not None:
-                Template(source, join(pfield, name))
+                Template(source, join(pfield, name), tool.name)
     if tool.error_response_template is not None:
-        Template(tool.error_response_template, join(tfield, "errorResponseTemplate"))
+        Template(tool.error_response_template, join(tfield, "errorResponseTemplate"), tool.name)
 
     path_args = {a.name for a in tool.args if a.position == "path"}
     if not rt.url:
@@ -311,7 +311,7 @@ def _validate_tool(tool: ToolSpec, tfield: str, server: ServerBlock, scheme_ids:
         if path_args:
             raise invalid(join(rfield, "url"), "is empty but the tool has path arguments")
     else:
-        UrlTemplate(rt.url, join(rfield, "url"), server.config, path_args)
+        UrlTemplate(rt.url, join(rfield, "url"), server.config, path_args, tool.name)
         for j, arg in enumerate(tool.args):
             if arg.position == "path" and "{" + arg.name + "}" not in rt.url:
                 raise invalid(join(tfield, f"args[{j}].position"),
@@ -324,9 +324,9 @@ def _validate_tool(tool: ToolSpec, tfield: str, server: ServerBlock, scheme_ids:
             raise invalid(join(hfield, "key"), "must be a valid HTTP header name")
         if "\r" in header.value or "\n" in header.value or "\x00" in header.value:
             raise invalid(join(hfield, "value"), "must not contain CR, LF or NUL")
-        Template(header.value, join(hfield, "value"))
+        Template(header.value, join(hfield, "value"), tool.name)
     if rt.body is not None:
-        Template(rt.body, join(rfield, "body"))
+        Template(rt.body, join(rfield, "body"), tool.name)
     _check_ref(rt.security, join(rfield, "security"), scheme_ids)
 
 

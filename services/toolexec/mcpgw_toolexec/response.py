@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from mcpgw.gotemplate import decode_response
 from mcpgw.templating import Template
 from mcpgw_toolexec.backend import BackendResponse
 from mcpgw_toolexec.compiled import CompiledTool
@@ -73,8 +74,8 @@ def _success(tool: CompiledTool, resp: BackendResponse, args: Mapping[str, Any],
         encoded = base64.b64encode(resp.body).decode()
         return CallToolResult(content=[ImageContent(data=encoded, mimeType=mime)])
     raw = resp.body.decode("utf-8", "replace")
-    parsed = _parse(resp.body) if (tool.response_body or tool.prepend_body or tool.append_body
-                                   or tool.structured) else _NOT_JSON
+    templated = tool.response_body or tool.prepend_body or tool.append_body
+    parsed = _parse_for_template(resp.body) if templated else _parse(resp.body) if tool.structured else _NOT_JSON
     if tool.response_body is not None:
         text = _render(tool.response_body, _data(parsed, args, config))
     elif tool.prepend_body is not None or tool.append_body is not None:
@@ -95,7 +96,7 @@ def _success(tool: CompiledTool, resp: BackendResponse, args: Mapping[str, Any],
 def _error(tool: CompiledTool, resp: BackendResponse, args: Mapping[str, Any],
            config: Mapping[str, Any], excerpt_bytes: int) -> CallToolResult:
     if tool.error_template is not None:
-        data = _data(_parse(resp.body), args, config)
+        data = _data(_parse_for_template(resp.body), args, config)
         data["_headers"] = {":status": str(resp.status), **{k.lower(): v for k, v in resp.headers.items()}}
         try:
             text = _render(tool.error_template, data)
@@ -126,6 +127,14 @@ def excerpt(body: bytes, limit: int) -> str:
 def _parse(body: bytes) -> Any:
     try:
         return _decode_json(body)
+    except msgspec.DecodeError:
+        return _NOT_JSON
+
+
+def _parse_for_template(body: bytes) -> Any:
+    """The body as templates read it: each float keeps its own text (`21.0` prints `21.0`, as in Higress)."""
+    try:
+        return decode_response(body)
     except msgspec.DecodeError:
         return _NOT_JSON
 
