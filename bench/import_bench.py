@@ -9,6 +9,7 @@ the tool counts. The target is Kubernetes 1.12 (826 operations) in under 3 s.
 from __future__ import annotations
 
 import argparse
+import lzma
 import statistics
 import sys
 import time
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from mcpgw_registry.openapi import convert
 
-SPECS = Path(__file__).resolve().parents[1] / ".." / "shared" / "specs"
+# The acceptance documents the tests use, vendored xz-compressed (origins and licences in SOURCES.md).
+SPECS = Path(__file__).resolve().parents[1] / "tests" / "data" / "specs"
 LARGEST = ("kubernetes-1.12.swagger.json", "stripe-spec3.2022-04.json", "github-api.github.com.2020-07.json")
 TARGET_SECONDS = {"kubernetes-1.12.swagger.json": 3.0}
 
@@ -30,7 +32,7 @@ def main() -> int:
         return 2
     failed = False
     for name in LARGEST:
-        raw = (SPECS / name).read_bytes()
+        raw = lzma.decompress((SPECS / f"{name}.xz").read_bytes())  # not timed: only the conversion is
         times: list[float] = []
         result = None
         for _ in range(runs):

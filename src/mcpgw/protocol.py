@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 
-# Newest first. 2026-07-28 (stateless, `server/discover`) is not served yet: clients fall back.
+# The handshake era's revisions, newest first. 2026-07-28 (MODERN_VERSION: stateless, `server/discover`)
+# is served beside them on the same endpoint, told apart per request by `MCP-Protocol-Version`.
 SUPPORTED_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 LATEST_VERSION = SUPPORTED_VERSIONS[0]
 MODERN_VERSION = "2026-07-28"

@@ -19,10 +19,9 @@ from mcpgw import cli
 from tests.backends import Backend, petstore_yaml
 from tests.cluster import ADMIN_TOKEN, Cluster
 from tests.registry.openapi_docs import v1, v2
+from tests.specs import write
 from tests.upstream.fixture_server import running_fixture
 
-SPECS = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs"
-PETSTORE_V3 = SPECS / "petstore-v3.openapi.yaml"
 IMPORT_KEYS = {"tools", "added", "changed", "removed", "skipped"}
 
 
@@ -46,12 +45,11 @@ async def _main(cluster: Cluster, capsys: pytest.CaptureFixture[str], *args: str
     return code, captured.out, captured.err
 
 
-async def test_import_petstore_preview_then_apply_as_json(cluster: Cluster) -> None:
-    if not PETSTORE_V3.exists():
-        pytest.skip(f"the shared specs are not available ({PETSTORE_V3})")
+async def test_import_petstore_preview_then_apply_as_json(cluster: Cluster, tmp_path: Path) -> None:
+    petstore_v3 = write("petstore-v3.openapi.yaml", tmp_path)
     server_id = await cluster.create_server("petstore")
 
-    code, out, err = await _run(cluster, "tools", "import", "petstore", str(PETSTORE_V3), "--preview", "--json")
+    code, out, err = await _run(cluster, "tools", "import", "petstore", str(petstore_v3), "--preview", "--json")
     assert code == 0, err
     preview = json.loads(out)  # exactly one JSON object
     assert IMPORT_KEYS <= set(preview)
@@ -61,7 +59,7 @@ async def test_import_petstore_preview_then_apply_as_json(cluster: Cluster) -> N
     status, body = await cluster.admin("GET", f"/v1/mcp-servers/{server_id}/tools/import")
     assert status == 200 and body["data"]["imported"] is False  # the preview changed nothing
 
-    code, out, err = await _run(cluster, "tools", "import", server_id, str(PETSTORE_V3), "--json",
+    code, out, err = await _run(cluster, "tools", "import", server_id, str(petstore_v3), "--json",
                                 "--base-url", "https://petstore.internal/v3")
     assert code == 0, err
     applied = json.loads(out)

@@ -24,8 +24,8 @@ from mcpgw_registry.tools import parse_tools
 from mcpgw.contracts.registry import ServerLookup, ServerLookupReply
 from mcpgw.runtime.bus import Bus
 from tests.registry.conftest import Api, settings_for
-from tests.registry.openapi.specs import raw, require_specs
 from tests.registry.tools_samples import WEATHER_YAML, WEATHER_YAML_MASKED
+from tests.specs import raw
 
 JSON = {"Content-Type": "application/json"}
 YAML = {"Content-Type": "application/yaml"}
@@ -82,7 +82,6 @@ async def big_api(nats_url: str, root: str) -> AsyncIterator[Api]:
 
 
 async def test_a_kubernetes_import_end_to_end(big_api: Api, bus: Bus, nats_url: str, root: str) -> None:
-    require_specs()
     api = big_api
     settings = api.service.settings
     server_id = await api.create_server("k8s")
@@ -131,7 +130,6 @@ async def test_a_kubernetes_import_end_to_end(big_api: Api, bus: Bus, nats_url: 
 
 
 async def test_a_fresh_registry_compiles_a_large_server_from_the_store(nats_url: str, root: str, bus: Bus) -> None:
-    require_specs()
     settings = settings_for(nats_url, root)
     async with Registry(settings) as api:
         server_id = await api.create_server("slack")
@@ -214,7 +212,6 @@ async def test_the_compiled_size_has_a_sanity_bound(nats_url: str, root: str) ->
 
 def test_rendered_yaml_of_real_imports_reads_back() -> None:
     """The import does not parse its rendered YAML back (megabytes take seconds); this is why it need not."""
-    require_specs()
     from mcpgw_registry.openapi import ImportOptions, convert
     from mcpgw_registry.render import render
 

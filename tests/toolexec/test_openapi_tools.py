@@ -11,27 +11,17 @@ import base64
 import email.parser
 import email.policy
 import json
-from pathlib import Path
 from typing import Any
 
 import msgspec
-import pytest
 import yaml
 from aiohttp import web
 from mcpgw_registry.openapi import ImportOptions, convert
 from mcpgw_toolexec.service import ToolexecService
 
 from mcpgw.runtime.bus import Bus
+from tests.specs import raw as spec
 from tests.toolexec.rig import Echo, FakeRegistry, call, text_of
-
-SPECS = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs"
-
-
-def _spec(name: str) -> bytes:
-    path = SPECS / name
-    if not path.exists():
-        pytest.skip(f"acceptance spec {name} not found under {SPECS.resolve()} (clone `shared/` beside the repo)")
-    return path.read_bytes()
 
 
 def install(registry: FakeRegistry, raw: bytes | str, base_url: str, credentials: dict[str, str] | None = None,
@@ -69,7 +59,7 @@ async def _json(request: web.Request, value: Any) -> web.StreamResponse:
 async def test_petstore_v2(toolexec: ToolexecService, registry: FakeRegistry, echo: Echo, bus: Bus) -> None:
     pets = [{"id": 1, "name": "Rex", "photoUrls": []}, {"id": 2, "name": "Tom", "photoUrls": []}]
     echo.routes["/v2/pet/findByStatus"] = lambda request: _json(request, pets)
-    tools = install(registry, _spec("petstore-v2.swagger.json"), echo.url + "/v2",
+    tools = install(registry, spec("petstore-v2.swagger.json"), echo.url + "/v2",
                     {"api_key": "key-123", "petstore_auth": "oauth-token"})
     assert "api_key" not in {a["name"] for a in tools["deletePet"]["args"]}  # the scheme's, not the model's
 
@@ -136,7 +126,7 @@ async def test_petstore_v2(toolexec: ToolexecService, registry: FakeRegistry, ec
 
 
 async def test_petstore_v3(toolexec: ToolexecService, registry: FakeRegistry, echo: Echo, bus: Bus) -> None:
-    tools = install(registry, _spec("petstore-v3.openapi.yaml"), echo.url + "/api/v3", {"api_key": "k3"})
+    tools = install(registry, spec("petstore-v3.openapi.yaml"), echo.url + "/api/v3", {"api_key": "k3"})
 
     # Query array, form + explode (the 3.x default).
     await call(bus, "s1", "findPetsByTags", {"tags": ["a b", "c,d"]})
@@ -184,7 +174,7 @@ async def test_museum_openapi_31(toolexec: ToolexecService, registry: FakeRegist
         return web.Response(body=png, content_type="image/png")
 
     echo.routes["/museum/tickets/t-1/qr"] = qr
-    install(registry, _spec("museum-api.openapi31.yaml"), echo.url + "/museum",
+    install(registry, spec("museum-api.openapi31.yaml"), echo.url + "/museum",
             {"MuseumPlaceholderAuth": "curator:s3cret"})
     basic = "Basic " + base64.b64encode(b"curator:s3cret").decode()
 
@@ -329,7 +319,7 @@ async def test_requirements_without_credentials_fall_back_to_the_server_default(
 
 async def test_bad_base64_is_a_tool_error(toolexec: ToolexecService, registry: FakeRegistry, echo: Echo,
                                           bus: Bus) -> None:
-    install(registry, _spec("petstore-v3.openapi.yaml"), echo.url + "/api/v3")
+    install(registry, spec("petstore-v3.openapi.yaml"), echo.url + "/api/v3")
     result = await call(bus, "s1", "uploadFile", {"petId": 1, "body": "not base64!"})
     assert result["isError"] is True and text_of(result) == "argument body: not valid base64"
     assert echo.seen == []

@@ -14,7 +14,8 @@ from mcpgw_registry.tools import parse_tools, validate_document
 
 from mcpgw.contracts.tools import ToolSpec
 from tests.registry.openapi import metaschema
-from tests.registry.openapi.specs import converted, operation_counts, raw, reconverted, require_specs, spec_names
+from tests.registry.openapi.specs import converted, reconverted
+from tests.specs import operation_counts, raw, spec_names
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Small enough to round-trip through the admin API's YAML parser quickly; the large imports
@@ -25,7 +26,6 @@ ROUND_TRIP = ("petstore-v2.swagger.json", "petstore-v3.openapi.yaml", "petstore-
 
 @pytest.mark.parametrize("name", spec_names())
 def test_every_operation_is_a_tool_or_skipped_with_a_reason(name: str) -> None:
-    require_specs()
     result = converted(name)
     assert result.operations == operation_counts()[name]
     assert len(result.document.tools) + len(result.skipped) == result.operations
@@ -38,7 +38,6 @@ def test_every_operation_is_a_tool_or_skipped_with_a_reason(name: str) -> None:
 
 @pytest.mark.parametrize("name", spec_names())
 def test_schemas_names_and_registry_validation(name: str) -> None:
-    require_specs()
     result = converted(name)
     names = set()
     for tool in result.document.tools:
@@ -83,13 +82,11 @@ def _defs_are_exactly_what_is_referenced(schema: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("name", spec_names())
 def test_a_second_import_is_identical(name: str) -> None:
-    require_specs()
     assert msgspec.json.encode(converted(name)) == msgspec.json.encode(reconverted(name))
 
 
 @pytest.mark.parametrize("name", ROUND_TRIP)
 def test_yaml_round_trip_through_the_admin_parser(name: str) -> None:
-    require_specs()
     document = converted(name).document
     text = yaml.safe_dump(msgspec.to_builtins(document), sort_keys=False, allow_unicode=True)
     assert parse_tools(text) == document
@@ -97,7 +94,6 @@ def test_yaml_round_trip_through_the_admin_parser(name: str) -> None:
 
 def test_order_of_operations_does_not_change_names() -> None:
     """Names depend on each operation (and its clashes), never on where it sits in the document."""
-    require_specs()
     doc = msgspec.json.decode(raw("kubernetes-1.12.swagger.json"))
     doc["paths"] = dict(reversed(list(doc["paths"].items())))
     reordered = convert(msgspec.json.encode(doc))
