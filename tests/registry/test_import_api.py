@@ -393,3 +393,20 @@ async def test_the_report_never_shows_credentials(api: Api) -> None:
     data = await _import(api, server_id, doc, preview=True)
     assert "s3cret-value" not in data["yaml"]
     assert yaml.safe_load(data["yaml"])["server"]["securitySchemes"][0]["defaultCredential"] == "******"
+
+
+@pytest.mark.parametrize(("content_type", "body", "reason"), [
+    ("multipart/form-data; boundary=xyz", b"not multipart at all", "Could not find starting boundary"),
+    ("multipart/form-data", b"--xyz\r\n\r\nx\r\n--xyz--\r\n", "boundary missed"),
+    # A control character in a part's header: found by Schemathesis (tests/registry/apispec).
+    ("multipart/form-data; boundary=xyz",
+     b'--xyz\r\nContent-Disposition: form-data; name="\x15"\r\n\r\nx\r\n--xyz--\r\n', "a part's headers are malformed"),
+])
+async def test_a_body_that_is_not_multipart_is_a_400(api: Api, content_type: str, body: bytes, reason: str) -> None:
+    server_id = await _server(api)
+    for action in ("import", "import:preview"):
+        reply = await api.call("POST", f"/v1/mcp-servers/{server_id}/tools/{action}", data=body,
+                               headers={"Content-Type": content_type})
+        assert reply.status == 400, reply.body
+        assert reply.message.startswith("body: not a valid multipart/form-data body: "), reply.message
+        assert reason in reply.message

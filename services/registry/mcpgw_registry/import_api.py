@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
 from mcpgw_registry.api import REGISTRY
@@ -55,6 +56,16 @@ def _too_large(limit: int) -> McpgwError:
 
 
 async def _upload(request: web.Request, limit: int) -> bytes:
+    try:
+        return await _file_part(request, limit)
+    except (ValueError, HttpProcessingError) as exc:
+        # aiohttp's multipart parser raises these for a body that is not multipart: no boundary
+        # parameter or boundary line (ValueError, saying which), a malformed part header.
+        reason = str(exc)[:200] if isinstance(exc, ValueError) else "a part's headers are malformed"
+        raise invalid("body", f"not a valid multipart/form-data body: {reason}") from None
+
+
+async def _file_part(request: web.Request, limit: int) -> bytes:
     """The `file` part of a multipart upload, read with the same size cap as a plain body."""
     reader = await request.multipart()
     async for part in reader:
