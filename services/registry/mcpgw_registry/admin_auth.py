@@ -1,4 +1,4 @@
-"""The admin API's bearer token: every route but `/healthz` requires it.
+"""The admin API's bearer token: every route but `/healthz` and the OpenAPI document requires it.
 
 Without a token the registry only starts when bound to loopback, where it warns and stays open:
 that keeps `python -m mcpgw_registry` easy on a laptop and impossible to expose by accident.
@@ -19,7 +19,14 @@ from mcpgw_registry.envelope import REQUEST_ID, Handler, error
 
 log = logging.getLogger(__name__)
 
-OPEN_PATHS = frozenset({"/healthz"})
+SPEC_PATH = "/v1/openapi.json"
+# The OpenAPI document is open like /healthz. It is built from the code alone: the same for every
+# registry of a version and in the public source, it names no server, consumer, key or address of
+# this deployment (only the mcpgw version), and client generators and API tools fetch it before they
+# hold a token. Kubernetes keeps its /openapi behind authentication because that document lists a
+# cluster's own resource types; this one has nothing of the kind. What guards the admin API is the
+# token on every other route, and a listener on loopback or a private network.
+OPEN_PATHS = frozenset({"/healthz", SPEC_PATH})
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mcpgw-admin"'}
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from mcpgw.runtime.bus import Bus
 from mcpgw_registry import admin_auth, bus_handlers, grants_api, import_api
 from mcpgw_registry.api import REGISTRY, Registry, routes
+from mcpgw_registry.apispec import document as apispec
 from mcpgw_registry.blobs import BlobStore
 from mcpgw_registry.consumer_repo import ConsumerRepository
 from mcpgw_registry.envelope import MAX_BODY, envelope_middleware
@@ -69,5 +70,6 @@ def create_app(settings: RegistrySettings) -> web.Application:
     app.add_routes(grants_api.routes)
     app.add_routes(services_api.routes)
     app.add_routes(hosted_api.routes)
+    app.add_routes(apispec.routes)
     app.cleanup_ctx.append(_nats)
     return app

@@ -1,8 +1,9 @@
 """The response envelope `{requestId, code, message, data}` and the middleware that guarantees it.
 
-Every answer of the admin API, errors included, is an envelope: unknown routes, wrong methods,
-oversized bodies and unexpected exceptions too. An unexpected exception is logged with its
-traceback and answered with a bare "internal error", never with the exception text.
+Every answer of the admin API, errors included, is an envelope (but the documents it serves: tools
+YAML, its OpenAPI document): unknown routes, wrong methods, oversized bodies and unexpected
+exceptions too. An unexpected exception is logged with its traceback and answered with a bare
+"internal error", never with the exception text.
 """
 
 from __future__ import annotations
