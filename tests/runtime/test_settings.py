@@ -23,6 +23,7 @@ def test_service_variable_wins_over_cluster_wide_one() -> None:
     settings = load_settings(Demo, "demo", env)
     assert msgspec.structs.asdict(settings) == {
         "nats_url": "nats://a:1", "subject_root": "mcpgw", "request_timeout": 5.0, "log_level": "INFO",
+        "metrics_host": "127.0.0.1", "metrics_port": 0,
         "port": 81, "ratio": 0.25, "enabled": True, "names": ["x", "y", "z"]}
 
 

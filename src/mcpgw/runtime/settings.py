@@ -10,7 +10,7 @@ import os
 import re
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -29,6 +29,9 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     # Upper bound on any request this service makes over NATS.
     request_timeout: float = 5.0
     log_level: str = "INFO"
+    # Prometheus metrics at http://<metrics_host>:<metrics_port>/metrics (0: not served).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
 
 
 class StatsSettings(CommonSettings, kw_only=True):
