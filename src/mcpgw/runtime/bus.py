@@ -12,7 +12,7 @@ import logging
 import math
 import secrets
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import msgspec
@@ -21,15 +21,17 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from opentelemetry import trace
+from prometheus_client.core import Metric
 
 from mcpgw.contracts.errors import ErrorCode, ErrorReply, McpgwError
 from mcpgw.contracts.subjects import Subjects
-from mcpgw.runtime import tracing
+from mcpgw.runtime import bus_telemetry, tracing
+from mcpgw.runtime.bus_telemetry import OK, RequestTiming, operation_of
 from mcpgw.runtime.codec import decoder, encode, reply_decoder
 from mcpgw.runtime.tracing import inject_headers
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer("mcpgw.bus")
+tracer = bus_telemetry.tracer
 
 # Replies larger than one NATS message (a server with hundreds of imported tools) travel
 # compressed and, if still too large, in numbered chunks the requester reassembles.
@@ -50,6 +52,9 @@ _SWEEP = 0.25
 _HEADER_ROOM = 512
 MAX_REPLY_BYTES = 256 * 1024 * 1024
 _THREAD_FROM = 4 * 1024 * 1024
+# Subjects whose request series are remembered (a dict hit per request); past this the memo starts
+# over, so subjects with session ids in them cannot pile up.
+_MAX_SUBJECTS = 4096
 
 R = TypeVar("R", bound=msgspec.Struct)
 Q = TypeVar("Q", bound=msgspec.Struct)
@@ -81,6 +86,11 @@ class Bus:
         self.alive_after = ALIVE_AFTER
         self.lost_after = LOST_AFTER
         self._next_token = 0
+        # Metrics (`bus_telemetry`): requests made by subject -> its operation's series, and served.
+        self.requests = bus_telemetry.request_timings()
+        self.served = bus_telemetry.served_timings()
+        self._timing: dict[str, RequestTiming] = {}
+        self._timing_by_operation: dict[str, RequestTiming] = {}
         # Looked up once: on Python 3.11 every asyncio.get_running_loop() is a getpid() syscall,
         # 4 % of the edge's CPU samples when called per request (py-spy, make bench).
         self._loop = asyncio.get_running_loop()
@@ -196,6 +206,10 @@ class Bus:
         self._next_token += 1
         inbox = f"{self._inbox}{self._next_token:x}"
         loop = self._loop
+        started = loop.time()
+        timing = self._timing.get(subject)
+        if timing is None:
+            timing = self._timing_of(subject)
         waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]] = loop.create_future()
         self._pending[inbox] = waiter
         timer = loop.call_later(wait, _expire, waiter)
@@ -203,17 +217,40 @@ class Bus:
         if on_event is not None:
             listener = self._listeners[inbox] = _Listener(on_event, waiter, timer, wait)
         if watch:
-            self._watched[inbox] = loop.time()
+            self._watched[inbox] = started
             if self._sweeper is None:
                 self._start_sweeper()
+        # Tracing off (the usual case): one flag read, no span and no context switch.
+        span = bus_telemetry.producer(subject, timing.operation) if tracing.enabled() else None
         try:
             await self.nc.publish(subject, encode(message), reply=inbox, headers=inject_headers(headers))
             data, got = await waiter
+            if got:
+                if not data and got.get("Status") == "503":
+                    raise McpgwError(ErrorCode.NO_RESPONDERS, f"no service is answering {_service_of(subject)}")
+                if got.get(ENCODING_HEADER) == "zlib":
+                    data = _inflate(data, subject)
+            try:
+                answer = reply_decoder(reply).decode(data)
+            except msgspec.DecodeError as exc:
+                raise McpgwError(ErrorCode.INTERNAL,
+                                 f"malformed reply from {_service_of(subject)}: {exc}") from None
+            if isinstance(answer, ErrorReply):
+                raise answer.to_exception()
         except TimeoutError:
+            timing.failed(ErrorCode.TIMEOUT.value, loop.time() - started, span)
             raise McpgwError(ErrorCode.TIMEOUT, f"{_service_of(subject)} did not answer within {wait:g}s") from None
         except _Lost:
+            timing.failed(ErrorCode.WORKER_LOST.value, loop.time() - started, span)
             raise McpgwError(ErrorCode.WORKER_LOST,
                              f"lost contact with {_service_of(subject)} while it had the request") from None
+        except McpgwError as exc:
+            timing.failed(exc.code.value, loop.time() - started, span)
+            raise
+        except BaseException:
+            if span is not None:
+                tracing.end(span)
+            raise
         finally:
             if listener is not None:
                 timer = listener.timer
@@ -223,18 +260,21 @@ class Bus:
             self._partial.pop(inbox, None)
             if watch:
                 self._watched.pop(inbox, None)
-        if got:
-            if not data and got.get("Status") == "503":
-                raise McpgwError(ErrorCode.NO_RESPONDERS, f"no service is answering {_service_of(subject)}")
-            if got.get(ENCODING_HEADER) == "zlib":
-                data = _inflate(data, subject)
-        try:
-            answer = reply_decoder(reply).decode(data)
-        except msgspec.DecodeError as exc:
-            raise McpgwError(ErrorCode.INTERNAL, f"malformed reply from {_service_of(subject)}: {exc}") from None
-        if isinstance(answer, ErrorReply):
-            raise answer.to_exception()
+        timing.ok.observe(loop.time() - started)
+        if span is not None:
+            tracing.end(span)
         return answer  # type: ignore[no-any-return]
+
+    def _timing_of(self, subject: str) -> RequestTiming:
+        """The series of requests to `subject`, by its operation (`toolexec.call`, not a server id)."""
+        operation = operation_of(subject)
+        found = self._timing_by_operation.get(operation)
+        if found is None:
+            found = self._timing_by_operation[operation] = RequestTiming(operation, self.requests)
+        if len(self._timing) >= _MAX_SUBJECTS:  # subjects with session ids must not pile up
+            self._timing.clear()
+        self._timing[subject] = found
+        return found
 
     async def _reply(self, inbox: str, data: bytes) -> None:
         limit = int(self.nc.max_payload) - _HEADER_ROOM
@@ -305,11 +345,16 @@ class Bus:
         # on toolexec's hot path.
         dec = decoder(kind)
         limit = asyncio.Semaphore(max_inflight)
-        name = span_name or subject
+        operation = span_name or operation_of(subject)
+        name = f"process {operation}"
+        attributes = bus_telemetry.consumer_attributes(subject, queue)
+        served, served_ok, loop = self.served, self.served.series(operation, OK), self._loop
 
         async def handle(msg: Msg) -> None:
+            started = loop.time()
             try:
-                with tracing.span(tracer, name, trace.SpanKind.SERVER, parent=msg.headers or {}):
+                with tracing.span(tracer, name, trace.SpanKind.CONSUMER, attributes=attributes,
+                                  parent=msg.headers or {}) as span:
                     try:
                         request = dec.decode(msg.data)
                         answer: msgspec.Struct | None = await (handler(request, msg) if with_msg
@@ -321,6 +366,11 @@ class Bus:
                     except Exception:
                         log.exception("handler for %s failed", msg.subject)
                         answer = ErrorReply(code=ErrorCode.INTERNAL, message="internal error")
+                    if isinstance(answer, ErrorReply):
+                        served.observe(loop.time() - started, operation, answer.code.value)
+                        tracing.failed(span, answer.code.value, answer.message)
+                    else:
+                        served_ok.observe(loop.time() - started)
                 if msg.reply and answer is not None:
                     await self._reply(msg.reply, encode(answer))
             except Exception:
@@ -381,6 +431,10 @@ class Bus:
                 waiter = pending.get(inbox)
                 if waiter is not None and not waiter.done():
                     waiter.set_exception(_Lost())
+
+    def metrics(self) -> Iterator[Metric]:
+        """Requests made and served (for the service's `/metrics`)."""
+        return bus_telemetry.families(self.requests, self.served, len(self._serving))
 
     async def forward(self, subject: str, msg: Msg) -> None:
         """Pass a request on to another subject; its responder answers the original requester."""

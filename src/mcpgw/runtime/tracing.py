@@ -40,17 +40,11 @@ def _configured_exporter() -> SpanExporter | None:
     if wanted == "console":
         return ConsoleSpanExporter()
     if wanted == "otlp" or endpoint:
-        try:  # the OTLP exporter is optional: pip install opentelemetry-exporter-otlp-proto-http
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]
-                OTLPSpanExporter,
-            )
-        except ImportError:
-            import logging
+        # Imported only here: protobuf and the HTTP client cost start-up time a process without
+        # tracing need not pay.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            logging.getLogger(__name__).warning(
-                "tracing requested but opentelemetry-exporter-otlp-proto-http is not installed")
-            return None
-        return OTLPSpanExporter()  # type: ignore[no-any-return]
+        return OTLPSpanExporter()
     return None
 
 
@@ -98,6 +92,48 @@ def _span(tracer: trace.Tracer, name: str, kind: trace.SpanKind, attributes: Map
 
 
 _NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
+class Open:
+    """A span started and made current by `start`, for code that cannot nest a `with` around its
+    work (a `with` would cost the untraced hot path a context manager); `end` closes it."""
+
+    __slots__ = ("span", "token")
+
+    def __init__(self, span: trace.Span, token: object) -> None:
+        self.span = span
+        self.token = token
+
+
+def start(tracer: trace.Tracer, name: str, kind: trace.SpanKind, attributes: Mapping[str, Any],
+          parent: Mapping[str, str] | None = None) -> Open:
+    """Start a span as the current one (call only when `enabled()`). With `parent` (trace headers
+    from a message) the span continues that trace, linked to the span that was current."""
+    if not parent:
+        span = tracer.start_span(name, kind=kind, attributes=attributes)  # type: ignore[arg-type,unused-ignore]
+        return Open(span, context.attach(trace.set_span_in_context(span)))
+    remote = propagate.extract(parent)
+    ambient = trace.get_current_span().get_span_context()
+    links = [trace.Link(ambient)] if ambient.is_valid else None
+    span = tracer.start_span(name, context=remote, kind=kind, attributes=attributes,  # type: ignore[arg-type,unused-ignore]
+                             links=links)
+    return Open(span, context.attach(trace.set_span_in_context(span, remote)))
+
+
+def end(opened: Open, error: str | None = None, description: str | None = None) -> None:
+    """End a span from `start`; `error` is its `error.type` (a low-cardinality class of failure)."""
+    if error is not None:
+        failed(opened.span, error, description)
+    context.detach(opened.token)  # type: ignore[arg-type]
+    opened.span.end()
+
+
+def failed(span: trace.Span | None, error: str, description: str | None = None) -> None:
+    """Mark a span as failed, the semantic conventions' way: `error.type` and an ERROR status."""
+    if span is None:
+        return
+    span.set_attribute("error.type", error)
+    span.set_status(trace.Status(trace.StatusCode.ERROR, description))
 
 
 class _Passthrough(contextlib.AbstractContextManager[None]):
