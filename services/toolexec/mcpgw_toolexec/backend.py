@@ -13,13 +13,15 @@ import logging
 import os
 import socket
 import ssl
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from multidict import CIMultiDictProxy
 from opentelemetry import propagate, trace
 
 from mcpgw.runtime import tracing
+from mcpgw.runtime.metrics import Series, Timings
 from mcpgw_toolexec import http11
 from mcpgw_toolexec.failures import ToolFailure
 from mcpgw_toolexec.request import BackendRequest
@@ -49,6 +51,12 @@ class _Endpoint:
     host: str
     port: int
     authorization: str | None  # Basic credentials from user:password@ in the URL, if any
+    # Latency series by outcome (`_OUTCOMES` index), looked up once per authority.
+    series: list[Series] = field(default_factory=list)
+
+
+# A backend call's outcome label: its status class, or `failed` without a response (index 0).
+_OUTCOMES = ("failed", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 
 _MAX_ENDPOINTS = 4096  # authorities come from operator config; the bound only stops a leak
@@ -59,6 +67,11 @@ class BackendClient:
         self._settings = settings
         self._pool: http11.Pool | None = None
         self._endpoints: dict[str, _Endpoint] = {}
+        # Backends are labelled host:port: an argument never changes a tool's origin (request.py),
+        # so they are the configured ones.
+        self.timings = Timings("mcpgw_backend_request_duration_seconds",
+                               "HTTP calls toolexec made to REST backends, by backend (host:port) and outcome",
+                               ("backend", "outcome"))
 
     async def start(self) -> None:
         s = self._settings
@@ -83,26 +96,41 @@ class BackendClient:
         if self._pool is None:
             raise RuntimeError("BackendClient.start() was not called")
         endpoint, target = self._split(request.url)
+        series = endpoint.series
+        if not series:
+            backend = f"{endpoint.host}:{endpoint.port}"
+            series.extend(self.timings.series(backend, outcome) for outcome in _OUTCOMES)
+        started = time.perf_counter()
         if not tracing.enabled():
-            return await self._send(self._pool, request, endpoint, target)
+            try:
+                response = await self._send(self._pool, request, endpoint, target)
+            except ToolFailure:
+                series[0].observe(time.perf_counter() - started)
+                raise
+            series[min(response.status // 100, 5)].observe(time.perf_counter() - started)
+            return response
         attributes: dict[str, str | int] = {
             "http.request.method": request.method,
             "server.address": endpoint.host,
             "server.port": endpoint.port,
             "url.scheme": endpoint.scheme,
+            # Without the query: API keys can travel there (and in headers, which no span records).
+            "url.full": f"{endpoint.scheme}://{endpoint.host}:{endpoint.port}{target.partition('?')[0]}",
+            "network.protocol.version": "1.1",
         }
-        # The span records no query and no headers: API keys can travel in either.
         with tracer.start_as_current_span(request.method, kind=trace.SpanKind.CLIENT,
                                           attributes=attributes) as span:
             propagate.inject(request.headers)
             try:
                 response = await self._send(self._pool, request, endpoint, target)
             except ToolFailure as exc:
-                span.set_status(trace.Status(trace.StatusCode.ERROR, exc.message))
+                series[0].observe(time.perf_counter() - started)
+                tracing.failed(span, type(exc).__name__, exc.message)
                 raise
+            series[min(response.status // 100, 5)].observe(time.perf_counter() - started)
             span.set_attribute("http.response.status_code", response.status)
             if response.status >= 400:
-                span.set_status(trace.Status(trace.StatusCode.ERROR))
+                tracing.failed(span, str(response.status))
             return response
 
     def _split(self, url: str) -> tuple[_Endpoint, str]:

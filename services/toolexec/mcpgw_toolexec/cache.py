@@ -26,7 +26,10 @@ class SnapshotCache:
         # change (and possibly stale) is still returned to its waiters but never stored.
         self._fetches: dict[str, asyncio.Task[CompiledServer]] = {}
         self._subscription: Subscription | None = None
-        self.lookups = 0  # registry round trips made, for tests and debugging
+        # Counted for tests and /metrics: served from memory, registry round trips, snapshots dropped.
+        self.hits = 0
+        self.lookups = 0
+        self.invalidations = 0
 
     async def start(self) -> None:
         self._subscription = await self._bus.subscribe(
@@ -43,6 +46,7 @@ class SnapshotCache:
     async def get(self, server_id: str, revision: int) -> CompiledServer:
         cached = self._servers.get(server_id)
         if cached is not None and cached.revision >= revision:
+            self.hits += 1
             return cached
         server: CompiledServer | None = None
         for _ in range(2):
@@ -71,7 +75,8 @@ class SnapshotCache:
         return cached.revision if cached is not None else None
 
     def invalidate(self, server_id: str) -> None:
-        self._servers.pop(server_id, None)
+        if self._servers.pop(server_id, None) is not None:
+            self.invalidations += 1
         self._fetches.pop(server_id, None)
 
     def _start_fetch(self, server_id: str) -> asyncio.Task[CompiledServer]:

@@ -18,6 +18,7 @@ import msgspec
 
 from mcpgw.contracts import ErrorCode, McpgwError, SecurityRef, ServerBlock, ServerSnapshot, ToolSpec, invalid
 from mcpgw.http_names import cookie_arg_problem, header_arg_problem
+from mcpgw.runtime.metrics import Series
 from mcpgw.templating import Template, UrlTemplate
 from mcpgw_toolexec import security
 from mcpgw_toolexec.arguments import ArgDecl, declarations
@@ -227,7 +228,7 @@ def _template(source: str | None, field: str) -> Template | None:
 class CompiledServer:
     """One server at one revision: its config and its tools, compiled on first use."""
 
-    __slots__ = ("_block", "_compiled", "_specs", "config", "name", "revision", "server_id")
+    __slots__ = ("_block", "_compiled", "_specs", "config", "name", "revision", "series", "server_id")
 
     def __init__(self, snapshot: ServerSnapshot) -> None:
         self.server_id = snapshot.server_id
@@ -237,6 +238,8 @@ class CompiledServer:
         self.config: dict[str, Any] = snapshot.server.config if snapshot.server is not None else {}
         self._specs = {tool.name: tool for tool in snapshot.tools if not tool.disabled}
         self._compiled: dict[str, CompiledTool | BrokenTool] = {}
+        # Per tool, its (ok, tool_error) metrics series (`ToolexecService`): found once per revision.
+        self.series: dict[str, tuple[Series, Series]] = {}
 
     def tool(self, name: str) -> CompiledTool | BrokenTool:
         found = self._compiled.get(name)

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 
 import msgspec
 import redis.asyncio as aioredis
+from opentelemetry import trace
+from prometheus_client.core import Metric
 
 from mcpgw.contracts import RedisKeys, Subjects, ToolCallReply, ToolCallRequest
+from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
+from mcpgw.runtime.metrics import Timings, cache_families
 from mcpgw.runtime.redis import connect_redis
 from mcpgw.runtime.stats import Stats
 from mcpgw_toolexec.backend import BackendClient
 from mcpgw_toolexec.cache import SnapshotCache
+from mcpgw_toolexec.compiled import BrokenTool, CompiledServer, CompiledTool
 from mcpgw_toolexec.executor import execute
+from mcpgw_toolexec.response import CallToolResult
 from mcpgw_toolexec.settings import ToolexecSettings
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("mcpgw.toolexec")
 
 
 class ToolexecService:
@@ -29,6 +37,9 @@ class ToolexecService:
         self._cache: SnapshotCache | None = None
         self._stats: Stats | None = None
         self.calls_served = 0
+        self.calls = Timings("mcpgw_toolexec_call_duration_seconds",
+                             "Tool calls toolexec ran, by server, tool and outcome (ok or tool_error)",
+                             ("server", "tool", "outcome"))
 
     @property
     def bus(self) -> Bus:
@@ -78,9 +89,38 @@ class ToolexecService:
         server = await self.cache.get(req.server_id, req.revision)
         tool = server.tool(req.tool)
         started = time.perf_counter()
-        result = await execute(server, tool, req.arguments, self._backend, self.settings.error_excerpt_bytes,
-                               forward_headers=req.forward_headers, client_credential=req.client_credential)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        if tracing.enabled():
+            result = await self._traced(server, tool, req)
+        else:
+            result = await execute(server, tool, req.arguments, self._backend, self.settings.error_excerpt_bytes,
+                                   forward_headers=req.forward_headers, client_credential=req.client_credential)
+        elapsed = time.perf_counter() - started
         self.calls_served += 1
-        self.stats.record(server.server_id, tool.name, result.isError, elapsed_ms)
-        return ToolCallReply(result=msgspec.Raw(result.encode()))
+        # The (ok, tool_error) series of this tool, kept with the server's snapshot: a dict hit a call.
+        pair = server.series.get(tool.name)
+        if pair is None:
+            pair = server.series[tool.name] = (self.calls.series(server.name, tool.name, "ok"),
+                                               self.calls.series(server.name, tool.name, "tool_error"))
+        pair[result.isError].observe(elapsed)
+        self.stats.record(server.server_id, tool.name, result.isError, elapsed * 1000)
+        return ToolCallReply(result=msgspec.Raw(result.encode()), is_error=result.isError)
+
+    async def _traced(self, server: CompiledServer, tool: CompiledTool | BrokenTool,
+                      req: ToolCallRequest) -> CallToolResult:
+        """The call inside a GenAI `execute_tool` span (the backend's CLIENT span is its child)."""
+        attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": req.tool,
+                      "mcpgw.server.name": server.name}
+        with tracer.start_as_current_span(f"execute_tool {req.tool}", attributes=attributes) as span:
+            result = await execute(server, tool, req.arguments, self._backend,
+                                   self.settings.error_excerpt_bytes, forward_headers=req.forward_headers,
+                                   client_credential=req.client_credential)
+            if result.isError:
+                tracing.failed(span, "tool_error")
+            return result
+
+    def metrics(self) -> Iterator[Metric]:
+        yield from self.bus.metrics()
+        yield self.calls.family()
+        yield self._backend.timings.family()
+        cache = self.cache
+        yield from cache_families([("toolexec.servers", cache.hits, cache.lookups, cache.invalidations)])

@@ -21,6 +21,9 @@ class ToolCallRequest(msgspec.Struct, kw_only=True, omit_defaults=True, tag="too
     client_credential: str = ""
 
 
-class ToolCallReply(msgspec.Struct, kw_only=True, tag="toolexec.call.reply.v1", tag_field="kind"):
+class ToolCallReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="toolexec.call.reply.v1",
+                    tag_field="kind"):
     # A complete MCP CallToolResult JSON object; failures of the backend are `isError: true` in here.
     result: msgspec.Raw
+    # The result's `isError`, said apart so the edge counts the outcome without parsing the result.
+    is_error: bool = False
