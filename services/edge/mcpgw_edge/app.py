@@ -8,8 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
+from opentelemetry import trace
+
 from mcpgw import jsonrpc
 from mcpgw.contracts import ConfigChanged, RedisKeys, SessionEnded
+from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.redis import connect_redis
 from mcpgw_edge.authn import AuthGate
@@ -23,6 +26,7 @@ from mcpgw_edge.mcp.sessions import SessionStore
 from mcpgw_edge.mcp.streams import StreamHub
 from mcpgw_edge.servers import ServerCache, ServerEntry
 from mcpgw_edge.settings import EdgeSettings
+from mcpgw_edge.telemetry import tracer
 from mcpgw_edge.transports import resource_metadata
 from mcpgw_edge.transports.gate import Gate
 from mcpgw_edge.transports.legacy_sse import LegacySse
@@ -109,11 +113,44 @@ class EdgeApp:
         self._gate = Gate(edge)
 
     async def __call__(self, request: Request) -> Response | EventStream:
+        if tracing.enabled():
+            return await self._traced(request)
         try:
             return await self._route(request)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
             return rpc_error_response(500, jsonrpc.INTERNAL_ERROR, "internal error")
+
+    async def _traced(self, request: Request) -> Response | EventStream:
+        """The request inside an HTTP SERVER span (semantic conventions' `http.*` and `url.*`),
+        continuing the caller's trace when its headers carry one. An event stream's span ends
+        when its headers are ready, not when the stream does."""
+        route = _route_of(request.path)
+        attributes: dict[str, str | int] = {
+            "http.request.method": request.method, "url.path": request.path, "url.scheme": request.scheme,
+            "network.protocol.name": "http", "network.protocol.version": "1.1"}
+        if route:
+            attributes["http.route"] = route
+        agent = request.header("user-agent")
+        if agent:
+            attributes["user_agent.original"] = agent
+        traceparent = request.header("traceparent")
+        parent = None
+        if traceparent:
+            parent = {"traceparent": traceparent, "tracestate": request.header("tracestate") or ""}
+        opened = tracing.start(tracer, f"{request.method} {route}" if route else request.method,
+                               trace.SpanKind.SERVER, attributes, parent)
+        status = 500
+        try:
+            result = await self._route(request)
+            status = result.status if isinstance(result, Response) else 200
+            return result
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return rpc_error_response(500, jsonrpc.INTERNAL_ERROR, "internal error")
+        finally:
+            opened.span.set_attribute("http.response.status_code", status)
+            tracing.end(opened, str(status) if status >= 500 else None)
 
     async def _route(self, request: Request) -> Response | EventStream:
         path, method = request.path, request.method
@@ -159,6 +196,16 @@ class EdgeApp:
     async def close(self) -> None:
         await self.legacy.close()
         await self.streamable.close()
+
+
+def _route_of(path: str) -> str:
+    """The route template of a path (`/mcp-servers/{name}`): low-cardinality, for span names."""
+    if path.startswith(SERVERS):
+        tail = path[len(SERVERS):].partition("/")[2]
+        return SERVERS + "{name}" + (f"/{tail}" if tail in ("sse", "message") else "")
+    if path.startswith(METADATA):
+        return METADATA + "{name}"
+    return path if path == "/healthz" else ""
 
 
 def _not_allowed(method: str, allow: str) -> Response:

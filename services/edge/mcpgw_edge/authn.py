@@ -38,6 +38,10 @@ class AuthGate:
         self._generation = 0
         # Newest consumer/grant revision seen in events; auth must answer from at least this one.
         self._min_revision = 0
+        # For /metrics: decisions answered from memory, verify round trips, decisions dropped by events.
+        self.hits = 0
+        self.misses = 0
+        self.invalidations = 0
 
     async def _credential_sources(self) -> SourcesReply:
         if self._sources is not None:
@@ -81,7 +85,9 @@ class AuthGate:
         hit = self._cache.get(key)
         now = time.monotonic()
         if hit is not None and hit[1] > now:
+            self.hits += 1
             return hit[0]
+        self.misses += 1
         generation = self._generation
         reply = await self._bus.request(
             self._bus.subjects.auth_verify,
@@ -106,6 +112,7 @@ class AuthGate:
             if event.entity != "server":
                 self._min_revision = max(self._min_revision, event.revision)
             self._generation += 1
+            self.invalidations += len(self._cache)
             self._cache.clear()
             if event.entity == "consumer":
                 self._sources = None

@@ -15,6 +15,7 @@ from mcpgw.runtime.bus import Bus
 
 if TYPE_CHECKING:
     from mcpgw_edge.mcp.param_headers import ParamHeader
+    from mcpgw_edge.telemetry import ToolSeries
 
 # How long "no such server" is remembered; a create event clears it sooner.
 NEGATIVE_TTL = 2.0
@@ -23,13 +24,16 @@ NEGATIVE_TTL = 2.0
 class ServerEntry:
     """A server's view plus what the edge derives from it once: the tool index and listing bytes."""
 
-    __slots__ = ("_pages", "call_subject", "kind", "listing", "param_headers", "passthrough", "snapshot", "tools")
+    __slots__ = ("_pages", "call_subject", "kind", "listing", "param_headers", "passthrough", "series", "snapshot",
+                 "tools")
 
     def __init__(self, snapshot: EdgeServer, call_subject: str) -> None:
         self.snapshot = snapshot
         self.kind = snapshot.kind
         self.call_subject = call_subject
         self.tools = {t.name: t for t in snapshot.listing}
+        # Per tool, its metrics series (`telemetry.EdgeMetrics.tool`): found once per revision.
+        self.series: dict[str, ToolSeries] = {}
         self.listing = snapshot.listing
         self._pages: dict[tuple[int, int, frozenset[str] | None], bytes] = {}
         # Tool name -> its `x-mcp-header` parameters (tools that have any), built on first use
@@ -65,13 +69,22 @@ class ServerCache:
         self._missing: dict[str, float] = {}
         self._inflight: dict[str, asyncio.Future[ServerEntry | None]] = {}
         self._on_change = on_change
+        # For /metrics: lookups answered from memory, registry round trips, entries dropped by events.
+        self.hits = 0
+        self.misses = 0
+        self.invalidations = 0
 
     def cached(self, name: str) -> ServerEntry | None:
-        return self._by_name.get(name)
+        """The entry if it is in memory (the hot path's lookup: no coroutine)."""
+        entry = self._by_name.get(name)
+        if entry is not None:
+            self.hits += 1
+        return entry
 
     async def get(self, name: str) -> ServerEntry | None:
         entry = self._by_name.get(name)
         if entry is not None:
+            self.hits += 1
             return entry
         miss = self._missing.get(name)
         if miss is not None and time.monotonic() - miss < NEGATIVE_TTL:
@@ -81,6 +94,7 @@ class ServerCache:
             return await asyncio.shield(pending)
         fut: asyncio.Future[ServerEntry | None] = asyncio.get_running_loop().create_future()
         self._inflight[name] = fut
+        self.misses += 1
         try:
             reply = await self._bus.request(self._bus.subjects.registry_edge_lookup, EdgeServerLookup(name=name),
                                             EdgeServerLookupReply, timeout=self._timeout)
@@ -124,6 +138,7 @@ class ServerCache:
             if entry.snapshot.server_id == event.id or name == event.name:
                 dropped = self._by_name.pop(name)
                 self._by_id.pop(dropped.snapshot.server_id, None)
+                self.invalidations += 1
         if event.name:
             self._missing.pop(event.name, None)
         else:

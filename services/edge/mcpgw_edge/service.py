@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 
+from prometheus_client.core import Metric
+
+from mcpgw.runtime.metrics import cache_families, gauge
 from mcpgw_edge.app import EdgeApp, running_edge
 from mcpgw_edge.context import Edge
 from mcpgw_edge.server.limits import Limits
@@ -43,6 +47,19 @@ class EdgeService:
             self._server, self.port = server, server.port
             self._stack = stack.pop_all()
         log.info("edge listening on http://%s:%d", self.settings.host, self.port)
+
+    def metrics(self) -> Iterator[Metric]:
+        edge = self.edge
+        yield from edge.bus.metrics()
+        yield from edge.dispatcher.metrics.families()
+        yield gauge("mcpgw_edge_sessions_open",
+                    "Handshake-era sessions this edge holds, confirmed or used within the session TTL",
+                    edge.sessions.open_count)
+        yield gauge("mcpgw_edge_streams_open", "Event streams this edge holds open (GET streams, legacy SSE, "
+                    "subscriptions)", len(edge.hub))
+        servers, auth = edge.servers, edge.auth
+        yield from cache_families([("edge.servers", servers.hits, servers.misses, servers.invalidations),
+                                   ("edge.auth", auth.hits, auth.misses, auth.invalidations)])
 
     async def stop(self) -> None:
         if self._app is not None:

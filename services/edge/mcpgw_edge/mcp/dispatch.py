@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import msgspec
-from opentelemetry import trace
 
 from mcpgw import jsonrpc
 from mcpgw.contracts import ErrorCode, McpgwError, ToolCallReply, ToolCallRequest, parse_relay_id
@@ -14,15 +14,17 @@ from mcpgw.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Message, RpcError
 from mcpgw.protocol import GATEWAY_VERSION, LATEST_VERSION, MODERN_VERSION, SUPPORTED_VERSIONS
 from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
+from mcpgw_edge import telemetry
 from mcpgw_edge.mcp.assembly import Assemblies
 from mcpgw_edge.mcp.caller import Caller
 from mcpgw_edge.mcp.hosted import HostedRelay, Listener, filter_tools, result_of, tool_name
 from mcpgw_edge.mcp.modern import RequestMeta
 from mcpgw_edge.mcp.sessions import Session
 from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.telemetry import EdgeMetrics, Observed, tracer
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer("mcpgw.edge")
+_UNKNOWN_TOOL = str(INVALID_PARAMS)
 
 __all__ = ["GATEWAY_VERSION", "LATEST_VERSION", "MODERN_VERSION", "SUPPORTED_VERSIONS", "Dispatcher"]
 
@@ -148,6 +150,7 @@ class Dispatcher:
         self.page_size = page_size
         self.relay = relay
         self.assemblies = assemblies
+        self.metrics = EdgeMetrics()
 
     async def initialize_result(self, entry: ServerEntry, version: str, consumer_id: str) -> bytes:
         """What `initialize` answers: a hosted server's capabilities and identity are its upstream's."""
@@ -165,33 +168,49 @@ class Dispatcher:
                       listener: Listener | None = None) -> bytes:
         request_id = message.id
         assert isinstance(request_id, int | str)
-        try:
-            method = message.method
-            kind = entry.kind
-            if method == "tools/call" and kind == "rest":  # the hot path first
-                payload = await self._call(message.params, session.id, entry, caller)
-            elif method == "ping":
-                payload = b"{}"
-            elif method == "initialize":
-                # A second initialize on a live session: answer it without creating another session.
-                try:
-                    payload = await self.initialize_result(entry, negotiate(message.params), caller.consumer_id)
-                except McpgwError as exc:
-                    raise RpcError(jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}") from None
-            elif kind != "rest" and not session.protocol_version:
-                # A legacy SSE session before its initialize: its upstream session would be opened
-                # without the capabilities the client is about to declare.
-                raise RpcError(jsonrpc.INVALID_REQUEST, f"{method}: initialize the session first")
-            elif kind == "hosted":
-                return await self._hosted(message, session, entry, caller, listener)
-            elif kind == "assembly":
-                return await self._assembled(message, session, entry, caller, listener)
-            elif method == "tools/list":
-                payload = entry.tools_page(list_offset(message.params), self.page_size, caller.allowed)
-            else:
-                raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
-        except RpcError as exc:
-            return jsonrpc.error(request_id, exc.code, exc.message)
+        method = message.method
+        kind = entry.kind
+        if method == "tools/call" and kind == "rest":  # the hot path first (timed and traced in there)
+            try:
+                payload = await self.call_decoded(decode_call(message.params), session.id, entry, caller, request_id)
+            except RpcError as exc:
+                return jsonrpc.error(request_id, exc.code, exc.message)
+            return jsonrpc.result(request_id, payload)
+        # A hosted or assembled server's tools are its upstreams': not a label (a client names any).
+        with Observed(self.metrics, entry.snapshot.name, str(method), "", request_id, session.id,
+                      trace_parent(message.params)) as seen:
+            try:
+                return seen.answered(await self._answer(message, session, entry, caller, listener))
+            except RpcError as exc:
+                seen.done(str(exc.code))
+                return jsonrpc.error(request_id, exc.code, exc.message)
+
+    async def _answer(self, message: Message, session: Session, entry: ServerEntry, caller: Caller,
+                      listener: Listener | None) -> bytes:
+        request_id = message.id
+        assert isinstance(request_id, int | str)
+        method = message.method
+        kind = entry.kind
+        if method == "ping":
+            payload = b"{}"
+        elif method == "initialize":
+            # A second initialize on a live session: answer it without creating another session.
+            try:
+                payload = await self.initialize_result(entry, negotiate(message.params), caller.consumer_id)
+            except McpgwError as exc:
+                raise RpcError(jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}") from None
+        elif kind != "rest" and not session.protocol_version:
+            # A legacy SSE session before its initialize: its upstream session would be opened
+            # without the capabilities the client is about to declare.
+            raise RpcError(jsonrpc.INVALID_REQUEST, f"{method}: initialize the session first")
+        elif kind == "hosted":
+            return await self._hosted(message, session, entry, caller, listener)
+        elif kind == "assembly":
+            return await self._assembled(message, session, entry, caller, listener)
+        elif method == "tools/list":
+            payload = entry.tools_page(list_offset(message.params), self.page_size, caller.allowed)
+        else:
+            raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
         return jsonrpc.result(request_id, payload)
 
     async def forward(self, message: Message, session: Session, entry: ServerEntry, caller: Caller) -> None:
@@ -220,9 +239,7 @@ class Dispatcher:
             name = tool_name(message.params)
             if name not in allowed:
                 raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
-        with tracing.span(tracer, str(method), attributes={"mcp.server": entry.snapshot.name},
-                          parent=trace_parent(message.params)):
-            answer = await self.relay.request(entry.snapshot.server_id, session, caller, message, listener)
+        answer = await self.relay.request(entry.snapshot.server_id, session, caller, message, listener)
         if method == "tools/list" and allowed is not None:
             result = result_of(answer)
             if result is not None:
@@ -272,52 +289,94 @@ class Dispatcher:
                     caller: Caller) -> bytes:
         return await self.call_decoded(decode_call(params), session_id, entry, caller)
 
-    async def call_decoded(self, call: CallParams, session_id: str, entry: ServerEntry, caller: Caller) -> bytes:
+    async def call_decoded(self, call: CallParams, session_id: str, entry: ServerEntry, caller: Caller,
+                           request_id: object = None) -> bytes:
         """A REST tool's result payload for params decoded already (`decode_call`)."""
+        started = time.perf_counter()
         allowed = caller.allowed
+        snapshot = entry.snapshot
+        parent = call.meta.parent() if call.meta is not None else None
         if call.name not in entry.tools or (allowed is not None and call.name not in allowed):
+            # Neither a label nor a span name: a client may name any tool.
+            with Observed(self.metrics, snapshot.name, "tools/call", "", request_id, session_id, parent) as seen:
+                seen.done(_UNKNOWN_TOOL)
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {call.name}")
+        series = self.metrics.tool(entry.series, snapshot.name, call.name)
+        opened = None
+        passing = None
+        if tracing.enabled():
+            opened = telemetry.mcp_span("tools/call", call.name, request_id, session_id, snapshot.name, parent)
+        elif parent:  # not tracing here: a traced client's context still goes on, unchanged
+            passing = tracing.span(tracer, "", parent=parent)
+            passing.__enter__()
+        outcome = telemetry.OK
+        try:
+            reply = await self._send_call(call, session_id, entry, caller)
+            if isinstance(reply, tuple):  # an isError result the gateway made (timeout, lost worker)
+                outcome, made = reply
+                return made
+            if reply.is_error:
+                outcome = telemetry.TOOL_ERROR
+            return bytes(reply.result)
+        except RpcError as exc:
+            outcome = str(exc.code)
+            raise
+        except BaseException:
+            outcome = telemetry.INTERNAL
+            raise
+        finally:
+            if passing is not None:
+                passing.__exit__(None, None, None)
+            elapsed = time.perf_counter() - started
+            if outcome is telemetry.OK:
+                series.ok.observe(elapsed)
+            elif outcome is telemetry.TOOL_ERROR:
+                series.tool_error.observe(elapsed)
+            else:
+                series.other(outcome).observe(elapsed)
+            if opened is not None:
+                telemetry.end_span(opened, outcome)
+
+    async def _send_call(self, call: CallParams, session_id: str, entry: ServerEntry,
+                         caller: Caller) -> ToolCallReply | tuple[str, bytes]:
+        """toolexec's reply, or (outcome, result) of an isError result the gateway made itself."""
         arguments = call.arguments
         if bytes(arguments) == b"null":
             arguments = _EMPTY_ARGS
         elif bytes(memoryview(arguments)[:1]) != b"{":
             raise RpcError(INVALID_PARAMS, "params.arguments: must be an object")
         snapshot = entry.snapshot
-        parent = call.meta.parent() if call.meta is not None else None
         request = ToolCallRequest(server_id=snapshot.server_id, revision=snapshot.revision, tool=call.name,
                                   arguments=arguments, session_id=session_id, consumer_id=caller.consumer_id,
                                   forward_headers=caller.forward_headers, client_credential=caller.client_credential)
-        with tracing.span(tracer, "tools/call", attributes={"mcp.server": snapshot.name, "mcp.tool": call.name},
-                          parent=parent):
+        try:
+            return await self._bus.request(entry.call_subject, request, ToolCallReply, timeout=self._timeout,
+                                           watch=True)
+        except McpgwError as exc:
+            if (exc.code is not ErrorCode.WORKER_LOST or not entry.tools[call.name].repeatable
+                    or not self._bus.nc.is_connected):
+                return self._failed_call(exc, call.name)
+            # Safe to repeat: once more, on whichever replica is left (the lost one's
+            # subscription went with its connection). Not while NATS itself is away from us:
+            # the retry would only wait for it too.
+            log.warning("tools/call %s: %s; calling once more", call.name, exc.message)
             try:
-                reply = await self._bus.request(entry.call_subject, request, ToolCallReply, timeout=self._timeout,
-                                                watch=True)
-            except McpgwError as exc:
-                if (exc.code is not ErrorCode.WORKER_LOST or not entry.tools[call.name].repeatable
-                        or not self._bus.nc.is_connected):
-                    return self._failed_call(exc, call.name)
-                # Safe to repeat: once more, on whichever replica is left (the lost one's
-                # subscription went with its connection). Not while NATS itself is away from us:
-                # the retry would only wait for it too.
-                log.warning("tools/call %s: %s; calling once more", call.name, exc.message)
-                try:
-                    reply = await self._bus.request(entry.call_subject, request, ToolCallReply,
-                                                    timeout=self._timeout, watch=True)
-                except McpgwError as again:
-                    return self._failed_call(again, call.name)
-        return bytes(reply.result)
+                return await self._bus.request(entry.call_subject, request, ToolCallReply,
+                                               timeout=self._timeout, watch=True)
+            except McpgwError as again:
+                return self._failed_call(again, call.name)
 
     @staticmethod
-    def _failed_call(exc: McpgwError, tool: str) -> bytes:
+    def _failed_call(exc: McpgwError, tool: str) -> tuple[str, bytes]:
         if exc.code in (ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMETER):
             raise RpcError(INVALID_PARAMS, exc.message)
         if exc.code is ErrorCode.TIMEOUT:
             # The model may retry a slow tool; this is a tool failure, not a protocol error.
-            return msgspec.json.encode({"content": [{"type": "text", "text": f"tool {tool} timed out"}],
-                                        "isError": True})
+            return "timeout", msgspec.json.encode({"content": [{"type": "text", "text": f"tool {tool} timed out"}],
+                                                   "isError": True})
         if exc.code is ErrorCode.WORKER_LOST:
             log.warning("tools/call %s: %s", tool, exc.message)
-            return msgspec.json.encode({"content": [{"type": "text", "text": (
+            return "worker_lost", msgspec.json.encode({"content": [{"type": "text", "text": (
                 f"tool {tool} failed: the gateway {exc.message}; the backend may or may not have received "
                 "the call")}], "isError": True})
         log.warning("tools/call %s failed: %s", tool, exc.message)

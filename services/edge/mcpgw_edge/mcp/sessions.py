@@ -70,6 +70,12 @@ class SessionStore:
         self._refresher: asyncio.Task[None] | None = None
 
     @property
+    def open_count(self) -> int:
+        """Sessions this edge holds that were confirmed or used within their TTL (for /metrics)."""
+        now = time.monotonic()
+        return sum(1 for _, (_, seen) in list(self._cache.items()) if now - seen < self._ttl)
+
+    @property
     def refresh_interval(self) -> float:
         return max(1.0, min(self._ttl / 4, 60.0))
 

@@ -22,10 +22,11 @@ from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
 from mcpgw_edge.mcp import modern, param_headers
 from mcpgw_edge.mcp.caller import Caller
-from mcpgw_edge.mcp.dispatch import decode_call, list_offset
+from mcpgw_edge.mcp.dispatch import decode_call, list_offset, trace_parent
 from mcpgw_edge.mcp.hosted import Listener, filter_tools, result_of, tool_name
 from mcpgw_edge.mcp.modern import Refusal
 from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.telemetry import Observed
 from mcpgw_edge.transports.events import pump
 from mcpgw_edge.transports.relayed import Relayed
 from mcpgw_edge.transports.replies import json_response, rpc_error_response
@@ -55,9 +56,22 @@ class Stateless:
             return ACCEPTED  # this revision defines no client notification over HTTP: nothing to do
         request_id = message.id
         assert isinstance(request_id, int | str)
-        try:
-            if message.method == "tools/call" and entry.kind == "rest":  # the hot path: params decoded once
+        if message.method == "tools/call" and entry.kind == "rest":  # the hot path: params decoded once
+            try:
                 return await self._rest_call(request, message, request_id, entry, caller)
+            except Refusal as refusal:
+                return rpc_error_response(refusal.status, refusal.code, refusal.message, request_id,
+                                          data=refusal.data)
+        with Observed(self.edge.dispatcher.metrics, entry.snapshot.name, str(message.method), "", request_id, "",
+                      trace_parent(message.params)) as seen:
+            answer = await self._observed(request, message, request_id, entry, caller)
+            if isinstance(answer, Response):
+                seen.answered(answer.body)
+            return answer
+
+    async def _observed(self, request: Request, message: Message, request_id: int | str, entry: ServerEntry,
+                        caller: Caller) -> Response | EventStream:
+        try:
             modern.check(message, request.header("mcp-method"), request.header("mcp-name"))
             if message.method in modern.REMOVED:
                 raise modern.not_found(str(message.method))  # whatever era the upstream speaks
@@ -83,7 +97,7 @@ class Stateless:
         # x-mcp-header arguments mirrored in Mcp-Param-* headers
         param_headers.check_call(entry, message.params, request.headers, caller.allowed)
         try:
-            payload = await dispatcher.call_decoded(call, "", entry, caller)
+            payload = await dispatcher.call_decoded(call, "", entry, caller, request_id)
         except RpcError as exc:
             return json_response(jsonrpc.error(request_id, exc.code, exc.message))
         return json_response(jsonrpc.result(request_id, modern.complete(payload)))

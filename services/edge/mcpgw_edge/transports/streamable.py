@@ -12,11 +12,12 @@ from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventSink, EventStream, Request, Response
 from mcpgw_edge.mcp import modern
 from mcpgw_edge.mcp.caller import Caller
-from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, hello
+from mcpgw_edge.mcp.dispatch import MODERN_VERSION, SUPPORTED_VERSIONS, hello, trace_parent
 from mcpgw_edge.mcp.hosted import Listener
 from mcpgw_edge.mcp.resumable import Recorded, parse_event_id, resumable
 from mcpgw_edge.mcp.sessions import Session, new_session_id
 from mcpgw_edge.servers import ServerEntry
+from mcpgw_edge.telemetry import INTERNAL, Observed
 from mcpgw_edge.transports.events import KEEPALIVE, pump
 from mcpgw_edge.transports.gate import Gate
 from mcpgw_edge.transports.relayed import Relayed, sse_with_id
@@ -110,23 +111,30 @@ class StreamableHttp:
 
     async def _initialize(self, message: Message, entry: ServerEntry, consumer_id: str) -> Response:
         assert isinstance(message.id, int | str)
-        try:
-            init = hello(message.params)
-        except jsonrpc.RpcError as exc:
-            return rpc_error_response(400, exc.code, exc.message, message.id)
-        version = init.protocolVersion
-        try:
-            result = await self.edge.dispatcher.initialize_result(entry, version, consumer_id)
-        except McpgwError as exc:  # a hosted server whose upstream cannot be reached
-            return json_response(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, f"gateway error: {exc.message}"))
-        session = Session(id=new_session_id(), server_id=entry.snapshot.server_id, server_name=entry.snapshot.name,
-                          transport="streamable", protocol_version=version, consumer_id=consumer_id,
-                          client_capabilities=init.capabilities, client_info=init.clientInfo)
-        try:
-            await self.edge.sessions.create(session)
-        except McpgwError as exc:
-            return unavailable(exc)
-        return json_response(jsonrpc.result(message.id, result), headers=[("Mcp-Session-Id", session.id)])
+        with Observed(self.edge.dispatcher.metrics, entry.snapshot.name, "initialize", "", message.id, "",
+                      trace_parent(message.params)) as seen:
+            try:
+                init = hello(message.params)
+            except jsonrpc.RpcError as exc:
+                seen.done(str(exc.code))
+                return rpc_error_response(400, exc.code, exc.message, message.id)
+            version = init.protocolVersion
+            try:
+                result = await self.edge.dispatcher.initialize_result(entry, version, consumer_id)
+            except McpgwError as exc:  # a hosted server whose upstream cannot be reached
+                seen.done(INTERNAL)
+                return json_response(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR,
+                                                   f"gateway error: {exc.message}"))
+            session = Session(id=new_session_id(), server_id=entry.snapshot.server_id,
+                              server_name=entry.snapshot.name, transport="streamable", protocol_version=version,
+                              consumer_id=consumer_id, client_capabilities=init.capabilities,
+                              client_info=init.clientInfo)
+            try:
+                await self.edge.sessions.create(session)
+            except McpgwError as exc:
+                seen.done(INTERNAL)
+                return unavailable(exc)
+            return json_response(jsonrpc.result(message.id, result), headers=[("Mcp-Session-Id", session.id)])
 
     async def _batch(self, messages: list[Message], session: Session, entry: ServerEntry,
                      caller: Caller) -> Response:
