@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 
 from nats.aio.subscription import Subscription
+from prometheus_client.core import Metric
 
 from mcpgw.contracts import (
     AuthIndex,
@@ -24,6 +26,7 @@ from mcpgw.contracts import (
     VerifyRequest,
 )
 from mcpgw.runtime.bus import Bus
+from mcpgw.runtime.metrics import counter
 from mcpgw_auth.index import ConsumerIndex
 from mcpgw_auth.jwks_remote import JwksCache, JwksPolicy
 from mcpgw_auth.jwt_verify import INVALID, Accepted, JwtOutcome, Refused, verify_jwt
@@ -48,6 +51,7 @@ class AuthService:
         ))
         self.index = IndexLoader(self._fetch_index, max_age=settings.index_max_age, build=self._build_index,
                                  catch_up_wait=settings.registry_timeout)
+        self.decisions: dict[str, int] = {}  # verify answers by outcome, for /metrics
 
     @property
     def bus(self) -> Bus:
@@ -111,6 +115,11 @@ class AuthService:
         return INVALID
 
     async def verify(self, request: VerifyRequest) -> VerifyReply:
+        reply = await self._verify(request)
+        self.decisions[reply.outcome] = self.decisions.get(reply.outcome, 0) + 1
+        return reply
+
+    async def _verify(self, request: VerifyRequest) -> VerifyReply:
         presented = [c for c in request.credentials if c.value]
         if not presented:
             return VerifyReply(outcome="unauthenticated", reason="missing credential")
@@ -125,6 +134,12 @@ class AuthService:
             if fresh is not None and fresh is not index:
                 reply = await self._decide(fresh, request, presented)
         return reply
+
+    def metrics(self) -> Iterator[Metric]:
+        if self._bus is not None:
+            yield from self._bus.metrics()
+        yield counter("mcpgw_auth_decisions", "Verify answers by outcome (allow, unauthenticated, forbidden)",
+                      ("outcome",), [((outcome,), count) for outcome, count in self.decisions.items()])
 
     async def _decide(self, index: ConsumerIndex, request: VerifyRequest,
                       presented: list[PresentedCredential]) -> VerifyReply:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 
 import redis.asyncio as aioredis
 from nats.aio.subscription import Subscription
+from prometheus_client.core import Metric
 
 from mcpgw.contracts import (
     ConfigChanged,
@@ -63,6 +65,11 @@ class HostingService:
     def stats(self) -> Stats:
         assert self._stats is not None, "service not started"
         return self._stats
+
+    def metrics(self) -> Iterator[Metric]:
+        """Hosted requests answered (`hosting.call` and the rest), by operation and outcome."""
+        if self._bus is not None:
+            yield from self._bus.metrics()
 
     async def start(self) -> None:
         s = self.settings

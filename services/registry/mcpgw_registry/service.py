@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from aiohttp import web
+from prometheus_client.core import Metric
 
 from mcpgw.runtime.web import serve_app
 from mcpgw_registry.admin_auth import check_settings
+from mcpgw_registry.api import REGISTRY
 from mcpgw_registry.app import create_app
 from mcpgw_registry.settings import RegistrySettings
 
@@ -26,6 +29,11 @@ class RegistryService:
         # Runs the app's cleanup context: NATS connect, KV bucket, NATS handlers.
         self._runner, self.port = await serve_app(create_app(self.settings), self.settings.host, self.settings.port)
         log.info("registry admin API on http://%s:%d", self.settings.host, self.port)
+
+    def metrics(self) -> Iterator[Metric]:
+        """The NATS lookups it answered and made (the admin API's own requests are not counted yet)."""
+        if self._runner is not None:
+            yield from self._runner.app[REGISTRY].bus.metrics()
 
     async def stop(self) -> None:
         if self._runner is not None:
