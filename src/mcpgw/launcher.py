@@ -16,8 +16,9 @@ if any child dies, the rest are stopped too and the launcher exits non-zero with
 Environment: `NATS_URL`, `REDIS_URL` (use existing servers), `MCPGW_EDGE_HOST`/`MCPGW_EDGE_PORT`
 (127.0.0.1:8080), `MCPGW_REGISTRY_HOST`/`MCPGW_REGISTRY_PORT` (127.0.0.1:8081),
 `MCPGW_SUBJECT_ROOT` (mcpgw), `MCPGW_LOG_LEVEL` (WARNING; INFO with -v), `MCPGW_ADMIN_TOKEN` (the
-admin API's bearer token; generated and printed when unset). Every other `MCPGW_*` variable
-reaches the services unchanged.
+admin API's bearer token; generated and printed when unset), `MCPGW_<SERVICE>_METRICS_PORT` (each
+process's Prometheus metrics: a free port each unless set, printed in the banner). Every other
+`MCPGW_*` variable reaches the services unchanged.
 """
 
 from __future__ import annotations
@@ -512,7 +513,8 @@ def inspector_heading(node: NodeSetup) -> list[str]:
             f'  export PATH={shlex.quote(str(node.wheel_bin))}:"$PATH"; alias npx={alias}']
 
 
-def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: NodeSetup | None = None) -> str:
+def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: NodeSetup | None = None,
+           metrics: Mapping[str, str] | None = None) -> str:
     open_url, secure_url = config.mcp_url(DEMO_SERVER), config.mcp_url(SECURE_SERVER)
     hosted_url, assembled_url = config.mcp_url(HOSTED_SERVER), config.mcp_url(ASSEMBLED_SERVER)
     key = demo.api_key
@@ -546,6 +548,7 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: Node
         f"  Demo MCP server    {demo.mcp_url}",
         f"  NATS               {nats_url}",
         f"  Redis              {redis_url}",
+        *(f"  Metrics {name:<11}{url}" for name, url in (metrics or {}).items()),
         "",
         f"Try it, from {config.root}, in each protocol era: --era auto speaks 2026-07-28 (every demo server",
         "does), --era legacy the 2025-11-25 handshake:",
@@ -569,6 +572,8 @@ class Launcher:
         self.supervisor = Supervisor(say, max_crashes=config.max_crashes)
         self.nats_url = config.nats_url or ""
         self.redis_url = config.redis_url or ""
+        # Each service process's /metrics URL, by process name, for the banner.
+        self.metrics: dict[str, str] = {}
 
     def _echo(self, always: bool) -> Any:
         if not (always or self.config.verbose):
@@ -628,7 +633,16 @@ class Launcher:
         return await configure_demo(cfg, backend.result(), mcp_server.result())
 
     async def _start_service(self, module: str, env: Mapping[str, str], name: str) -> None:
-        await self.supervisor.add(name, module.removeprefix("mcpgw_"), lambda: start_service(
+        kind = module.removeprefix("mcpgw_")
+        # Its own metrics port, kept across restarts; one the operator set serves a single process.
+        variable = f"MCPGW_{kind.upper()}_METRICS_PORT"
+        port = _port(os.environ, variable, 0) if name == kind else 0
+        port = port or free_port()
+        host = _display_host(os.environ.get(f"MCPGW_{kind.upper()}_METRICS_HOST")
+                             or os.environ.get("MCPGW_METRICS_HOST") or "127.0.0.1")
+        self.metrics[name] = f"http://{host}:{port}/metrics"
+        env = {**env, variable: str(port)}
+        await self.supervisor.add(name, kind, lambda: start_service(
             module, env, name=name, echo=self._echo(True), timeout=START_TIMEOUT, new_session=True))
 
     async def _start_demo(self, name: str, script: str, ready: str) -> str:
@@ -650,6 +664,10 @@ class Launcher:
     async def stop(self) -> None:
         """Stop every child, the last started first."""
         await self.supervisor.stop(lambda slot: say(f"stopping {slot.name}"))
+
+
+def _service_order(name: str) -> tuple[int, str]:
+    return START_ORDER.index(name.partition("-")[0]), name
 
 
 def say(message: str) -> None:
@@ -697,7 +715,8 @@ async def run(config: Config) -> int:
                 say(f"start-up failed: {reason}")
             return 1
         node = await asyncio.to_thread(find_node)
-        print(banner(config, demo, launcher.nats_url, launcher.redis_url, node), flush=True)
+        metrics = {name: launcher.metrics[name] for name in sorted(launcher.metrics, key=_service_order)}
+        print(banner(config, demo, launcher.nats_url, launcher.redis_url, node, metrics), flush=True)
 
         broken = await launcher.supervisor.run(stop)
         if broken is None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mcpgw.devcluster import Proc, free_port, spawn
 from mcpgw.launcher import INSPECTOR_PACKAGE, INSPECTOR_VERSION, shown_path
@@ -125,6 +126,19 @@ async def test_make_up_prints_the_demo_and_a_command_for_each_era(up: Up) -> Non
         f"{inspector} --protocol-era legacy",
     ], lines[start:]
     assert f"{CLIENT} {urls[1]}/sse --key {key}" in commands
+
+
+async def test_every_process_serves_the_metrics_the_banner_prints(up: Up) -> None:
+    printed = dict(re.findall(r"^  Metrics (\S+)\s+(http://\S+/metrics)$", "\n".join(up.lines), re.MULTILINE))
+    # Two toolexec replicas (the fixture asks for them), each on its own port.
+    assert sorted(printed) == ["auth", "edge", "hosting", "registry", "toolexec-1", "toolexec-2"], up.lines
+    assert len(set(printed.values())) == len(printed)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        for name, url in printed.items():
+            async with http.get(url) as resp:
+                assert resp.status == 200, name
+                families = {f.name for f in text_string_to_metric_families(await resp.text())}
+            assert {"process_cpu_seconds", "mcpgw_nats_request_duration_seconds"} <= families, name
 
 
 async def test_the_printed_client_commands_work_in_each_era(up: Up) -> None:
