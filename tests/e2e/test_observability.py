@@ -1,0 +1,322 @@
+"""Traces and metrics of the services running as real processes.
+
+Every service is its own `python -m` process, exporting spans over OTLP/HTTP to a receiver this
+test runs (an aiohttp server decoding with `opentelemetry-proto`) and serving /metrics on its own
+port. One MCP request makes one trace: the edge's HTTP and MCP spans, the NATS hop, toolexec's
+work and its backend call, and the registry's and auth's hops when they happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+from prometheus_client.samples import Sample
+
+from mcpgw.devcluster import Proc, free_port, start_service
+from tests.backends import Backend, petstore_yaml
+from tests.edge.raw import Raw
+from tests.runtime.test_metrics import samples, value
+
+ADMIN_TOKEN = "observability-admin-token-0123456789"
+SERVICES = ("registry", "auth", "toolexec", "hosting", "edge")
+SERVER, CLIENT, PRODUCER, CONSUMER, INTERNAL = (ProtoSpan.SPAN_KIND_SERVER, ProtoSpan.SPAN_KIND_CLIENT,
+                                                 ProtoSpan.SPAN_KIND_PRODUCER, ProtoSpan.SPAN_KIND_CONSUMER,
+                                                 ProtoSpan.SPAN_KIND_INTERNAL)
+
+
+@dataclass
+class Span:
+    service: str
+    name: str
+    kind: int
+    trace_id: str
+    span_id: str
+    parent_id: str
+    attributes: dict[str, Any]
+    error: bool
+    links: list[str]
+
+
+def _value(any_value: AnyValue) -> Any:
+    kind = any_value.WhichOneof("value")
+    return getattr(any_value, kind) if kind else None
+
+
+@dataclass
+class Receiver:
+    """An OTLP/HTTP trace receiver: what the services export, decoded."""
+
+    spans: list[Span] = field(default_factory=list)
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    url: str = ""
+
+    async def export(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        decoded = ExportTraceServiceRequest()
+        decoded.ParseFromString(body)
+        for resource_spans in decoded.resource_spans:
+            resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
+            for scope in resource_spans.scope_spans:
+                for span in scope.spans:
+                    self.spans.append(Span(
+                        service=str(resource.get("service.name")), name=span.name, kind=span.kind,
+                        trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), parent_id=span.parent_span_id.hex(),
+                        attributes={a.key: _value(a.value) for a in span.attributes},
+                        error=span.status.code == span.status.STATUS_CODE_ERROR,
+                        links=[link.span_id.hex() for link in span.links]))
+        async with self.arrived:
+            self.arrived.notify_all()
+        return web.Response(content_type="application/x-protobuf", body=b"")
+
+    async def trace(self, trace_id: str, complete: Callable[[list[Span]], bool], within: float = 20.0) -> list[Span]:
+        """The spans of one trace, once `complete` says all that is expected arrived."""
+        async def arrived() -> list[Span]:
+            async with self.arrived:
+                while not complete(found := [s for s in self.spans if s.trace_id == trace_id]):
+                    await self.arrived.wait()
+                return found
+
+        try:
+            return await asyncio.wait_for(arrived(), within)
+        except TimeoutError:
+            got = [(s.service, s.name) for s in self.spans if s.trace_id == trace_id]
+            raise AssertionError(f"trace {trace_id} incomplete after {within}s: {got}") from None
+
+
+@dataclass
+class Processes:
+    receiver: Receiver
+    registry_port: int
+    edge_port: int
+    metrics_ports: dict[str, int]
+    procs: list[Proc]
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", **kwargs.pop("headers", {})}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http, http.request(
+                method, f"http://127.0.0.1:{self.registry_port}{path}", headers=headers, **kwargs) as resp:
+            body = await resp.json(content_type=None)
+            assert resp.status == 200, body
+            return body["data"]
+
+    def mcp_url(self, server: str) -> str:
+        return f"http://127.0.0.1:{self.edge_port}/mcp-servers/{server}"
+
+
+@pytest.fixture(scope="module")
+async def processes(nats_url: str, redis_url: str) -> AsyncIterator[Processes]:
+    receiver = Receiver()
+    app = web.Application()
+    app.router.add_post("/v1/traces", receiver.export)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    root = "o" + uuid.uuid4().hex[:12]
+    registry_port, edge_port = free_port(), free_port()
+    metrics_ports = {name: free_port() for name in SERVICES}
+    env = {
+        "MCPGW_NATS_URL": nats_url, "MCPGW_REDIS_URL": redis_url, "MCPGW_SUBJECT_ROOT": root,
+        "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}", "MCPGW_LOG_LEVEL": "WARNING",
+        "MCPGW_REGISTRY_PORT": str(registry_port), "MCPGW_REGISTRY_ADMIN_TOKEN": ADMIN_TOKEN,
+        "MCPGW_EDGE_PORT": str(edge_port),
+        **{f"MCPGW_{name.upper()}_METRICS_PORT": str(port) for name, port in metrics_ports.items()},
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        # Export each batch within 50 ms: the test waits for spans, never for a fixed time.
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+    }
+    procs: list[Proc] = []
+    try:
+        procs.extend(await asyncio.gather(*(start_service(f"mcpgw_{name}", env) for name in SERVICES)))
+        yield Processes(receiver, registry_port, edge_port, metrics_ports, procs)
+    finally:
+        for proc in procs:
+            await proc.stop()
+        await runner.cleanup()
+    tracebacks = [f"{p.name}: {line}" for p in procs for line in p.lines if "Traceback" in line]
+    assert not tracebacks, tracebacks
+
+
+def _traceparent() -> tuple[str, str, str]:
+    """A client's own trace context: (header, trace id, span id)."""
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    return f"00-{trace_id}-{span_id}-01", trace_id, span_id
+
+
+def one(spans: list[Span], service: str, name: str) -> Span:
+    found = [s for s in spans if s.service == service and s.name == name]
+    assert len(found) == 1, (service, name, [(s.service, s.name) for s in spans])
+    return found[0]
+
+
+HTTP = ("mcpgw-edge", "POST /mcp-servers/{name}")
+
+
+def has(*wanted: tuple[str, str]) -> Callable[[list[Span]], bool]:
+    return lambda spans: all(any(s.service == svc and s.name == name for s in spans) for svc, name in wanted)
+
+
+async def test_one_tool_call_is_one_trace_across_the_processes(processes: Processes, backend: Backend) -> None:
+    await processes.admin("POST", "/v1/mcp-servers", json={"name": "pets"})
+    [server] = (await processes.admin("GET", "/v1/mcp-servers", params={"nameLike": "pets"}))["items"]
+    await processes.admin("PUT", f"/v1/mcp-servers/{server['mcpServerId']}/tools", data=petstore_yaml(backend.url),
+                          headers={"Content-Type": "application/yaml"})
+    receiver = processes.receiver
+    async with aiohttp.ClientSession() as http:
+        client = Raw(http, processes.mcp_url("pets"))
+
+        # initialize: the edge asks the registry for the server (its first request for it).
+        header, init_trace, _ = _traceparent()
+        client.headers = {"traceparent": header}
+        await client.initialize()
+        # Each process exports a span when it ends: the HTTP span is the edge's last, CONSUMER spans
+        # their process's last.
+        spans = await receiver.trace(init_trace, has(HTTP, ("mcpgw-registry", "process registry.edge.lookup")))
+        initialize = one(spans, "mcpgw-edge", "initialize")
+        # (The notifications/initialized POST sent the same traceparent: its span is beside this one.)
+        [http_span] = [s for s in spans if s.span_id == initialize.parent_id]
+        assert http_span.name == "POST /mcp-servers/{name}"
+        ask = one(spans, "mcpgw-edge", "send registry.edge.lookup")
+        answer = one(spans, "mcpgw-registry", "process registry.edge.lookup")
+        assert (http_span.kind, initialize.kind, ask.kind, answer.kind) == (SERVER, SERVER, PRODUCER, CONSUMER)
+        assert ask.parent_id == http_span.span_id  # the lookup came before the MCP method was known
+        assert answer.parent_id == ask.span_id
+        assert initialize.attributes["mcp.method.name"] == "initialize"
+
+        # tools/call: edge -> NATS -> toolexec -> backend, in one trace under the client's span.
+        header, call_trace, client_span = _traceparent()
+        client.headers = {"traceparent": header}
+        answer_ = await client.call("tools/call", {"name": "get_pet", "arguments": {"id": 7}}, request_id=5)
+        assert not answer_.json["result"].get("isError"), answer_.text
+        spans = await receiver.trace(call_trace, has(HTTP, ("mcpgw-toolexec", "process toolexec.call")))
+        http_span = one(spans, "mcpgw-edge", "POST /mcp-servers/{name}")
+        mcp = one(spans, "mcpgw-edge", "tools/call get_pet")
+        send = one(spans, "mcpgw-edge", "send toolexec.call")
+        process = one(spans, "mcpgw-toolexec", "process toolexec.call")
+        execute = one(spans, "mcpgw-toolexec", "execute_tool get_pet")
+        get = one(spans, "mcpgw-toolexec", "GET")
+        chain = [http_span, mcp, send, process, execute, get]
+        assert [s.kind for s in chain] == [SERVER, SERVER, PRODUCER, CONSUMER, INTERNAL, CLIENT]
+        assert http_span.parent_id == client_span
+        for parent, child in pairwise(chain):
+            assert child.parent_id == parent.span_id, (parent.name, child.name)
+        assert http_span.attributes["http.request.method"] == "POST"
+        assert http_span.attributes["http.route"] == "/mcp-servers/{name}"
+        assert http_span.attributes["http.response.status_code"] == 200
+        assert mcp.attributes["mcp.method.name"] == "tools/call"
+        assert mcp.attributes["gen_ai.tool.name"] == "get_pet"
+        assert mcp.attributes["gen_ai.operation.name"] == "execute_tool"
+        assert mcp.attributes["jsonrpc.request.id"] == "5"
+        assert mcp.attributes["mcp.session.id"] == client.session_id
+        assert send.attributes["messaging.system"] == "nats"
+        assert send.attributes["messaging.operation.type"] == "send"
+        assert process.attributes["messaging.operation.type"] == "process"
+        assert process.attributes["messaging.consumer.group.name"] == "toolexec"
+        assert get.attributes["http.request.method"] == "GET"
+        assert get.attributes["http.response.status_code"] == 200
+        assert get.attributes["url.full"] == f"{backend.url}/pets/7"
+        assert get.attributes["server.port"] == int(backend.url.rsplit(":", 1)[1])
+        assert not any(s.error for s in chain)
+        # The backend was told its caller's span.
+        assert backend.last.headers["traceparent"].split("-")[2] == get.span_id
+
+        # tools/list, and failures: a backend's 500 and a tool the server does not have.
+        header, list_trace, _ = _traceparent()
+        client.headers = {"traceparent": header}
+        await client.call("tools/list")
+        spans = await receiver.trace(list_trace, has(HTTP))
+        assert one(spans, "mcpgw-edge", "tools/list").parent_id == one(spans, "mcpgw-edge",
+                                                                       "POST /mcp-servers/{name}").span_id
+
+        header, broken_trace, _ = _traceparent()
+        client.headers = {"traceparent": header}
+        await client.call("tools/call", {"name": "broken", "arguments": {}})
+        spans = await receiver.trace(broken_trace, has(HTTP, ("mcpgw-toolexec", "process toolexec.call")))
+        mcp = one(spans, "mcpgw-edge", "tools/call broken")
+        assert mcp.error and mcp.attributes["error.type"] == "tool_error"
+        get = one(spans, "mcpgw-toolexec", "GET")
+        assert get.error and get.attributes["error.type"] == "500"
+
+        header, unknown_trace, _ = _traceparent()
+        client.headers = {"traceparent": header}
+        await client.call("tools/call", {"name": "nope", "arguments": {}})
+        spans = await receiver.trace(unknown_trace, has(HTTP))
+        mcp = one(spans, "mcpgw-edge", "tools/call")  # no tool name a client made up in a span name
+        assert mcp.error and mcp.attributes["error.type"] == "-32602"
+        assert mcp.attributes["rpc.response.status_code"] == "-32602"
+
+
+async def test_a_trace_context_in_meta_is_the_parent_and_auth_is_a_hop(processes: Processes,
+                                                                      backend: Backend) -> None:
+    data = await processes.admin("POST", "/v1/mcp-servers", json={"name": "secure-pets",
+                                                                   "consumerAuthInfo": {"enable": True}})
+    server_id = data["mcpServerId"]
+    await processes.admin("PUT", f"/v1/mcp-servers/{server_id}/tools", data=petstore_yaml(backend.url),
+                          headers={"Content-Type": "application/yaml"})
+    consumer = await processes.admin("POST", "/v1/consumers", json={
+        "name": "tracer", "apikeyIdentityConfig": {"type": "Apikey", "apikeySource": {"source": "Default"},
+                                                   "credentials": [{"generateMode": "System"}]}})
+    key = consumer["apikeyIdentityConfig"]["credentials"][0]["apikey"]
+    await processes.admin("POST", "/v1/authorization-rules", json={"authorizationRules": [{
+        "consumerId": consumer["consumerId"], "resourceType": "MCP", "resourceIdentifier": {"resourceId": server_id},
+        "expireMode": "LongTerm"}]})
+    async with aiohttp.ClientSession() as http:
+        client = Raw(http, processes.mcp_url("secure-pets"))
+        header, http_trace, _ = _traceparent()
+        client.headers = {"Authorization": f"Bearer {key}", "traceparent": header}
+        await client.initialize()
+        # The consumer was verified by auth, in the trace of the request that needed it.
+        spans = await processes.receiver.trace(http_trace, has(HTTP, ("mcpgw-auth", "process auth.verify")))
+        assert one(spans, "mcpgw-auth", "process auth.verify").parent_id == \
+            one(spans, "mcpgw-edge", "send auth.verify").span_id
+
+        meta, meta_trace, meta_span = _traceparent()
+        header, other_trace, _ = _traceparent()
+        client.headers["traceparent"] = header
+        await client.call("tools/call", {"name": "get_pet", "arguments": {"id": 1}, "_meta": {"traceparent": meta}})
+        spans = await processes.receiver.trace(meta_trace, has(("mcpgw-toolexec", "process toolexec.call"),
+                                                               ("mcpgw-edge", "tools/call get_pet")))
+        mcp = one(spans, "mcpgw-edge", "tools/call get_pet")
+        assert mcp.parent_id == meta_span
+        # The HTTP request's own span stays in its trace, linked from the MCP span.
+        http_spans = await processes.receiver.trace(other_trace, has(HTTP))
+        assert mcp.links == [one(http_spans, "mcpgw-edge", "POST /mcp-servers/{name}").span_id]
+
+
+async def test_every_process_serves_prometheus_metrics_on_its_port(processes: Processes) -> None:
+    found: dict[str, dict[str, list[Sample]]] = {}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        # The edge asks the registry about a server it does not know: one lookup each side, at least.
+        missing = Raw(http, processes.mcp_url("no-such-server-" + secrets.token_hex(4)))
+        answer = await missing.send({"jsonrpc": "2.0", "id": 1, "method": "ping"}, session=False)
+        assert answer.status == 404
+        for name, port in processes.metrics_ports.items():
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                assert resp.status == 200, name
+                found[name] = samples(await resp.text())
+    for name, families in found.items():
+        assert value(families, "process_cpu_seconds", "process_cpu_seconds_total") > 0, name
+        assert "mcpgw_nats_request_duration_seconds" in families, name
+    assert "mcpgw_edge_request_duration_seconds" in found["edge"]
+    assert "mcpgw_toolexec_call_duration_seconds" in found["toolexec"]
+    assert "mcpgw_auth_decisions" in found["auth"]
+    assert "mcpgw_nats_served_duration_seconds" in found["registry"]
+    served = "mcpgw_nats_served_duration_seconds"
+    assert value(found["registry"], served, served + "_count", operation="registry.edge.lookup", outcome="ok") >= 1
+    asked = "mcpgw_nats_request_duration_seconds"
+    assert value(found["edge"], asked, asked + "_count", operation="registry.edge.lookup", outcome="ok") >= 1
