@@ -23,7 +23,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
 from mcpgw.contracts import EdgeServer
-from mcpgw.runtime.bus import CHUNK_HEADER, ENCODING_HEADER
+from mcpgw.runtime.bus_large import CHUNK_HEADER, ENCODING_HEADER
 from tests.backends import Backend
 from tests.cluster import Cluster
 from tests.edge.raw import Raw

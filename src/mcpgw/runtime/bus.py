@@ -11,7 +11,6 @@ import asyncio
 import logging
 import math
 import secrets
-import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -26,6 +25,7 @@ from prometheus_client.core import Metric
 from mcpgw.contracts.errors import ErrorCode, ErrorReply, McpgwError
 from mcpgw.contracts.subjects import Subjects
 from mcpgw.runtime import bus_telemetry, tracing
+from mcpgw.runtime.bus_large import CHUNK_HEADER, ENCODING_HEADER, HEADER_ROOM, Chunks, inflate, packed
 from mcpgw.runtime.bus_telemetry import OK, RequestTiming, operation_of
 from mcpgw.runtime.codec import decoder, encode, reply_decoder
 from mcpgw.runtime.tracing import inject_headers
@@ -35,8 +35,6 @@ tracer = bus_telemetry.tracer
 
 # Replies larger than one NATS message (a server with hundreds of imported tools) travel
 # compressed and, if still too large, in numbered chunks the requester reassembles.
-CHUNK_HEADER = "Mcpgw-Chunk"
-ENCODING_HEADER = "Mcpgw-Encoding"
 # Marks a message on a reply subject that comes before the reply (see `Bus.request`'s `on_event`).
 EVENT_HEADER = "Mcpgw-Event"
 # Marks a sign of life on a reply subject: the worker still has the request (see `Bus.request`'s
@@ -49,9 +47,6 @@ ALIVE_AFTER = 1.0
 # worker ~0.75 s of lateness, and a lost call is answered within LOST_AFTER + one sweep (2.25 s).
 LOST_AFTER = 2.0
 _SWEEP = 0.25
-_HEADER_ROOM = 512
-MAX_REPLY_BYTES = 256 * 1024 * 1024
-_THREAD_FROM = 4 * 1024 * 1024
 # Subjects whose request series are remembered (a dict hit per request); past this the memo starts
 # over, so subjects with session ids in them cannot pile up.
 _MAX_SUBJECTS = 4096
@@ -74,7 +69,7 @@ class Bus:
         self._inbox = f"_INBOX.{secrets.token_hex(11)}."
         self._inbox_ready: asyncio.Future[None] | None = None
         self._pending: dict[str, asyncio.Future[tuple[bytes, dict[str, str] | None]]] = {}
-        self._partial: dict[str, list[bytes | None]] = {}
+        self._chunks = Chunks()
         # inbox -> what to do with the events that precede its reply (streaming requests only).
         self._listeners: dict[str, _Listener] = {}
         # Liveness, one sweep task per process instead of a timer per request (a dict insert and
@@ -170,22 +165,13 @@ class Bus:
         if waiter is None or waiter.done():
             return
         try:
-            index, _, count = headers[CHUNK_HEADER].partition("/")
-            i, n = int(index), int(count)
-            if not 0 <= i < n or n * len(data) > 2 * MAX_REPLY_BYTES:
-                raise ValueError(headers[CHUNK_HEADER])
-        except ValueError:
-            waiter.set_exception(McpgwError(ErrorCode.INTERNAL, "malformed chunked reply"))
+            whole = self._chunks.add(inbox, headers, data)
+        except McpgwError as exc:
+            waiter.set_exception(exc)
             return
-        parts = self._partial.setdefault(inbox, [None] * n)
-        if len(parts) != n:
-            waiter.set_exception(McpgwError(ErrorCode.INTERNAL, "malformed chunked reply"))
-            return
-        parts[i] = data
-        if all(p is not None for p in parts):
-            del self._partial[inbox]
+        if whole is not None:
             del self._pending[inbox]
-            waiter.set_result((b"".join(p for p in parts if p is not None), headers))
+            waiter.set_result((whole, headers))
 
     async def request(self, subject: str, message: msgspec.Struct, reply: type[R], *,
                       timeout: float | None = None, headers: dict[str, str] | None = None,
@@ -229,7 +215,7 @@ class Bus:
                 if not data and got.get("Status") == "503":
                     raise McpgwError(ErrorCode.NO_RESPONDERS, f"no service is answering {_service_of(subject)}")
                 if got.get(ENCODING_HEADER) == "zlib":
-                    data = _inflate(data, subject)
+                    data = inflate(data, _service_of(subject))
             try:
                 answer = reply_decoder(reply).decode(data)
             except msgspec.DecodeError as exc:
@@ -257,7 +243,7 @@ class Bus:
                 del self._listeners[inbox]
             timer.cancel()
             self._pending.pop(inbox, None)
-            self._partial.pop(inbox, None)
+            self._chunks.drop(inbox)
             if watch:
                 self._watched.pop(inbox, None)
         timing.ok.observe(loop.time() - started)
@@ -277,20 +263,12 @@ class Bus:
         return found
 
     async def _reply(self, inbox: str, data: bytes) -> None:
-        limit = int(self.nc.max_payload) - _HEADER_ROOM
+        limit = int(self.nc.max_payload) - HEADER_ROOM
         if len(data) <= limit:
             await self.nc.publish(inbox, data)
             return
-        # zlib releases the GIL: a reply of megabytes (a server of hundreds of tools takes ~1 s at
-        # level 6) is compressed beside the event loop, which keeps answering meanwhile.
-        packed = zlib.compress(data, 6) if len(data) < _THREAD_FROM else await asyncio.to_thread(zlib.compress, data, 6)
-        if len(packed) <= limit:
-            await self.nc.publish(inbox, packed, headers={ENCODING_HEADER: "zlib"})
-            return
-        count = -(-len(packed) // limit)
-        for i in range(count):
-            await self.nc.publish(inbox, packed[i * limit:(i + 1) * limit],
-                                  headers={ENCODING_HEADER: "zlib", CHUNK_HEADER: f"{i}/{count}"})
+        for part, headers in await packed(data, limit):
+            await self.nc.publish(inbox, part, headers=headers)
 
     async def publish(self, subject: str, message: msgspec.Struct) -> None:
         await self.nc.publish(subject, encode(message), headers=inject_headers())
@@ -473,17 +451,6 @@ class _Listener:
             self.on_event(data)
         except Exception:
             log.exception("event listener failed")
-
-
-def _inflate(data: bytes, subject: str) -> bytes:
-    inflater = zlib.decompressobj()
-    try:
-        out = inflater.decompress(data, MAX_REPLY_BYTES)
-    except zlib.error:
-        raise McpgwError(ErrorCode.INTERNAL, f"malformed compressed reply from {_service_of(subject)}") from None
-    if inflater.unconsumed_tail:
-        raise McpgwError(ErrorCode.INTERNAL, f"reply from {_service_of(subject)} larger than {MAX_REPLY_BYTES} bytes")
-    return out
 
 
 class _Lost(Exception):
