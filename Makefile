@@ -1,15 +1,19 @@
 # mcpgw: `make up` runs the whole cluster with a demo; `make test` runs every test.
 # Extra arguments go through ARGS, e.g. `make up ARGS=-v`, `make test ARGS="-k auth -x"`.
+# `make reset` wipes the local state in .run/ (after asking; ARGS=-y does not ask).
 PY := .venv/bin/python
 ARGS ?=
 
-.PHONY: up test bench lint bootstrap
+.PHONY: up test bench lint bootstrap reset
 
 bootstrap:
 	@bash scripts/bootstrap.sh
 
 up: bootstrap
 	$(PY) -m mcpgw.launcher $(ARGS)
+
+reset:
+	@bash scripts/reset.sh $(ARGS)
 
 test: bootstrap
 	$(PY) -m pytest $(ARGS)

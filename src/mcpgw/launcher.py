@@ -15,10 +15,12 @@ if any child dies, the rest are stopped too and the launcher exits non-zero with
 
 Environment: `NATS_URL`, `REDIS_URL` (use existing servers), `MCPGW_EDGE_HOST`/`MCPGW_EDGE_PORT`
 (127.0.0.1:8080), `MCPGW_REGISTRY_HOST`/`MCPGW_REGISTRY_PORT` (127.0.0.1:8081),
-`MCPGW_SUBJECT_ROOT` (mcpgw), `MCPGW_LOG_LEVEL` (WARNING; INFO with -v), `MCPGW_ADMIN_TOKEN` (the
-admin API's bearer token; generated and printed when unset), `MCPGW_<SERVICE>_METRICS_PORT` (each
-process's Prometheus metrics: a free port each unless set, printed in the banner). Every other
-`MCPGW_*` variable reaches the services unchanged.
+`MCPGW_DEMO_BACKEND_PORT` (8082), `MCPGW_DEMO_MCP_PORT` (8083), `MCPGW_SUBJECT_ROOT` (mcpgw),
+`MCPGW_LOG_LEVEL` (WARNING; INFO with -v), `MCPGW_ADMIN_TOKEN` (the admin API's bearer token; when
+unset, the one kept in `.run/admin-token`, made on the first run), `MCPGW_RUN_DIR` (`.run`: the local
+state, see `mcpgw.localstate`), `MCPGW_<SERVICE>_METRICS_PORT` (each process's Prometheus metrics: a
+free port each unless set, printed in the banner). Every other `MCPGW_*` variable reaches the
+services unchanged.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ import aiohttp
 import jwt
 import yaml
 
+from mcpgw import localstate
+from mcpgw.cli.client import DEFAULT_ADMIN_URL
 from mcpgw.devcluster import Proc, StartError, free_port, spawn_ready, start_nats, start_redis, start_service
 from mcpgw.supervisor import MAX_CRASHES, Supervisor, exit_status
 
@@ -84,11 +88,10 @@ class LaunchError(Exception):
 
 def project_root() -> Path:
     """The checkout holding `demo/`: beside this package in an editable install, else the cwd."""
-    here = Path(__file__).resolve().parents[2]
-    for candidate in (here, Path.cwd()):
-        if (candidate / "demo" / "backend.py").is_file():
-            return candidate
-    raise LaunchError("demo/backend.py not found: run the launcher from the mcpgw checkout (make up)")
+    found = localstate.find_checkout()
+    if found is None:
+        raise LaunchError("demo/backend.py not found: run the launcher from the mcpgw checkout (make up)")
+    return found
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -162,9 +165,16 @@ class Config:
     subject_root: str
     log_level: str
     verbose: bool
-    # The admin API's bearer token; `admin_token_generated`: made up by this run (so it is printed).
+    # The admin API's bearer token: MCPGW_ADMIN_TOKEN, or else (empty here) the one kept in the run
+    # directory, read or made by `keep_admin_token` at start; `admin_token_file` then names that file.
     admin_token: str = ""
-    admin_token_generated: bool = False
+    admin_token_file: Path | None = None
+    # The local state (`.run/`: NATS and Redis data, the admin token, the demo key); None: `root/.run`.
+    run_dir: Path | None = None
+    # Fixed, so the demo's configuration (its tools' baseUrl, demo-hosted's service) and the README's
+    # commands stay true across restarts.
+    demo_backend_port: int = 8082
+    demo_mcp_port: int = 8083
     # How many processes of each service (REPLICABLE), and how many exits within a minute make the
     # launcher give up on a process (MCPGW_UP_MAX_CRASHES) instead of restarting it.
     replicas: dict[str, int] = field(default_factory=dict)
@@ -174,8 +184,9 @@ class Config:
     def from_env(cls, env: Mapping[str, str], *, verbose: bool = False) -> Config:
         # The registry's own variable wins over the cluster-wide one, as in the services' settings.
         token = env.get("MCPGW_REGISTRY_ADMIN_TOKEN") or env.get("MCPGW_ADMIN_TOKEN") or ""
+        root = project_root()
         return cls(
-            root=project_root(),
+            root=root,
             nats_url=env.get("NATS_URL") or env.get("MCPGW_NATS_URL") or None,
             redis_url=env.get("REDIS_URL") or env.get("MCPGW_REDIS_URL") or None,
             edge_host=env.get("MCPGW_EDGE_HOST") or "127.0.0.1",
@@ -185,11 +196,28 @@ class Config:
             subject_root=env.get("MCPGW_SUBJECT_ROOT") or "mcpgw",
             log_level=env.get("MCPGW_LOG_LEVEL") or ("INFO" if verbose else "WARNING"),
             verbose=verbose,
-            admin_token=token or secrets.token_urlsafe(32),
-            admin_token_generated=not token,
+            admin_token=token,
+            run_dir=localstate.run_dir(env, root),
+            demo_backend_port=_port(env, "MCPGW_DEMO_BACKEND_PORT", 8082),
+            demo_mcp_port=_port(env, "MCPGW_DEMO_MCP_PORT", 8083),
             replicas=_replicas(env),
             max_crashes=_count(env, "MCPGW_UP_MAX_CRASHES", MAX_CRASHES, most=1000),
         )
+
+    @property
+    def state_dir(self) -> Path:
+        return self.run_dir or self.root / ".run"
+
+    def keep_admin_token(self) -> None:
+        """Without MCPGW_ADMIN_TOKEN, the token kept in the run directory (made on the first run)."""
+        if self.admin_token:
+            return
+        try:
+            self.admin_token, _ = localstate.admin_token(self.state_dir)
+        except OSError as exc:
+            raise LaunchError(f"cannot keep the admin token in {self.state_dir}: {exc.strerror or exc} "
+                              "(set MCPGW_ADMIN_TOKEN, or MCPGW_RUN_DIR to a writable directory)") from None
+        self.admin_token_file = self.state_dir / localstate.ADMIN_TOKEN_FILE
 
     @property
     def edge_url(self) -> str:
@@ -343,31 +371,22 @@ async def ensure_assembly(admin: Admin, name: str, source_ids: list[str]) -> str
     })
 
 
-def _fresh_key(data: Any) -> str:
-    """The plaintext key a create/update response carries once (kept keys come back masked)."""
-    credentials = ((data or {}).get("apikeyIdentityConfig") or {}).get("credentials") or []
-    for credential in credentials:
-        key = str(credential.get("apikey") or "")
-        if key and not key.endswith("…"):
-            return key
-    raise LaunchError("the registry did not return the demo consumer's new API key")
-
-
-async def ensure_consumer(admin: Admin, name: str) -> tuple[str, str, bool]:
-    """(consumer id, API key, whether an existing consumer's key was replaced). Keys are stored
-    hashed, so an existing consumer's key cannot be read back: it gets a new system-generated one."""
+async def ensure_consumer(admin: Admin, name: str, key: str) -> tuple[str, bool]:
+    """(consumer id, whether it existed): the consumer, enabled, with `key` as its only API key. The
+    registry keeps only a key's digest, so the launcher keeps the plaintext (`.run/demo-user.key`)
+    and sets it again on every run: the key stays the same across restarts."""
     body = {
         "description": "created by the mcpgw launcher for the demo",
         "enable": True,
         "apikeyIdentityConfig": {"type": "Apikey", "apikeySource": {"source": "Default"},
-                                 "credentials": [{"generateMode": "System"}]},
+                                 "credentials": [{"generateMode": "Custom", "apikey": key}]},
     }
     consumer_id = await admin.find("consumers", name, "consumerId")
     if consumer_id is None:
         data = await admin.call("POST", "/v1/consumers", json={"name": name, **body})
-        return str(data["consumerId"]), _fresh_key(data), False
-    data = await admin.call("PUT", f"/v1/consumers/{consumer_id}", json=body)
-    return consumer_id, _fresh_key(data), True
+        return str(data["consumerId"]), False
+    await admin.call("PUT", f"/v1/consumers/{consumer_id}", json=body)
+    return consumer_id, True
 
 
 async def ensure_jwt_consumer(admin: Admin, name: str, audience: str) -> tuple[str, str]:
@@ -408,6 +427,10 @@ async def ensure_grant(admin: Admin, consumer_id: str, server_id: str) -> None:
 async def configure_demo(config: Config, backend_url: str, mcp_url: str) -> Demo:
     template = yaml.safe_load((config.root / "demo" / "tools.yaml").read_text())
     demo = Demo(backend_url=backend_url, mcp_url=mcp_url)
+    try:
+        demo.api_key, new_key = localstate.demo_key(config.state_dir)
+    except OSError as exc:
+        raise LaunchError(f"cannot keep the demo key in {config.state_dir}: {exc.strerror or exc}") from None
     async with aiohttp.ClientSession(timeout=ADMIN_TIMEOUT) as http:
         admin = Admin(http, config.admin_url, config.admin_token)
         try:
@@ -417,7 +440,9 @@ async def configure_demo(config: Config, backend_url: str, mcp_url: str) -> Demo
             demo.server_ids[SECURE_SERVER] = await ensure_server(
                 admin, SECURE_SERVER, "The same demo tools, for consumers with an API key only", True,
                 render_tools(template, SECURE_SERVER, backend_url))
-            consumer_id, demo.api_key, demo.key_rotated = await ensure_consumer(admin, DEMO_CONSUMER)
+            consumer_id, existed = await ensure_consumer(admin, DEMO_CONSUMER, demo.api_key)
+            # A consumer from before the key file (NATS_URL names a store that outlived a reset).
+            demo.key_rotated = existed and new_key
             jwt_consumer_id, demo.jwt = await ensure_jwt_consumer(admin, JWT_CONSUMER, JWT_ISSUER)
             for granted in (consumer_id, jwt_consumer_id):
                 await ensure_grant(admin, granted, demo.server_ids[SECURE_SERVER])
@@ -513,6 +538,25 @@ def inspector_heading(node: NodeSetup) -> list[str]:
             f'  export PATH={shlex.quote(str(node.wheel_bin))}:"$PATH"; alias npx={alias}']
 
 
+def cli_command(root: Path) -> str:
+    """The `mcpgw` CLI as the banner shows it: the console script beside this interpreter (`.venv/bin/mcpgw`
+    in the checkout), else this interpreter running the module."""
+    script = Path(sys.executable).parent / "mcpgw"
+    if script.is_file():
+        return shlex.quote(shown_path(str(script), root))
+    return f"{shlex.quote(shown_path(sys.executable, root))} -m mcpgw.cli"
+
+
+def cli_env(config: Config) -> str:
+    """What `mcpgw` must be told to find this cluster, when it is not where mcpgw looks by default."""
+    parts = []
+    if config.admin_url != DEFAULT_ADMIN_URL:
+        parts.append(f"MCPGW_ADMIN_URL={config.admin_url}")
+    if config.admin_token_file is not None and config.state_dir != config.root / ".run":
+        parts.append(f"MCPGW_RUN_DIR={shlex.quote(str(config.state_dir))}")
+    return "".join(part + " " for part in parts)
+
+
 def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: NodeSetup | None = None,
            metrics: Mapping[str, str] | None = None) -> str:
     open_url, secure_url = config.mcp_url(DEMO_SERVER), config.mcp_url(SECURE_SERVER)
@@ -520,8 +564,15 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: Node
     key = demo.api_key
     py = shlex.quote(shown_path(sys.executable, config.root))
     client = f"{py} demo/client.py"
+    mcpgw = cli_command(config.root)
     inspector = f"npx -y {INSPECTOR_PACKAGE}@{INSPECTOR_VERSION} --cli"
-    rotated = "  (demo-user existed: it was given this new key)" if demo.key_rotated else ""
+    rotated = "  (demo-user existed: it was given this key)" if demo.key_rotated else ""
+    if config.admin_token_file is not None:
+        token_file = shlex.quote(shown_path(str(config.admin_token_file), config.root))
+        token_line = f"  Admin token        in {token_file} ({mcpgw} reads it there)"
+        token_value = f"$(cat {token_file})"
+    else:
+        token_line, token_value = "  Admin token        from MCPGW_ADMIN_TOKEN", "$MCPGW_ADMIN_TOKEN"
     lines = [
         "",
         "mcpgw is up. Ctrl-C stops it.",
@@ -542,10 +593,9 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: Node
         f"    SSE              {assembled_url}/sse",
         "",
         f"  Admin API          {config.admin_url}/v1/mcp-servers",
-        ("  Admin token        export MCPGW_ADMIN_TOKEN=" + config.admin_token if config.admin_token_generated
-         else "  Admin token        from MCPGW_ADMIN_TOKEN"),
-        f"  Demo backend       {demo.backend_url}",
-        f"  Demo MCP server    {demo.mcp_url}",
+        token_line,
+        f"  Demo backend       {demo.backend_url}  (MCPGW_DEMO_BACKEND_PORT)",
+        f"  Demo MCP server    {demo.mcp_url}  (MCPGW_DEMO_MCP_PORT)",
         f"  NATS               {nats_url}",
         f"  Redis              {redis_url}",
         *(f"  Metrics {name:<11}{url}" for name, url in (metrics or {}).items()),
@@ -559,7 +609,8 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: Node
         f"  {client} {secure_url}/sse --key {key}",
         f"  {inspector} {secure_url} --transport http --method tools/list --protocol-era auto "
         f'--header "Authorization: Bearer {key}"',
-        f'  curl -s -H "Authorization: Bearer $MCPGW_ADMIN_TOKEN" {config.admin_url}/v1/mcp-servers',
+        f"  {cli_env(config)}{mcpgw} servers list   # the admin API from a shell; README: the mcpgw walk-through",
+        f'  curl -s -H "Authorization: Bearer {token_value}" {config.admin_url}/v1/mcp-servers',
         "",
         READY_BANNER,
     ]
@@ -588,7 +639,10 @@ class Launcher:
         cfg = self.config
         check_port_free(cfg.edge_host, cfg.edge_port, "MCPGW_EDGE_PORT")
         check_port_free(cfg.registry_host, cfg.registry_port, "MCPGW_REGISTRY_PORT")
-        run_dir = cfg.root / ".run"
+        check_port_free("127.0.0.1", cfg.demo_backend_port, "MCPGW_DEMO_BACKEND_PORT")
+        check_port_free("127.0.0.1", cfg.demo_mcp_port, "MCPGW_DEMO_MCP_PORT")
+        cfg.keep_admin_token()
+        run_dir = cfg.state_dir
         add = self.supervisor.add
         if not cfg.nats_url:
             nats_port, store = free_port(), run_dir / "nats"
@@ -626,8 +680,10 @@ class Launcher:
                 count = cfg.replicas.get(kind, 1)
                 for i in range(1, count + 1):
                     group.create_task(self._start_service(module, env, f"{kind}-{i}" if count > 1 else kind))
-            backend = group.create_task(self._start_demo("backend", "backend.py", r"demo-backend ready on \S+"))
-            mcp_server = group.create_task(self._start_demo("demo-mcp", "mcp_server.py", DEMO_MCP_READY))
+            backend = group.create_task(self._start_demo("backend", "backend.py", r"demo-backend ready on \S+",
+                                                         cfg.demo_backend_port))
+            mcp_server = group.create_task(self._start_demo("demo-mcp", "mcp_server.py", DEMO_MCP_READY,
+                                                            cfg.demo_mcp_port))
         # They became ready in any order; stop them in the order of the design, front to back.
         self.supervisor.slots.sort(key=lambda slot: START_ORDER.index(slot.kind))
         return await configure_demo(cfg, backend.result(), mcp_server.result())
@@ -645,10 +701,9 @@ class Launcher:
         await self.supervisor.add(name, kind, lambda: start_service(
             module, env, name=name, echo=self._echo(True), timeout=START_TIMEOUT, new_session=True))
 
-    async def _start_demo(self, name: str, script: str, ready: str) -> str:
-        """Start a demo server of the `demo/` folder on a port of its choosing, and again on the same
-        port after a crash (the demo's configuration names it); its URL, read from its ready line."""
-        port = 0
+    async def _start_demo(self, name: str, script: str, ready: str, port: int) -> str:
+        """Start a demo server of the `demo/` folder on its fixed port (again there after a crash: the
+        demo's configuration names it); its URL, read from its ready line."""
 
         async def start() -> Proc:
             argv = [sys.executable, str(self.config.root / "demo" / script), "--port", str(port)]
@@ -657,9 +712,7 @@ class Launcher:
 
         slot = await self.supervisor.add(name, name, start)
         assert slot.proc is not None
-        url = (await slot.proc.wait_for(ready)).split()[-1]
-        port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
-        return url
+        return (await slot.proc.wait_for(ready)).split()[-1]
 
     async def stop(self) -> None:
         """Stop every child, the last started first."""

@@ -1,11 +1,16 @@
-"""The launcher's configuration step against an in-process cluster, and its start-up errors."""
+"""The launcher's configuration step against an in-process cluster, its local state, and its
+start-up errors."""
 
 from __future__ import annotations
 
 import os
 import socket
+import stat
 import sys
+from pathlib import Path
+from typing import Any
 
+import aiohttp
 import yaml
 
 from mcpgw.devcluster import Proc, free_port, spawn, spawn_ready
@@ -17,18 +22,39 @@ from mcpgw.launcher import (
     HOSTED_SERVER,
     SECURE_SERVER,
     Config,
+    Demo,
+    banner,
+    cli_env,
     configure_demo,
     project_root,
     render_tools,
 )
+from mcpgw.localstate import DEMO_KEY_FILE, read_secret
 from tests.cluster import ADMIN_TOKEN, Cluster
+from tests.util import eventually
+
+MODERN = "2026-07-28"
 
 
-def config_for(cluster: Cluster) -> Config:
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def config_for(cluster: Cluster, run_dir: Path) -> Config:
     return Config(root=project_root(), nats_url=cluster.nats_url, redis_url=cluster.redis_url,
                   edge_host="127.0.0.1", edge_port=cluster.edges[0].port, registry_host="127.0.0.1",
                   registry_port=cluster.registry.port, subject_root=cluster.root, log_level="WARNING",
-                  verbose=False, admin_token=ADMIN_TOKEN)
+                  verbose=False, admin_token=ADMIN_TOKEN, run_dir=run_dir)
+
+
+async def list_tools(url: str, key: str) -> int:
+    """The status of a stateless (2026-07-28) tools/list with `key` as the bearer token."""
+    meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}}
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/list", "Authorization": f"Bearer {key}",
+               "Accept": "application/json, text/event-stream"}
+    async with aiohttp.ClientSession() as http, http.post(url, json=body, headers=headers) as resp:
+        return resp.status
 
 
 def test_render_tools_sets_name_and_base_url() -> None:
@@ -48,8 +74,8 @@ async def start_demo_mcp() -> tuple[Proc, str]:
     return proc, (await proc.wait_for(DEMO_MCP_READY)).split()[-1]
 
 
-async def test_configure_demo_is_idempotent(cluster: Cluster) -> None:
-    config = config_for(cluster)
+async def test_configure_demo_is_idempotent(cluster: Cluster, tmp_path: Path) -> None:
+    config = config_for(cluster, tmp_path)
     # Two demo MCP servers: the second run moves the hosted demo's service to the other one.
     (one, one_url), (two, two_url) = await start_demo_mcp(), await start_demo_mcp()
     try:
@@ -60,8 +86,12 @@ async def test_configure_demo_is_idempotent(cluster: Cluster) -> None:
         await two.stop()
     assert first.server_ids == second.server_ids
     assert set(first.server_ids) == {DEMO_SERVER, SECURE_SERVER, HOSTED_SERVER, ASSEMBLED_SERVER}
-    assert not first.key_rotated and second.key_rotated
-    assert first.api_key != second.api_key
+    # The demo key is kept in the run directory: the same on every run, and it works.
+    assert first.api_key == second.api_key and not first.key_rotated and not second.key_rotated
+    key_file = tmp_path / DEMO_KEY_FILE
+    assert read_secret(key_file) == first.api_key
+    assert (mode(key_file), mode(tmp_path)) == (0o600, 0o700)
+    assert await list_tools(cluster.mcp_url(SECURE_SERVER), first.api_key) == 200
 
     status, body = await cluster.admin("GET", "/v1/mcp-servers")
     assert status == 200
@@ -84,6 +114,48 @@ async def test_configure_demo_is_idempotent(cluster: Cluster) -> None:
     status, body = await cluster.admin("GET", f"/v1/authorization-rules?resourceId={second.server_ids[SECURE_SERVER]}")
     assert status == 200 and body["data"]["totalSize"] == "2"
     assert first.jwt and second.jwt and first.jwt != second.jwt
+
+    # A run directory without the key (make reset, with NATS_URL naming a store that outlived it):
+    # the existing consumer is given the new key, and the banner says so.
+    fresh = config_for(cluster, tmp_path / "fresh")
+    (one, one_url) = await start_demo_mcp()
+    try:
+        third = await configure_demo(fresh, "http://127.0.0.1:10", one_url)
+    finally:
+        await one.stop()
+    assert third.key_rotated and third.api_key != first.api_key
+    assert "(demo-user existed: it was given this key)" in banner(fresh, third, "nats://n", "redis://r")
+    assert await list_tools(cluster.mcp_url(SECURE_SERVER), third.api_key) == 200
+    # The old key's cached admission is dropped by the change event (within a second).
+    await eventually(lambda: list_tools(cluster.mcp_url(SECURE_SERVER), first.api_key), lambda s: s == 401)
+
+
+def test_the_admin_token_is_made_once_and_kept_for_the_owner_only(tmp_path: Path) -> None:
+    run_dir = tmp_path / "state"
+    first = Config.from_env({"MCPGW_RUN_DIR": str(run_dir)})
+    assert first.admin_token == "" and first.state_dir == run_dir
+    first.keep_admin_token()
+    token_file = run_dir / "admin-token"
+    assert first.admin_token_file == token_file and len(first.admin_token) >= 40
+    assert token_file.read_text() == first.admin_token + "\n"
+    assert (mode(token_file), mode(run_dir)) == (0o600, 0o700)
+    again = Config.from_env({"MCPGW_RUN_DIR": str(run_dir)})
+    again.keep_admin_token()
+    assert again.admin_token == first.admin_token  # a restart finds the same token
+
+    given = Config.from_env({"MCPGW_RUN_DIR": str(tmp_path / "other"), "MCPGW_ADMIN_TOKEN": "t1"})
+    given.keep_admin_token()
+    assert (given.admin_token, given.admin_token_file) == ("t1", None)
+    assert not (tmp_path / "other").exists()  # nothing written when the token is given
+
+    # The banner names the file, never the token, and tells mcpgw where this cluster is.
+    assert cli_env(first) == f"MCPGW_RUN_DIR={run_dir} "
+    moved = Config.from_env({"MCPGW_REGISTRY_PORT": "9081"})
+    assert cli_env(moved) == "MCPGW_ADMIN_URL=http://127.0.0.1:9081 "
+    assert cli_env(Config.from_env({})) == ""
+    shown = banner(first, Demo(api_key="k", jwt="j"), "nats://n", "redis://r")
+    assert first.admin_token not in shown and f"Admin token        in {token_file} (" in shown
+    assert f"MCPGW_RUN_DIR={run_dir} " in shown
 
 
 async def _run_launcher(**env: str) -> tuple[int, str]:
@@ -116,8 +188,11 @@ def test_urls_use_an_address_a_client_can_reach() -> None:
     assert config.mcp_url("demo") == "http://127.0.0.1:9000/mcp-servers/demo"
     assert config.admin_url == "http://[::1]:8081"
     assert (config.nats_url, config.redis_url, config.subject_root) == (None, None, "mcpgw")
-    assert config.admin_token_generated and len(config.admin_token) >= 40
+    assert config.admin_token == "" and config.state_dir == project_root() / ".run"
+    assert (config.demo_backend_port, config.demo_mcp_port) == (8082, 8083)
     assert Config.from_env({"MCPGW_ADMIN_TOKEN": "t1"}).admin_token == "t1"
     given = Config.from_env({"MCPGW_ADMIN_TOKEN": "t1", "MCPGW_REGISTRY_ADMIN_TOKEN": "t2"})
-    assert (given.admin_token, given.admin_token_generated) == ("t2", False)
+    assert given.admin_token == "t2"
+    ports = Config.from_env({"MCPGW_DEMO_BACKEND_PORT": "9000", "MCPGW_DEMO_MCP_PORT": "9001"})
+    assert (ports.demo_backend_port, ports.demo_mcp_port) == (9000, 9001)
     assert Config.from_env({"NATS_URL": "nats://n:1", "MCPGW_REDIS_URL": "redis://r"}).nats_url == "nats://n:1"

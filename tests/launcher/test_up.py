@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mcpgw.devcluster import Proc, free_port, spawn
 from mcpgw.launcher import INSPECTOR_PACKAGE, INSPECTOR_VERSION, shown_path
+from mcpgw.localstate import read_secret
 from tests.node import npm_binary, run_node_tool
 from tests.util import run_to_end
 
@@ -48,6 +49,8 @@ class Up:
     lines: list[str]  # its output up to the ready line: the banner
     edge_port: int
     registry_port: int
+    backend_port: int
+    run_dir: Path
 
     def value(self, pattern: str) -> list[str]:
         return [m.group(1) for line in self.lines if (m := re.search(pattern, line))]
@@ -61,12 +64,18 @@ class Up:
         return self.value(r"Streamable HTTP\s+(\S+)")
 
 
+def without_admin_token(env: dict[str, str]) -> dict[str, str]:
+    """The environment with no admin token in it: the launcher keeps its own, mcpgw reads it."""
+    return {k: v for k, v in env.items() if k not in ("MCPGW_ADMIN_TOKEN", "MCPGW_REGISTRY_ADMIN_TOKEN")}
+
+
 @pytest.fixture(scope="module")
-async def up(nats_url: str, redis_url: str) -> AsyncIterator[Up]:
+async def up(nats_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Up]:
     root = "t" + uuid.uuid4().hex[:12]
-    edge_port, registry_port = free_port(), free_port()
+    edge_port, registry_port, backend_port = free_port(), free_port(), free_port()
+    run_dir = tmp_path_factory.mktemp("run")
     env = {
-        **os.environ,
+        **without_admin_token(dict(os.environ)),
         "NATS_URL": nats_url,
         "REDIS_URL": redis_url,
         "MCPGW_EDGE_PORT": str(edge_port),
@@ -76,11 +85,15 @@ async def up(nats_url: str, redis_url: str) -> AsyncIterator[Up]:
         "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}",
         # Two toolexec processes, so that killing one shows the other absorbing its calls.
         "MCPGW_TOOLEXEC_REPLICAS": "2",
+        # The demo's fixed ports and the local state, away from a `make up` on this machine.
+        "MCPGW_DEMO_BACKEND_PORT": str(backend_port),
+        "MCPGW_DEMO_MCP_PORT": str(free_port()),
+        "MCPGW_RUN_DIR": str(run_dir),
     }
     launcher = await spawn("up", [sys.executable, "-m", "mcpgw.launcher"], env=env, cwd=str(ROOT))
     try:
         await launcher.wait_for(r"^mcpgw is ready$", timeout=90)
-        yield Up(launcher, list(launcher.lines), edge_port, registry_port)
+        yield Up(launcher, list(launcher.lines), edge_port, registry_port, backend_port, run_dir)
     finally:
         await launcher.stop()  # a no-op once the last test has stopped it with Ctrl-C
 
@@ -108,9 +121,14 @@ async def test_make_up_prints_the_demo_and_a_command_for_each_era(up: Up) -> Non
     assert up.value(r"SSE\s+(\S+)") == [u + "/sse" for u in urls]
     [key] = up.value(r"API key\s+Authorization: Bearer (\S+)")
     assert up.value(r"JWT \(HS256, 24h\)\s+Authorization: Bearer (\S+)")
-    [admin_token] = up.value(r"export MCPGW_ADMIN_TOKEN=(\S+)")
-    assert len(admin_token) >= 40
+    # The admin token is kept in the run directory, and only the file is named.
+    [token_file] = up.value(r"Admin token\s+in (\S+) \(")
+    assert Path(token_file) == up.run_dir / "admin-token"
+    admin_token = read_secret(Path(token_file)) or ""
+    assert len(admin_token) >= 40 and admin_token not in "\n".join(lines)
     assert f"http://127.0.0.1:{up.registry_port}/v1/mcp-servers" in "\n".join(lines)
+    assert up.value(r"Demo backend\s+(\S+)") == [f"http://127.0.0.1:{up.backend_port}"]
+    assert key == read_secret(up.run_dir / "demo-user.key")
     [mcp_server] = up.value(r"Demo MCP server\s+(\S+)")
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/mcp", mcp_server)
 
@@ -139,6 +157,15 @@ async def test_every_process_serves_the_metrics_the_banner_prints(up: Up) -> Non
                 assert resp.status == 200, name
                 families = {f.name for f in text_string_to_metric_families(await resp.text())}
             assert {"process_cpu_seconds", "mcpgw_nats_request_duration_seconds"} <= families, name
+
+
+async def test_the_printed_mcpgw_command_works_without_an_exported_token(up: Up) -> None:
+    [line] = [line.strip() for line in up.lines if " servers list " in line and "mcpgw" in line]
+    assert line.startswith(f"MCPGW_ADMIN_URL=http://127.0.0.1:{up.registry_port} MCPGW_RUN_DIR={up.run_dir} ")
+    code, out, err = await run_to_end(["bash", "-c", line], RUN_TIMEOUT, cwd=str(ROOT),
+                                      env=without_admin_token(dict(os.environ)))
+    assert code == 0, err
+    assert sorted(row.split()[1] for row in out.splitlines()[1:]) == sorted(SERVERS)
 
 
 async def test_the_printed_client_commands_work_in_each_era(up: Up) -> None:
@@ -305,10 +332,12 @@ def child_pid(parent: int, module: str) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the child through /proc")
-async def test_a_child_that_keeps_crashing_stops_the_rest(nats_url: str, redis_url: str, root: str) -> None:
+async def test_a_child_that_keeps_crashing_stops_the_rest(nats_url: str, redis_url: str, root: str,
+                                                          tmp_path: Path) -> None:
     env = {**os.environ, "NATS_URL": nats_url, "REDIS_URL": redis_url,
            "MCPGW_EDGE_PORT": str(free_port()), "MCPGW_REGISTRY_PORT": str(free_port()),
-           "MCPGW_SUBJECT_ROOT": root, "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}",
+           "MCPGW_DEMO_BACKEND_PORT": str(free_port()), "MCPGW_DEMO_MCP_PORT": str(free_port()),
+           "MCPGW_RUN_DIR": str(tmp_path), "MCPGW_SUBJECT_ROOT": root, "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}",
            "MCPGW_UP_MAX_CRASHES": "2"}  # the second exit within a minute gives up
     launcher = await spawn("up", [sys.executable, "-m", "mcpgw.launcher"], env=env, cwd=str(ROOT))
     try:

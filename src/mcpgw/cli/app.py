@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 import aiohttp
 
+from mcpgw import localstate
 from mcpgw.cli import consumers, grants, hosting, servers, services, tools
 from mcpgw.cli.client import DEFAULT_ADMIN_URL, Admin
 from mcpgw.cli.commands import Commands
@@ -22,9 +23,10 @@ REGISTER: tuple[Callable[[Commands], None], ...] = (
     servers.register, hosting.register, tools.register, consumers.register, grants.register, services.register)
 
 EPILOG = f"""\
-The admin API is MCPGW_ADMIN_URL (default {DEFAULT_ADMIN_URL}), its token MCPGW_ADMIN_TOKEN.
-<server>, <consumer> and <service> are a name or an id. Exit codes: 0 done, 1 refused by the API
-(its message names the field), 2 usage, 3 not found, 4 the admin API unreachable or failing."""
+The admin API is MCPGW_ADMIN_URL (default {DEFAULT_ADMIN_URL}). Its token is MCPGW_ADMIN_TOKEN, else the one
+`make up` keeps in .run/admin-token (MCPGW_RUN_DIR moves .run). <server>, <consumer> and <service>
+are a name or an id. Exit codes: 0 done, 1 refused by the API (its message names the field),
+2 usage, 3 not found, 4 the admin API unreachable or failing."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,7 +44,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def admin_token() -> str | None:
-    return os.environ.get("MCPGW_ADMIN_TOKEN") or None
+    """MCPGW_ADMIN_TOKEN, else the token `make up` keeps in the run directory, if any."""
+    token = os.environ.get("MCPGW_ADMIN_TOKEN")
+    if token:
+        return token
+    try:
+        return localstate.read_secret(localstate.run_dir() / localstate.ADMIN_TOKEN_FILE)
+    except OSError as exc:
+        raise CliError(f"cannot read the admin token kept in {localstate.run_dir()}: {exc.strerror or exc}; "
+                       "set MCPGW_ADMIN_TOKEN") from None
 
 
 async def _run(args: argparse.Namespace) -> None:

@@ -21,7 +21,8 @@ from mcpgw.cli.errors import CliError, NotFound, Unavailable
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
 # The API's largest page: a list of N items costs N/100 requests.
 PAGE_SIZE = 100
-TOKEN_HINT = "set MCPGW_ADMIN_TOKEN to the admin API's token"
+TOKEN_HINT = ("set MCPGW_ADMIN_TOKEN to the admin API's token (make up keeps it in .run/admin-token, "
+              "which mcpgw reads when the variable is unset)")
 
 
 @dataclass(frozen=True)
