@@ -31,7 +31,8 @@ async def _put(admin: Admin, args: argparse.Namespace, out: Output) -> None:
         out.json(data)
         return
     names = data.get("tools") or []
-    lines = [f"Put {len(names)} tools into {args.server} (revision {data.get('revision')}): {out.names(names)}"]
+    tools = "tool" if len(names) == 1 else "tools"
+    lines = [f"Put {len(names)} {tools} into {args.server} (revision {data.get('revision')}): {out.names(names)}"]
     not_kept = data.get("notKept") or []
     if not_kept:
         lines.append(f"  a re-import of its OpenAPI document will replace these edits ({len(not_kept)}):")
