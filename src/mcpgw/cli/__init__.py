@@ -1,12 +1,13 @@
 """`mcpgw`: the admin API from a shell.
 
     mcpgw [--admin-url URL] [--json] [-v] <group> <command> ...
-    groups: servers (create get list update delete host assemble), tools (get put import example),
-            consumers (create list get update delete), grants (add list revoke),
-            services (create list get update delete)
+    groups: servers (create get list update delete host assemble),
+            tools (get put import example edit imported detach), consumers (create list get update delete),
+            grants (add list revoke), services (create list get update delete), credentials (set get delete)
 
-One module per resource (`servers`, `hosting`, `tools`, `consumers`, `grants`, `services`), each
-adding its commands to the parser (`app.REGISTER`). Exit codes: `errors`.
+One module per resource (`servers`, `hosting`, `tools`, `tool_edits`, `consumers`, `grants`,
+`services`, `credentials`), each adding its commands to the parser (`app.REGISTER`). Exit codes:
+`errors`.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import yaml
 from mcpgw.cli import imports
 from mcpgw.cli.client import SERVERS, Admin, path
 from mcpgw.cli.commands import Commands
+from mcpgw.cli.credentials import described
 from mcpgw.cli.errors import UsageError
 from mcpgw.cli.inputs import read_text, switch
 from mcpgw.cli.output import Output, on_off, when
@@ -69,10 +70,7 @@ def _upstream(server: dict[str, Any]) -> str:
 
 def _credential(server: dict[str, Any]) -> str:
     credential = server.get("upstreamCredential")
-    if not credential:
-        return ""
-    details = [f"{k} {v}" for k, v in credential.items() if k not in ("type", "configured")]
-    return f"{credential.get('type')} ({', '.join(details) or 'configured'}; write-only)"
+    return described(credential) if credential else ""
 
 
 async def _get(admin: Admin, args: argparse.Namespace, out: Output) -> None:
