@@ -120,6 +120,16 @@ async def test_keys_of_ones_own_jwt_settings_and_expiring_grants(cluster: Cluste
     assert no_match.code == 3 and no_match.err == "error: no grants match --consumer mine\n"
     assert bad_expiry.code == 2 and "invalid expiry" in bad_expiry.err
 
+    ran = await mcpgw(cluster, "grants", "update", rule_id, "--never-expires", "--tools", "get_pet,add_pet")
+    assert ran.code == 0 and ran.out.startswith(f"Updated grant {rule_id}: revision "), ran.err
+    status, body = await cluster.admin("GET", f"/v1/authorization-rules/{rule_id}")
+    assert body["data"]["expireMode"] == "LongTerm" and "expireTimestamp" not in body["data"]
+    assert body["data"]["resourceIdentifier"]["resources"] == ["get_pet", "add_pet"]
+    ran = await mcpgw(cluster, "grants", "update", rule_id, "--all-tools")
+    assert ran.code == 0, ran.err
+    status, body = await cluster.admin("GET", f"/v1/authorization-rules/{rule_id}")
+    assert "resources" not in body["data"]["resourceIdentifier"]
+
     ran = await mcpgw(cluster, "grants", "revoke", rule_id)
     assert ran.code == 0 and ran.out == f"Revoked 1 grant: {rule_id}\n"
     ran = await mcpgw(cluster, "grants", "list", "--json")

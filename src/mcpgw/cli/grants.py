@@ -6,15 +6,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from mcpgw.cli.client import CONSUMERS, RULE_ID, SERVERS, Admin
+from mcpgw.cli.client import CONSUMERS, RULE_ID, SERVERS, Admin, path
 from mcpgw.cli.commands import Commands
 from mcpgw.cli.errors import NotFound, UsageError
 from mcpgw.cli.inputs import expiry_ms
 from mcpgw.cli.output import Output, when
 
 
+def _tools(parts: list[str]) -> list[str]:
+    return [t for part in parts for t in part.split(",") if t]
+
+
 async def _add(admin: Admin, args: argparse.Namespace, out: Output) -> None:
-    tools = [t for part in args.tools or [] for t in part.split(",") if t]
+    tools = _tools(args.tools or [])
     consumer_id = await admin.resolve(CONSUMERS, args.consumer)
     server_id = await admin.resolve(SERVERS, args.server)
     identifier: dict[str, Any] = {"resourceId": server_id}
@@ -85,6 +89,31 @@ async def _revoke(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     out.text(f"Revoked {len(ids)} grant{'s' if len(ids) != 1 else ''}: {out.names(ids)}")
 
 
+async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
+    if not RULE_ID.match(args.rule):
+        raise UsageError(f"{args.rule}: not a rule id (car-…); `mcpgw grants list` shows them")
+    if args.tools is None and not args.all_tools and args.expires is None and not args.never_expires:
+        raise UsageError("grants update: nothing to change; give at least one option (see --help)")
+    rule = await admin.call("GET", path("/v1/authorization-rules", args.rule))
+    body: dict[str, Any] = {}
+    if args.tools is not None or args.all_tools:
+        identifier: dict[str, Any] = {"resourceId": rule["resourceId"]}
+        if args.tools is not None:
+            identifier["resources"] = _tools(args.tools)
+        body["authorizationResourceInfos"] = [identifier]
+    if args.expires is not None:
+        body.update(expireMode="ShortTerm", expireTimestamp=args.expires)
+    elif args.never_expires:
+        body.update(expireMode="LongTerm", expireTimestamp=None)
+    # Only one consumer's rules can be changed, under that consumer.
+    data = await admin.call("PUT", path("/v1/consumers", rule["consumerId"], "authorization-rules", args.rule),
+                            body=body)
+    if out.as_json:
+        out.json(data)
+        return
+    out.text(f"Updated grant {args.rule}: revision {data.get('revision')}")
+
+
 def register(commands: Commands) -> None:
     commands.group("grants", "grants: a consumer may use a server, or some of its tools")
     add = commands.add("grants", "add", _add, "let a consumer use a server (or only some tools)")
@@ -97,6 +126,14 @@ def register(commands: Commands) -> None:
     lst = commands.add("grants", "list", _list, "list grants")
     lst.add_argument("--consumer", help="only this consumer's (name or id)")
     lst.add_argument("--server", help="only those for this server (name or id)")
+    update = commands.add("grants", "update", _update, "change which tools a grant covers, or its expiry")
+    update.add_argument("rule", metavar="RULE_ID", help="car-… id")
+    covers = update.add_mutually_exclusive_group()
+    covers.add_argument("--tools", action="append", metavar="TOOL[,TOOL]", help="only these tools (repeatable)")
+    covers.add_argument("--all-tools", action="store_true", help="every tool of the server")
+    ends = update.add_mutually_exclusive_group()
+    ends.add_argument("--expires", type=expiry_ms, metavar="WHEN", help="7d, 12h, 30m from now, or an ISO 8601 time")
+    ends.add_argument("--never-expires", action="store_true", help="no end")
     revoke = commands.add("grants", "revoke", _revoke, "revoke grants: by rule id, or all of a consumer/server")
     revoke.add_argument("rules", nargs="*", metavar="RULE_ID", help="car-… ids (all or none are revoked)")
     revoke.add_argument("--consumer", help="every grant of this consumer (with --server: for that server)")
