@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from mcpgw import untrusted
+
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
@@ -55,6 +57,8 @@ def decode(body: bytes) -> Message | list[Message]:
     """Decode a POST body: one message or (for 2025-03-26) a batch array."""
     stripped = body.lstrip()
     try:
+        # Before the decoder, which recurses per level even through the members it leaves undecoded.
+        untrusted.check_json(body)
         if stripped[:1] == b"[":
             messages = _batch.decode(body)
             if not messages:
@@ -63,7 +67,7 @@ def decode(body: bytes) -> Message | list[Message]:
                 _validate(m)
             return messages
         message = _single.decode(body)
-    except msgspec.ValidationError as exc:
+    except (msgspec.ValidationError, untrusted.TooDeep) as exc:
         raise InvalidMessage(INVALID_REQUEST, f"invalid JSON-RPC message: {exc}") from None
     except msgspec.DecodeError as exc:
         raise InvalidMessage(PARSE_ERROR, f"parse error: {exc}") from None
