@@ -51,6 +51,7 @@ class InvalidMessage(Exception):
 _single = msgspec.json.Decoder(Message)
 _batch = msgspec.json.Decoder(list[Message])
 _encode = msgspec.json.encode
+_any = msgspec.json.Decoder().decode
 
 
 def decode(body: bytes) -> Message | list[Message]:
@@ -68,11 +69,25 @@ def decode(body: bytes) -> Message | list[Message]:
             return messages
         message = _single.decode(body)
     except (msgspec.ValidationError, untrusted.TooDeep) as exc:
+        if isinstance(exc, msgspec.ValidationError) and (problem := _malformed(body)):
+            raise InvalidMessage(PARSE_ERROR, f"parse error: {problem}") from None
         raise InvalidMessage(INVALID_REQUEST, f"invalid JSON-RPC message: {exc}") from None
     except msgspec.DecodeError as exc:
         raise InvalidMessage(PARSE_ERROR, f"parse error: {exc}") from None
     _validate(message)
     return message
+
+
+def _malformed(body: bytes) -> str | None:
+    """What is malformed in a body refused for a wrong type: msgspec stops at the first, so JSON
+    broken further on (`{"id": [], "result": NaN}`) must still be a parse error. Errors only."""
+    try:
+        _any(body)
+    except msgspec.ValidationError:  # JSON, with a number no Python type holds
+        return None
+    except msgspec.DecodeError as exc:
+        return str(exc)
+    return None
 
 
 def _validate(message: Message) -> None:
