@@ -97,11 +97,12 @@ def _app(upstream: RawUpstream) -> web.Application:
         message: dict[str, Any] = await request.json()
         method = message.get("method", "")
         upstream.seen.append(Seen("POST", method, headers, dict(request.query), message))
-        if method == "initialize":
+        if method == "initialize" and "id" in message:
             sid = secrets.token_hex(8)
             upstream.sessions.add(sid)
             upstream.initialized += 1
-            result = {"protocolVersion": message["params"]["protocolVersion"],
+            params = message.get("params")
+            result = {"protocolVersion": params.get("protocolVersion") if isinstance(params, dict) else None,
                       "capabilities": {"tools": {"listChanged": True}},
                       "serverInfo": {"name": "raw-upstream", "version": "1.0"}}
             return web.json_response({"jsonrpc": "2.0", "id": message["id"], "result": result},
