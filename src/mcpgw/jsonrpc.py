@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from mcpgw import untrusted
+
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
@@ -49,12 +51,15 @@ class InvalidMessage(Exception):
 _single = msgspec.json.Decoder(Message)
 _batch = msgspec.json.Decoder(list[Message])
 _encode = msgspec.json.encode
+_any = msgspec.json.Decoder().decode
 
 
 def decode(body: bytes) -> Message | list[Message]:
     """Decode a POST body: one message or (for 2025-03-26) a batch array."""
     stripped = body.lstrip()
     try:
+        # Before the decoder, which recurses per level even through the members it leaves undecoded.
+        untrusted.check_json(body)
         if stripped[:1] == b"[":
             messages = _batch.decode(body)
             if not messages:
@@ -63,12 +68,26 @@ def decode(body: bytes) -> Message | list[Message]:
                 _validate(m)
             return messages
         message = _single.decode(body)
-    except msgspec.ValidationError as exc:
+    except (msgspec.ValidationError, untrusted.TooDeep) as exc:
+        if isinstance(exc, msgspec.ValidationError) and (problem := _malformed(body)):
+            raise InvalidMessage(PARSE_ERROR, f"parse error: {problem}") from None
         raise InvalidMessage(INVALID_REQUEST, f"invalid JSON-RPC message: {exc}") from None
     except msgspec.DecodeError as exc:
         raise InvalidMessage(PARSE_ERROR, f"parse error: {exc}") from None
     _validate(message)
     return message
+
+
+def _malformed(body: bytes) -> str | None:
+    """What is malformed in a body refused for a wrong type: msgspec stops at the first, so JSON
+    broken further on (`{"id": [], "result": NaN}`) must still be a parse error. Errors only."""
+    try:
+        _any(body)
+    except msgspec.ValidationError:  # JSON, with a number no Python type holds
+        return None
+    except msgspec.DecodeError as exc:
+        return str(exc)
+    return None
 
 
 def _validate(message: Message) -> None:

@@ -38,6 +38,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from mcpgw import untrusted
+
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 # RFC 7518 §3.2: an HMAC key MUST be at least as long as the hash output.
@@ -230,6 +232,7 @@ def parse_material(material: str, *, symmetric: bool, strict: bool = False) -> K
         raise UnusableKey("is empty")
     if text.startswith("{"):
         try:
+            untrusted.check_json(text.encode())  # TooDeep is a ValueError: malformed here
             document = json.loads(text)
         except ValueError:
             if not symmetric:

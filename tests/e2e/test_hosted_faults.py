@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ import redis.asyncio as aioredis
 from mcpgw.contracts import RedisKeys
 from tests.cluster import Cluster
 from tests.edge.raw import Raw
+from tests.logs import failures
 from tests.tls import self_signed
 from tests.upstream.raw_server import RawUpstream, running_raw_upstream
 from tests.util import eventually, next_data
@@ -47,10 +49,13 @@ async def test_a_tool_call_gets_an_is_error_result_when_the_upstream_is_gone(
     assert time.monotonic() - started < 5  # refused connections fail at once, not after a timeout
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("html", "content type text/html"), ("http500", "HTTP 500")])
-async def test_an_upstream_talking_nonsense_is_a_clear_tool_error(cluster: Cluster, upstream: RawUpstream,
-                                                                  http: aiohttp.ClientSession, mode: str,
-                                                                  expected: str) -> None:
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("html", "content type text/html"), ("http500", "HTTP 500"),
+    ("deep", "nesting too deep"), ("deep_stream", "nesting too deep")])
+async def test_an_upstream_talking_nonsense_is_a_clear_tool_error(
+        cluster: Cluster, upstream: RawUpstream, http: aiohttp.ClientSession, mode: str, expected: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     await cluster.host("odd", upstream.url)
     client = Raw(http, cluster.mcp_url("odd"))
     await client.initialize()
@@ -59,6 +64,7 @@ async def test_an_upstream_talking_nonsense_is_a_clear_tool_error(cluster: Clust
     assert answer.status == 200
     assert answer.json["result"]["isError"] is True
     assert expected in _tool_text(answer.json)
+    assert failures(caplog) == []
 
 
 async def test_a_hanging_upstream_is_cut_off_at_the_configured_timeout(cluster: Cluster, upstream: RawUpstream,

@@ -62,6 +62,11 @@ async def test_malformed_bodies(mcp: Raw) -> None:
     not_json = await mcp.send(None, raw=b'{"jsonrpc": "2.0", "id": 1, "method": ')
     assert not_json.status == 400
     assert not_json.json["error"]["code"] == -32700 and not_json.json["id"] is None
+    # A wrong type before the malformed part still makes it a parse error (the decoder stops at the first).
+    wrong_then_broken = await mcp.send(None, raw=b'{"jsonrpc": "2.0", "id": [], "result": NaN}')
+    assert wrong_then_broken.status == 400 and wrong_then_broken.json["error"]["code"] == -32700
+    big_number = await mcp.send(None, raw=b'{"jsonrpc": "2.0", "id": ' + b"9" * 5000 + b', "method": "ping"}')
+    assert big_number.status == 400 and big_number.json["error"]["code"] == -32600
     not_rpc = await mcp.send({"foo": 1})
     assert not_rpc.status == 400 and not_rpc.json["error"]["code"] == -32600
     null_id = await mcp.send({"jsonrpc": "2.0", "id": None, "method": "ping"})

@@ -7,11 +7,14 @@ import base64
 import gzip
 import json
 
+import pytest
 from aiohttp import web
 from mcpgw_toolexec.service import ToolexecService
 
 from mcpgw.devcluster import free_port
 from mcpgw.runtime.bus import Bus
+from mcpgw.untrusted import MAX_DEPTH
+from tests.logs import failures
 from tests.toolexec.conftest import StartToolexec
 from tests.toolexec.rig import Echo, FakeRegistry, call, publish, text_of
 
@@ -222,3 +225,29 @@ async def test_response_templates_range_over_the_answer_and_keep_its_number_text
 """)
     # Higress prints a backend's number as the backend wrote it: 21.0 and 0.50, not 21 and 0.5.
     assert text_of(await call(bus, "s1", "readings")) == "north 21.0: 0@09:00=0.50 1@10:00=none"
+
+
+async def test_a_backend_answer_nested_too_deep_is_text(toolexec: ToolexecService, registry: FakeRegistry,
+                                                        echo: Echo, bus: Bus, caplog: pytest.LogCaptureFixture) -> None:
+    # Decoded, it would recurse past the interpreter's limit (100,000 levels) or feed templates and
+    # structuredContent more than any walk of it should take (129).
+    bodies = {f"/deep{levels}": b"[" * levels + b"]" * levels for levels in (MAX_DEPTH + 1, 100_000)}
+
+    async def deep(request: web.Request) -> web.Response:
+        return reply(200, bodies[request.path])
+
+    echo.routes.update({path: deep for path in bodies})
+    publish(registry, echo, "".join(f"""
+- name: deep{path[5:]}
+  requestTemplate: {{url: "{{{{.config.base}}}}{path}"}}
+  outputSchema: {{type: object, properties: {{result: {{type: array}}}}}}
+- name: deep{path[5:]}_templated
+  requestTemplate: {{url: "{{{{.config.base}}}}{path}"}}
+  responseTemplate: {{body: "got: {{{{.result}}}}"}}
+""" for path in bodies))
+    for path, body in bodies.items():
+        result = await call(bus, "s1", "deep" + path[5:])
+        assert result == {"content": [{"type": "text", "text": body.decode()}], "isError": False}
+        # Not JSON to the template either: it has nothing named `result`.
+        assert text_of(await call(bus, "s1", f"deep{path[5:]}_templated")) == "got: "
+    assert failures(caplog) == []

@@ -21,8 +21,10 @@ from aiohttp import web
 from tests.backends import serving
 
 # ok: JSON answers; hang: a tool call waits for `release`; stream: a tool call answers with an SSE
-# stream, a progress notification first, then (after `release`) its result; html, http500: nonsense.
-Mode = Literal["ok", "hang", "stream", "html", "http500"]
+# stream, a progress notification first, then (after `release`) its result; html, http500: nonsense;
+# deep, deep_stream: a tool call's result nested 5000 levels deep, as JSON or as an SSE event.
+Mode = Literal["ok", "hang", "stream", "html", "http500", "deep", "deep_stream"]
+DEEP = "[" * 5000 + "]" * 5000
 
 
 @dataclass
@@ -95,11 +97,12 @@ def _app(upstream: RawUpstream) -> web.Application:
         message: dict[str, Any] = await request.json()
         method = message.get("method", "")
         upstream.seen.append(Seen("POST", method, headers, dict(request.query), message))
-        if method == "initialize":
+        if method == "initialize" and "id" in message:
             sid = secrets.token_hex(8)
             upstream.sessions.add(sid)
             upstream.initialized += 1
-            result = {"protocolVersion": message["params"]["protocolVersion"],
+            params = message.get("params")
+            result = {"protocolVersion": params.get("protocolVersion") if isinstance(params, dict) else None,
                       "capabilities": {"tools": {"listChanged": True}},
                       "serverInfo": {"name": "raw-upstream", "version": "1.0"}}
             return web.json_response({"jsonrpc": "2.0", "id": message["id"], "result": result},
@@ -132,6 +135,11 @@ def _app(upstream: RawUpstream) -> web.Application:
                 await response.write(b"data: " + json.dumps(result).encode() + b"\n\n")
                 await response.write_eof()
                 return response
+            if upstream.mode in ("deep", "deep_stream"):
+                deep = f'{{"jsonrpc":"2.0","id":{json.dumps(message["id"])},"result":{{"content":{DEEP}}}}}'
+                if upstream.mode == "deep":
+                    return web.Response(text=deep, content_type="application/json")
+                return web.Response(text=f"event: message\ndata: {deep}\n\n", content_type="text/event-stream")
             if upstream.mode == "html":
                 return web.Response(text="<html>oops</html>", content_type="text/html")
             if upstream.mode == "http500":

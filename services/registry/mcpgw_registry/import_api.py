@@ -60,7 +60,8 @@ async def _upload(request: web.Request, limit: int) -> bytes:
         return await _file_part(request, limit)
     except (ValueError, HttpProcessingError) as exc:
         # aiohttp's multipart parser raises these for a body that is not multipart: no boundary
-        # parameter or boundary line (ValueError, saying which), a malformed part header.
+        # parameter or boundary line (ValueError, saying which), a malformed part header; and
+        # _file_part for a body cut inside the file part.
         reason = str(exc)[:200] if isinstance(exc, ValueError) else "a part's headers are malformed"
         raise invalid("body", f"not a valid multipart/form-data body: {reason}") from None
 
@@ -76,6 +77,9 @@ async def _file_part(request: web.Request, limit: int) -> bytes:
             data += chunk
             if len(data) > limit:
                 raise _too_large(limit)
+        if not part.at_eof():
+            # The body ended before the part's boundary: aiohttp hands over what came, a cut document.
+            raise ValueError("it ends inside the `file` part")
         return bytes(data)
     raise invalid("file", "the multipart upload has no `file` part with the OpenAPI document")
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from mcpgw import untrusted
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.registry import ClaimToHeader, JwtVerification, TokenSource
 from mcpgw_registry.validation import join
@@ -136,6 +137,7 @@ def _remote_uri(value: str | dict[str, Any], field: str) -> str:
         text = value.strip()
         if text.startswith("{"):
             try:
+                untrusted.check_json(text.encode())  # TooDeep is a ValueError: malformed here
                 parsed = json.loads(text)
             except ValueError:
                 raise invalid(field, 'must be {"uri": "https://…"} (malformed JSON)') from None

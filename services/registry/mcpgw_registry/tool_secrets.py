@@ -23,6 +23,7 @@ import msgspec
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from mcpgw import untrusted
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.tools import SecurityRef, ServerBlock, ToolsDocument
 from mcpgw_registry.config_secrets import (
@@ -35,6 +36,7 @@ from mcpgw_registry.config_secrets import (
     secret_config,
 )
 from mcpgw_registry.servers import ToolsFormat
+from mcpgw_registry.tools import node_budget
 from mcpgw_registry.validation import join
 
 MASK = "******"
@@ -135,9 +137,13 @@ def _places_of_data(doc: Any, field: str = "server.config") -> Iterator[tuple[Pl
 
 
 def _load(text: str, fmt: ToolsFormat) -> Any:
+    """The document as plain data; a ValueError (too deep too) for one the registry would refuse."""
     if fmt == "json":
+        untrusted.check_json(text.encode())
         return json.loads(text)
-    return yaml.load(text, Loader=yaml.SafeLoader)
+    doc = untrusted.load_yaml(text, yaml.SafeLoader)
+    untrusted.check_tree(doc, node_budget(text))  # parse_tools's own bounds: what it refuses, this leaves
+    return doc
 
 
 def _dump(doc: Any, fmt: ToolsFormat) -> str:
@@ -201,8 +207,8 @@ def _rewrite(text: str, fmt: ToolsFormat, replace: Callable[[Place, Any], Any], 
     field = join(prefix, "server.config")
     if fmt == "yaml":
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError:
+            root = untrusted.compose_yaml(text, yaml.SafeLoader)
+        except (yaml.YAMLError, untrusted.TooDeep):
             return text  # not a document the registry would have accepted; nothing to do here
         if root is None:
             return text

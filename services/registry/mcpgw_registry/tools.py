@@ -14,6 +14,7 @@ from typing import Any, Literal
 import msgspec
 import yaml
 
+from mcpgw import untrusted
 from mcpgw.contracts.errors import McpgwError, invalid
 from mcpgw.contracts.registry import ToolListing
 from mcpgw.contracts.tools import SecurityRef, ServerBlock, ToolArg, ToolsDocument, ToolSpec
@@ -58,12 +59,18 @@ def minimal_document(server_name: str) -> str:
 
 def _load(text: str, fmt: ToolsFormat, whole: str) -> Any:
     if fmt == "json":
+        data = text.encode()
         try:
-            return msgspec.json.decode(text.encode())
+            untrusted.check_json(data)
+            return msgspec.json.decode(data)
+        except untrusted.TooDeep as exc:
+            raise invalid(whole, str(exc)) from None
         except msgspec.DecodeError as exc:
             raise invalid(whole, f"malformed JSON: {exc}") from None
     try:
-        return yaml.load(text, Loader=_Loader)
+        return untrusted.load_yaml(text, _Loader)
+    except untrusted.TooDeep as exc:
+        raise invalid(whole, str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # At end of input the mark sits on the line after the last one; report the last line.
@@ -80,18 +87,12 @@ def node_budget(text: str) -> int:
 
 
 def _check_size(doc: Any, whole: str, limit: int) -> None:
-    budget = limit
-    stack = [doc]
-    while stack:
-        node = stack.pop()
-        budget -= 1
-        if budget < 0:
-            raise invalid(whole, f"document is too large (more than {limit} nodes after expanding aliases)")
-        if isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+    try:
+        untrusted.check_tree(doc, limit)
+    except untrusted.TooLarge:
+        raise invalid(whole, f"document is too large (more than {limit} nodes after expanding aliases)") from None
+    except untrusted.TooDeep as exc:
+        raise invalid(whole, str(exc)) from None
 
 
 def parse_tools(text: str, fmt: ToolsFormat = "yaml", *, root: str = "") -> ToolsDocument:

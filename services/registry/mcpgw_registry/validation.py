@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from mcpgw import untrusted
 from mcpgw.contracts.errors import McpgwError, invalid
 
 T = TypeVar("T")
@@ -34,7 +35,8 @@ def join(base: str, part: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text else text
+    """`Expected ...` -> `expected ...`, but an acronym (`JSON is malformed`) stays as it is."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 def field_error(exc: msgspec.ValidationError, root: str = "", whole: str = "body") -> McpgwError:
@@ -62,7 +64,10 @@ def decode_json(body: bytes, kind: type[T], root: str = "") -> T:
     if not body.strip():
         raise invalid(root or "body", "a JSON object is required")
     try:
+        untrusted.check_json(body)
         return msgspec.json.decode(body, type=kind)
+    except untrusted.TooDeep as exc:
+        raise invalid(root or "body", str(exc)) from None
     except msgspec.ValidationError as exc:
         raise field_error(exc, root) from None
     except msgspec.DecodeError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from mcpgw import untrusted
 from mcpgw.gotemplate import decode_response
 from mcpgw.templating import Template
 from mcpgw_toolexec.backend import BackendResponse
@@ -125,17 +126,20 @@ def excerpt(body: bytes, limit: int) -> str:
 
 
 def _parse(body: bytes) -> Any:
+    """The backend's JSON; an answer that is not JSON, or nests too deep to walk, is text."""
     try:
+        untrusted.check_json(body)
         return _decode_json(body)
-    except msgspec.DecodeError:
+    except msgspec.DecodeError:  # TooDeep too
         return _NOT_JSON
 
 
 def _parse_for_template(body: bytes) -> Any:
     """The body as templates read it: each float keeps its own text (`21.0` prints `21.0`, as in Higress)."""
     try:
+        untrusted.check_json(body)
         return decode_response(body)
-    except msgspec.DecodeError:
+    except msgspec.DecodeError:  # TooDeep too
         return _NOT_JSON
 
 

@@ -175,6 +175,7 @@ class UpstreamSessionEnd(msgspec.Struct, kw_only=True, tag="hosting.session.end.
 # Server-to-client requests carry an id of the gateway's making on their way to the client, so that
 # the client's answer finds the upstream session that asked, whichever edge and worker it reaches.
 RELAY_PREFIX = "mcpgw~"
+_SCALAR_STARTS = frozenset('"-0123456789')
 
 
 def relay_id(server_id: str, upstream_id: int | str) -> str:
@@ -187,7 +188,9 @@ def parse_relay_id(value: object) -> tuple[str, int | str] | None:
     if not isinstance(value, str) or not value.startswith(RELAY_PREFIX):
         return None
     server_id, sep, raw = value[len(RELAY_PREFIX):].partition("~")
-    if not sep or not server_id:
+    if not sep or not server_id or raw[:1] not in _SCALAR_STARTS:
+        # Only a number or a string is an id: a client's `[[[...` never reaches json.loads, which
+        # recurses per level.
         return None
     try:
         upstream_id = json.loads(raw)

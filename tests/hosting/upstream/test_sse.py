@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 from aiohttp.base_protocol import BaseProtocol
-from mcpgw_hosting.upstream.sse import Event, EventTooLarge, full_events
+from mcpgw_hosting.upstream.sse import Event, EventRefused, full_events
 
 
 def _reader(*chunks: bytes) -> aiohttp.StreamReader:
@@ -39,7 +39,17 @@ async def test_a_field_without_a_space_and_an_unknown_field() -> None:
 
 
 async def test_an_event_larger_than_the_limit_is_refused() -> None:
-    with pytest.raises(EventTooLarge):
+    with pytest.raises(EventRefused):
         await _all(b"data: " + b"x" * 100 + b"\n\n", limit=50)
-    with pytest.raises(EventTooLarge):  # no line end in sight: the buffer must not grow without bound
+    with pytest.raises(EventRefused):  # no line end in sight: the buffer must not grow without bound
         await _all(b"data: " + b"x" * 100, limit=50)
+
+
+async def test_a_message_nested_deeper_than_the_limit_is_refused_before_anything_decodes_it() -> None:
+    deep = "[" * 129 + "]" * 129
+    with pytest.raises(EventRefused, match="nesting too deep"):
+        await _all(f"data: {deep}\n\n".encode())
+    # At the limit it passes, and an event that is not a message (an endpoint) is not JSON at all.
+    limit = "[" * 128 + "]" * 128
+    assert await _all(f"data: {limit}\n\nevent: endpoint\ndata: {deep}\n\n".encode()) == [
+        ("message", limit, None, None), ("endpoint", deep, None, None)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
-from mcpgw_registry.openapi.schemas import INPUT_BUDGET, measure
+from mcpgw_registry.openapi.schemas import INPUT_BUDGET, NESTING_LIMIT, measure
 
 from tests.registry.openapi import metaschema
 from tests.registry.openapi.build import args, only, op, openapi, props, run
@@ -148,11 +148,27 @@ def test_openapi_only_keywords_are_dropped_and_the_result_is_2020_12() -> None:
 def test_oversized_schemas_are_simplified_within_the_budget() -> None:
     schemas = {f"S{i}": {"type": "object", "properties": {
         **{f"f{j}": {"type": "string"} for j in range(60)},
-        "next": {"$ref": f"#/components/schemas/S{i + 1}"}}} for i in range(120)}
-    schemas["S120"] = {"type": "string"}
+        "next": {"$ref": f"#/components/schemas/S{i + 1}"}}} for i in range(70)}
+    schemas["S70"] = {"type": "string"}
     result = run(_body({"$ref": "#/components/schemas/S0"}, components={"schemas": schemas}))
     spec = only(result)
     assert spec.input_schema is not None
     assert measure(spec.input_schema)[0] <= INPUT_BUDGET
     assert "too large" in result.degraded[0].reason
     metaschema.check_schema(spec.input_schema)
+
+
+def test_a_chain_of_references_deeper_than_the_limit_skips_its_operation_only() -> None:
+    # Shallow as JSON, but 3000 schema levels once the references are followed: it used to raise
+    # RecursionError and fail the whole import.
+    chain = {f"S{i}": {"type": "object", "properties": {"next": {"$ref": f"#/components/schemas/S{i + 1}"}}}
+             for i in range(3000)}
+    chain["S3000"] = {"type": "string"}
+    paths = {"/deep": op("post", operationId="deep", requestBody={"content": {"application/json": {
+                 "schema": {"$ref": "#/components/schemas/S0"}}}}),
+             "/shallow": op("post", operationId="shallow", requestBody={"content": {"application/json": {
+                 "schema": {"$ref": "#/components/schemas/S2990"}}}})}
+    result = run(openapi(paths, {"schemas": chain}))
+    assert [t.name for t in result.document.tools] == ["shallow"]
+    assert [(s.operation, s.reason) for s in result.skipped] == [
+        ("POST /deep", f"its schemas nest deeper than {NESTING_LIMIT} levels (counting $ref hops)")]

@@ -17,7 +17,7 @@ import msgspec
 
 from mcpgw.jsonrpc import Message
 from mcpgw_hosting.upstream.errors import UpstreamError
-from mcpgw_hosting.upstream.sse import EventTooLarge, events
+from mcpgw_hosting.upstream.sse import EventRefused, events
 from mcpgw_hosting.upstream.streamable import OnMessage, _describe, id_key
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,8 @@ class LegacyUpstream:
                         await self._route(data.encode())
         except UpstreamError as exc:
             failure = exc.message
-        except EventTooLarge:
-            failure = f"upstream sent a message larger than {self._limit} bytes"
+        except EventRefused as exc:
+            failure = f"upstream sent a message {exc}"
         except (aiohttp.ClientError, OSError) as exc:
             failure = f"upstream unreachable: {_describe(exc)}"
         except asyncio.CancelledError:

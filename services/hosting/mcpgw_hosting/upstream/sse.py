@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 
+from mcpgw import untrusted
 
-class EventTooLarge(Exception):
-    pass
+
+class EventRefused(Exception):
+    """An event refused before anything decodes it; the message says why ("larger than …")."""
 
 
 class Event:
@@ -32,7 +34,8 @@ async def full_events(content: aiohttp.StreamReader, limit: int) -> AsyncIterato
     """Yield each event with its id and retry (a resumable stream primes with an id and no data).
 
     Lines may end in CRLF, LF or CR; `data:` lines join with LF; an event whose data would pass
-    `limit` bytes raises EventTooLarge rather than growing without bound.
+    `limit` bytes raises EventRefused rather than growing without bound, and so does a message
+    nested deeper than anything after this may decode (`untrusted.MAX_DEPTH`).
     """
     event_id: str | None = None
     retry: int | None = None
@@ -49,14 +52,17 @@ async def full_events(content: aiohttp.StreamReader, limit: int) -> AsyncIterato
             cut = _line_end(buffer)
             if cut is None:
                 if len(buffer) > limit:
-                    raise EventTooLarge()
+                    raise EventRefused(f"larger than {limit} bytes")
                 break
             end, after = cut
             line = buffer[:end].decode("utf-8", "replace")
             buffer = buffer[after:]
             if not line:
                 if data or event_id is not None or retry is not None:
-                    yield Event(kind or "message", "\n".join(data), event_id, retry)
+                    text = "\n".join(data)
+                    if kind in ("", "message"):
+                        _check_depth(text)
+                    yield Event(kind or "message", text, event_id, retry)
                 kind, data, size, event_id, retry = "", [], 0, None, None
                 continue
             if line.startswith(":"):
@@ -67,7 +73,7 @@ async def full_events(content: aiohttp.StreamReader, limit: int) -> AsyncIterato
             if field == "data":
                 size += len(value)
                 if size > limit:
-                    raise EventTooLarge()
+                    raise EventRefused(f"larger than {limit} bytes")
                 data.append(value)
             elif field == "event":
                 kind = value
@@ -75,6 +81,15 @@ async def full_events(content: aiohttp.StreamReader, limit: int) -> AsyncIterato
                 event_id = value
             elif field == "retry" and value.isdigit():
                 retry = int(value)
+
+
+def _check_depth(text: str) -> None:
+    # Counted on the text first: nearly every event has fewer brackets than the limit.
+    if text.count("[") + text.count("{") > untrusted.MAX_DEPTH:
+        try:
+            untrusted.check_json(text.encode())
+        except untrusted.TooDeep as exc:
+            raise EventRefused(str(exc)) from None
 
 
 def _line_end(buffer: bytes) -> tuple[int, int] | None:

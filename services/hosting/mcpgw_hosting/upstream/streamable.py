@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import msgspec
 
+from mcpgw import untrusted
 from mcpgw.jsonrpc import Message
 from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
-from mcpgw_hosting.upstream.sse import EventTooLarge, events, full_events
+from mcpgw_hosting.upstream.sse import EventRefused, events, full_events
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,8 @@ class StreamableUpstream:
                             and id_key(message.id) == wanted:
                         return raw
                     await on_message(raw)
-            except EventTooLarge:
-                raise UpstreamError(f"upstream sent a message larger than {self._limit} bytes") from None
+            except EventRefused as exc:
+                raise UpstreamError(f"upstream sent a message {exc}") from None
             except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
                 pass  # cut mid-stream: resumable like a clean close
             if last_id is None or not self.session_id:
@@ -197,8 +198,8 @@ class StreamableUpstream:
                 async for kind, data in events(resp.content, self._limit):
                     if kind == "message" and data:
                         await on_message(data.encode())
-        except EventTooLarge:
-            raise UpstreamError(f"upstream sent a message larger than {self._limit} bytes") from None
+        except EventRefused as exc:
+            raise UpstreamError(f"upstream sent a message {exc}") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise UpstreamError(f"upstream unreachable: {_describe(exc)}") from None
 
@@ -279,6 +280,10 @@ async def _read(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     body = await resp.content.read(limit + 1)
     if len(body) > limit:
         raise UpstreamError(f"upstream sent a message larger than {limit} bytes")
+    try:
+        untrusted.check_json(body)
+    except untrusted.TooDeep as exc:
+        raise UpstreamError(f"upstream sent a message {exc}") from None
     return body
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import msgspec
 import yaml
 
+from mcpgw import untrusted
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
 
 Version = Literal["2.0", "3.0", "3.1"]
@@ -39,7 +40,10 @@ def load(raw: bytes | str, max_bytes: int) -> tuple[dict[str, Any], Version]:
     tree: Any = None
     if data.lstrip()[:1] == b"{":
         try:
+            untrusted.check_json(data)
             tree = msgspec.json.decode(data)
+        except untrusted.TooDeep as exc:
+            raise invalid("document", str(exc)) from None
         except msgspec.DecodeError:
             tree = None  # JSON-looking YAML (flow style) still parses below
     if tree is None:
@@ -51,7 +55,9 @@ def load(raw: bytes | str, max_bytes: int) -> tuple[dict[str, Any], Version]:
 
 def _yaml(data: bytes, max_bytes: int) -> Any:
     try:
-        tree = yaml.load(data, Loader=_Loader)  # a safe loader subclass
+        tree = untrusted.load_yaml(data, _Loader)  # a safe loader subclass
+    except untrusted.TooDeep as exc:
+        raise invalid("document", str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -64,19 +70,15 @@ def _yaml(data: bytes, max_bytes: int) -> Any:
 
 def _check_expansion(tree: Any, max_bytes: int) -> None:
     """YAML aliases let a small text stand for a huge tree ("billion laughs"); every later pass
-    walks the expanded tree, so it is bounded here. A document of n bytes cannot honestly hold
-    more than about n/2 nodes."""
+    walks the expanded tree, so it is bounded here, and its depth with it. A document of n bytes
+    cannot honestly hold more than about n/2 nodes."""
     budget = max(max_bytes // 2, 10_000)
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        budget -= 1
-        if budget < 0:
-            raise invalid("document", "expands to too many nodes (YAML aliases)")
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+    try:
+        untrusted.check_tree(tree, budget)
+    except untrusted.TooLarge:
+        raise invalid("document", "expands to too many nodes (YAML aliases)") from None
+    except untrusted.TooDeep as exc:
+        raise invalid("document", str(exc)) from None
 
 
 def _version(tree: dict[str, Any]) -> Version:

@@ -34,6 +34,9 @@ INLINE_MAX = 40
 INPUT_BUDGET = 3000
 OUTPUT_BUDGET = 400
 MAX_DEPTH = 60
+# Schema levels converted at once, two per `$ref` hop (the reference and the definition): 800
+# frames at most, with room for the caller's.
+NESTING_LIMIT = 160
 # Descriptions inside schemas (fields of fields) are cut shorter than tool descriptions: deep in a
 # Kubernetes object they are most of the bytes of every tool that embeds it, and add little.
 SCHEMA_DESCRIPTION_LIMIT = 400
@@ -100,6 +103,7 @@ class SchemaConverter:
         self._direct_refs: dict[tuple[str, Mode], frozenset[str]] = {}
         self._patterns: dict[str, bool] = {}
         self._descriptions: dict[str, str] = {}
+        self._depth = 0  # schema levels being converted, `$ref` hops included
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -360,6 +364,18 @@ class SchemaConverter:
     # -- one schema node -------------------------------------------------------------------
 
     def _node(self, node: Any, mode: Mode, ctx: Ctx, base: str) -> Converted:
+        # A level costs about five frames of the interpreter's 1000, and `$ref`s make levels that
+        # do not nest the document: a chain of 3000 definitions raised RecursionError (one of 130
+        # did already). Past the limit the operation is skipped instead of the import failing.
+        if self._depth >= NESTING_LIMIT:
+            raise SkipOperation(f"its schemas nest deeper than {NESTING_LIMIT} levels (counting $ref hops)")
+        self._depth += 1
+        try:
+            return self._node_body(node, mode, ctx, base)
+        finally:
+            self._depth -= 1
+
+    def _node_body(self, node: Any, mode: Mode, ctx: Ctx, base: str) -> Converted:
         if isinstance(node, bool):
             return Converted(node, 1, 1)
         if not isinstance(node, dict):
