@@ -101,10 +101,10 @@ class FakeRegistry:
             await self.gate.wait()
         return ServerLookupReply(server=self.servers.get(req.server_id or ""))
 
-    def publish(self, server_id: str, revision: int, text: str) -> ServerSnapshot:
+    def publish(self, server_id: str, revision: int, text: str, *, statistics: bool = True) -> ServerSnapshot:
         doc = msgspec.convert(yaml.safe_load(text), ToolsDocument)
         snapshot = ServerSnapshot(server_id=server_id, name=doc.server.name, revision=revision,
-                                  server=doc.server, tools=doc.tools)
+                                  server=doc.server, tools=doc.tools, statistics=statistics)
         self.servers[server_id] = snapshot
         return snapshot
 
@@ -120,10 +120,10 @@ tools:
 
 
 def publish(registry: FakeRegistry, echo: Echo, tools: str, *, server_id: str = "s1", revision: int = 1,
-            server_extra: str = "") -> ServerSnapshot:
-    """Publish a server whose `config.base` is the echo backend's URL."""
+            server_extra: str = "", statistics: bool = True) -> ServerSnapshot:
+    """Publish a server whose `config.base` is the echo backend's URL (statistics on unless told)."""
     return registry.publish(server_id, revision,
-                            SERVER_YAML.format(base=echo.url, extra=server_extra, tools=tools))
+                            SERVER_YAML.format(base=echo.url, extra=server_extra, tools=tools), statistics=statistics)
 
 
 async def call(bus: Bus, server_id: str, tool: str, arguments: Any = None, *, revision: int = 1,

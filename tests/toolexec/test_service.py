@@ -154,6 +154,22 @@ async def test_statistics_reach_redis(
     assert float(stats["latency_ms_sum"]) > 0
 
 
+async def test_a_server_without_statistics_is_not_counted(
+        toolexec: ToolexecService, registry: FakeRegistry, echo: Echo, bus: Bus, redis_url: str, root: str) -> None:
+    publish(registry, echo, GREETING.format(version=1), server_id="quiet", statistics=False)
+    publish(registry, echo, GREETING.format(version=1), server_id="counted")
+    for server_id in ("quiet", "counted"):
+        assert (await call(bus, server_id, "greet"))["isError"] is False
+    assert await toolexec.stats.flush() is True
+    client = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        keys = RedisKeys(root)
+        assert await client.exists(keys.stats_server("quiet")) == 0  # mcpStatisticsEnable: false
+        assert await client.hget(keys.stats_server("counted"), "calls") == "1"
+    finally:
+        await client.aclose()
+
+
 async def test_statistics_flush_periodically(
         start_toolexec: StartToolexec, registry: FakeRegistry, echo: Echo, bus: Bus,
         redis_url: str, root: str) -> None:

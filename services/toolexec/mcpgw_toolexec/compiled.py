@@ -228,12 +228,14 @@ def _template(source: str | None, field: str) -> Template | None:
 class CompiledServer:
     """One server at one revision: its config and its tools, compiled on first use."""
 
-    __slots__ = ("_block", "_compiled", "_specs", "config", "name", "revision", "series", "server_id")
+    __slots__ = ("_block", "_compiled", "_specs", "config", "name", "revision", "series", "server_id", "statistics")
 
     def __init__(self, snapshot: ServerSnapshot) -> None:
         self.server_id = snapshot.server_id
         self.name = snapshot.name
         self.revision = snapshot.revision
+        # `mcpStatisticsEnable`: calls are counted in Redis only for a server that asks for it.
+        self.statistics = snapshot.statistics
         self._block = snapshot.server
         self.config: dict[str, Any] = snapshot.server.config if snapshot.server is not None else {}
         self._specs = {tool.name: tool for tool in snapshot.tools if not tool.disabled}

@@ -102,7 +102,8 @@ class ToolexecService:
             pair = server.series[tool.name] = (self.calls.series(server.name, tool.name, "ok"),
                                                self.calls.series(server.name, tool.name, "tool_error"))
         pair[result.isError].observe(elapsed)
-        self.stats.record(server.server_id, tool.name, result.isError, elapsed * 1000)
+        if server.statistics:
+            self.stats.record(server.server_id, tool.name, result.isError, elapsed * 1000)
         return ToolCallReply(result=msgspec.Raw(result.encode()), is_error=result.isError)
 
     async def _traced(self, server: CompiledServer, tool: CompiledTool | BrokenTool,
