@@ -1,4 +1,4 @@
-"""Time OpenAPI import (`mcpgw_registry.openapi.convert`) on the three largest acceptance specs.
+"""Time OpenAPI import (`mcpgw_registry.importing.openapi.convert`) on the three largest acceptance specs.
 
     .venv/bin/python bench/import_bench.py [--runs N]
 
@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from mcpgw_registry.openapi import convert
+from mcpgw_registry.importing.openapi import convert
 
 # The acceptance documents the tests use, vendored xz-compressed (origins and licences in SOURCES.md).
 SPECS = Path(__file__).resolve().parents[1] / "tests" / "data" / "specs"

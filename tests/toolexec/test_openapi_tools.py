@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import yaml
 from aiohttp import web
-from mcpgw_registry.openapi import ImportOptions, convert
+from mcpgw_registry.importing.openapi import ImportOptions, convert
 from mcpgw_toolexec.service import ToolexecService
 
 from mcpgw.runtime.bus import Bus

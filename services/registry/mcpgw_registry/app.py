@@ -7,26 +7,29 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from mcpgw.runtime.bus import Bus
-from mcpgw_registry import admin_auth, bus_handlers, grants_api, import_api
-from mcpgw_registry.api import REGISTRY, Registry, routes
-from mcpgw_registry.apispec import document as apispec
-from mcpgw_registry.blobs import BlobStore
-from mcpgw_registry.consumer_repo import ConsumerRepository
-from mcpgw_registry.envelope import MAX_BODY, envelope_middleware
-from mcpgw_registry.events import Events
-from mcpgw_registry.grant_repo import GrantRepository
-from mcpgw_registry.hosted import api as hosted_api
-from mcpgw_registry.hosted.credential_repo import ConsumerCredentials
-from mcpgw_registry.import_api import TOOL_OPS
-from mcpgw_registry.kinds.hooks import LinkedHooks
-from mcpgw_registry.kinds.links import Links
-from mcpgw_registry.server_repo import ServerRepository
-from mcpgw_registry.services import api as services_api
-from mcpgw_registry.services.repo import ServiceRepository
+from mcpgw_registry.bus import handlers as bus_handlers
+from mcpgw_registry.bus.events import Events
+from mcpgw_registry.http import admin_auth
+from mcpgw_registry.http import grants as grants_api
+from mcpgw_registry.http import imports as import_api
+from mcpgw_registry.http import services as services_api
+from mcpgw_registry.http import upstream_credentials as hosted_api
+from mcpgw_registry.http.apispec import document as apispec
+from mcpgw_registry.http.envelope import MAX_BODY, envelope_middleware
+from mcpgw_registry.http.imports import TOOL_OPS
+from mcpgw_registry.http.servers import REGISTRY, Registry, routes
+from mcpgw_registry.importing.operations import ToolOperations
+from mcpgw_registry.resources.servers.snapshots import SnapshotCache
 from mcpgw_registry.settings import RegistrySettings
-from mcpgw_registry.snapshots import SnapshotCache
-from mcpgw_registry.store import Store
-from mcpgw_registry.tool_ops import ToolOperations
+from mcpgw_registry.stores.blobs import BlobStore
+from mcpgw_registry.stores.consumers import ConsumerRepository
+from mcpgw_registry.stores.grants import GrantRepository
+from mcpgw_registry.stores.hooks import LinkedHooks
+from mcpgw_registry.stores.kv import Store
+from mcpgw_registry.stores.links import Links
+from mcpgw_registry.stores.servers import ServerRepository
+from mcpgw_registry.stores.services import ServiceRepository
+from mcpgw_registry.stores.upstream_credentials import ConsumerCredentials
 
 SETTINGS = web.AppKey("settings", RegistrySettings)
 

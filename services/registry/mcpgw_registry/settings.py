@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from mcpgw.runtime.settings import CommonSettings, load_settings
-from mcpgw_registry.admin_auth import refuse_open_api
+from mcpgw_registry.http.admin_auth import refuse_open_api
 
 
 class RegistrySettings(CommonSettings, kw_only=True):

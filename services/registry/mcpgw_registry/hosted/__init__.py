@@ -1,1 +1,0 @@
-"""Hosted MCP servers: their backend (services), their upstream credentials, and the lookup hosting asks."""

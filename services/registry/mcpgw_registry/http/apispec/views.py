@@ -1,0 +1,172 @@
+"""Schemas of the `data` the handlers build as dicts (server, consumer, rule and service views, reports).
+
+The handlers assemble these answers field by field, so there is no Struct to generate them from;
+they are written here and kept honest by the Schemathesis run (tests/registry/http/apispec), which
+validates every answer against them. A Struct type in place of a schema stands for that Struct's
+generated schema (the document turns it into a `$ref`): where a view shows a stored Struct as is,
+its schema comes from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcpgw_registry.importing.openapi.model import Skipped
+from mcpgw_registry.importing.overrides import ToolOverride
+from mcpgw_registry.resources.servers.model import BackendConfig, GrayConfig, HttpRouteMatch
+
+Schema = dict[str, Any]
+
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+BOOLEAN: Schema = {"type": "boolean"}
+STRINGS: Schema = {"type": "array", "items": STRING}
+# Unix time in milliseconds.
+TIMESTAMP: Schema = {"type": "integer", "description": "Unix time in milliseconds"}
+REVISION: Schema = {"type": "integer", "description": "the stored record's revision (JetStream KV sequence)"}
+
+
+def obj(required: dict[str, Any], optional: dict[str, Any] | None = None, description: str = "") -> Schema:
+    """An object with these properties; further properties may appear (clients ignore them)."""
+    schema: Schema = {"type": "object", "properties": {**required, **(optional or {})}, "required": list(required)}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def page_of(item: Schema, *, total: Schema = INTEGER) -> Schema:
+    return obj({"pageNumber": INTEGER, "pageSize": INTEGER, "totalSize": total,
+                "items": {"type": "array", "items": item}})
+
+
+def ids(name: str) -> Schema:
+    return obj({name: STRING, "revision": REVISION})
+
+
+UPSTREAM_CREDENTIAL_VIEW = obj(
+    {"type": {"enum": ["Bearer", "ApiKey", "Basic"]}, "configured": {"const": True}},
+    {"name": STRING, "location": {"enum": ["header", "query"]}, "username": STRING},
+    "write-only: the value and the password are never shown",
+)
+
+ASSEMBLED_SOURCE_STATUS = obj(
+    {"mcpServerId": STRING, "mcpServerName": STRING, "tools": STRINGS,
+     "toolAliases": {"type": "object", "additionalProperties": STRING},
+     "status": {"enum": ["Ok", "SourceMissing", "ToolsMissing", "Unchecked"]}, "missingTools": STRINGS},
+    description="a source of an assembly and how it stands now",
+)
+
+_SERVER_FIELDS: dict[str, Any] = {
+    "mcpServerId": STRING,
+    "name": STRING,
+    "description": STRING,
+    "type": {"enum": ["RealMCP", "AssemblyMCP"]},
+    "createFromType": STRING,
+    "protocol": STRING,
+    "mcpServerPath": STRING,
+    "exposedUriPath": STRING,
+    "deployStatus": {"enum": ["Deployed", "NotDeployed"]},
+    "mcpServerConfig": {"type": "string", "contentEncoding": "base64",
+                        "description": "the tools document, base64 (credentials shown as ******); empty: none"},
+    "mcpStatisticsEnable": BOOLEAN,
+    "gatewayId": STRING,
+    "domainIds": STRINGS,
+    "domainInfos": {"type": "array", "maxItems": 0},
+    "assembledSources": {"type": "array", "items": ASSEMBLED_SOURCE_STATUS},
+    "consumerAuthInfo": obj({"enable": BOOLEAN}),
+    "createTimestamp": TIMESTAMP,
+    "updateTimestamp": TIMESTAMP,
+    "revision": REVISION,
+}
+_SERVER_OPTIONAL: dict[str, Any] = {
+    "listTtlMs": INTEGER,
+    "match": HttpRouteMatch,
+    "backend": BackendConfig,
+    "upstreamCredential": UPSTREAM_CREDENTIAL_VIEW,
+}
+SERVER_ITEM = obj(_SERVER_FIELDS, _SERVER_OPTIONAL)
+SERVER = obj({**_SERVER_FIELDS, "grayMcpServerConfigs": {"type": "array", "items": GrayConfig}}, _SERVER_OPTIONAL)
+
+IMPORT_SUMMARY = obj({"tools": STRINGS, "skipped": {"type": "array", "items": Skipped},
+                      "degraded": {"type": "array", "items": Skipped}, "operations": INTEGER, "warnings": STRINGS})
+SERVER_CREATED = obj({"mcpServerId": STRING, "name": STRING},
+                     {"import": IMPORT_SUMMARY})
+TOOLS_PUT = obj({"mcpServerId": STRING, "revision": REVISION, "tools": STRINGS},
+                {"notKept": {"type": "array", "items": obj({"tool": STRING, "fields": STRINGS})}})
+
+IMPORT_REPORT = obj(
+    {"mcpServerId": STRING, "tools": STRINGS, "added": STRINGS,
+     "changed": {"type": "array", "items": {"type": "object"}}, "removed": STRINGS, "unchanged": INTEGER,
+     "server": STRINGS, "skipped": {"type": "array", "items": Skipped},
+     "degraded": {"type": "array", "items": Skipped}, "operations": INTEGER, "warnings": STRINGS,
+     "yaml": {"type": "string", "description": "the resulting tools document (credentials shown as ******)"},
+     "applied": BOOLEAN, "revision": REVISION},
+    {"ignored": {"type": "array", "items": Skipped}},
+)
+IMPORT_STATE = obj(
+    {"mcpServerId": STRING, "imported": BOOLEAN, "revision": REVISION},
+    {"importTimestamp": TIMESTAMP, "operations": INTEGER,
+     "options": obj({"baseUrl": {"type": ["string", "null"]}, "includeDeprecated": BOOLEAN,
+                     "descriptionLimit": INTEGER}),
+     "overrides": {"type": "object", "additionalProperties": ToolOverride},
+     "serverOverrides": {"type": "object", "description": "edits of the server block (credentials as ******)"}},
+)
+TOOL_PATCHED = obj({"mcpServerId": STRING, "revision": REVISION, "tool": STRING, "source": STRING,
+                    "override": ToolOverride})
+
+APIKEY_CONFIG = obj({
+    "type": {"const": "Apikey"},
+    "apikeySource": obj({"source": {"enum": ["Default", "Header", "QueryString"]}}, {"value": STRING}),
+    "credentials": {"type": "array", "items": obj(
+        {"credentialId": STRING, "apikey": {"type": "string", "description": "masked, except in the answer that "
+                                                                              "created the key"},
+         "generateMode": {"enum": ["System", "Custom"]}, "createTimestamp": TIMESTAMP})},
+})
+CONSUMER_CREATED = obj({"consumerId": STRING, "name": STRING}, {"apikeyIdentityConfig": APIKEY_CONFIG})
+CONSUMER_UPDATED = obj({"consumerId": STRING, "revision": REVISION}, {"apikeyIdentityConfig": APIKEY_CONFIG})
+_CONSUMER_FIELDS: dict[str, Any] = {
+    "consumerId": STRING, "name": STRING, "description": STRING, "enable": BOOLEAN,
+    "deployStatus": {"const": "Deployed"}, "createTimestamp": TIMESTAMP, "updateTimestamp": TIMESTAMP,
+    "revision": REVISION,
+}
+_GATEWAY_TYPE = {"gatewayType": {"enum": ["API", "AI"]}}
+CONSUMER_ITEM = obj(_CONSUMER_FIELDS, _GATEWAY_TYPE)
+CONSUMER = obj(
+    {**_CONSUMER_FIELDS, "consumerGroups": {"type": "array", "maxItems": 0}},
+    {**_GATEWAY_TYPE,
+     # GetConsumer spells it with a capital K (the request uses `apikeyIdentityConfig`).
+     "apiKeyIdentityConfig": APIKEY_CONFIG,
+     "jwtIdentityConfig": {"type": "object", "description": "as written, shared secrets and private JWK members "
+                                                            "shown as ******"},
+     "akSkIdentityConfigs": {"type": "array", "items": {"type": "object"},
+                             "description": "as written, secret keys masked"}},
+)
+
+RULE = obj(
+    {"consumerAuthorizationRuleId": STRING, "consumerId": STRING, "principalType": {"const": "Consumer"},
+     "resourceType": {"const": "MCP"}, "resourceId": STRING,
+     "resourceIdentifier": obj({"resourceId": STRING}, {"resources": STRINGS}),
+     "expireMode": {"enum": ["LongTerm", "ShortTerm"]}, "expireStatus": {"enum": ["InEffect", "Expired"]},
+     "deployStatus": {"const": "Deployed"}, "createTimestamp": TIMESTAMP, "updateTimestamp": TIMESTAMP,
+     "revision": REVISION},
+    {"expireTimestamp": TIMESTAMP,
+     "consumerInfo": obj({"consumerId": STRING, "name": STRING, "enable": BOOLEAN}),
+     "resourceInfo": obj({"mcpServerId": STRING, "mcpServerName": STRING, "mcpServerPath": STRING})},
+)
+# The reference returns the total of rule lists as a string (unlike the other lists).
+RULE_PAGE = page_of(RULE, total={"type": "string", "pattern": "^[0-9]+$"})
+RULES_CREATED = obj({"consumerAuthorizationRuleIds": STRINGS})
+CONSUMER_RULES_CREATED = obj({"consumerAuthorizationRuleId": STRING, "consumerAuthorizationRuleIds": STRINGS})
+
+SERVICE = obj({
+    "serviceId": STRING, "name": STRING, "gatewayId": STRING, "sourceType": STRING,
+    "protocol": {"enum": ["HTTP", "HTTPS"]}, "addresses": STRINGS,
+    "ports": {"type": "array", "items": obj({"port": INTEGER, "protocol": STRING})},
+    "caBundle": STRING, "resourceGroupId": STRING, "createTimestamp": TIMESTAMP, "updateTimestamp": TIMESTAMP,
+    "revision": REVISION,
+})
+SERVICES_CREATED = obj({"serviceIds": STRINGS})
+
+CREDENTIAL = obj({"mcpServerId": STRING, "consumerId": STRING, "upstreamCredential": UPSTREAM_CREDENTIAL_VIEW})
+
+HEALTH = obj({"status": {"const": "ok"}})

@@ -1,0 +1,1 @@
+"""Consumers: API keys (stored as digests) and JWT settings (`jwtIdentityConfig`)."""

@@ -1,0 +1,400 @@
+"""Server operations against the store: every check first, then the writes, undone on failure.
+
+Records are stored through `ServerStorage` (large parts in the object store); everything that
+reads a server's tools goes through the accessors here (`tools`, `tools_document`,
+`readable_tools_text`, `restore_credentials`, `snapshot`), so nothing else knows where they are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import msgspec
+from msgspec import UNSET
+
+from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
+from mcpgw.contracts.registry import ServerLookupReply, ServerSnapshot
+from mcpgw.contracts.tools import ToolsDocument
+from mcpgw_registry.bus.events import Events
+from mcpgw_registry.importing.edits import derive
+from mcpgw_registry.importing.overrides import ImportSettings
+from mcpgw_registry.importing.plan import ImportPlan, load_generated, plan_import
+from mcpgw_registry.importing.render import render
+from mcpgw_registry.resources.ids import SERVER_PREFIX, is_server_id, new_id
+from mcpgw_registry.resources.servers.kinds import ServerHooks, check_tools_allowed
+from mcpgw_registry.resources.servers.model import (
+    MAX_NAME,
+    NAME_RE,
+    CreateServer,
+    ServerRecord,
+    ToolsFormat,
+    UpdateServer,
+    apply_update,
+    check_name,
+    record_from_create,
+    spec_of,
+    validate_record,
+)
+from mcpgw_registry.resources.servers.snapshots import SnapshotCache, build_snapshot
+from mcpgw_registry.resources.tools.document import parse_tools
+from mcpgw_registry.resources.tools.secrets import MASK, restore_from
+from mcpgw_registry.stores import claims
+from mcpgw_registry.stores.blobs import BlobStore
+from mcpgw_registry.stores.kv import Store, StoreConflict
+from mcpgw_registry.stores.server_storage import DEFAULT_INLINE_BYTES, ServerStorage, Tools, references
+
+log = logging.getLogger(__name__)
+
+SPEC_FIELD = "mcpServerConfig.mcpServerSpec"
+SWAGGER_FIELD = "mcpServerConfig.swaggerConfig"
+
+# A sanity bound, not a transport limit: the bus sends large lookup replies compressed and in chunks.
+DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _record_key(server_id: str) -> str:
+    return f"servers.{server_id}"
+
+
+def _name_key(name: str) -> str:
+    return f"server-names.{name}"
+
+
+def _not_found(server_id: str) -> McpgwError:
+    return McpgwError(ErrorCode.NOT_FOUND, f"mcpServerId: no MCP server {server_id!r}")
+
+
+def _changed_concurrently() -> McpgwError:
+    return McpgwError(ErrorCode.CONFLICT, "revision: the server was changed by another request; read it and retry")
+
+
+@dataclass
+class Draft:
+    """A record about to be written, with its tools document and what the data plane will get."""
+
+    record: ServerRecord
+    doc: ToolsDocument | None
+    snapshot: ServerSnapshot
+
+
+async def _parse(text: str, fmt: ToolsFormat, root: str = "") -> ToolsDocument:
+    # A tools document may be megabytes of YAML; parse it off the event loop.
+    return await asyncio.to_thread(parse_tools, text, fmt, root=root)
+
+
+class ServerRepository:
+    def __init__(self, store: Store, events: Events, snapshots: SnapshotCache, blobs: BlobStore, *,
+                 max_import_bytes: int, inline_bytes: int = DEFAULT_INLINE_BYTES,
+                 max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES) -> None:
+        self._store = store
+        self._events = events
+        self._snapshots = snapshots
+        self.blobs = blobs
+        # Never so close to the KV limit that a record with its tools moved out could still not fit.
+        self._storage = ServerStorage(blobs, inline_bytes=min(inline_bytes, store.max_value_bytes // 2))
+        self.max_import_bytes = max_import_bytes
+        self.max_snapshot_bytes = max_snapshot_bytes
+        self._compiling: dict[tuple[str, int], asyncio.Future[ServerSnapshot]] = {}
+        # Set by the app once the resources servers link to are up (see stores.hooks).
+        self.hooks = ServerHooks()
+
+    # reads
+
+    async def get(self, server_id: str) -> tuple[ServerRecord, int]:
+        found = await self.find(server_id)
+        if found is None:
+            raise _not_found(server_id)
+        return found
+
+    async def find(self, server_id: str) -> tuple[ServerRecord, int] | None:
+        if not is_server_id(server_id):
+            return None
+        entry = await self._store.get(_record_key(server_id))
+        if entry is None:
+            return None
+        return await self._storage.decode(entry.value), entry.revision
+
+    async def find_by_name(self, name: str) -> tuple[ServerRecord, int] | None:
+        if len(name) > MAX_NAME or not NAME_RE.match(name):
+            return None
+        entry = await self._store.get(_name_key(name))
+        owner = claims.owner_of(entry.value) if entry is not None else None
+        if owner is None:
+            return None
+        found = await self.find(owner)
+        if found is None or found[0].name != name:
+            return None
+        return found
+
+    async def all(self) -> list[tuple[ServerRecord, int]]:
+        out = []
+        for entry in await self._store.scan("servers"):
+            try:
+                out.append((await self._storage.decode(entry.value), entry.revision))
+            except msgspec.DecodeError as exc:
+                log.error("skipping unreadable record %s: %s", entry.key, exc)
+            except McpgwError as exc:
+                if exc.code is not ErrorCode.INTERNAL:
+                    raise
+                log.error("skipping incomplete record %s: %s", entry.key, exc.message)  # its object is gone
+        return out
+
+    async def readable_tools_text(self, record: ServerRecord) -> str:
+        """The tools document as API readers see it: backend credentials masked."""
+        return await self._storage.readable_tools_text(record)
+
+    async def tools_document(self, record: ServerRecord) -> ToolsDocument | None:
+        return await self._storage.tools_document(record)
+
+    async def tools(self, record: ServerRecord) -> Tools | None:
+        """The tools document and its text at once (one read of the object store)."""
+        return await self._storage.tools(record)
+
+    async def restore_credentials(self, record: ServerRecord, text: str, fmt: ToolsFormat, root: str = "") -> str:
+        """`text` with each `******` replaced by the credential `record` stores at that place."""
+        if MASK not in text:
+            return text
+        return restore_from(text, fmt, await self._storage.credentials(record), root)
+
+    async def snapshot(self, record: ServerRecord, revision: int) -> ServerSnapshot:
+        cached = self._snapshots.find(record.id, revision)
+        if cached is not None:
+            return cached
+        # Concurrent lookups of one revision (every edge and toolexec after a change) compile it once.
+        key = (record.id, revision)
+        pending = self._compiling.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._compile_stored(record, revision))
+            self._compiling[key] = pending
+            pending.add_done_callback(lambda _: self._compiling.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _compile_stored(self, record: ServerRecord, revision: int) -> ServerSnapshot:
+        try:
+            if isinstance(record.tools_text, str):
+                snapshot = await asyncio.to_thread(build_snapshot, record, revision)
+            else:
+                snapshot = build_snapshot(record, revision, await self._storage.tools_document(record))
+        except McpgwError as exc:
+            if exc.code is not ErrorCode.INVALID_PARAMETER:
+                raise
+            # Validated when written, so only a stricter newer registry can get here.
+            log.error("server %s revision %d no longer compiles: %s", record.id, revision, exc.message)
+            raise McpgwError(ErrorCode.INTERNAL, f"the stored tools of MCP server {record.name!r} "
+                                                 "do not compile; save them again") from None
+        self._snapshots.put(snapshot)
+        return snapshot
+
+    def compile(self, record: ServerRecord, doc: ToolsDocument | None, field: str) -> Draft:
+        """Compile before writing; `doc` is the record's tools document (None: it has none)."""
+        check_tools_allowed(record.kind, doc is not None, field)
+        snapshot = build_snapshot(record, 0, doc)
+        size = len(_encode(ServerLookupReply(server=snapshot)))
+        if size > self.max_snapshot_bytes:
+            raise McpgwError(ErrorCode.PAYLOAD_TOO_LARGE,
+                             f"{field}: the compiled tools take {size} bytes; one MCP server's tools may take "
+                             f"at most {self.max_snapshot_bytes}")
+        return Draft(record, doc, snapshot)
+
+    def _remember(self, snapshot: ServerSnapshot, revision: int) -> None:
+        self._snapshots.put(msgspec.structs.replace(snapshot, revision=revision))
+
+    async def snapshot_by(self, *, name: str | None, server_id: str | None) -> ServerSnapshot | None:
+        if server_id is not None:
+            found = await self.find(server_id)
+        elif name is not None:
+            found = await self.find_by_name(name)
+        else:
+            raise invalid("name", "name or server_id is required")
+        return None if found is None else await self.snapshot(*found)
+
+    # writes
+
+    async def create(self, body: CreateServer, now_ms: int) -> tuple[ServerRecord, int, ImportPlan | None]:
+        check_name(body.name)
+        server_id = new_id(SERVER_PREFIX)
+        record = record_from_create(body, server_id, now_ms)
+        validate_record(record)
+        await self.hooks.prepare(record, None)
+        config = body.mcp_server_config
+        text = spec_of(config) if config is not None else None
+        doc = None
+        plan = None
+        if text:
+            doc = await _parse(text, "yaml", SPEC_FIELD)
+            record.tools_text = text
+        elif config is not None and config.swagger_config is not None:
+            plan = await self._plan_swagger(record, None, config.swagger_config, now_ms)
+            doc = plan.merge.doc
+        draft = self.compile(record, doc, SPEC_FIELD)
+        encoded = self._storage.encode(record, doc)
+        self._store.check_size(encoded.value)
+        blobs = dict(encoded.blobs)
+        if plan is not None:
+            blobs[plan.state.blob] = plan.generated
+
+        async def still_owned(owner: str) -> bool:
+            found = await self.find(owner)
+            return found is not None and found[0].name == body.name
+
+        await claims.claim(self._store, _name_key(body.name), server_id, still_owned=still_owned,
+                           conflict=McpgwError(ErrorCode.CONFLICT,
+                                               f"name: an MCP server named {body.name!r} already exists"))
+        try:
+            await self._put_blobs(blobs)
+            await self.hooks.before_write(record)
+            revision = await self._store.create(_record_key(server_id), encoded.value)
+        except BaseException:
+            await self._delete_blobs(blobs)
+            await claims.release(self._store, _name_key(body.name), server_id)
+            raise
+        self._remember(draft.snapshot, revision)
+        await self._events.server(server_id, "put", record.name, revision)
+        await self.hooks.written(record, None)
+        return record, revision, plan
+
+    async def _plan_swagger(self, record: ServerRecord, current: Tools | None, swagger: str,
+                            now_ms: int) -> ImportPlan:
+        """`mcpServerConfig.swaggerConfig`: an import with the options of the last one (or defaults)."""
+        if not swagger.strip():
+            raise invalid(SWAGGER_FIELD, "the OpenAPI document is empty")
+        settings = record.imported.options if record.imported is not None else ImportSettings()
+        try:
+            plan = await plan_import(record, current, swagger, settings, max_bytes=self.max_import_bytes,
+                                     blobs=self.blobs, now_ms=now_ms)
+        except McpgwError as exc:
+            if exc.code is not ErrorCode.INVALID_PARAMETER:
+                raise
+            raise invalid(SWAGGER_FIELD, exc.message) from None
+        record.tools_text, record.tools_format, record.imported = plan.text, plan.format, plan.state
+        return plan
+
+    async def update(self, server_id: str, body: UpdateServer, now_ms: int) -> tuple[ServerRecord, int]:
+        record, revision = await self.get(server_id)
+        updated = apply_update(record, body, now_ms)
+        doc = None
+        plan = None
+        tools_changed = True
+        config = body.mcp_server_config
+        if config is None:
+            updated.tools_text, updated.imported = "", None
+        elif config is UNSET or (config.mcp_server_spec is None and config.swagger_config is None):
+            tools_changed = False
+        else:
+            text = spec_of(config)
+            if text is not None:
+                updated.tools_text, updated.tools_format = text, "yaml"
+                if text:
+                    doc, _ = await self.read_back(updated, await _parse(text, "yaml", SPEC_FIELD))
+                else:
+                    updated.imported = None
+            elif config.swagger_config is not None:
+                current = await self.tools(record)
+                plan = await self._plan_swagger(updated, current, config.swagger_config, now_ms)
+                doc = plan.merge.doc
+        validate_record(updated)
+        await self.hooks.prepare(updated, record)
+        if not tools_changed:
+            doc = await self.tools_document(updated)
+        draft = self.compile(updated, doc, SPEC_FIELD)
+        return updated, await self.replace(draft, revision, record, plan=plan)
+
+    async def read_back(self, record: ServerRecord,
+                        doc: ToolsDocument) -> tuple[ToolsDocument, list[dict[str, object]]]:
+        """An edited document of an imported server: its edits recorded as overrides (see `importing.edits`).
+
+        Sets `record.imported` and, when applying the overrides consistently changed the document,
+        `record.tools_text`; returns the document to run and the edits a re-import will replace.
+        """
+        state = record.imported
+        if state is None:
+            return doc, []
+        gen = await load_generated(self.blobs, state)
+        if gen is None:
+            return doc, []  # nothing to compare with; the overrides recorded so far stay
+        derived = derive(gen, doc, state.tools)
+        record.imported = msgspec.structs.replace(state, tools=derived.overrides, server=derived.server)
+        if derived.document != doc:
+            # The operator's text is kept as sent whenever it is already consistent (comments survive).
+            record.tools_text, record.tools_format = await asyncio.to_thread(render, derived.document), "yaml"
+        return derived.document, derived.not_kept
+
+    async def put_tools(self, server_id: str, text: str, fmt: ToolsFormat,
+                        now_ms: int) -> tuple[ServerRecord, int, list[str], list[dict[str, object]]]:
+        record, revision = await self.get(server_id)
+        doc = await _parse(text, fmt)
+        updated = msgspec.structs.replace(record, tools_text=text, tools_format=fmt, updated_ms=now_ms)
+        doc, not_kept = await self.read_back(updated, doc)
+        draft = self.compile(updated, doc, "body")
+        names = [tool.name for tool in doc.tools]
+        return updated, await self.replace(draft, revision, record), names, not_kept
+
+    async def replace(self, draft: Draft, revision: int, previous: ServerRecord, *,
+                      plan: ImportPlan | None = None) -> int:
+        """Write `draft` over `previous` (read at `revision`): new objects first, unused ones after."""
+        record = draft.record
+        encoded = self._storage.encode(record, draft.doc)
+        self._store.check_size(encoded.value)
+        kept = references(previous)
+        blobs = dict(encoded.blobs)
+        if plan is not None:
+            blobs[plan.state.blob] = plan.generated
+        # Content-addressed: what the previous record refers to is there already, unless it went
+        # missing (saving the same tools again then repairs the server).
+        blobs = {name: value for name, value in blobs.items() if name not in kept or not await self.blobs.exists(name)}
+        await self._put_blobs(blobs)
+        try:
+            await self.hooks.before_write(record)
+            new_revision = await self._store.update(_record_key(record.id), encoded.value, last=revision)
+        except BaseException as exc:
+            await self._drop_unless_used(blobs, record.id)
+            if isinstance(exc, StoreConflict):
+                raise _changed_concurrently() from None
+            raise
+        await self._delete_blobs(kept - encoded.refs)
+        self._remember(draft.snapshot, new_revision)
+        await self._events.server(record.id, "put", record.name, new_revision)
+        await self.hooks.written(record, previous)
+        return new_revision
+
+    async def _put_blobs(self, blobs: dict[str, bytes]) -> None:
+        """All of `blobs`, or (after deleting those that were written) an exception."""
+        # Side by side: compressing megabytes runs in threads, so two objects take the time of one.
+        results = await asyncio.gather(*(self.blobs.put(name, value) for name, value in blobs.items()),
+                                       return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            await self._delete_blobs(name for name, r in zip(blobs, results, strict=True)
+                                     if not isinstance(r, BaseException))
+            raise failed[0]
+
+    async def _delete_blobs(self, names: Iterable[str]) -> None:
+        for name in names:
+            await self.blobs.delete(name)  # best effort: logs and carries on
+
+    async def _drop_unless_used(self, names: Iterable[str], server_id: str) -> None:
+        # A concurrent writer that won may refer to the same content-addressed objects.
+        try:
+            found = await self.find(server_id)
+        except McpgwError:
+            return  # unsure: keeping an unused object is the harmless choice
+        used = references(found[0]) if found is not None else set()
+        await self._delete_blobs(name for name in names if name not in used)
+
+    async def delete(self, server_id: str) -> None:
+        record, revision = await self.get(server_id)
+        try:
+            await self._store.delete(_record_key(server_id), last=revision)
+        except StoreConflict:
+            raise _changed_concurrently() from None
+        # If this fails the name stays claimed by a missing record, which `claims` takes over later.
+        await claims.release(self._store, _name_key(record.name), server_id)
+        self._snapshots.drop(server_id)
+        await self._delete_blobs(references(record))
+        await self._events.server(server_id, "delete", record.name, revision)
+        await self.hooks.deleted(record)
