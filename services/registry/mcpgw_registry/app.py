@@ -10,14 +10,9 @@ from mcpgw.runtime.bus import Bus
 from mcpgw_registry.bus import handlers as bus_handlers
 from mcpgw_registry.bus.events import Events
 from mcpgw_registry.http import admin_auth
-from mcpgw_registry.http import grants as grants_api
-from mcpgw_registry.http import imports as import_api
-from mcpgw_registry.http import services as services_api
-from mcpgw_registry.http import upstream_credentials as hosted_api
-from mcpgw_registry.http.apispec import document as apispec
+from mcpgw_registry.http.context import REGISTRY, Registry
 from mcpgw_registry.http.envelope import MAX_BODY, envelope_middleware
-from mcpgw_registry.http.imports import TOOL_OPS
-from mcpgw_registry.http.servers import REGISTRY, Registry, routes
+from mcpgw_registry.http.routes import TABLES
 from mcpgw_registry.importing.operations import ToolOperations
 from mcpgw_registry.resources.servers.snapshots import SnapshotCache
 from mcpgw_registry.settings import RegistrySettings
@@ -53,9 +48,8 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
         hooks = LinkedHooks(servers, ServiceRepository(store, events), credentials, Links(store), events, bus)
         servers.hooks = hooks
         await bus_handlers.serve(bus, store, servers, consumers, grants, credentials)
-        app[REGISTRY] = Registry(bus=bus, servers=servers, consumers=consumers, hooks=hooks)
-        app[grants_api.GRANTS] = grants
-        app[TOOL_OPS] = ToolOperations(servers)
+        app[REGISTRY] = Registry(bus=bus, servers=servers, consumers=consumers, grants=grants, hooks=hooks,
+                                 tool_ops=ToolOperations(servers))
         yield
     finally:
         await bus.close()
@@ -67,12 +61,7 @@ def create_app(settings: RegistrySettings) -> web.Application:
                           middlewares=[envelope_middleware, admin_auth.middleware(settings.admin_token)])
     app[SETTINGS] = settings
     app[MAX_BODY] = settings.max_body_bytes
-    # Import routes first: `/tools/import` must win over the `/tools/{name}` pattern.
-    app.add_routes(import_api.routes)
-    app.add_routes(routes)
-    app.add_routes(grants_api.routes)
-    app.add_routes(services_api.routes)
-    app.add_routes(hosted_api.routes)
-    app.add_routes(apispec.routes)
+    for table in TABLES:
+        app.add_routes(table)
     app.cleanup_ctx.append(_nats)
     return app

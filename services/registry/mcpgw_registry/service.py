@@ -11,7 +11,7 @@ from prometheus_client.core import Metric
 from mcpgw.runtime.web import serve_app
 from mcpgw_registry.app import create_app
 from mcpgw_registry.http.admin_auth import check_settings
-from mcpgw_registry.http.servers import REGISTRY
+from mcpgw_registry.http.context import REGISTRY
 from mcpgw_registry.settings import RegistrySettings
 
 log = logging.getLogger(__name__)

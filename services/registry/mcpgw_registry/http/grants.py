@@ -3,7 +3,6 @@ single rules under `/v1/consumers/{consumerId}/authorization-rules`."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import msgspec
@@ -11,6 +10,7 @@ from aiohttp import web
 from msgspec import UNSET
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
+from mcpgw_registry.http import context
 from mcpgw_registry.http.envelope import ok
 from mcpgw_registry.http.paging import page, page_params
 from mcpgw_registry.resources.grants import (
@@ -28,17 +28,11 @@ from mcpgw_registry.resources.grants import (
 from mcpgw_registry.resources.validation import decode_json
 from mcpgw_registry.stores.grants import GrantRepository
 
-GRANTS = web.AppKey("grants", GrantRepository)
-
 routes = web.RouteTableDef()
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _grants(request: web.Request) -> GrantRepository:
-    return request.app[GRANTS]
+    return context.registry(request).grants
 
 
 async def _consumer_of_path(request: web.Request) -> str:
@@ -91,7 +85,7 @@ async def _listing(request: web.Request, consumer_id: str | None) -> web.Respons
     consumer_id = consumer_id or query.get("consumerId") or None
     resource_id = query.get("resourceId") or None
     resource_type = query.get("resourceType") or None
-    name_like = str(query.get("consumerNameLike", "")).strip().lower()
+    name_like = context.name_like(query, "consumerNameLike")
     found = [
         (record, revision) for record, revision in await grants.all()
         if (consumer_id is None or record.consumer_id == consumer_id)
@@ -104,7 +98,7 @@ async def _listing(request: web.Request, consumer_id: str | None) -> web.Respons
                  if (info := await infos.consumer(r.consumer_id)) is not None and name_like in info["name"].lower()]
     found.sort(key=lambda item: (-item[0].created_ms, item[0].id))
     data = page(found, number, size)
-    now = _now_ms()
+    now = context.now_ms()
     data["items"] = [await infos.view(record, revision, now) for record, revision in data["items"]]
     # The reference returns this list's total as a string (unlike the other lists).
     data["totalSize"] = str(data["totalSize"])
@@ -121,7 +115,7 @@ async def create_rules(request: web.Request) -> web.Response:
         raise invalid("authorizationRules", "at least one rule is required")
     if len(body.authorization_rules) > MAX_RULES_PER_REQUEST:
         raise invalid("authorizationRules", f"at most {MAX_RULES_PER_REQUEST} rules per request")
-    now = _now_ms()
+    now = context.now_ms()
     drafts = []
     for i, rule in enumerate(body.authorization_rules):
         field = f"authorizationRules[{i}]"
@@ -153,7 +147,7 @@ async def delete_rules(request: web.Request) -> web.Response:
 async def get_rule(request: web.Request) -> web.Response:
     grants = _grants(request)
     record, revision = await grants.get(request.match_info["rule_id"])
-    return ok(request, await _Infos(grants).view(record, revision, _now_ms()))
+    return ok(request, await _Infos(grants).view(record, revision, context.now_ms()))
 
 
 @routes.delete("/v1/authorization-rules/{rule_id}")
@@ -175,7 +169,7 @@ async def create_consumer_rule(request: web.Request) -> web.Response:
         raise invalid("authorizationResourceInfos", "at least one resource is required")
     if len(infos) > MAX_RULES_PER_REQUEST:
         raise invalid("authorizationResourceInfos", f"at most {MAX_RULES_PER_REQUEST} resources per request")
-    now = _now_ms()
+    now = context.now_ms()
     drafts = [draft("", f"authorizationResourceInfos[{i}]", "consumerId", consumer_id, info, body.expire_mode,
                     body.expire_timestamp, now) for i, info in enumerate(infos)]
     created = await _grants(request).create(drafts, now)
@@ -193,7 +187,7 @@ async def get_consumer_rule(request: web.Request) -> web.Response:
     consumer_id = await _consumer_of_path(request)
     grants = _grants(request)
     record, revision = await grants.get(request.match_info["rule_id"], consumer_id)
-    return ok(request, await _Infos(grants).view(record, revision, _now_ms()))
+    return ok(request, await _Infos(grants).view(record, revision, context.now_ms()))
 
 
 @routes.put("/v1/consumers/{consumer_id}/authorization-rules/{rule_id}")
@@ -202,7 +196,7 @@ async def update_consumer_rule(request: web.Request) -> web.Response:
     grants = _grants(request)
     record, revision = await grants.get(request.match_info["rule_id"], consumer_id)
     body = decode_json(await request.read(), UpdateRuleBody)
-    now = _now_ms()
+    now = context.now_ms()
     if body.resource_type is not UNSET:
         check_resource_type(body.resource_type, "resourceType")
     mode = record.expire_mode if body.expire_mode is UNSET else body.expire_mode

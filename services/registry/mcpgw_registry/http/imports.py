@@ -13,20 +13,16 @@ The import body is the OpenAPI document itself (JSON or YAML, or a multipart upl
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
+from mcpgw_registry.http import context
 from mcpgw_registry.http.envelope import MAX_BODY, ok
-from mcpgw_registry.http.servers import REGISTRY
 from mcpgw_registry.importing.examples import OPENAPI_YAML, TOOLS_YAML
 from mcpgw_registry.importing.operations import ToolOperations
 from mcpgw_registry.importing.patching import ToolPatch
 from mcpgw_registry.resources.validation import decode_json
-
-TOOL_OPS = web.AppKey("tool_ops", ToolOperations)
 
 SPEC_TYPES = frozenset({
     "application/json",
@@ -43,12 +39,8 @@ _CHUNK = 64 * 1024
 routes = web.RouteTableDef()
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _ops(request: web.Request) -> ToolOperations:
-    return request.app[TOOL_OPS]
+    return context.registry(request).tool_ops
 
 
 def _too_large(limit: int) -> McpgwError:
@@ -103,10 +95,9 @@ async def read_document(request: web.Request) -> bytes:
 
 async def _import(request: web.Request, *, apply: bool) -> web.Response:
     server_id = request.match_info["server_id"]
-    registry = request.app[REGISTRY]
-    await registry.servers.get(server_id)  # 404 before complaining about the body
+    await context.registry(request).servers.get(server_id)  # 404 before complaining about the body
     raw = await read_document(request)
-    data = await _ops(request).import_openapi(server_id, raw, request.query, _now_ms(), apply=apply)
+    data = await _ops(request).import_openapi(server_id, raw, request.query, context.now_ms(), apply=apply)
     return ok(request, data)
 
 
@@ -127,15 +118,15 @@ async def get_import(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/mcp-servers/{server_id}/tools/import")
 async def forget_import(request: web.Request) -> web.Response:
-    return ok(request, await _ops(request).forget_import(request.match_info["server_id"], _now_ms()))
+    return ok(request, await _ops(request).forget_import(request.match_info["server_id"], context.now_ms()))
 
 
 @routes.patch("/v1/mcp-servers/{server_id}/tools/{name}")
 async def patch_tool(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
-    await request.app[REGISTRY].servers.get(server_id)
+    await context.registry(request).servers.get(server_id)
     patch = decode_json(await request.read(), ToolPatch)
-    data = await _ops(request).patch_tool(server_id, request.match_info["name"], patch, _now_ms())
+    data = await _ops(request).patch_tool(server_id, request.match_info["name"], patch, context.now_ms())
     return ok(request, data)
 
 

@@ -1,24 +1,18 @@
-"""The admin REST API (`/v1/...`): thin handlers that decode, call a repository, and wrap."""
+"""The MCP server routes of the admin API: `/v1/mcp-servers`, a server's tools document, and `/healthz`."""
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
-from mcpgw.runtime.bus import Bus
+from mcpgw_registry.http import context
 from mcpgw_registry.http.envelope import ok
-from mcpgw_registry.http.grants import GRANTS
 from mcpgw_registry.http.paging import choices, page, page_params
 from mcpgw_registry.resources.assembly import status
 from mcpgw_registry.resources.assembly.tool_names import REPORT_TIMEOUT, ToolNames
-from mcpgw_registry.resources.consumers.model import CreateConsumer, UpdateConsumer, apikey_view
-from mcpgw_registry.resources.consumers.model import to_item as consumer_item
-from mcpgw_registry.resources.consumers.model import to_resource as consumer_resource
 from mcpgw_registry.resources.servers.model import (
     CREATE_FROM_TYPES,
     DEPLOY_STATUSES,
@@ -32,22 +26,7 @@ from mcpgw_registry.resources.servers.view import to_resource
 from mcpgw_registry.resources.tools.document import ToolsFormat, minimal_document
 from mcpgw_registry.resources.tools.secrets import restore
 from mcpgw_registry.resources.validation import decode_json
-from mcpgw_registry.stores.consumers import ConsumerRepository
-from mcpgw_registry.stores.hooks import LinkedHooks
 from mcpgw_registry.stores.servers import SPEC_FIELD, ServerRepository
-
-
-@dataclass(slots=True)
-class Registry:
-    """What the handlers work with; built by the app's cleanup context once NATS is up."""
-
-    bus: Bus
-    servers: ServerRepository
-    consumers: ConsumerRepository
-    hooks: LinkedHooks
-
-
-REGISTRY = web.AppKey("registry", Registry)
 
 TOOLS_TYPES: dict[str, ToolsFormat] = {
     "application/yaml": "yaml",
@@ -59,14 +38,6 @@ TOOLS_TYPES: dict[str, ToolsFormat] = {
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _registry(request: web.Request) -> Registry:
-    return request.app[REGISTRY]
 
 
 async def _server_view(servers: ServerRepository, record: ServerRecord, revision: int, names: ToolNames, *,
@@ -90,12 +61,8 @@ async def _server_view(servers: ServerRepository, record: ServerRecord, revision
 
 def _tool_names(request: web.Request) -> ToolNames:
     """Source tool names, each looked up once for the whole request."""
-    registry = _registry(request)
+    registry = context.registry(request)
     return ToolNames(registry.servers, registry.bus, REPORT_TIMEOUT)
-
-
-def _name_like(query: Any) -> str:
-    return str(query.get("nameLike", "")).strip().lower()
 
 
 # health
@@ -103,7 +70,7 @@ def _name_like(query: Any) -> str:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    if not _registry(request).bus.nc.is_connected:
+    if not context.registry(request).bus.nc.is_connected:
         raise McpgwError(ErrorCode.NO_RESPONDERS, "nats: not connected")
     return ok(request, {"status": "ok"})
 
@@ -118,7 +85,7 @@ async def create_server(request: web.Request) -> web.Response:
     if config is not None and config.mcp_server_spec:
         # A "******" here has nothing stored behind it: restore() answers 400 naming the field.
         config.mcp_server_spec = restore(config.mcp_server_spec, "yaml", "", "yaml", SPEC_FIELD)
-    record, _, plan = await _registry(request).servers.create(body, _now_ms())
+    record, _, plan = await context.registry(request).servers.create(body, context.now_ms())
     data: dict[str, Any] = {"mcpServerId": record.id, "name": record.name}
     if plan is not None:  # created from mcpServerConfig.swaggerConfig
         report = plan.report()
@@ -130,11 +97,11 @@ async def create_server(request: web.Request) -> web.Response:
 async def list_servers(request: web.Request) -> web.Response:
     query = request.query
     number, size = page_params(query)
-    name_like = _name_like(query)
+    name_like = context.name_like(query)
     types = choices(query, "type", SERVER_TYPES)
     sources = choices(query, "createFromTypes", CREATE_FROM_TYPES)
     statuses = choices(query, "deployStatuses", DEPLOY_STATUSES)
-    servers = _registry(request).servers
+    servers = context.registry(request).servers
     found = [
         (record, revision) for record, revision in await servers.all()
         if (not name_like or name_like in record.name)
@@ -151,7 +118,7 @@ async def list_servers(request: web.Request) -> web.Response:
 
 @routes.get("/v1/mcp-servers/{server_id}")
 async def get_server(request: web.Request) -> web.Response:
-    servers = _registry(request).servers
+    servers = context.registry(request).servers
     record, revision = await servers.get(request.match_info["server_id"])
     return ok(request, await _server_view(servers, record, revision, _tool_names(request)))
 
@@ -159,28 +126,28 @@ async def get_server(request: web.Request) -> web.Response:
 @routes.put("/v1/mcp-servers/{server_id}")
 async def update_server(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
-    servers = _registry(request).servers
+    servers = context.registry(request).servers
     stored, _ = await servers.get(server_id)  # 404 before complaining about the body
     body = decode_json(await request.read(), UpdateServer)
     config = body.mcp_server_config
     if isinstance(config, McpServerConfig) and config.mcp_server_spec:
         config.mcp_server_spec = await servers.restore_credentials(stored, config.mcp_server_spec, "yaml",
                                                                    SPEC_FIELD)
-    record, revision = await servers.update(server_id, body, _now_ms())
+    record, revision = await servers.update(server_id, body, context.now_ms())
     return ok(request, {"mcpServerId": record.id, "revision": revision})
 
 
 @routes.delete("/v1/mcp-servers/{server_id}")
 async def delete_server(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
-    await _registry(request).servers.delete(server_id)
-    await request.app[GRANTS].delete_where(server_id=server_id)
+    await context.registry(request).servers.delete(server_id)
+    await context.registry(request).grants.delete_where(server_id=server_id)
     return ok(request)
 
 
 @routes.get("/v1/mcp-servers/{server_id}/tools")
 async def get_tools(request: web.Request) -> web.Response:
-    servers = _registry(request).servers
+    servers = context.registry(request).servers
     record, _ = await servers.get(request.match_info["server_id"])
     text = await servers.readable_tools_text(record) or minimal_document(record.name)
     return web.Response(body=text.encode(), content_type="application/yaml")
@@ -189,7 +156,7 @@ async def get_tools(request: web.Request) -> web.Response:
 @routes.put("/v1/mcp-servers/{server_id}/tools")
 async def put_tools(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
-    servers = _registry(request).servers
+    servers = context.registry(request).servers
     stored, _ = await servers.get(server_id)
     fmt = TOOLS_TYPES.get(request.content_type)
     if fmt is None:
@@ -202,68 +169,9 @@ async def put_tools(request: web.Request) -> web.Response:
     except UnicodeDecodeError:
         raise invalid("body", "must be UTF-8 text") from None
     text = await servers.restore_credentials(stored, text, fmt)
-    record, revision, names, not_kept = await servers.put_tools(server_id, text, fmt, _now_ms())
+    record, revision, names, not_kept = await servers.put_tools(server_id, text, fmt, context.now_ms())
     data: dict[str, Any] = {"mcpServerId": record.id, "revision": revision, "tools": names}
     if record.imported is not None:
         # Edits a re-import will replace (only name, description, disabled and argument defaults/hidden stay).
         data["notKept"] = not_kept
     return ok(request, data)
-
-
-# consumers
-
-
-@routes.post("/v1/consumers")
-async def create_consumer(request: web.Request) -> web.Response:
-    body = decode_json(await request.read(), CreateConsumer)
-    record, _, new_keys = await _registry(request).consumers.create(body, _now_ms())
-    data: dict[str, Any] = {"consumerId": record.id, "name": record.name}
-    if record.apikey_configured:
-        data["apikeyIdentityConfig"] = apikey_view(record, new_keys)
-    return ok(request, data)
-
-
-@routes.get("/v1/consumers")
-async def list_consumers(request: web.Request) -> web.Response:
-    query = request.query
-    number, size = page_params(query)
-    name_like = _name_like(query)
-    gateway_types = choices(query, "gatewayType", ("API", "AI"))
-    found = [
-        (record, revision) for record, revision in await _registry(request).consumers.all()
-        if (not name_like or name_like in record.name.lower())
-        and (gateway_types is None or record.gateway_type in gateway_types)
-    ]
-    found.sort(key=lambda item: (-item[0].created_ms, item[0].id))
-    return ok(request, page([consumer_item(r, rev) for r, rev in found], number, size))
-
-
-@routes.get("/v1/consumers/{consumer_id}")
-async def get_consumer(request: web.Request) -> web.Response:
-    record, revision = await _registry(request).consumers.get(request.match_info["consumer_id"])
-    return ok(request, consumer_resource(record, revision))
-
-
-@routes.put("/v1/consumers/{consumer_id}")
-async def update_consumer(request: web.Request) -> web.Response:
-    consumer_id = request.match_info["consumer_id"]
-    consumers = _registry(request).consumers
-    await consumers.get(consumer_id)
-    body = decode_json(await request.read(), UpdateConsumer)
-    record, revision, new_keys = await consumers.update(consumer_id, body, _now_ms())
-    data: dict[str, Any] = {"consumerId": record.id, "revision": revision}
-    if record.apikey_configured:
-        # Keys created by this request appear in plaintext here, once; kept keys stay masked.
-        data["apikeyIdentityConfig"] = apikey_view(record, new_keys)
-    return ok(request, data)
-
-
-@routes.delete("/v1/consumers/{consumer_id}")
-async def delete_consumer(request: web.Request) -> web.Response:
-    consumer_id = request.match_info["consumer_id"]
-    await _registry(request).consumers.delete(consumer_id)
-    # Its rules go too (the auth index ignores them already: they name no consumer it knows).
-    await request.app[GRANTS].delete_where(consumer_id=consumer_id)
-    # And its own upstream credentials (the servers that had one are rewritten: see stores.hooks).
-    await _registry(request).hooks.consumer_deleted(consumer_id)
-    return ok(request)

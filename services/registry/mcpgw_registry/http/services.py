@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
 from mcpgw.contracts.errors import invalid
+from mcpgw_registry.http import context
 from mcpgw_registry.http.envelope import ok
 from mcpgw_registry.http.paging import page, page_params
-from mcpgw_registry.http.servers import REGISTRY
 from mcpgw_registry.resources.services import KNOWN_SOURCES, CreateServices, UpdateService, to_resource
 from mcpgw_registry.resources.validation import decode_json
 from mcpgw_registry.stores.hooks import LinkedHooks
@@ -17,18 +15,14 @@ from mcpgw_registry.stores.hooks import LinkedHooks
 routes = web.RouteTableDef()
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _hooks(request: web.Request) -> LinkedHooks:
-    return request.app[REGISTRY].hooks
+    return context.registry(request).hooks
 
 
 @routes.post("/v1/services")
 async def create_services(request: web.Request) -> web.Response:
     body = decode_json(await request.read(), CreateServices)
-    records = await _hooks(request).services.create(body, _now_ms())
+    records = await _hooks(request).services.create(body, context.now_ms())
     return ok(request, {"serviceIds": [r.id for r in records]})
 
 
@@ -58,7 +52,7 @@ async def update_service(request: web.Request) -> web.Response:
     hooks = _hooks(request)
     await hooks.services.get(service_id)  # 404 before complaining about the body
     body = decode_json(await request.read(), UpdateService)
-    record, revision = await hooks.update_service(service_id, body, _now_ms())
+    record, revision = await hooks.update_service(service_id, body, context.now_ms())
     return ok(request, {"serviceId": record.id, "revision": revision})
 
 

@@ -6,13 +6,12 @@ Readers see it masked (`resources.hosted.credentials.view`); only hosting gets t
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError
+from mcpgw_registry.http import context
+from mcpgw_registry.http.context import Registry
 from mcpgw_registry.http.envelope import ok
-from mcpgw_registry.http.servers import REGISTRY, Registry
 from mcpgw_registry.resources.hosted.credentials import FIELD, CredentialBody, check, view
 from mcpgw_registry.resources.servers.kinds import describe
 from mcpgw_registry.resources.validation import decode_json
@@ -24,7 +23,7 @@ routes = web.RouteTableDef()
 
 async def _ids(request: web.Request) -> tuple[Registry, str, str]:
     """The server (which must be hosted) and the consumer the path names; 404 for either unknown."""
-    registry = request.app[REGISTRY]
+    registry = context.registry(request)
     server, _ = await registry.servers.get(request.match_info["server_id"])
     consumer, _ = await registry.consumers.get(request.match_info["consumer_id"])
     if server.kind != "hosted":
@@ -43,7 +42,7 @@ def _none(server_id: str, consumer_id: str) -> McpgwError:
 async def put_credential(request: web.Request) -> web.Response:
     registry, server_id, consumer_id = await _ids(request)
     credential = check(decode_json(await request.read(), CredentialBody))
-    await registry.hooks.credentials.put(server_id, consumer_id, credential, int(time.time() * 1000))
+    await registry.hooks.credentials.put(server_id, consumer_id, credential, context.now_ms())
     # The server is written again: hosting caches upstream configs by its revision.
     await registry.hooks.refresh(server_id)
     # A consumer deleted meanwhile has had its credentials swept already; this one goes the same way.
