@@ -27,21 +27,13 @@ from mcpgw_registry.resources.consumers.model import (
 )
 from mcpgw_registry.resources.ids import CONSUMER_PREFIX, is_consumer_id, new_id
 from mcpgw_registry.resources.validation import join
-from mcpgw_registry.stores import claims
+from mcpgw_registry.stores import claims, keys
 from mcpgw_registry.stores.kv import Store, StoreConflict
 
 log = logging.getLogger(__name__)
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(ConsumerRecord).decode
-
-
-def _record_key(consumer_id: str) -> str:
-    return f"consumers.{consumer_id}"
-
-
-def _apikey_key(sha256: str) -> str:
-    return f"apikeys.{sha256}"
 
 
 def _not_found(consumer_id: str) -> McpgwError:
@@ -58,7 +50,7 @@ class ConsumerRepository:
     async def find(self, consumer_id: str) -> tuple[ConsumerRecord, int] | None:
         if not is_consumer_id(consumer_id):
             return None
-        entry = await self._store.get(_record_key(consumer_id))
+        entry = await self._store.get(keys.consumer(consumer_id))
         if entry is None:
             return None
         return _decode(entry.value), entry.revision
@@ -71,7 +63,7 @@ class ConsumerRepository:
 
     async def all(self) -> list[tuple[ConsumerRecord, int]]:
         out = []
-        for entry in await self._store.scan("consumers"):
+        for entry in await self._store.scan(keys.CONSUMERS):
             try:
                 out.append((_decode(entry.value), entry.revision))
             except msgspec.DecodeError as exc:
@@ -80,7 +72,7 @@ class ConsumerRepository:
 
     # key claims
 
-    async def _claim_keys(self, consumer_id: str, keys: list[NewKey]) -> None:
+    async def _claim_keys(self, consumer_id: str, new_keys: list[NewKey]) -> None:
         claimed: list[NewKey] = []
 
         async def still_owned(owner: str) -> bool:
@@ -88,11 +80,11 @@ class ConsumerRepository:
             return found is not None and any(c.sha256 == key.credential.sha256 for c in found[0].credentials)
 
         try:
-            for key in keys:
+            for key in new_keys:
                 conflict = McpgwError(ErrorCode.CONFLICT,
                                       f"{join(CONFIG_FIELD, f'credentials[{key.index}].apikey')}: "
                                       "this API key is already in use")
-                await claims.claim(self._store, _apikey_key(key.credential.sha256), consumer_id,
+                await claims.claim(self._store, keys.apikey(key.credential.sha256), consumer_id,
                                    conflict=conflict, still_owned=still_owned)
                 claimed.append(key)
         except BaseException:
@@ -101,7 +93,7 @@ class ConsumerRepository:
 
     async def _release_keys(self, consumer_id: str, hashes: list[str]) -> None:
         for sha256 in hashes:
-            await claims.release(self._store, _apikey_key(sha256), consumer_id)
+            await claims.release(self._store, keys.apikey(sha256), consumer_id)
 
     # writes
 
@@ -122,7 +114,7 @@ class ConsumerRepository:
         self._store.check_size(value)
         await self._claim_keys(record.id, new_keys)
         try:
-            revision = await self._store.create(_record_key(record.id), value)
+            revision = await self._store.create(keys.consumer(record.id), value)
         except BaseException:
             await self._release_keys(record.id, [k.credential.sha256 for k in new_keys])
             raise
@@ -160,7 +152,7 @@ class ConsumerRepository:
         self._store.check_size(value)
         await self._claim_keys(consumer_id, new_keys)
         try:
-            new_revision = await self._store.update(_record_key(consumer_id), value, last=revision)
+            new_revision = await self._store.update(keys.consumer(consumer_id), value, last=revision)
         except BaseException as exc:
             await self._release_keys(consumer_id, [k.credential.sha256 for k in new_keys])
             if isinstance(exc, StoreConflict):
@@ -175,7 +167,7 @@ class ConsumerRepository:
     async def delete(self, consumer_id: str) -> None:
         record, revision = await self.get(consumer_id)
         try:
-            await self._store.delete(_record_key(consumer_id), last=revision)
+            await self._store.delete(keys.consumer(consumer_id), last=revision)
         except StoreConflict:
             raise McpgwError(ErrorCode.CONFLICT, "revision: the consumer was changed by another request; "
                                                  "read it and retry") from None

@@ -1,19 +1,6 @@
 """The configuration store: one NATS JetStream KV bucket, every call bounded by a timeout.
 
-Keys:
-  servers.<id>              a server record (JSON)
-  server-names.<name>       the id owning a server name; created with `create` so names stay
-                            unique even when several registry replicas write at once
-  consumers.<id>            a consumer record (JSON)
-  apikeys.<sha256 hex>      the consumer id owning an API key, unique the same way
-  grants.<id>               an authorization rule (JSON)
-  services.<id>             a service (JSON)
-  service-names.<name>      the id owning a service name (like server-names)
-  links.<kind>.<target>.<holder>
-                            `holder` uses `target`: a server a service (kind `service`), an
-                            assembly a source server (kind `source`); see stores.links
-  upstream-credentials.<server id>.<consumer id>
-                            a consumer's own credential for a hosted server (JSON)
+The keys it holds are listed (and built) in `keys`.
 
 Optimistic concurrency: writers pass the revision they read (`update(..., last=rev)`); a
 concurrent writer makes that fail with `RevisionMismatch`, which the API answers with 409.

@@ -14,16 +14,13 @@ from collections.abc import Iterable
 from typing import Literal
 
 from mcpgw.contracts.errors import McpgwError
+from mcpgw_registry.stores import keys
 from mcpgw_registry.stores.kv import KeyExists, Store, StoreConflict
 
 log = logging.getLogger(__name__)
 
 LinkKind = Literal["service", "source"]
 Link = tuple[LinkKind, str]  # (kind, target id); the holder is the record being written
-
-
-def _key(kind: LinkKind, target: str, holder: str) -> str:
-    return f"links.{kind}.{target}.{holder}"
 
 
 class Links:
@@ -33,7 +30,7 @@ class Links:
     async def add(self, holder: str, links: Iterable[Link]) -> None:
         for kind, target in links:
             try:
-                await self._store.create(_key(kind, target, holder), b"1")
+                await self._store.create(keys.link(kind, target, holder), b"1")
             except KeyExists:
                 pass
 
@@ -41,11 +38,11 @@ class Links:
         """Best effort: a leftover link only costs a reader one check."""
         for kind, target in links:
             try:
-                await self._store.delete(_key(kind, target, holder))
+                await self._store.delete(keys.link(kind, target, holder))
             except (McpgwError, StoreConflict) as exc:
                 log.warning("could not remove link %s %s -> %s: %s", kind, holder, target, exc)
 
     async def holders(self, kind: LinkKind, target: str) -> list[str]:
         """Ids of the records that may use `target` (verify each: see the module's docstring)."""
-        prefix = f"links.{kind}.{target}"
+        prefix = keys.links(kind, target)
         return [entry.key[len(prefix) + 1:] for entry in await self._store.scan(prefix)]

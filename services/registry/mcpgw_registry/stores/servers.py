@@ -41,7 +41,7 @@ from mcpgw_registry.resources.servers.model import (
 from mcpgw_registry.resources.servers.snapshots import SnapshotCache, build_snapshot
 from mcpgw_registry.resources.tools.document import parse_tools
 from mcpgw_registry.resources.tools.secrets import MASK, restore_from
-from mcpgw_registry.stores import claims
+from mcpgw_registry.stores import claims, keys
 from mcpgw_registry.stores.blobs import BlobStore
 from mcpgw_registry.stores.kv import Store, StoreConflict
 from mcpgw_registry.stores.server_storage import DEFAULT_INLINE_BYTES, ServerStorage, Tools, references
@@ -55,14 +55,6 @@ SWAGGER_FIELD = "mcpServerConfig.swaggerConfig"
 DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 
 _encode = msgspec.json.Encoder().encode
-
-
-def _record_key(server_id: str) -> str:
-    return f"servers.{server_id}"
-
-
-def _name_key(name: str) -> str:
-    return f"server-names.{name}"
 
 
 def _not_found(server_id: str) -> McpgwError:
@@ -114,7 +106,7 @@ class ServerRepository:
     async def find(self, server_id: str) -> tuple[ServerRecord, int] | None:
         if not is_server_id(server_id):
             return None
-        entry = await self._store.get(_record_key(server_id))
+        entry = await self._store.get(keys.server(server_id))
         if entry is None:
             return None
         return await self._storage.decode(entry.value), entry.revision
@@ -122,7 +114,7 @@ class ServerRepository:
     async def find_by_name(self, name: str) -> tuple[ServerRecord, int] | None:
         if len(name) > MAX_NAME or not NAME_RE.match(name):
             return None
-        entry = await self._store.get(_name_key(name))
+        entry = await self._store.get(keys.server_name(name))
         owner = claims.owner_of(entry.value) if entry is not None else None
         if owner is None:
             return None
@@ -133,7 +125,7 @@ class ServerRepository:
 
     async def all(self) -> list[tuple[ServerRecord, int]]:
         out = []
-        for entry in await self._store.scan("servers"):
+        for entry in await self._store.scan(keys.SERVERS):
             try:
                 out.append((await self._storage.decode(entry.value), entry.revision))
             except msgspec.DecodeError as exc:
@@ -242,16 +234,16 @@ class ServerRepository:
             found = await self.find(owner)
             return found is not None and found[0].name == body.name
 
-        await claims.claim(self._store, _name_key(body.name), server_id, still_owned=still_owned,
+        await claims.claim(self._store, keys.server_name(body.name), server_id, still_owned=still_owned,
                            conflict=McpgwError(ErrorCode.CONFLICT,
                                                f"name: an MCP server named {body.name!r} already exists"))
         try:
             await self._put_blobs(blobs)
             await self.hooks.before_write(record)
-            revision = await self._store.create(_record_key(server_id), encoded.value)
+            revision = await self._store.create(keys.server(server_id), encoded.value)
         except BaseException:
             await self._delete_blobs(blobs)
-            await claims.release(self._store, _name_key(body.name), server_id)
+            await claims.release(self._store, keys.server_name(body.name), server_id)
             raise
         self._remember(draft.snapshot, revision)
         await self._events.server(server_id, "put", record.name, revision)
@@ -350,7 +342,7 @@ class ServerRepository:
         await self._put_blobs(blobs)
         try:
             await self.hooks.before_write(record)
-            new_revision = await self._store.update(_record_key(record.id), encoded.value, last=revision)
+            new_revision = await self._store.update(keys.server(record.id), encoded.value, last=revision)
         except BaseException as exc:
             await self._drop_unless_used(blobs, record.id)
             if isinstance(exc, StoreConflict):
@@ -389,11 +381,11 @@ class ServerRepository:
     async def delete(self, server_id: str) -> None:
         record, revision = await self.get(server_id)
         try:
-            await self._store.delete(_record_key(server_id), last=revision)
+            await self._store.delete(keys.server(server_id), last=revision)
         except StoreConflict:
             raise _changed_concurrently() from None
         # If this fails the name stays claimed by a missing record, which `claims` takes over later.
-        await claims.release(self._store, _name_key(record.name), server_id)
+        await claims.release(self._store, keys.server_name(record.name), server_id)
         self._snapshots.drop(server_id)
         await self._delete_blobs(references(record))
         await self._events.server(server_id, "delete", record.name, revision)

@@ -22,7 +22,7 @@ from mcpgw_registry.resources.services import (
     check_config,
     check_source_type,
 )
-from mcpgw_registry.stores import claims
+from mcpgw_registry.stores import claims, keys
 from mcpgw_registry.stores.kv import Store, StoreConflict
 
 log = logging.getLogger(__name__)
@@ -31,14 +31,6 @@ MAX_PER_REQUEST = 50
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(ServiceRecord).decode
-
-
-def _record_key(service_id: str) -> str:
-    return f"services.{service_id}"
-
-
-def _name_key(name: str) -> str:
-    return f"service-names.{name}"
 
 
 def not_found(service_id: str, field: str = "serviceId") -> McpgwError:
@@ -59,7 +51,7 @@ class ServiceRepository:
     async def find(self, service_id: str) -> tuple[ServiceRecord, int] | None:
         if not is_service_id(service_id):
             return None
-        entry = await self._store.get(_record_key(service_id))
+        entry = await self._store.get(keys.service(service_id))
         if entry is None:
             return None
         return _decode(entry.value), entry.revision
@@ -72,7 +64,7 @@ class ServiceRepository:
 
     async def all(self) -> list[tuple[ServiceRecord, int]]:
         out = []
-        for entry in await self._store.scan("services"):
+        for entry in await self._store.scan(keys.SERVICES):
             try:
                 out.append((_decode(entry.value), entry.revision))
             except msgspec.DecodeError as exc:
@@ -104,12 +96,12 @@ class ServiceRepository:
             for i, record in enumerate(records):
                 await self._claim(record, f"serviceConfigs[{i}].name")
                 claimed.append(record)
-                written.append((record, await self._store.create(_record_key(record.id), _encode(record))))
+                written.append((record, await self._store.create(keys.service(record.id), _encode(record))))
         except BaseException:
             for record, _ in written:
                 await self._forget(record)
             for record in claimed:
-                await claims.release(self._store, _name_key(record.name), record.id)
+                await claims.release(self._store, keys.service_name(record.name), record.id)
             raise
         for record, revision in written:
             await self._events.service(record.id, "put", record.name, revision)
@@ -120,13 +112,13 @@ class ServiceRepository:
             found = await self.find(owner)
             return found is not None and found[0].name == record.name
 
-        await claims.claim(self._store, _name_key(record.name), record.id, still_owned=still_owned,
+        await claims.claim(self._store, keys.service_name(record.name), record.id, still_owned=still_owned,
                            conflict=McpgwError(ErrorCode.CONFLICT,
                                                f"{field}: a service named {record.name!r} already exists"))
 
     async def _forget(self, record: ServiceRecord) -> None:
         try:
-            await self._store.delete(_record_key(record.id))
+            await self._store.delete(keys.service(record.id))
         except Exception as exc:  # keep the original error
             log.warning("could not remove service %s after a failed request: %s", record.id, exc)
 
@@ -138,7 +130,7 @@ class ServiceRepository:
         if check is not None:
             await check(updated)
         try:
-            new_revision = await self._store.update(_record_key(service_id), _encode(updated), last=revision)
+            new_revision = await self._store.update(keys.service(service_id), _encode(updated), last=revision)
         except StoreConflict:
             raise _changed_concurrently() from None
         await self._events.service(service_id, "put", updated.name, new_revision)
@@ -147,9 +139,9 @@ class ServiceRepository:
     async def delete(self, service_id: str) -> ServiceRecord:
         record, revision = await self.get(service_id)
         try:
-            await self._store.delete(_record_key(service_id), last=revision)
+            await self._store.delete(keys.service(service_id), last=revision)
         except StoreConflict:
             raise _changed_concurrently() from None
-        await claims.release(self._store, _name_key(record.name), service_id)
+        await claims.release(self._store, keys.service_name(record.name), service_id)
         await self._events.service(service_id, "delete", record.name, revision)
         return record

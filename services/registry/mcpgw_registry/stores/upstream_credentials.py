@@ -13,12 +13,10 @@ import msgspec
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError
 from mcpgw.contracts.hosting import UpstreamCredential
+from mcpgw_registry.stores import keys
 from mcpgw_registry.stores.kv import Store, StoreConflict
 
 log = logging.getLogger(__name__)
-
-_PREFIX = "upstream-credentials"
-
 
 class ConsumerCredential(msgspec.Struct, kw_only=True, omit_defaults=True):
     v: int = 1
@@ -30,21 +28,12 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(ConsumerCredential).decode
 
 
-def _key(server_id: str, consumer_id: str) -> str:
-    return f"{_PREFIX}.{server_id}.{consumer_id}"
-
-
-def _ids(key: str) -> tuple[str, str]:
-    _, server_id, consumer_id = key.split(".")
-    return server_id, consumer_id
-
-
 class ConsumerCredentials:
     def __init__(self, store: Store) -> None:
         self._store = store
 
     async def get(self, server_id: str, consumer_id: str) -> UpstreamCredential | None:
-        entry = await self._store.get(_key(server_id, consumer_id))
+        entry = await self._store.get(keys.upstream_credential(server_id, consumer_id))
         if entry is None:
             return None
         try:
@@ -54,7 +43,7 @@ class ConsumerCredentials:
             return None
 
     async def put(self, server_id: str, consumer_id: str, credential: UpstreamCredential, now_ms: int) -> None:
-        key = _key(server_id, consumer_id)
+        key = keys.upstream_credential(server_id, consumer_id)
         value = _encode(ConsumerCredential(credential=credential, updated_ms=now_ms))
         # Last writer wins: a credential replaces the one before it whatever that was.
         entry = await self._store.get(key)
@@ -68,21 +57,21 @@ class ConsumerCredentials:
                                                  "time; read it and retry") from None
 
     async def delete(self, server_id: str, consumer_id: str) -> bool:
-        key = _key(server_id, consumer_id)
+        key = keys.upstream_credential(server_id, consumer_id)
         if await self._store.get(key) is None:
             return False
         await self._store.delete(key)
         return True
 
     async def delete_for_server(self, server_id: str) -> None:
-        for entry in await self._store.scan(f"{_PREFIX}.{server_id}"):
+        for entry in await self._store.scan(keys.upstream_credentials(server_id)):
             await self._store.delete(entry.key)
 
     async def delete_for_consumer(self, consumer_id: str) -> list[str]:
         """Remove the consumer's credentials; the ids of the servers that had one."""
         servers = []
-        for entry in await self._store.scan(f"{_PREFIX}.*"):
-            server_id, owner = _ids(entry.key)
+        for entry in await self._store.scan(keys.upstream_credentials("*")):
+            server_id, owner = keys.upstream_credential_ids(entry.key)
             if owner == consumer_id:
                 await self._store.delete(entry.key)
                 servers.append(server_id)
