@@ -13,6 +13,7 @@
     app.py       the composition root: builds the stores, serves the bus, mounts the routes
     service.py   the process (`python -m mcpgw_registry`), settings.py its settings
 
-Dependencies point one way: http and bus use stores and importing, those use resources; a
-rule another service applies as well lives in the shared package (`mcpgw.*`), never here.
+Handlers (http, bus) call stores and importing, which work on resources and publish change
+events through `bus.events`; a rule another service applies as well lives in the shared package
+(`mcpgw.*`), never here.
 """

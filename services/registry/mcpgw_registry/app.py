@@ -18,6 +18,7 @@ from mcpgw_registry.resources.servers.snapshots import SnapshotCache
 from mcpgw_registry.settings import RegistrySettings
 from mcpgw_registry.stores.blobs import BlobStore
 from mcpgw_registry.stores.consumers import ConsumerRepository
+from mcpgw_registry.stores.grant_records import GrantRecords
 from mcpgw_registry.stores.grants import GrantRepository
 from mcpgw_registry.stores.hooks import LinkedHooks
 from mcpgw_registry.stores.kv import Store
@@ -39,14 +40,16 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
         events = Events(bus)
         blobs = BlobStore(bus.nc, settings.import_bucket_name, replicas=settings.kv_replicas,
                           timeout=settings.request_timeout)
-        servers = ServerRepository(store, events, SnapshotCache(), blobs, max_import_bytes=settings.max_body_bytes,
-                                   inline_bytes=settings.inline_record_bytes,
+        # Deleting a server or a consumer deletes its grants (see stores.grant_records).
+        grant_records = GrantRecords(store, events)
+        servers = ServerRepository(store, events, SnapshotCache(), blobs, grant_records,
+                                   max_import_bytes=settings.max_body_bytes, inline_bytes=settings.inline_record_bytes,
                                    max_snapshot_bytes=settings.max_snapshot_bytes)
-        consumers = ConsumerRepository(store, events)
-        grants = GrantRepository(store, events, consumers, servers)
+        consumers = ConsumerRepository(store, events, grant_records)
+        grants = GrantRepository(grant_records, consumers, servers)
         credentials = ConsumerCredentials(store)
         hooks = LinkedHooks(servers, ServiceRepository(store, events), credentials, Links(store), events, bus)
-        servers.hooks = hooks
+        servers.hooks = consumers.hooks = hooks
         await bus_handlers.serve(bus, store, servers, consumers, grants, credentials)
         app[REGISTRY] = Registry(bus=bus, servers=servers, consumers=consumers, grants=grants, hooks=hooks,
                                  tool_ops=ToolOperations(servers))

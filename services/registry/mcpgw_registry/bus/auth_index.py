@@ -15,7 +15,7 @@ async def build(store: Store, consumers: ConsumerRepository, grants: GrantReposi
     # so auth can tell whether its index reflects a change the edge has already heard of.
     revision = await store.last_revision()
     credentials = [to_credentials(record) for record, _ in await consumers.all()]
-    known = {c.consumer_id for c in credentials}
-    # A rule whose consumer is gone (deleted while the rule was written) grants nothing.
-    rules = [to_grant(record) for record, _ in await grants.all() if record.consumer_id in known]
+    # Only rules whose consumer and server exist: a deleted owner's rules grant nothing, also before
+    # they are swept (see stores.grant_records).
+    rules = [to_grant(record) for record, _ in await grants.all()]
     return AuthIndex(consumers=credentials, grants=rules, revision=revision)

@@ -63,9 +63,6 @@ async def update_consumer(request: web.Request) -> web.Response:
 @routes.delete("/v1/consumers/{consumer_id}")
 async def delete_consumer(request: web.Request) -> web.Response:
     consumer_id = request.match_info["consumer_id"]
+    # Its rules and upstream credentials go with it (see stores.consumers).
     await context.registry(request).consumers.delete(consumer_id)
-    # Its rules go too (the auth index ignores them already: they name no consumer it knows).
-    await context.registry(request).grants.delete_where(consumer_id=consumer_id)
-    # And its own upstream credentials (the servers that had one are rewritten: see stores.hooks).
-    await context.registry(request).hooks.consumer_deleted(consumer_id)
     return ok(request)

@@ -140,8 +140,8 @@ async def update_server(request: web.Request) -> web.Response:
 @routes.delete("/v1/mcp-servers/{server_id}")
 async def delete_server(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
+    # Its grants, links and credentials go with it (see stores.servers).
     await context.registry(request).servers.delete(server_id)
-    await context.registry(request).grants.delete_where(server_id=server_id)
     return ok(request)
 
 

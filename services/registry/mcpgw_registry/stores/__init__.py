@@ -4,5 +4,5 @@
 `claims` unique names across replicas, `links` who uses what. One repository per resource checks
 everything first and then writes, undoing a half-done request; `hooks` keeps servers consistent
 with the resources they draw on, and a deleted consumer's or server's grants go with it (see
-`grants`: a grant counts only while both exist).
+`grant_records`: a grant counts only while both exist). `keys` lists every key of the bucket.
 """

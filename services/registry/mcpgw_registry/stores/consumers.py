@@ -28,6 +28,7 @@ from mcpgw_registry.resources.consumers.model import (
 from mcpgw_registry.resources.ids import CONSUMER_PREFIX, is_consumer_id, new_id
 from mcpgw_registry.resources.validation import join
 from mcpgw_registry.stores import claims, keys
+from mcpgw_registry.stores.grant_records import GrantRecords
 from mcpgw_registry.stores.kv import Store, StoreConflict
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,21 @@ def _not_found(consumer_id: str) -> McpgwError:
     return McpgwError(ErrorCode.NOT_FOUND, f"consumerId: no consumer {consumer_id!r}")
 
 
+class ConsumerHooks:
+    """What a consumer's deletion involves beyond its record and its rules; this base does nothing,
+    `hooks.LinkedHooks` (its upstream credentials) is the real one."""
+
+    async def consumer_deleted(self, consumer_id: str) -> None:
+        """After the consumer was deleted."""
+
+
 class ConsumerRepository:
-    def __init__(self, store: Store, events: Events) -> None:
+    def __init__(self, store: Store, events: Events, grants: GrantRecords) -> None:
         self._store = store
         self._events = events
+        self._grants = grants
+        # Set by the app once the resources consumers link to are up (see stores.hooks).
+        self.hooks = ConsumerHooks()
 
     # reads
 
@@ -165,8 +177,10 @@ class ConsumerRepository:
         return updated, new_revision, new_keys
 
     async def delete(self, consumer_id: str) -> None:
+        """Delete the consumer and what is its alone: key claims, rules, upstream credentials."""
         record, revision = await self.get(consumer_id)
         try:
+            # The commit point: from here on no reader honours the consumer's rules (see grant_records).
             await self._store.delete(keys.consumer(consumer_id), last=revision)
         except StoreConflict:
             raise McpgwError(ErrorCode.CONFLICT, "revision: the consumer was changed by another request; "
@@ -179,3 +193,6 @@ class ConsumerRepository:
         except McpgwError as exc:
             log.warning("no revision for the deletion event of %s: %s", consumer_id, exc.message)
         await self._events.consumer(consumer_id, "delete", record.name, revision)
+        await self._grants.drop_orphans()
+        # Its own upstream credentials (the servers that had one are rewritten: see stores.hooks).
+        await self.hooks.consumer_deleted(consumer_id)

@@ -22,11 +22,11 @@ from mcpgw_registry.bus.events import Events
 from mcpgw_registry.resources.assembly import sources
 from mcpgw_registry.resources.assembly.tool_names import CHECK_TIMEOUT, ToolNames
 from mcpgw_registry.resources.hosted.backend import check_scene, resolve
-from mcpgw_registry.resources.servers.kinds import ServerHooks
 from mcpgw_registry.resources.servers.model import BackendConfig, ServerRecord
 from mcpgw_registry.resources.services import ServiceRecord, UpdateService, split_address
+from mcpgw_registry.stores.consumers import ConsumerHooks
 from mcpgw_registry.stores.links import Link, Links
-from mcpgw_registry.stores.servers import ServerRepository
+from mcpgw_registry.stores.servers import ServerHooks, ServerRepository
 from mcpgw_registry.stores.services import ServiceRepository
 from mcpgw_registry.stores.upstream_credentials import ConsumerCredentials
 
@@ -57,7 +57,7 @@ def _uses_service(record: ServerRecord, service_id: str) -> bool:
     return any(s.service_id == service_id for b in _backends(record) for s in b.services)
 
 
-class LinkedHooks(ServerHooks):
+class LinkedHooks(ServerHooks, ConsumerHooks):
     def __init__(self, servers: ServerRepository, services: ServiceRepository, credentials: ConsumerCredentials,
                  links: Links, events: Events, bus: Bus) -> None:
         self.servers = servers

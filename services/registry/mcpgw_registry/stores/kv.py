@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -159,7 +159,13 @@ class Store:
         marker = f"$KV.{bucket}."
         info = await self._js.stream_info(status.stream_info.config.name or f"KV_{bucket}",
                                           subjects_filter=f"{marker}{prefix}.*")
-        keys = sorted(subject[len(marker):] for subject in (info.state.subjects or {}))
+        return await self._current(sorted(subject[len(marker):] for subject in (info.state.subjects or {})))
+
+    async def get_many(self, keys: Iterable[str]) -> list[Entry]:
+        """The current value of each of `keys` that exists, in the order given."""
+        return await self._call("get", self._current(list(keys)))
+
+    async def _current(self, keys: list[str]) -> list[Entry]:
         limit = asyncio.Semaphore(32)
 
         async def current(key: str) -> Entry | None:

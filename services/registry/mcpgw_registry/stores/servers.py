@@ -24,7 +24,7 @@ from mcpgw_registry.importing.overrides import ImportSettings
 from mcpgw_registry.importing.plan import ImportPlan, load_generated, plan_import
 from mcpgw_registry.importing.render import render
 from mcpgw_registry.resources.ids import SERVER_PREFIX, is_server_id, new_id
-from mcpgw_registry.resources.servers.kinds import ServerHooks, check_tools_allowed
+from mcpgw_registry.resources.servers.kinds import check_tools_allowed
 from mcpgw_registry.resources.servers.model import (
     MAX_NAME,
     NAME_RE,
@@ -43,6 +43,7 @@ from mcpgw_registry.resources.tools.document import parse_tools
 from mcpgw_registry.resources.tools.secrets import MASK, restore_from
 from mcpgw_registry.stores import claims, keys
 from mcpgw_registry.stores.blobs import BlobStore
+from mcpgw_registry.stores.grant_records import GrantRecords
 from mcpgw_registry.stores.kv import Store, StoreConflict
 from mcpgw_registry.stores.server_storage import DEFAULT_INLINE_BYTES, ServerStorage, Tools, references
 
@@ -79,12 +80,32 @@ async def _parse(text: str, fmt: ToolsFormat, root: str = "") -> ToolsDocument:
     return await asyncio.to_thread(parse_tools, text, fmt, root=root)
 
 
+class ServerHooks:
+    """What a server write involves beyond its own record; `ServerRepository` calls these.
+
+    This base does nothing (a repository on its own); `hooks.LinkedHooks` is the real one.
+    """
+
+    async def prepare(self, record: ServerRecord, previous: ServerRecord | None) -> None:
+        """Checks against other resources, before anything is written; may fill in `record`."""
+
+    async def before_write(self, record: ServerRecord) -> None:
+        """Right before `record` is written."""
+
+    async def written(self, record: ServerRecord, previous: ServerRecord | None) -> None:
+        """After `record` was written over `previous` (None: created)."""
+
+    async def deleted(self, record: ServerRecord) -> None:
+        """After `record` was deleted."""
+
+
 class ServerRepository:
-    def __init__(self, store: Store, events: Events, snapshots: SnapshotCache, blobs: BlobStore, *,
-                 max_import_bytes: int, inline_bytes: int = DEFAULT_INLINE_BYTES,
+    def __init__(self, store: Store, events: Events, snapshots: SnapshotCache, blobs: BlobStore, grants: GrantRecords,
+                 *, max_import_bytes: int, inline_bytes: int = DEFAULT_INLINE_BYTES,
                  max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES) -> None:
         self._store = store
         self._events = events
+        self._grants = grants
         self._snapshots = snapshots
         self.blobs = blobs
         # Never so close to the KV limit that a record with its tools moved out could still not fit.
@@ -379,8 +400,10 @@ class ServerRepository:
         await self._delete_blobs(name for name in names if name not in used)
 
     async def delete(self, server_id: str) -> None:
+        """Delete the server and what is its alone: name claim, objects, links, credentials, grants."""
         record, revision = await self.get(server_id)
         try:
+            # The commit point: from here on no reader honours the server's grants (see grant_records).
             await self._store.delete(keys.server(server_id), last=revision)
         except StoreConflict:
             raise _changed_concurrently() from None
@@ -390,3 +413,4 @@ class ServerRepository:
         await self._delete_blobs(references(record))
         await self._events.server(server_id, "delete", record.name, revision)
         await self.hooks.deleted(record)
+        await self._grants.drop_orphans()

@@ -7,13 +7,8 @@ else is a REST API converted to MCP tools.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.registry import ServerKind
-
-if TYPE_CHECKING:  # model.py imports this module
-    from mcpgw_registry.resources.servers.model import ServerRecord
 
 HOSTED_PROTOCOLS = ("SSE", "StreamableHTTP")
 
@@ -64,22 +59,3 @@ def check_tools_allowed(kind: ServerKind, has_tools: bool, field: str) -> None:
     if kind == "assembly":
         raise invalid(field, "an assembly has no tools document: its tools come from assembledSources "
                              "(remove mcpServerConfig, or send it as null to drop stored tools)")
-
-
-class ServerHooks:
-    """What a server write involves beyond its own record; `ServerRepository` calls these.
-
-    This base does nothing (a repository on its own); `stores.hooks.LinkedHooks` is the real one.
-    """
-
-    async def prepare(self, record: ServerRecord, previous: ServerRecord | None) -> None:
-        """Checks against other resources, before anything is written; may fill in `record`."""
-
-    async def before_write(self, record: ServerRecord) -> None:
-        """Right before `record` is written."""
-
-    async def written(self, record: ServerRecord, previous: ServerRecord | None) -> None:
-        """After `record` was written over `previous` (None: created)."""
-
-    async def deleted(self, record: ServerRecord) -> None:
-        """After `record` was deleted."""
