@@ -16,10 +16,10 @@ from typing import Any
 import msgspec
 
 from mcpgw.contracts import ToolArg, ToolSpec, invalid
+from mcpgw.json_schema import ARG_TYPES
 from mcpgw_toolexec.failures import ToolFailure
 
 _INT_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
-_KNOWN_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
 _decode_any = msgspec.json.Decoder().decode
 
 
@@ -101,10 +101,10 @@ def _schema_type(prop: Mapping[str, Any]) -> tuple[str | None, bool]:
         kinds = [k for k in kind if k != "null"]
         nullable = len(kinds) < len(kind)
         single = kinds[0] if len(kinds) == 1 else None
-        return (single if single in _KNOWN_TYPES else None), nullable
+        return (single if single in ARG_TYPES else None), nullable
     any_of = prop.get("anyOf")
     nullable = isinstance(any_of, list) and {"type": "null"} in any_of
-    return (kind if isinstance(kind, str) and kind in _KNOWN_TYPES else None), nullable
+    return (kind if isinstance(kind, str) and kind in ARG_TYPES else None), nullable
 
 
 def decode_arguments(raw: msgspec.Raw | bytes) -> dict[str, Any]:

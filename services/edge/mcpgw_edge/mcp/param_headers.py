@@ -25,14 +25,13 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
+from mcpgw.json_schema import HEADER_TYPES, X_MCP_HEADER
 from mcpgw_edge.mcp.modern import HEADER_MISMATCH, Refusal, decode_header_value
 from mcpgw_edge.servers import ServerEntry
 
-X_MCP_HEADER = "x-mcp-header"
 HEADER_PREFIX = "Mcp-Param-"
 _KEY_PREFIX = HEADER_PREFIX.lower()
 _MARK = X_MCP_HEADER.encode()
-_TYPES = frozenset({"string", "integer", "boolean"})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # What a header value may hold (RFC 9110 field-value: VCHAR, SP, HTAB).
 _VALUE = re.compile(r"[\t\x20-\x7e]*")
@@ -91,7 +90,7 @@ def extract(entry: bytes) -> tuple[ParamHeader, ...]:
             continue
         name = node.get(X_MCP_HEADER)
         kind = node.get("type")
-        if (path and isinstance(name, str) and _TOKEN.fullmatch(name) and isinstance(kind, str) and kind in _TYPES
+        if (path and isinstance(name, str) and _TOKEN.fullmatch(name) and isinstance(kind, str) and kind in HEADER_TYPES
                 and name.lower() not in seen):
             seen.add(name.lower())
             found.append(ParamHeader(path, name, kind))

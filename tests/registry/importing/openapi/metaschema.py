@@ -3,7 +3,7 @@
 The 2020-12 metaschema checks each subschema with the metaschema again, so a schema is valid iff
 every node in it is valid with its subschemas replaced by `{}`. Imported schemas repeat the same
 small nodes over and over (`{"type": "string"}`, shared definitions), so checking each distinct
-shallow node once is equivalent and far cheaper. A keyword missing from the lists below is not
+shallow node once is equivalent and far cheaper. A keyword missing from the lists used here is not
 a hole: its value is then left in place and checked in full as part of its parent.
 """
 
@@ -14,20 +14,21 @@ from typing import Any
 import jsonschema
 import msgspec
 
-_ONE = ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
-        "unevaluatedItems", "unevaluatedProperties", "contentSchema")
-_MAP = ("properties", "patternProperties", "$defs", "dependentSchemas")
-_LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
+from mcpgw.json_schema import (
+    COUNT_KEYWORDS,
+    FLAG_KEYWORDS,
+    NUMBER_KEYWORDS,
+    SUBSCHEMA,
+    SUBSCHEMA_LISTS,
+    SUBSCHEMA_MAPS,
+    TEXT_KEYWORDS,
+)
+
 # Keywords the metaschema constrains only by the shape of their value: a valid value is replaced
 # by a representative, so nodes that differ only in prose, names or bounds are checked once. An
 # invalid value is left as it is, for the metaschema to reject.
 _ANY = ("default", "const")
-_STRING = ("description", "title", "$comment", "format", "pattern", "contentEncoding", "contentMediaType",
-           "$ref", "$anchor", "$id", "$schema", "$dynamicRef", "$dynamicAnchor")
-_NUMBER = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-_COUNT = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", "minContains",
-          "maxContains")
-_FLAG = ("uniqueItems", "readOnly", "writeOnly", "deprecated")
+_STRING = TEXT_KEYWORDS | {"pattern"}
 
 
 def _representative(key: str, value: Any) -> Any:
@@ -37,13 +38,13 @@ def _representative(key: str, value: Any) -> Any:
         return ""
     if key in ("enum", "examples") and isinstance(value, list):
         return []
-    if key in _NUMBER and isinstance(value, int | float) and not isinstance(value, bool):
+    if key in NUMBER_KEYWORDS and isinstance(value, int | float) and not isinstance(value, bool):
         return 0
     if key == "multipleOf" and isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return 1
-    if key in _COUNT and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if key in COUNT_KEYWORDS and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return 0
-    if key in _FLAG and isinstance(value, bool):
+    if key in FLAG_KEYWORDS and isinstance(value, bool):
         return False
     if key == "required" and isinstance(value, list) and all(isinstance(v, str) for v in value) \
             and len(set(value)) == len(value):
@@ -65,13 +66,15 @@ def check_schema(schema: Any) -> None:
             continue
         shallow: dict[str, Any] = {}
         for key, value in node.items():
-            if key in _ONE and isinstance(value, dict | bool):
+            if key in SUBSCHEMA and isinstance(value, dict | bool):
                 shallow[key] = {}
                 stack.append(value)
-            elif key in _MAP and isinstance(value, dict) and all(isinstance(v, dict | bool) for v in value.values()):
+            elif key in SUBSCHEMA_MAPS and isinstance(value, dict) and all(
+                    isinstance(v, dict | bool) for v in value.values()):
                 shallow[key] = {}  # the names are free; each value is a schema, checked on its own
                 stack.extend(value.values())
-            elif key in _LIST and isinstance(value, list) and value and all(isinstance(v, dict | bool) for v in value):
+            elif key in SUBSCHEMA_LISTS and isinstance(value, list) and value and all(
+                    isinstance(v, dict | bool) for v in value):
                 shallow[key] = [{}]  # non-empty is all the metaschema asks of the list itself
                 stack.extend(value)
             else:

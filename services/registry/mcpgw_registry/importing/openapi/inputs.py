@@ -20,16 +20,14 @@ from typing import Any
 
 from mcpgw.contracts.tools import ArgType, ToolArg
 from mcpgw.http_names import is_token
+from mcpgw.json_schema import ARG_TYPES, HEADER_TYPES, X_MCP_HEADER
 from mcpgw_registry.importing.openapi import media, naming, sendable, text
 from mcpgw_registry.importing.openapi.operations import Body, Operation, Param
 from mcpgw_registry.importing.openapi.schemas import INPUT_BUDGET, Ctx, SchemaConverter
 
 WHOLE_BODY = "$body"
 BODY_ARG = "body"
-_ARG_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
 _LOCATION_LABEL = {"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie", "body": "Body"}
-X_MCP_HEADER = "x-mcp-header"
-_HEADER_TYPES = frozenset({"string", "integer", "boolean"})
 # Header names that carry a credential: the spec says such values SHOULD NOT be mirrored.
 _SECRET_HEADER = re.compile(r"auth|token|secret|passw|api[-_]?key|cookie|credential|signature|session",
                             re.IGNORECASE)
@@ -254,7 +252,7 @@ def _mirror_headers(schema: dict[str, Any], fields: list[Field], notes: list[str
 
 def _primitive(schema: dict[str, Any]) -> bool:
     kind = schema.get("type")
-    return isinstance(kind, str) and kind in _HEADER_TYPES
+    return isinstance(kind, str) and kind in HEADER_TYPES
 
 
 # -- names ---------------------------------------------------------------------------------
@@ -374,7 +372,7 @@ def _arg_type(schema: Any) -> ArgType | None:
     if isinstance(kind, list):
         kinds = [k for k in kind if k != "null"]
         kind = kinds[0] if len(kinds) == 1 else None
-    return kind if isinstance(kind, str) and kind in _ARG_TYPES else None  # type: ignore[return-value]
+    return kind if isinstance(kind, str) and kind in ARG_TYPES else None  # type: ignore[return-value]
 
 
 def _desc(schema: Any) -> str:

@@ -20,13 +20,22 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mcpgw.contracts.errors import McpgwError
+from mcpgw.json_schema import (
+    COUNT_KEYWORDS,
+    FLAG_KEYWORDS,
+    JSON_TYPES,
+    NUMBER_KEYWORDS,
+    SUBSCHEMA,
+    SUBSCHEMA_LISTS,
+    SUBSCHEMA_MAPS,
+    TEXT_KEYWORDS,
+)
 from mcpgw_registry.importing.openapi import text
 from mcpgw_registry.importing.openapi.problems import SkipOperation, ref_failure
 from mcpgw_registry.importing.openapi.refs import DOC_BASE, RefError, Resolver, Target
 
 Mode = Literal["input", "output"]
 
-JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 # A referenced schema this small (in subschemas) is copied where it is used rather than
 # referenced: most tool schemas then need no `$defs` at all.
 INLINE_MAX = 40
@@ -43,9 +52,17 @@ SCHEMA_DESCRIPTION_LIMIT = 400
 
 _SKIP_SCAN = frozenset({"example", "examples", "default", "enum", "const", "externalDocs", "xml"})
 _ANNOTATIONS = ("title", "description", "default", "deprecated", "examples")
-_COUNT = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties",
-          "minContains", "maxContains")
-_NUMBER = ("minimum", "maximum")
+# What the result carries of the 2020-12 vocabulary (`mcpgw.json_schema`). Left out: `additionalItems`
+# (2019-09, `items` took its place), `contentSchema` (describes encoded content; no client acts on
+# it), the `$`-keywords that would re-root our `#/$defs` references, and readOnly/writeOnly (applied:
+# such properties leave input or output schemas). allOf is merged apart (`_all_of`); the exclusive
+# bounds depend on `minimum`/`maximum` (`_exclusive`); properties and description are converted.
+_ONE = SUBSCHEMA - {"additionalItems", "contentSchema"}
+_LISTS = SUBSCHEMA_LISTS - {"allOf"}
+_MAPS = SUBSCHEMA_MAPS - {"properties", "$defs", "definitions"}
+_TEXT = TEXT_KEYWORDS - {"description", "$id", "$schema", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor"}
+_NUMBER = NUMBER_KEYWORDS - {"exclusiveMinimum", "exclusiveMaximum"}
+_FLAG = FLAG_KEYWORDS - {"readOnly", "writeOnly"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 # Output schemas keep structure only: descriptions and examples of responses made imported
 # documents ten times larger (Kubernetes, Stripe) and serve no client that validates results.
@@ -447,15 +464,14 @@ class SchemaConverter:
         if key == "properties":
             if isinstance(value, dict):
                 return self._properties(value, node, out, mode, ctx, base)
-        elif key in ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
-                     "unevaluatedProperties", "unevaluatedItems"):
+        elif key in _ONE:
             if isinstance(value, list) and key == "items":  # tuple form, never valid OpenAPI
                 return self._list("prefixItems", value, out, mode, ctx, base)
             if isinstance(value, dict | bool):
                 sub = self._node(value, mode, ctx, base)
                 out[key] = sub.schema
                 return sub.size, sub.depth
-        elif key in ("anyOf", "oneOf", "prefixItems"):
+        elif key in _LISTS:
             if isinstance(value, list) and value:
                 target = "anyOf" if key in ("anyOf", "oneOf") else key
                 if target in out:  # both anyOf and oneOf: both must hold
@@ -464,7 +480,7 @@ class SchemaConverter:
                     out["allOf"] = [{"anyOf": first}, {"anyOf": out.pop(target)}]
                     return size + 2, depth + 1
                 return self._list(target, value, out, mode, ctx, base)
-        elif key in ("patternProperties", "dependentSchemas"):
+        elif key in _MAPS:
             if isinstance(value, dict):
                 kept: dict[str, Any] = {}
                 size = depth = 0
@@ -488,7 +504,7 @@ class SchemaConverter:
                 described = self._describe(value)
                 if described:
                     out["description"] = described
-        elif key in ("title", "format", "contentEncoding", "contentMediaType", "$comment"):
+        elif key in _TEXT:
             if isinstance(value, str) and key not in out:
                 out[key] = value
         elif key == "pattern":
@@ -508,7 +524,7 @@ class SchemaConverter:
         elif key == "examples":
             if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
                 out["examples"] = value
-        elif key in _COUNT:
+        elif key in COUNT_KEYWORDS:
             if _is_count(value):
                 out[key] = value
         elif key in _NUMBER:
@@ -519,7 +535,7 @@ class SchemaConverter:
         elif key == "multipleOf":
             if _is_number(value) and value > 0:
                 out[key] = value
-        elif key in ("uniqueItems", "deprecated"):
+        elif key in _FLAG:
             if isinstance(value, bool):
                 out[key] = value
         elif key == "dependentRequired":
@@ -720,12 +736,6 @@ def _merge_objects(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-_ONE = frozenset({"items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
-                  "unevaluatedItems", "unevaluatedProperties"})
-_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
-_LISTS = frozenset({"anyOf", "allOf", "oneOf", "prefixItems"})
-
-
 def measure(schema: Any) -> tuple[int, int]:
     """(subschemas, nesting depth) of `schema`, as the registry's schema check counts them."""
     if not isinstance(schema, dict):
@@ -733,11 +743,11 @@ def measure(schema: Any) -> tuple[int, int]:
     total, deepest = 1, 0
     for key, value in schema.items():
         subs: Any = ()
-        if key in _MAPS and isinstance(value, dict):
+        if key in SUBSCHEMA_MAPS and isinstance(value, dict):
             subs = value.values()
-        elif key in _LISTS and isinstance(value, list):
+        elif key in SUBSCHEMA_LISTS and isinstance(value, list):
             subs = value
-        elif key in _ONE:
+        elif key in SUBSCHEMA:
             subs = (value,)
         for sub in subs:
             size, depth = measure(sub)
@@ -762,13 +772,13 @@ def _refs(schema: Any) -> set[str]:
             if key == "$ref":
                 if isinstance(value, str) and value.startswith("#/$defs/"):
                     found.add(value[8:])
-            elif key in _MAPS:
+            elif key in SUBSCHEMA_MAPS:
                 if isinstance(value, dict):
                     stack.extend(value.values())
-            elif key in _LISTS:
+            elif key in SUBSCHEMA_LISTS:
                 if isinstance(value, list):
                     stack.extend(value)
-            elif key in _ONE:
+            elif key in SUBSCHEMA:
                 stack.append(value)
     return found
 

@@ -18,6 +18,7 @@ from mcpgw import untrusted
 from mcpgw.contracts.errors import McpgwError, invalid
 from mcpgw.contracts.registry import ToolListing
 from mcpgw.contracts.tools import SecurityRef, ServerBlock, ToolArg, ToolsDocument, ToolSpec
+from mcpgw.json_schema import HEADER_TYPES, SUBSCHEMA, SUBSCHEMA_LISTS, SUBSCHEMA_MAPS, X_MCP_HEADER
 from mcpgw.templating import Template, UrlTemplate
 from mcpgw_registry.resources.tools.config_secrets import check_config
 from mcpgw_registry.resources.tools.schema_check import check_schema
@@ -37,16 +38,6 @@ MAX_DOCUMENT_NODES = 200_000
 CHARS_PER_NODE = 4
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
-# MCP 2026-07-28 (SEP-2243): a property annotated so is mirrored by clients into `Mcp-Param-<name>`.
-# Only primitive properties reached from the root through `properties` alone may carry it, each
-# header name once (case-insensitively); a client drops a tool that breaks these rules.
-X_MCP_HEADER = "x-mcp-header"
-HEADER_TYPES = ("string", "integer", "boolean")
-# Schema keywords whose values are subschemas the header chain may not pass through.
-_SUB_ONE = ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
-            "unevaluatedItems", "unevaluatedProperties", "additionalItems", "contentSchema")
-_SUB_MAP = ("patternProperties", "$defs", "definitions", "dependentSchemas")
-_SUB_LIST = ("prefixItems", "allOf", "anyOf", "oneOf")
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _json = msgspec.json.Encoder()
@@ -230,7 +221,7 @@ def _validate_args(args: list[ToolArg], tfield: str) -> None:
 def _check_header_name(name: Any, kind: Any, field: str) -> None:
     if not isinstance(name, str) or not HTTP_TOKEN.fullmatch(name):
         raise invalid(field, "must be a valid HTTP header name (the part after `Mcp-Param-`)")
-    if kind not in HEADER_TYPES:
+    if not isinstance(kind, str) or kind not in HEADER_TYPES:
         raise invalid(field, "is allowed only on a string, integer or boolean argument")
 
 
@@ -259,11 +250,11 @@ def _check_header_annotations(schema: dict[str, Any], field: str) -> None:
             if key == "properties" and isinstance(value, dict):
                 stack.extend((sub, join(join(where, key), str(name)), reachable is not False)
                              for name, sub in value.items())
-            elif key in _SUB_ONE:
+            elif key in SUBSCHEMA:
                 stack.append((value, join(where, key), False))
-            elif key in _SUB_MAP and isinstance(value, dict):
+            elif key in SUBSCHEMA_MAPS and isinstance(value, dict):  # not `properties`: handled above
                 stack.extend((sub, join(join(where, key), str(name)), False) for name, sub in value.items())
-            elif key in _SUB_LIST and isinstance(value, list):
+            elif key in SUBSCHEMA_LISTS and isinstance(value, list):
                 stack.extend((sub, f"{join(where, key)}[{i}]", False) for i, sub in enumerate(value))
 
 

@@ -12,23 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mcpgw import json_schema as vocabulary
 from mcpgw.contracts.errors import invalid
 from mcpgw_registry.resources.validation import join
 
-JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 MAX_DEPTH = 64
 MAX_NODES = 4096
-
-_SCHEMA = ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
-           "unevaluatedItems", "unevaluatedProperties", "additionalItems", "contentSchema")
-_SCHEMA_MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_SCHEMA_LIST = ("prefixItems", "allOf", "anyOf", "oneOf")
-_NUMBER = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-_COUNT = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties",
-          "minContains", "maxContains")
-_TEXT = ("title", "description", "$comment", "format", "$id", "$schema", "$ref", "$anchor",
-         "$dynamicRef", "$dynamicAnchor", "contentEncoding", "contentMediaType")
-_FLAG = ("uniqueItems", "readOnly", "writeOnly", "deprecated")
 
 
 def _is_number(value: Any) -> bool:
@@ -61,20 +50,20 @@ class _Walk:
     def keyword(self, key: str, value: Any, field: str, depth: int) -> None:
         if key == "type":
             names = value if isinstance(value, list) else [value]
-            if not names or any(not isinstance(n, str) or n not in JSON_TYPES for n in names):
-                raise invalid(field, f"must be one of {', '.join(sorted(JSON_TYPES))} (or a list of them)")
+            if not names or any(not isinstance(n, str) or n not in vocabulary.JSON_TYPES for n in names):
+                raise invalid(field, f"must be one of {', '.join(sorted(vocabulary.JSON_TYPES))} (or a list of them)")
             if len(set(names)) != len(names):
                 raise invalid(field, "lists a type twice")
-        elif key in _SCHEMA:
+        elif key in vocabulary.SUBSCHEMA:
             self.schema(value, field, depth + 1)
-        elif key in _SCHEMA_MAP:
+        elif key in vocabulary.SUBSCHEMA_MAPS:
             if not isinstance(value, dict):
                 raise invalid(field, "must be an object mapping names to schemas")
             for name, sub in value.items():
                 if key == "patternProperties":
                     _pattern(name, join(field, str(name)))
                 self.schema(sub, join(field, str(name)), depth + 1)
-        elif key in _SCHEMA_LIST:
+        elif key in vocabulary.SUBSCHEMA_LISTS:
             if not isinstance(value, list) or not value:
                 raise invalid(field, "must be a non-empty list of schemas")
             for i, sub in enumerate(value):
@@ -87,19 +76,19 @@ class _Walk:
         elif key == "enum":
             if not isinstance(value, list):
                 raise invalid(field, "must be a list")
-        elif key in _NUMBER:
+        elif key in vocabulary.NUMBER_KEYWORDS:
             if not _is_number(value):
                 raise invalid(field, "must be a number")
         elif key == "multipleOf":
             if not _is_number(value) or value <= 0:
                 raise invalid(field, "must be a number greater than 0")
-        elif key in _COUNT:
+        elif key in vocabulary.COUNT_KEYWORDS:
             if not _is_count(value):
                 raise invalid(field, "must be a non-negative integer")
-        elif key in _TEXT:
+        elif key in vocabulary.TEXT_KEYWORDS:
             if not isinstance(value, str):
                 raise invalid(field, "must be a string")
-        elif key in _FLAG:
+        elif key in vocabulary.FLAG_KEYWORDS:
             if not isinstance(value, bool):
                 raise invalid(field, "must be true or false")
         elif key == "pattern":
