@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
-from mcpgw_registry.importing.openapi.schemas import INPUT_BUDGET, NESTING_LIMIT, measure
+from mcpgw_registry.importing.openapi.schema_nodes import NESTING_LIMIT
+from mcpgw_registry.importing.openapi.schema_tree import measure
+from mcpgw_registry.importing.openapi.schemas import INPUT_BUDGET
 
 from tests.registry.importing.openapi import metaschema
 from tests.registry.importing.openapi.build import args, only, op, openapi, props, run
