@@ -19,10 +19,8 @@ from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
 from mcpgw.contracts.registry import ServerLookupReply, ServerSnapshot
 from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry.bus.events import Events
-from mcpgw_registry.importing.edits import derive
-from mcpgw_registry.importing.overrides import ImportSettings
-from mcpgw_registry.importing.plan import ImportPlan, load_generated, plan_import
-from mcpgw_registry.importing.render import render
+from mcpgw_registry.importing.plan import ImportPlan
+from mcpgw_registry.importing.server_writes import plan_swagger, read_back
 from mcpgw_registry.resources.ids import SERVER_PREFIX, is_server_id, new_id
 from mcpgw_registry.resources.servers.kinds import check_tools_allowed
 from mcpgw_registry.resources.servers.model import (
@@ -50,7 +48,6 @@ from mcpgw_registry.stores.server_storage import DEFAULT_INLINE_BYTES, ServerSto
 log = logging.getLogger(__name__)
 
 SPEC_FIELD = "mcpServerConfig.mcpServerSpec"
-SWAGGER_FIELD = "mcpServerConfig.swaggerConfig"
 
 # A sanity bound, not a transport limit: the bus sends large lookup replies compressed and in chunks.
 DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
@@ -242,7 +239,8 @@ class ServerRepository:
             doc = await _parse(text, "yaml", SPEC_FIELD)
             record.tools_text = text
         elif config is not None and config.swagger_config is not None:
-            plan = await self._plan_swagger(record, None, config.swagger_config, now_ms)
+            plan = await plan_swagger(record, None, config.swagger_config, max_bytes=self.max_import_bytes,
+                                      blobs=self.blobs, now_ms=now_ms)
             doc = plan.merge.doc
         draft = self.compile(record, doc, SPEC_FIELD)
         encoded = self._storage.encode(record, doc)
@@ -271,22 +269,6 @@ class ServerRepository:
         await self.hooks.written(record, None)
         return record, revision, plan
 
-    async def _plan_swagger(self, record: ServerRecord, current: Tools | None, swagger: str,
-                            now_ms: int) -> ImportPlan:
-        """`mcpServerConfig.swaggerConfig`: an import with the options of the last one (or defaults)."""
-        if not swagger.strip():
-            raise invalid(SWAGGER_FIELD, "the OpenAPI document is empty")
-        settings = record.imported.options if record.imported is not None else ImportSettings()
-        try:
-            plan = await plan_import(record, current, swagger, settings, max_bytes=self.max_import_bytes,
-                                     blobs=self.blobs, now_ms=now_ms)
-        except McpgwError as exc:
-            if exc.code is not ErrorCode.INVALID_PARAMETER:
-                raise
-            raise invalid(SWAGGER_FIELD, exc.message) from None
-        record.tools_text, record.tools_format, record.imported = plan.text, plan.format, plan.state
-        return plan
-
     async def update(self, server_id: str, body: UpdateServer, now_ms: int) -> tuple[ServerRecord, int]:
         record, revision = await self.get(server_id)
         updated = apply_update(record, body, now_ms)
@@ -303,12 +285,13 @@ class ServerRepository:
             if text is not None:
                 updated.tools_text, updated.tools_format = text, "yaml"
                 if text:
-                    doc, _ = await self.read_back(updated, await _parse(text, "yaml", SPEC_FIELD))
+                    doc, _ = await read_back(self.blobs, updated, await _parse(text, "yaml", SPEC_FIELD))
                 else:
                     updated.imported = None
             elif config.swagger_config is not None:
                 current = await self.tools(record)
-                plan = await self._plan_swagger(updated, current, config.swagger_config, now_ms)
+                plan = await plan_swagger(updated, current, config.swagger_config, max_bytes=self.max_import_bytes,
+                                          blobs=self.blobs, now_ms=now_ms)
                 doc = plan.merge.doc
         validate_record(updated)
         await self.hooks.prepare(updated, record)
@@ -317,32 +300,12 @@ class ServerRepository:
         draft = self.compile(updated, doc, SPEC_FIELD)
         return updated, await self.replace(draft, revision, record, plan=plan)
 
-    async def read_back(self, record: ServerRecord,
-                        doc: ToolsDocument) -> tuple[ToolsDocument, list[dict[str, object]]]:
-        """An edited document of an imported server: its edits recorded as overrides (see `importing.edits`).
-
-        Sets `record.imported` and, when applying the overrides consistently changed the document,
-        `record.tools_text`; returns the document to run and the edits a re-import will replace.
-        """
-        state = record.imported
-        if state is None:
-            return doc, []
-        gen = await load_generated(self.blobs, state)
-        if gen is None:
-            return doc, []  # nothing to compare with; the overrides recorded so far stay
-        derived = derive(gen, doc, state.tools)
-        record.imported = msgspec.structs.replace(state, tools=derived.overrides, server=derived.server)
-        if derived.document != doc:
-            # The operator's text is kept as sent whenever it is already consistent (comments survive).
-            record.tools_text, record.tools_format = await asyncio.to_thread(render, derived.document), "yaml"
-        return derived.document, derived.not_kept
-
     async def put_tools(self, server_id: str, text: str, fmt: ToolsFormat,
                         now_ms: int) -> tuple[ServerRecord, int, list[str], list[dict[str, object]]]:
         record, revision = await self.get(server_id)
         doc = await _parse(text, fmt)
         updated = msgspec.structs.replace(record, tools_text=text, tools_format=fmt, updated_ms=now_ms)
-        doc, not_kept = await self.read_back(updated, doc)
+        doc, not_kept = await read_back(self.blobs, updated, doc)
         draft = self.compile(updated, doc, "body")
         names = [tool.name for tool in doc.tools]
         return updated, await self.replace(draft, revision, record), names, not_kept

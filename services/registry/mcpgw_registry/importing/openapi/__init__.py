@@ -19,7 +19,8 @@ What a generated tool looks like:
   `annotations` from the method, `description` from summary + description without HTML.
 
 The pipeline is in `convert`; the modules follow its steps: `load`, `refs`, `operations` /
-`swagger2`, `media`, `schemas`, `inputs`, `security`, `servers`, `outputs`, `naming`, `text`.
+`swagger2`, `media`, `schemas` (with `schema_nodes`, `schema_graph`, `schema_tree`), `inputs`,
+`security`, `servers`, `outputs`, `naming`, `text`.
 """
 
 from mcpgw_registry.importing.openapi.convert import convert
