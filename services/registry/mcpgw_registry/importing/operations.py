@@ -15,7 +15,8 @@ from mcpgw_registry.importing.plan import import_settings, load_generated, plan_
 from mcpgw_registry.importing.render import render
 from mcpgw_registry.resources.servers.model import ServerRecord
 from mcpgw_registry.resources.tools.document import validate_document
-from mcpgw_registry.resources.tools.secrets import MASK, masked_config
+from mcpgw_registry.resources.tools.secrets import masked_config
+from mcpgw_registry.resources.validation import MASK
 from mcpgw_registry.stores.servers import ServerRepository
 
 

@@ -15,19 +15,16 @@ from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.tools import ToolSpec
 from mcpgw_registry.importing.overrides import ArgOverride, ToolOverride, apply_tool, tidy_override
 from mcpgw_registry.resources.tools.document import TOOL_NAME, input_schema
+from mcpgw_registry.resources.validation import Body
 
 
-class _Body(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
-    pass
-
-
-class ArgPatch(_Body):
+class ArgPatch(Body):
     # Any JSON value; null clears the override.
     default: Any = UNSET
     hidden: bool | UnsetType | None = UNSET
 
 
-class ToolPatch(_Body):
+class ToolPatch(Body):
     name: str | UnsetType | None = UNSET
     description: str | UnsetType | None = UNSET
     disabled: bool | UnsetType | None = UNSET

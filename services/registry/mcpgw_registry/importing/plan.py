@@ -20,8 +20,8 @@ from mcpgw_registry.importing.openapi import ImportOptions, ImportResult, Skippe
 from mcpgw_registry.importing.overrides import ImportSettings, ImportState
 from mcpgw_registry.importing.reimport import Merge, merge
 from mcpgw_registry.importing.render import render
-from mcpgw_registry.resources.servers.model import ServerRecord, ToolsFormat
-from mcpgw_registry.resources.tools.document import invalid_tools, validate_document
+from mcpgw_registry.resources.servers.model import ServerRecord
+from mcpgw_registry.resources.tools.document import ToolsFormat, invalid_tools, validate_document
 from mcpgw_registry.resources.tools.secrets import has_credentials, masked
 from mcpgw_registry.stores.blobs import BlobStore
 from mcpgw_registry.stores.server_storage import Tools

@@ -15,7 +15,7 @@ from msgspec import UNSET, UnsetType
 
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.registry import Grant
-from mcpgw_registry.resources.validation import join
+from mcpgw_registry.resources.validation import Body, join
 
 RESOURCE_TYPE = "MCP"
 MAX_RULES_PER_REQUEST = 100
@@ -27,11 +27,7 @@ _TOOL_NAME = re.compile(r"^[\x21-\x7e]{1,128}$")
 ExpireMode = Literal["LongTerm", "ShortTerm"]
 
 
-class _Body(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
-    pass
-
-
-class ResourceIdentifier(_Body):
+class ResourceIdentifier(Body):
     resource_id: str = ""
     resources: list[str] | None = None
     # Accepted for compatibility with the reference API; mcpgw has one environment and no parents.
@@ -39,7 +35,7 @@ class ResourceIdentifier(_Body):
     parent_resource_id: str | None = None
 
 
-class RuleBody(_Body):
+class RuleBody(Body):
     """One item of `POST /v1/authorization-rules`."""
 
     consumer_id: str = ""
@@ -50,11 +46,11 @@ class RuleBody(_Body):
     expire_timestamp: int | None = None
 
 
-class CreateRules(_Body):
+class CreateRules(Body):
     authorization_rules: list[RuleBody]
 
 
-class ConsumerRuleBody(_Body):
+class ConsumerRuleBody(Body):
     """`POST /v1/consumers/{consumerId}/authorization-rules`: one rule per resource listed."""
 
     resource_type: str = ""
@@ -64,7 +60,7 @@ class ConsumerRuleBody(_Body):
     expire_timestamp: int | None = None
 
 
-class UpdateRuleBody(_Body):
+class UpdateRuleBody(Body):
     """`PUT /v1/consumers/{consumerId}/authorization-rules/{ruleId}`: present fields replace."""
 
     resource_type: str | UnsetType = UNSET

@@ -16,7 +16,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from mcpgw.contracts.errors import invalid
-from mcpgw_registry.resources.validation import join
+from mcpgw_registry.resources.validation import Body, join
 
 MAX_NAME = 64
 MAX_ADDRESSES = 64
@@ -31,11 +31,7 @@ KNOWN_SOURCES = ("MSE_NACOS", "K8S", "VIP", "DNS", "FC3", "SAE_K8S_SERVICE", "AI
 ServiceProtocol = Literal["HTTP", "HTTPS"]
 
 
-class _Body(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
-    pass
-
-
-class ServiceConfig(_Body):
+class ServiceConfig(Body):
     name: str
     addresses: list[str] = []
     protocol: ServiceProtocol = "HTTP"
@@ -43,14 +39,14 @@ class ServiceConfig(_Body):
     ca_bundle: str = ""
 
 
-class CreateServices(_Body):
+class CreateServices(Body):
     source_type: str
     service_configs: list[ServiceConfig]
     gateway_id: str = ""
     resource_group_id: str = ""
 
 
-class UpdateService(_Body):
+class UpdateService(Body):
     addresses: list[str] | UnsetType = UNSET
     protocol: ServiceProtocol | UnsetType = UNSET
     # null or "" removes it.

@@ -1,4 +1,4 @@
-"""Turning decode and validation failures into `InvalidParameter` errors that name the field.
+"""Request bodies and their checks: the rules every resource applies, and errors that name the field.
 
 msgspec reports `Expected `str`, got `int` - at `$.match.path.type``; callers of the admin API
 want `match.path.type: expected `str`, got `int``. Every message starts with the field's path,
@@ -21,6 +21,21 @@ _AT = re.compile(r"^(?P<msg>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
 _KEY_AT = re.compile(r"^(?P<msg>.*?) - at `key` in `\$(?P<path>[^`]*)`$", re.S)
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>.+)`$", re.S)
 _MISSING = re.compile(r"^Object missing required field `(?P<field>.+)`$", re.S)
+
+# Control characters: in no name or text the registry stores (CR/LF would split a header).
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A name a client puts a key, token or credential under: an HTTP header name (an RFC 9110 token)
+# or a query parameter name (unreserved URL characters), 1 to 128 characters either way.
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+QUERY_NAME = re.compile(r"^[A-Za-z0-9_.~-]{1,128}$")
+# What a read shows in place of a write-only value (a secret); a write that sends it back keeps
+# the value stored at that place.
+MASK = "******"
+
+
+class Body(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
+    """The base of every request body: camelCase on the wire, and a misspelt field is a 400 naming
+    it rather than silently ignored."""
 
 
 def join(base: str, part: str) -> str:

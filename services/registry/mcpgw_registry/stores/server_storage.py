@@ -29,9 +29,9 @@ import msgspec
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError
 from mcpgw.contracts.tools import ServerBlock, ToolsDocument
-from mcpgw_registry.resources.servers.model import BlobRef, ServerRecord, ToolsFormat
+from mcpgw_registry.resources.servers.model import BlobRef, ServerRecord
 from mcpgw_registry.resources.tools.config_secrets import secret_config
-from mcpgw_registry.resources.tools.document import parse_tools
+from mcpgw_registry.resources.tools.document import ToolsFormat, parse_tools
 from mcpgw_registry.resources.tools.secrets import credentials_of, has_credentials, mask, stored_credentials
 from mcpgw_registry.stores.blobs import BlobStore
 

@@ -28,7 +28,6 @@ from mcpgw_registry.resources.servers.model import (
     NAME_RE,
     CreateServer,
     ServerRecord,
-    ToolsFormat,
     UpdateServer,
     apply_update,
     check_name,
@@ -37,8 +36,9 @@ from mcpgw_registry.resources.servers.model import (
     validate_record,
 )
 from mcpgw_registry.resources.servers.snapshots import SnapshotCache, build_snapshot
-from mcpgw_registry.resources.tools.document import parse_tools
-from mcpgw_registry.resources.tools.secrets import MASK, restore_from
+from mcpgw_registry.resources.tools.document import ToolsFormat, parse_tools
+from mcpgw_registry.resources.tools.secrets import restore_from
+from mcpgw_registry.resources.validation import MASK
 from mcpgw_registry.stores import claims, keys
 from mcpgw_registry.stores.blobs import BlobStore
 from mcpgw_registry.stores.grant_records import GrantRecords

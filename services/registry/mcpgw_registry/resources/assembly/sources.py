@@ -8,16 +8,13 @@ sources may expose the same name: the assembly's clients could not tell which to
 
 from __future__ import annotations
 
-import re
-
 from mcpgw.contracts.errors import invalid
 from mcpgw_registry.resources.assembly.tool_names import ToolNames
 from mcpgw_registry.resources.servers.model import AssembledSource, ServerRecord
+from mcpgw_registry.resources.tools.document import TOOL_NAME
 from mcpgw_registry.resources.validation import join
 from mcpgw_registry.stores.servers import ServerRepository
 
-# What MCP allows as a tool name (2025-11-25: 1-128 of these characters).
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 MAX_SOURCES = 64
 
 

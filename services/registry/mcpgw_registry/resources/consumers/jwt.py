@@ -10,7 +10,6 @@ of them. A client that reads the config and sends it back unchanged keeps the st
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -19,10 +18,10 @@ import msgspec
 from mcpgw import untrusted
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.registry import ClaimToHeader, JwtVerification, TokenSource
-from mcpgw_registry.resources.validation import join
+from mcpgw.http_names import CLIENT_SET
+from mcpgw_registry.resources.validation import CONTROL, HEADER_NAME, MASK, QUERY_NAME, Body, join
 
 FIELD = "jwtIdentityConfig"
-MASK = "******"
 MAX_KEY_TEXT = 64 * 1024
 MAX_CLAIM_HEADERS = 32
 MAX_AUDIENCES = 32
@@ -30,25 +29,12 @@ MAX_SKEW = 3600
 # JWK members that are secret (RFC 7518 §6.2.2, §6.3.2, §6.4.1): never shown, never logged.
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
-_QUERY_NAME = re.compile(r"^[A-Za-z0-9_.~-]{1,128}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Headers a claim may not set: framing and connection headers belong to the HTTP client, and
-# Host picks the backend.
-_RESERVED_HEADERS = frozenset({
-    "host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer",
-    "proxy-connection", "proxy-authorization",
-})
 
 SecretType = Literal["Symmetry", "Asymmetry"]
 Position = Literal["HEADER", "QUERY", "COOKIE"]
 
 
-class _Body(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
-    pass
-
-
-class JwtTokenConfig(_Body):
+class JwtTokenConfig(Body):
     key: str = "Authorization"
     position: Position = "HEADER"
     # Default: "Bearer " when the token is in the Authorization header, "" elsewhere.
@@ -58,18 +44,18 @@ class JwtTokenConfig(_Body):
     pass_: bool = msgspec.field(default=False, name="pass")
 
 
-class JwtPayloadConfig(_Body):
+class JwtPayloadConfig(Body):
     payload_key_name: str = ""
     payload_key_value: str = ""
 
 
-class ClaimsToHeader(_Body):
+class ClaimsToHeader(Body):
     claim: str
     header: str
     override: bool = True
 
 
-class JwtIdentityConfig(_Body):
+class JwtIdentityConfig(Body):
     type: Literal["Jwt"] = "Jwt"
     secret_type: SecretType | None = None
     jwks: str | None = None
@@ -109,7 +95,7 @@ class StoredJwt(msgspec.Struct, kw_only=True, omit_defaults=True):
 def _text(value: str, field: str, limit: int = 1024) -> str:
     if len(value) > limit:
         raise invalid(field, f"must be at most {limit} characters")
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise invalid(field, "must not contain control characters")
     return value
 
@@ -171,7 +157,7 @@ def _token(config: JwtTokenConfig | None) -> tuple[str, str, str, bool]:
     if config is None:
         return "Authorization", "HEADER", "Bearer ", False
     field = join(FIELD, "jwtTokenConfig")
-    pattern = _QUERY_NAME if config.position == "QUERY" else _HEADER_NAME
+    pattern = QUERY_NAME if config.position == "QUERY" else HEADER_NAME
     if not pattern.match(config.key):
         what = {"HEADER": "an HTTP header name", "QUERY": "a query parameter name (A-Z a-z 0-9 _ . ~ -)",
                 "COOKIE": "a cookie name"}[config.position]
@@ -194,9 +180,10 @@ def _claim_headers(items: list[ClaimsToHeader]) -> list[ClaimToHeader]:
         if not item.claim:
             raise invalid(join(where, "claim"), "is required")
         _text(item.claim, join(where, "claim"), 256)
-        if not _HEADER_NAME.match(item.header):
+        if not HEADER_NAME.match(item.header):
             raise invalid(join(where, "header"), "must be an HTTP header name (letters, digits, !#$%&'*+.^_`|~-)")
-        if item.header.lower() in _RESERVED_HEADERS:
+        # Framing and connection headers belong to the HTTP client, and Host picks the backend.
+        if item.header.lower() in CLIENT_SET:
             raise invalid(join(where, "header"), f"{item.header} cannot be set from a claim")
         if item.header.lower() in seen:
             raise invalid(join(where, "header"), "is set by an earlier entry already")

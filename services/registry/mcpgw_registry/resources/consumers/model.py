@@ -20,7 +20,7 @@ from mcpgw.contracts.registry import ApiKeySource, ConsumerCredentials
 from mcpgw_registry.resources.consumers.jwt import JwtIdentityConfig, StoredJwt, to_verification
 from mcpgw_registry.resources.consumers.jwt import view as jwt_view
 from mcpgw_registry.resources.ids import CREDENTIAL_PREFIX, new_id
-from mcpgw_registry.resources.validation import join
+from mcpgw_registry.resources.validation import CONTROL, HEADER_NAME, QUERY_NAME, Body, join
 
 MAX_NAME = 64
 MAX_DESCRIPTION = 1024
@@ -28,37 +28,30 @@ MAX_CREDENTIALS = 32
 SYSTEM_KEY_PREFIX = "mcpgw_"
 # Printable ASCII without space: keys travel in headers and query strings unchanged.
 CUSTOM_KEY = re.compile(r"^[\x21-\x7e]{16,256}$")
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
-QUERY_NAME = re.compile(r"^[A-Za-z0-9_.~-]{1,128}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONFIG_FIELD = "apikeyIdentityConfig"
 
 GenerateMode = Literal["System", "Custom"]
 
 
-class _Body(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
-    pass
-
-
-class ApikeySourceBody(_Body):
+class ApikeySourceBody(Body):
     source: Literal["Default", "Header", "QueryString"] = "Default"
     value: str = ""
 
 
-class CredentialBody(_Body):
+class CredentialBody(Body):
     apikey: str | None = None
     generate_mode: GenerateMode = "System"
     # Update only: names an existing key to keep.
     credential_id: str | None = None
 
 
-class ApikeyIdentityConfig(_Body):
+class ApikeyIdentityConfig(Body):
     type: Literal["Apikey"] = "Apikey"
     apikey_source: ApikeySourceBody = msgspec.field(default_factory=ApikeySourceBody)
     credentials: list[CredentialBody] = []
 
 
-class CreateConsumer(_Body):
+class CreateConsumer(Body):
     name: str
     description: str = ""
     enable: bool = True
@@ -69,7 +62,7 @@ class CreateConsumer(_Body):
     ak_sk_identity_configs: list[dict[str, Any]] | None = None
 
 
-class UpdateConsumer(_Body):
+class UpdateConsumer(Body):
     name: str | UnsetType = UNSET
     gateway_type: Literal["API", "AI"] | UnsetType | None = UNSET
     description: str | UnsetType = UNSET
@@ -129,7 +122,7 @@ def generate_key() -> str:
 def check_name(name: str) -> None:
     if not name or len(name) > MAX_NAME:
         raise invalid("name", f"must be 1 to {MAX_NAME} characters")
-    if _CONTROL.search(name):
+    if CONTROL.search(name):
         raise invalid("name", "must not contain control characters")
 
 

@@ -8,25 +8,17 @@ where it goes and that it is configured.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
-
-import msgspec
 
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.hosting import UpstreamCredential
-from mcpgw_registry.resources.validation import join
+from mcpgw_registry.resources.validation import CONTROL, HEADER_NAME, QUERY_NAME, Body, join
 
 FIELD = "upstreamCredential"
 MAX_SECRET = 8192
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
-QUERY_NAME = re.compile(r"^[A-Za-z0-9_.~-]{1,128}$")
-# CR/LF would split a header; other control characters have no business in a credential.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class CredentialBody(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True,
-                     rename="camel"):
+class CredentialBody(Body):
     type: Literal["Bearer", "ApiKey", "Basic"]
     value: str | None = None
     name: str | None = None
@@ -48,7 +40,7 @@ def _secret(value: str | None, field: str, *, required: bool = True) -> str:
         raise invalid(field, "is required")
     if len(value) > MAX_SECRET:
         raise invalid(field, f"must be at most {MAX_SECRET} characters")
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise invalid(field, "must not contain CR, LF or other control characters")
     return value
 

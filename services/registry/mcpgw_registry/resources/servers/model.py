@@ -16,12 +16,14 @@ from msgspec import UNSET, Meta, UnsetType
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.hosting import UpstreamCredential, UpstreamTarget
 from mcpgw.contracts.registry import ServerKind
+from mcpgw.http_names import is_token
 from mcpgw_registry.importing.overrides import ImportState
 from mcpgw_registry.resources.hosted.credentials import CredentialBody
 from mcpgw_registry.resources.hosted.credentials import check as check_credential
 from mcpgw_registry.resources.servers.kind_fields import check_kind_fields
 from mcpgw_registry.resources.servers.kinds import HOSTED_PROTOCOLS, default_from_type, kind_of
-from mcpgw_registry.resources.validation import join
+from mcpgw_registry.resources.tools.document import ToolsFormat
+from mcpgw_registry.resources.validation import CONTROL, Body, join
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 MAX_NAME = 64
@@ -46,26 +48,20 @@ MatchType = Literal["Exact", "Prefix", "Regex"]
 # "OPTION" is how the reference docs spell it; "OPTIONS" is what HTTP says.
 RouteMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTION", "OPTIONS", "TRACE", "PATCH"]
 
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class _Body(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, rename="camel"):
-    pass
-
-
-class PathMatch(_Body):
+class PathMatch(Body):
     type: MatchType
     value: str
 
 
-class ValueMatch(_Body):
+class ValueMatch(Body):
     name: str
     type: MatchType = "Exact"
     value: str = ""
 
 
-class HttpRouteMatch(_Body):
+class HttpRouteMatch(Body):
     path: PathMatch | None = None
     headers: list[ValueMatch] = []
     query_params: list[ValueMatch] = []
@@ -73,7 +69,7 @@ class HttpRouteMatch(_Body):
     ignore_uri_case: bool = False
 
 
-class BackendService(_Body):
+class BackendService(Body):
     service_id: str
     name: str | None = None
     port: Annotated[int, Meta(ge=0, le=65535)] | None = None
@@ -82,12 +78,12 @@ class BackendService(_Body):
     weight: Annotated[int, Meta(ge=0, le=100)] | None = None
 
 
-class BackendConfig(_Body):
+class BackendConfig(Body):
     scene: str = "SingleService"
     services: list[BackendService] = []
 
 
-class AssembledSource(_Body):
+class AssembledSource(Body):
     mcp_server_id: str = ""
     mcp_server_name: str = ""
     # Empty: every tool of the source.
@@ -96,22 +92,22 @@ class AssembledSource(_Body):
     tool_aliases: dict[str, str] = {}
 
 
-class GrayConfig(_Body):
+class GrayConfig(Body):
     route_id: str = ""
     match: HttpRouteMatch | None = None
     backend_config: BackendConfig | None = None
 
 
-class McpServerConfig(_Body):
+class McpServerConfig(Body):
     mcp_server_spec: str | None = None
     swagger_config: str | None = None
 
 
-class ConsumerAuthInfo(_Body):
+class ConsumerAuthInfo(Body):
     enable: bool = False
 
 
-class CreateServer(_Body):
+class CreateServer(Body):
     name: str
     description: str = ""
     type: ServerType = "RealMCP"
@@ -134,7 +130,7 @@ class CreateServer(_Body):
     upstream_credential: CredentialBody | None = None
 
 
-class UpdateServer(_Body):
+class UpdateServer(Body):
     # Immutable, but accepted when unchanged so a client may send back what it read.
     name: str | UnsetType = UNSET
     gateway_id: str | UnsetType = UNSET
@@ -154,9 +150,6 @@ class UpdateServer(_Body):
     consumer_auth_info: ConsumerAuthInfo | UnsetType = UNSET
     # null removes it.
     upstream_credential: CredentialBody | UnsetType | None = UNSET
-
-
-ToolsFormat = Literal["yaml", "json"]
 
 
 class BlobRef(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -305,7 +298,7 @@ def _check_text(value: str, field: str, limit: int) -> None:
 def _check_path(value: str, field: str) -> None:
     if not value.startswith("/"):
         raise invalid(field, "must start with '/'")
-    if _CONTROL.search(value) or " " in value:
+    if CONTROL.search(value) or " " in value:
         raise invalid(field, "must not contain spaces or control characters")
     _check_text(value, field, MAX_PATH)
 
@@ -329,7 +322,7 @@ def _check_match(match: HttpRouteMatch, field: str) -> None:
             ifield = join(field, f"{kind}[{i}]")
             if not item.name:
                 raise invalid(join(ifield, "name"), "is required")
-            if kind == "headers" and not _HEADER_NAME.match(item.name):
+            if kind == "headers" and not is_token(item.name):
                 raise invalid(join(ifield, "name"), "must be a valid HTTP header name")
             if item.type == "Regex":
                 _check_regex(item.value, join(ifield, "value"))
@@ -354,7 +347,7 @@ def validate_record(record: ServerRecord) -> None:
         raise invalid("exposedUriPath", f"is required when protocol is {record.protocol}: it is the backend "
                                         "MCP server's path, e.g. /mcp or /sse")
     for i, domain in enumerate(record.domain_ids):
-        if not domain or _CONTROL.search(domain):
+        if not domain or CONTROL.search(domain):
             raise invalid(f"domainIds[{i}]", "must be a non-empty domain id")
     if len(set(record.domain_ids)) != len(record.domain_ids):
         raise invalid("domainIds", "lists a domain twice")

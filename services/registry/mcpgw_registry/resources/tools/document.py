@@ -18,16 +18,19 @@ from mcpgw import untrusted
 from mcpgw.contracts.errors import McpgwError, invalid
 from mcpgw.contracts.registry import ToolListing
 from mcpgw.contracts.tools import SecurityRef, ServerBlock, ToolArg, ToolsDocument, ToolSpec
+from mcpgw.http_names import is_token
 from mcpgw.json_schema import HEADER_TYPES, SUBSCHEMA, SUBSCHEMA_LISTS, SUBSCHEMA_MAPS, X_MCP_HEADER
 from mcpgw.templating import Template, UrlTemplate
 from mcpgw_registry.resources.tools.config_secrets import check_config
 from mcpgw_registry.resources.tools.schema_check import check_schema
-from mcpgw_registry.resources.validation import convert, join
+from mcpgw_registry.resources.validation import CONTROL, convert, join
 
 ToolsFormat = Literal["yaml", "json"]
 
+# What MCP allows as a tool name (2025-11-25: 1-128 of these characters); assemblies' names too.
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-HTTP_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# An x-mcp-header name, matched whole (`fullmatch`: not even a final newline), as the edge does.
+HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_ARG_NAME = 128
 # Aliases can make a small YAML text expand into an enormous tree ("billion laughs"); the
@@ -36,7 +39,6 @@ MAX_ARG_NAME = 128
 # take 14 to 25 per node), so a large text may be a large document, but not an expanded one.
 MAX_DOCUMENT_NODES = 200_000
 CHARS_PER_NODE = 4
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -174,9 +176,9 @@ def _validate_schemes(server: ServerBlock, sfield: str) -> set[str]:
                 raise invalid(join(field, "in"), "is required for type apiKey (header, query or cookie)")
             if not scheme.name:
                 raise invalid(join(field, "name"), "is required for type apiKey")
-            if scheme.in_ == "header" and not HTTP_TOKEN.match(scheme.name):
+            if scheme.in_ == "header" and not is_token(scheme.name):
                 raise invalid(join(field, "name"), "must be a valid HTTP header name")
-        if scheme.default_credential is not None and _CONTROL.search(scheme.default_credential):
+        if scheme.default_credential is not None and CONTROL.search(scheme.default_credential):
             raise invalid(join(field, "defaultCredential"), "must not contain control characters")
     return ids
 
@@ -187,7 +189,7 @@ def _check_ref(ref: SecurityRef | None, field: str, scheme_ids: set[str]) -> Non
     if ref.id not in scheme_ids:
         known = ", ".join(sorted(scheme_ids)) or "none are defined"
         raise invalid(join(field, "id"), f"refers to no server.securitySchemes entry ({ref.id!r}; {known})")
-    if ref.credential is not None and _CONTROL.search(ref.credential):
+    if ref.credential is not None and CONTROL.search(ref.credential):
         raise invalid(join(field, "credential"), "must not contain control characters")
 
 
@@ -196,7 +198,7 @@ def _validate_args(args: list[ToolArg], tfield: str) -> None:
     headers: dict[str, str] = {}  # x-mcp-header, lower case -> argument
     for j, arg in enumerate(args):
         field = join(tfield, f"args[{j}]")
-        if not arg.name or len(arg.name) > MAX_ARG_NAME or _CONTROL.search(arg.name):
+        if not arg.name or len(arg.name) > MAX_ARG_NAME or CONTROL.search(arg.name):
             raise invalid(join(field, "name"), f"must be 1 to {MAX_ARG_NAME} characters without control characters")
         if arg.name in names:
             raise invalid(join(field, "name"), f"duplicates another argument ({arg.name!r})")
@@ -312,7 +314,7 @@ def _validate_tool(tool: ToolSpec, tfield: str, server: ServerBlock, scheme_ids:
         raise invalid(join(rfield, "method"), f"must be one of {', '.join(METHODS)}")
     for j, header in enumerate(rt.headers):
         hfield = join(rfield, f"headers[{j}]")
-        if not HTTP_TOKEN.match(header.key):
+        if not is_token(header.key):
             raise invalid(join(hfield, "key"), "must be a valid HTTP header name")
         if "\r" in header.value or "\n" in header.value or "\x00" in header.value:
             raise invalid(join(hfield, "value"), "must not contain CR, LF or NUL")

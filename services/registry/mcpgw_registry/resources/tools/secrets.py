@@ -26,7 +26,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from mcpgw import untrusted
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.tools import SecurityRef, ServerBlock, ToolsDocument
-from mcpgw_registry.resources.servers.model import ToolsFormat
 from mcpgw_registry.resources.tools.config_secrets import (
     SECRET_NAME,
     data_children,
@@ -36,10 +35,9 @@ from mcpgw_registry.resources.tools.config_secrets import (
     node_children,
     secret_config,
 )
-from mcpgw_registry.resources.tools.document import node_budget
-from mcpgw_registry.resources.validation import join
+from mcpgw_registry.resources.tools.document import ToolsFormat, node_budget
+from mcpgw_registry.resources.validation import MASK, join
 
-MASK = "******"
 _HINT = "redential"  # in every credential field name
 
 
