@@ -8,6 +8,7 @@ asks the client mid-call (elicitation/create); through the bridge a modern clien
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcpgw_hosting.service import HostingService
 
+from mcpgw import statistics
 from mcpgw.contracts import RedisKeys
 from tests.cluster import Cluster
 from tests.edge.raw import Answer, Raw
@@ -188,10 +190,12 @@ async def test_tool_calls_of_either_bridge_are_counted_once(cluster: Cluster, fi
     assert await cluster.hosting.stats.flush() is True
     redis = aioredis.from_url(redis_url, decode_responses=True)
     try:
-        stats = await redis.hgetall(RedisKeys(root).stats_server(server_id))
+        now = statistics.minute_of(time.time())
+        minutes = await statistics.read_minutes(redis, RedisKeys(root), server_id, now - 5, now + 1)
     finally:
         await redis.aclose()
-    assert stats["calls"] == "2" and stats["tool:test_elicitation:calls"] == "1", stats
+    tools = statistics.grouped(minutes, "tool")
+    assert statistics.totals(minutes).calls == 2 and tools["test_elicitation"].calls == 1, tools
 
 
 async def test_a_2026_client_closing_its_stream_cancels_the_call_upstream(

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
+from mcpgw import statistics
 from mcpgw.contracts import RedisKeys
 from tests.cluster import Cluster
 from tests.edge.raw import Raw
@@ -253,17 +254,22 @@ async def test_hosted_tool_calls_are_counted_like_rest_ones(cluster: Cluster, up
     await client.initialize()
     for i in range(3):
         await client.call("tools/call", {"name": "whoami", "arguments": {}}, request_id=i)
-    upstream.mode = "http500"
+    upstream.mode = "http500"  # answered with an isError result: a tool error
     await client.call("tools/call", {"name": "shared", "arguments": {}}, request_id=9)
+    upstream.mode = "rpc_error"  # a JSON-RPC error: a protocol error
+    await client.call("tools/call", {"name": "shared", "arguments": {}}, request_id=10)
     assert await cluster.hosting.stats.flush() is True
     redis = aioredis.from_url(redis_url, decode_responses=True)
     try:
-        stats = await redis.hgetall(RedisKeys(root).stats_server(server_id))
+        now = statistics.minute_of(time.time())
+        minutes = await statistics.read_minutes(redis, RedisKeys(root), server_id, now - 5, now + 1)
     finally:
         await redis.aclose()
-    assert {k: v for k, v in stats.items() if k != "latency_ms_sum"} == {
-        "calls": "4", "errors": "1", "tool:whoami:calls": "3", "tool:whoami:errors": "0",
-        "tool:shared:calls": "1", "tool:shared:errors": "1"}
+    total = statistics.totals(minutes)
+    assert (total.calls, total.tool_errors, total.protocol_errors) == (5, 1, 1)
+    assert total.bytes_in > 0 and total.bytes_out > 0
+    assert {name: (c.calls, c.tool_errors, c.protocol_errors)
+            for name, c in statistics.grouped(minutes, "tool").items()} == {"whoami": (3, 0, 0), "shared": (2, 1, 1)}
 
 
 async def test_tool_grants_filter_a_hosted_servers_tools(cluster: Cluster, upstream: RawUpstream,

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 from mcpgw_toolexec.service import ToolexecService
 
+from mcpgw import statistics
 from mcpgw.contracts import ConfigChanged, ErrorCode, McpgwError, RedisKeys
 from mcpgw.devcluster import free_port, start_redis
 from mcpgw.runtime.bus import Bus
 from tests.toolexec.conftest import StartToolexec
 from tests.toolexec.rig import Echo, FakeRegistry, call, publish, text_of
 from tests.util import eventually
+
+
+async def _minutes(redis_url: str, root: str, server_id: str) -> list[statistics.Minute]:
+    """The server's statistics of the last few minutes, as the registry reads them."""
+    client = aioredis.from_url(redis_url)
+    try:
+        now = statistics.minute_of(time.time())
+        return await statistics.read_minutes(client, RedisKeys(root), server_id, now - 5, now + 1)
+    finally:
+        await client.aclose()
 
 GREETING = """
 - name: greet
@@ -140,18 +152,17 @@ async def test_statistics_reach_redis(
     for _ in range(3):
         await call(bus, "s1", "greet")
     await call(bus, "s1", "fail")
+    with pytest.raises(McpgwError):
+        await call(bus, "s1", "nonexistent", consumer_id="cs-1")
     assert await toolexec.stats.flush() is True
-    client = aioredis.from_url(redis_url, decode_responses=True)
-    try:
-        stats = await client.hgetall(RedisKeys(root).stats_server("s1"))
-    finally:
-        await client.aclose()
-    assert {k: v for k, v in stats.items() if k != "latency_ms_sum"} == {
-        "calls": "4", "errors": "1",
-        "tool:greet:calls": "3", "tool:greet:errors": "0",
-        "tool:fail:calls": "1", "tool:fail:errors": "1",
-    }
-    assert float(stats["latency_ms_sum"]) > 0
+    minutes = await _minutes(redis_url, root, "s1")
+    total = statistics.totals(minutes)
+    assert (total.calls, total.tool_errors, total.protocol_errors) == (5, 1, 1)
+    assert total.latency_ms > 0 and total.bytes_out > 0 and total.percentile(0.5) is not None
+    tools = statistics.grouped(minutes, "tool")
+    assert {name: (c.calls, c.tool_errors, c.protocol_errors) for name, c in tools.items()} == {
+        "greet": (3, 0, 0), "fail": (1, 1, 0), "nonexistent": (1, 0, 1)}
+    assert {name: c.calls for name, c in statistics.grouped(minutes, "consumer").items()} == {"": 4, "cs-1": 1}
 
 
 async def test_a_server_without_statistics_is_not_counted(
@@ -161,13 +172,8 @@ async def test_a_server_without_statistics_is_not_counted(
     for server_id in ("quiet", "counted"):
         assert (await call(bus, server_id, "greet"))["isError"] is False
     assert await toolexec.stats.flush() is True
-    client = aioredis.from_url(redis_url, decode_responses=True)
-    try:
-        keys = RedisKeys(root)
-        assert await client.exists(keys.stats_server("quiet")) == 0  # mcpStatisticsEnable: false
-        assert await client.hget(keys.stats_server("counted"), "calls") == "1"
-    finally:
-        await client.aclose()
+    assert await _minutes(redis_url, root, "quiet") == []  # mcpStatisticsEnable: false
+    assert statistics.totals(await _minutes(redis_url, root, "counted")).calls == 1
 
 
 async def test_statistics_flush_periodically(
@@ -179,9 +185,9 @@ async def test_statistics_flush_periodically(
     client = aioredis.from_url(redis_url, decode_responses=True)
     try:
         async def calls() -> object:
-            return await client.hget(RedisKeys(root).stats_server("s1"), "calls")
+            return statistics.totals(await _minutes(redis_url, root, "s1")).calls
 
-        await eventually(calls, lambda value: value == "1", within=5)
+        await eventually(calls, lambda value: value == 1, within=5)
     finally:
         await client.aclose()
 
@@ -201,10 +207,11 @@ async def test_redis_down_does_not_fail_calls_and_counts_are_kept(
     redis_server = await start_redis(port, workdir=str(tmp_path))
     client = aioredis.from_url(f"redis://127.0.0.1:{port}/0", decode_responses=True)
     try:
+        url = f"redis://127.0.0.1:{port}/0"
         assert await service.stats.flush() is True
-        assert await client.hget(RedisKeys(root).stats_server("s1"), "calls") == "3"
+        assert statistics.totals(await _minutes(url, root, "s1")).calls == 3
         assert await service.stats.flush() is True
-        assert await client.hget(RedisKeys(root).stats_server("s1"), "calls") == "3"
+        assert statistics.totals(await _minutes(url, root, "s1")).calls == 3
     finally:
         await client.aclose()
         await redis_server.stop()

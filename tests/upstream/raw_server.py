@@ -23,7 +23,7 @@ from tests.backends import serving
 # ok: JSON answers; hang: a tool call waits for `release`; stream: a tool call answers with an SSE
 # stream, a progress notification first, then (after `release`) its result; html, http500: nonsense;
 # deep, deep_stream: a tool call's result nested 5000 levels deep, as JSON or as an SSE event.
-Mode = Literal["ok", "hang", "stream", "html", "http500", "deep", "deep_stream"]
+Mode = Literal["ok", "hang", "stream", "html", "http500", "rpc_error", "deep", "deep_stream"]
 DEEP = "[" * 5000 + "]" * 5000
 
 
@@ -144,6 +144,9 @@ def _app(upstream: RawUpstream) -> web.Application:
                 return web.Response(text="<html>oops</html>", content_type="text/html")
             if upstream.mode == "http500":
                 return web.Response(status=500, text="upstream on fire")
+            if upstream.mode == "rpc_error":
+                return web.json_response({"jsonrpc": "2.0", "id": message["id"],
+                                          "error": {"code": -32602, "message": "bad arguments"}})
             text = json.dumps({"authorization": headers.get("authorization"), "x-api-key": headers.get("x-api-key"),
                                "query": dict(request.query)})
             return web.json_response({"jsonrpc": "2.0", "id": message["id"],

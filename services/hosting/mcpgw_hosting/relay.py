@@ -33,6 +33,7 @@ from mcpgw.jsonrpc import INTERNAL_ERROR, NULL, Message
 from mcpgw.jsonrpc import result as jsonrpc_result
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.stats import Stats
+from mcpgw.statistics import Outcome
 from mcpgw_hosting.bridge import Bridge
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.holders import Holders
@@ -214,7 +215,7 @@ class Relay:
             log.info("server %s: %s failed: %s", server_id, message.method, exc.message)
             answer = failure(message, exc.message)
         if config.statistics and message.method == "tools/call" and self._stats is not None:
-            self._record(server_id, message, answer, asyncio.get_running_loop().time() - started)
+            self._record(call, message, answer, asyncio.get_running_loop().time() - started)
         return UpstreamReply(message=msgspec.Raw(answer))
 
     async def _modern_call(self, call: UpstreamCall, config: UpstreamConfig, msg: Msg) -> UpstreamReply | None:
@@ -253,19 +254,22 @@ class Relay:
         except msgspec.DecodeError:
             return reply
         if message.method == "tools/call":
-            self._record(call.server_id, message, answer, asyncio.get_running_loop().time() - started)
+            self._record(call, message, answer, asyncio.get_running_loop().time() - started)
         return reply
 
-    def _record(self, server_id: str, message: Message, answer: bytes, seconds: float) -> None:
-        """Statistics as for a REST tool: calls, errors (isError or a JSON-RPC error), latency."""
+    def _record(self, call: UpstreamCall, message: Message, answer: bytes, seconds: float) -> None:
+        """Statistics as for a REST tool: a result with isError is a tool error, a JSON-RPC error a
+        protocol error; bytes are the client's message and the answer."""
         assert self._stats is not None
         try:
             name = _call_params.decode(message.params).name if message.params is not msgspec.UNSET else ""
             outcome = _outcome.decode(answer)
         except msgspec.DecodeError:
             return
-        failed = bytes(outcome.error) != b"null" or (outcome.result is not None and outcome.result.isError)
-        self._stats.record(server_id, name, failed, seconds * 1000)
+        kind: Outcome = ("protocol_error" if bytes(outcome.error) != b"null" else
+                         "tool_error" if outcome.result is not None and outcome.result.isError else "ok")
+        self._stats.record(call.server_id, name, call.consumer_id, kind, seconds * 1000, len(call.message),
+                           len(answer))
 
     @staticmethod
     async def _post(session: UpstreamSession, body: bytes, message: Message, emit: OnMessage, paused: OnPause,

@@ -77,7 +77,7 @@ class HostingService:
                                             timeout=s.request_timeout)
         self._redis = connect_redis(s.redis_url, s.request_timeout)
         keys = RedisKeys(s.subject_root)
-        self._stats = Stats(self._redis, keys, s.stats_flush_interval)
+        self._stats = Stats(self._redis, keys, s.stats_flush_interval, s.stats_window)
         configs = UpstreamConfigs(bus)
         relay: Relay | None = None
 

@@ -12,6 +12,7 @@ from opentelemetry import trace
 from prometheus_client.core import Metric
 
 from mcpgw.contracts import RedisKeys, Subjects, ToolCallReply, ToolCallRequest
+from mcpgw.contracts.errors import McpgwError
 from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.metrics import Timings, cache_families
@@ -62,7 +63,7 @@ class ToolexecService:
                                       timeout=s.request_timeout)
         # Redis is only for statistics: it is not contacted here, and its absence never fails a call.
         self._redis = connect_redis(s.redis_url, s.request_timeout)
-        self._stats = Stats(self._redis, RedisKeys(s.subject_root), s.stats_flush_interval)
+        self._stats = Stats(self._redis, RedisKeys(s.subject_root), s.stats_flush_interval, s.stats_window)
         await self._backend.start()
         self._cache = SnapshotCache(self._bus)
         # Events first: an invalidation must not slip between the first lookup and the subscription.
@@ -87,13 +88,20 @@ class ToolexecService:
 
     async def _call(self, req: ToolCallRequest) -> ToolCallReply:
         server = await self.cache.get(req.server_id, req.revision)
-        tool = server.tool(req.tool)
         started = time.perf_counter()
-        if tracing.enabled():
-            result = await self._traced(server, tool, req)
-        else:
-            result = await execute(server, tool, req.arguments, self._backend, self.settings.error_excerpt_bytes,
-                                   forward_headers=req.forward_headers, client_credential=req.client_credential)
+        try:
+            tool = server.tool(req.tool)
+            if tracing.enabled():
+                result = await self._traced(server, tool, req)
+            else:
+                result = await execute(server, tool, req.arguments, self._backend, self.settings.error_excerpt_bytes,
+                                       forward_headers=req.forward_headers, client_credential=req.client_credential)
+        except McpgwError:
+            # Answered as a JSON-RPC error, not a result: a protocol error in the statistics.
+            if server.statistics:
+                self.stats.record(server.server_id, req.tool, req.consumer_id, "protocol_error",
+                                  (time.perf_counter() - started) * 1000, len(req.arguments))
+            raise
         elapsed = time.perf_counter() - started
         self.calls_served += 1
         # The (ok, tool_error) series of this tool, kept with the server's snapshot: a dict hit a call.
@@ -102,9 +110,12 @@ class ToolexecService:
             pair = server.series[tool.name] = (self.calls.series(server.name, tool.name, "ok"),
                                                self.calls.series(server.name, tool.name, "tool_error"))
         pair[result.isError].observe(elapsed)
+        body = result.encode()
         if server.statistics:
-            self.stats.record(server.server_id, tool.name, result.isError, elapsed * 1000)
-        return ToolCallReply(result=msgspec.Raw(result.encode()), is_error=result.isError)
+            self.stats.record(server.server_id, tool.name, req.consumer_id,
+                              "tool_error" if result.isError else "ok", elapsed * 1000,
+                              len(req.arguments), len(body))
+        return ToolCallReply(result=msgspec.Raw(body), is_error=result.isError)
 
     async def _traced(self, server: CompiledServer, tool: CompiledTool | BrokenTool,
                       req: ToolCallRequest) -> CallToolResult:

@@ -14,9 +14,9 @@ class RedisKeys:
         """A tombstone: the session was ended on purpose, so no edge writes it back from its cache."""
         return f"{self.root}:session-ended:{session_id}"
 
-    def stats_server(self, server_id: str) -> str:
-        """Hash of counters for one server: `calls`, `errors`, `latency_ms_sum`, `tool:<name>:calls` …"""
-        return f"{self.root}:stats:server:{server_id}"
+    def stats_minute(self, server_id: str, minute: int) -> str:
+        """One server's statistics of one minute (Unix time // 60), a hash: see `mcpgw.statistics`."""
+        return f"{self.root}:stats:{server_id}:{minute}"
 
     def upstream_session(self, session_id: str, server_id: str) -> str:
         """The upstream MCP session a client session holds on a hosted server (hosting's)."""

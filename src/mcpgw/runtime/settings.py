@@ -14,6 +14,8 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
+from mcpgw.statistics import DEFAULT_WINDOW_SECONDS
+
 S = TypeVar("S", bound=msgspec.Struct)
 
 
@@ -39,6 +41,8 @@ class StatsSettings(CommonSettings, kw_only=True):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     stats_flush_interval: float = 1.0
+    # How long a minute's statistics stay in Redis (seconds; the registry reads no further back).
+    stats_window: Annotated[float, msgspec.Meta(ge=60)] = DEFAULT_WINDOW_SECONDS
 
 
 def _is_list(annotation: Any) -> bool:

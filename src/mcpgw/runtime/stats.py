@@ -1,7 +1,9 @@
 """Per-server call statistics (toolexec and hosting): counted in memory, flushed to Redis in one pipeline per interval.
 
-A call never waits on Redis. When Redis is down the counts stay here (merged, so memory grows
-with the number of servers and tools, not with calls) and go out with a later flush.
+A call never waits on Redis: it updates three cells (the server's, its tool's, its consumer's) of
+its server's current minute. When Redis is down the counts stay here (merged, so memory grows with
+servers x minutes x tools and consumers, not with calls) and go out with a later flush. The format
+of what is written is `mcpgw.statistics`'.
 """
 
 from __future__ import annotations
@@ -9,73 +11,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+import time
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from mcpgw.contracts import RedisKeys
+from mcpgw.statistics import DEFAULT_WINDOW_SECONDS, Cell, Outcome, minute_of, prefix
 
 log = logging.getLogger(__name__)
 
 # Caps on what a long Redis outage can pile up; past them new keys are dropped (and counted).
-MAX_SERVERS = 10_000
-MAX_TOOLS_PER_SERVER = 2_000
+# (A bucket is a server's minute: a 30-minute outage of 300 busy servers is 9 000 of them.)
+MAX_BUCKETS = 20_000
+MAX_CELLS_PER_BUCKET = 2_000
+_SERVER = prefix("s")
 
 
-@dataclass(slots=True)
-class _Counts:
-    calls: int = 0
-    errors: int = 0
-    latency_ms: float = 0.0
-    # tool name -> [calls, errors]
-    tools: dict[str, list[int]] = field(default_factory=dict)
-
-    def merge(self, other: _Counts) -> None:
-        self.calls += other.calls
-        self.errors += other.errors
-        self.latency_ms += other.latency_ms
-        for name, (calls, errors) in other.tools.items():
-            mine = self.tools.get(name)
-            if mine is None:
-                if len(self.tools) >= MAX_TOOLS_PER_SERVER:
-                    continue
-                mine = self.tools[name] = [0, 0]
-            mine[0] += calls
-            mine[1] += errors
+_Bucket = dict[str, Cell]  # field prefix (`s||`, `t|<tool>|`, `c|<consumer>|`) -> its counts
 
 
 class Stats:
-    def __init__(self, client: aioredis.Redis, keys: RedisKeys, interval: float) -> None:
+    def __init__(self, client: aioredis.Redis, keys: RedisKeys, interval: float,
+                 window: float = DEFAULT_WINDOW_SECONDS) -> None:
         self._redis = client
         self._keys = keys
         self._interval = interval
-        self._pending: dict[str, _Counts] = {}
+        self._window = max(60, int(window))
+        # (server id, minute) -> that minute's cells; a call touches three of them.
+        self._pending: dict[tuple[str, int], _Bucket] = {}
         self._lock = asyncio.Lock()
         self._loop_task: asyncio.Task[None] | None = None
         self.dropped = 0
         self._failing = False  # while Redis is down, one warning rather than one per interval
 
-    def record(self, server_id: str, tool: str, is_error: bool, latency_ms: float) -> None:
-        counts = self._pending.get(server_id)
-        if counts is None:
-            if len(self._pending) >= MAX_SERVERS:
+    def record(self, server_id: str, tool: str, consumer: str, outcome: Outcome, latency_ms: float,
+               bytes_in: int = 0, bytes_out: int = 0) -> None:
+        """Count one call: dict updates only, no I/O (the flush sends them)."""
+        key = (server_id, minute_of(time.time()))
+        bucket = self._pending.get(key)
+        if bucket is None:
+            if len(self._pending) >= MAX_BUCKETS:
                 self.dropped += 1
                 return
-            counts = self._pending[server_id] = _Counts()
-        counts.calls += 1
-        counts.latency_ms += latency_ms
-        per_tool = counts.tools.get(tool)
-        if per_tool is None:
-            if len(counts.tools) >= MAX_TOOLS_PER_SERVER:
-                self.dropped += 1
-                per_tool = [0, 0]  # still counted for the server, not per tool
-            else:
-                per_tool = counts.tools[tool] = [0, 0]
-        per_tool[0] += 1
-        if is_error:
-            counts.errors += 1
-            per_tool[1] += 1
+            bucket = self._pending[key] = {}
+        for cell_prefix in (_SERVER, prefix("t", tool), prefix("c", consumer)):
+            cell = bucket.get(cell_prefix)
+            if cell is None:
+                if len(bucket) >= MAX_CELLS_PER_BUCKET and cell_prefix is not _SERVER:
+                    self.dropped += 1
+                    continue  # still counted for the server, not per tool or consumer
+                cell = bucket[cell_prefix] = Cell()
+            cell.add(outcome, latency_ms, bytes_in, bytes_out)
 
     def start(self) -> None:
         self._loop_task = asyncio.get_running_loop().create_task(self._run())
@@ -103,14 +90,14 @@ class Stats:
                 # MULTI/EXEC: a batch lands whole or not at all, so a retry cannot count twice
                 # (except when the connection dies between EXEC and its answer).
                 async with self._redis.pipeline(transaction=True) as pipe:
-                    for server_id, counts in batch.items():
-                        key = self._keys.stats_server(server_id)
-                        pipe.hincrby(key, "calls", counts.calls)
-                        pipe.hincrby(key, "errors", counts.errors)
-                        pipe.hincrbyfloat(key, "latency_ms_sum", round(counts.latency_ms, 3))
-                        for name, (calls, errors) in counts.tools.items():
-                            pipe.hincrby(key, f"tool:{name}:calls", calls)
-                            pipe.hincrby(key, f"tool:{name}:errors", errors)
+                    for (server_id, minute), bucket in batch.items():
+                        key = self._keys.stats_minute(server_id, minute)
+                        for cell_prefix, cell in bucket.items():
+                            for name, value in cell.fields(cell_prefix):
+                                pipe.hincrby(key, name, value)
+                            pipe.hincrbyfloat(key, cell_prefix + "latency_ms", round(cell.latency_ms, 3))
+                        # The window counts from the minute's end, not from its last flush.
+                        pipe.expireat(key, (minute + 1) * 60 + self._window)
                     await pipe.execute()
             except (RedisError, OSError) as exc:
                 log.log(logging.DEBUG if self._failing else logging.WARNING,
@@ -127,12 +114,17 @@ class Stats:
                 self._failing = False
             return True
 
-    def _restore(self, batch: dict[str, _Counts]) -> None:
-        for server_id, counts in batch.items():
-            mine = self._pending.get(server_id)
+    def _restore(self, batch: dict[tuple[str, int], _Bucket]) -> None:
+        for key, bucket in batch.items():
+            mine = self._pending.get(key)
             if mine is None:
-                if len(self._pending) >= MAX_SERVERS:
-                    self.dropped += counts.calls
+                if len(self._pending) >= MAX_BUCKETS:
+                    self.dropped += bucket[_SERVER].calls if _SERVER in bucket else 0
                     continue
-                mine = self._pending[server_id] = _Counts()
-            mine.merge(counts)
+                mine = self._pending[key] = {}
+            for cell_prefix, cell in bucket.items():
+                existing = mine.get(cell_prefix)
+                if existing is None:
+                    mine[cell_prefix] = cell
+                else:
+                    existing.merge(cell)
