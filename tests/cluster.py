@@ -160,7 +160,7 @@ def decode_config(server: dict[str, Any]) -> str:
 @asynccontextmanager
 async def running_cluster(nats_url: str, redis_url: str, root: str, *, edges: int = 1,
                           **edge_overrides: Any) -> AsyncIterator[Cluster]:
-    registry = RegistryService(RegistrySettings(nats_url=nats_url, subject_root=root, port=0,
+    registry = RegistryService(RegistrySettings(nats_url=nats_url, redis_url=redis_url, subject_root=root, port=0,
                                                 kv_bucket=f"cfg-{root}", admin_token=ADMIN_TOKEN))
     auth = AuthService(AuthSettings(nats_url=nats_url, subject_root=root))
     toolexec = ToolexecService(ToolexecSettings(nats_url=nats_url, redis_url=redis_url, subject_root=root,

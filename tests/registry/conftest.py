@@ -66,14 +66,15 @@ class Api:
         return str(data["serviceIds"][0])
 
 
-def settings_for(nats_url: str, root: str) -> RegistrySettings:
-    return RegistrySettings(nats_url=nats_url, subject_root=root, port=0, kv_bucket=f"cfg-{root}",
-                            request_timeout=5.0, admin_token=ADMIN_TOKEN)
+def settings_for(nats_url: str, root: str, redis_url: str = "redis://127.0.0.1:1/0") -> RegistrySettings:
+    """Without a Redis URL, the statistics endpoint answers 503 (nothing listens on port 1)."""
+    return RegistrySettings(nats_url=nats_url, redis_url=redis_url, subject_root=root, port=0,
+                            kv_bucket=f"cfg-{root}", request_timeout=5.0, admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture
-async def registry(nats_url: str, root: str) -> AsyncIterator[RegistryService]:
-    service = RegistryService(settings_for(nats_url, root))
+async def registry(nats_url: str, redis_url: str, root: str) -> AsyncIterator[RegistryService]:
+    service = RegistryService(settings_for(nats_url, root, redis_url))
     await service.start()
     yield service
     await service.stop()

@@ -6,13 +6,16 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from mcpgw.contracts import RedisKeys
 from mcpgw.runtime.bus import Bus
+from mcpgw.runtime.redis import connect_redis
 from mcpgw_registry.bus import handlers as bus_handlers
 from mcpgw_registry.bus.events import Events
 from mcpgw_registry.http import admin_auth
 from mcpgw_registry.http.context import REGISTRY, Registry
 from mcpgw_registry.http.envelope import MAX_BODY, envelope_middleware
 from mcpgw_registry.http.routes import TABLES
+from mcpgw_registry.http.statistics import STATISTICS, StatisticsSource
 from mcpgw_registry.importing.operations import ToolOperations
 from mcpgw_registry.resources.servers.snapshots import SnapshotCache
 from mcpgw_registry.settings import RegistrySettings
@@ -58,6 +61,17 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
         await bus.close()
 
 
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    """The statistics' Redis: a lazy client, so the registry starts (and serves all else) without it."""
+    settings = app[SETTINGS]
+    client = connect_redis(settings.redis_url, settings.request_timeout)
+    app[STATISTICS] = StatisticsSource(client, RedisKeys(settings.subject_root), settings.stats_window)
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
 def create_app(settings: RegistrySettings) -> web.Application:
     # The token check runs inside the envelope middleware, so a refusal is an envelope too.
     app = web.Application(client_max_size=settings.max_body_bytes,
@@ -67,4 +81,5 @@ def create_app(settings: RegistrySettings) -> web.Application:
     for table in TABLES:
         app.add_routes(table)
     app.cleanup_ctx.append(_nats)
+    app.cleanup_ctx.append(_redis)
     return app

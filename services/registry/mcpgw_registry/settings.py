@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from mcpgw.runtime.settings import CommonSettings, load_settings
+from mcpgw.statistics import DEFAULT_WINDOW_SECONDS
 from mcpgw_registry.http.admin_auth import refuse_open_api
 
 
@@ -22,6 +27,10 @@ class RegistrySettings(CommonSettings, kw_only=True):
     # Bearer token of the admin API (MCPGW_REGISTRY_ADMIN_TOKEN, or MCPGW_ADMIN_TOKEN cluster-wide).
     # Empty: allowed only on a loopback address, where the API is then open to local callers.
     admin_token: str = ""
+    # Where toolexec and hosting keep statistics (MCPGW_REGISTRY_REDIS_URL, or MCPGW_REDIS_URL), and
+    # how long they keep them: the statistics endpoint reads no wider range.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    stats_window: Annotated[float, msgspec.Meta(ge=60)] = DEFAULT_WINDOW_SECONDS
 
     @property
     def import_bucket_name(self) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mcpgw_registry.http import consumers, grants, imports, servers, services, upstream_credentials
+from mcpgw_registry.http import consumers, grants, imports, servers, services, statistics, upstream_credentials
 from mcpgw_registry.http.apispec import document as apispec
 
 # Import routes first: `/tools/import` must win over the `/tools/{name}` pattern.
 TABLES: tuple[web.RouteTableDef, ...] = (imports.routes, servers.routes, consumers.routes, grants.routes,
-                                         services.routes, upstream_credentials.routes, apispec.routes)
+                                         services.routes, upstream_credentials.routes, statistics.routes,
+                                         apispec.routes)

@@ -17,6 +17,7 @@ from mcpgw_registry.http.apispec import views as v
 from mcpgw_registry.http.imports import SPEC_TYPES
 from mcpgw_registry.http.paging import MAX_PAGE_SIZE
 from mcpgw_registry.http.servers import TOOLS_TYPES
+from mcpgw_registry.http.statistics import GROUP_BY, MAX_MS
 from mcpgw_registry.http.upstream_credentials import PATH as CREDENTIAL_PATH
 from mcpgw_registry.importing.patching import ToolPatch
 from mcpgw_registry.importing.plan import MAX_DESCRIPTION_LIMIT
@@ -128,6 +129,14 @@ OPERATIONS: tuple[Operation, ...] = (
               body=_json(UpdateServer), data=v.ids("mcpServerId")),
     Operation("DELETE", "/v1/mcp-servers/{server_id}", "deleteMcpServer",
               "delete an MCP server and its authorization rules", S),
+    Operation("GET", "/v1/mcp-servers/{server_id}/statistics", "getMcpServerStatistics",
+              "call statistics of a server with mcpStatisticsEnable (kept for the statistics window)", S,
+              query=(Param("from", {"type": "integer", "minimum": 0, "maximum": MAX_MS},
+                           "Unix ms, default: an hour before `to`", empty=True),
+                     Param("to", {"type": "integer", "minimum": 0, "maximum": MAX_MS}, "Unix ms, default: now",
+                           empty=True),
+                     Param("groupBy", {"enum": list(GROUP_BY)}, "one group per tool, consumer or minute")),
+              data=v.STATISTICS),
     # Tools
     Operation("GET", "/v1/mcp-servers/{server_id}/tools", "getTools",
               "the tools document as stored (backend credentials shown as ******)", T,

@@ -170,3 +170,17 @@ SERVICES_CREATED = obj({"serviceIds": STRINGS})
 CREDENTIAL = obj({"mcpServerId": STRING, "consumerId": STRING, "upstreamCredential": UPSTREAM_CREDENTIAL_VIEW})
 
 HEALTH = obj({"status": {"const": "ok"}})
+
+
+_LATENCY = obj({"avg": {"type": ["number", "null"]}, "p50": {"type": ["number", "null"]},
+                "p95": {"type": ["number", "null"]}, "p99": {"type": ["number", "null"]},
+                "buckets": {"type": "array", "items": obj({"le": {"type": ["number", "null"]}, "count": INTEGER})}},
+               description="milliseconds; percentiles from a fixed-bucket histogram, null without calls")
+_CELL: dict[str, Any] = {"calls": INTEGER, "toolErrors": INTEGER, "protocolErrors": INTEGER, "bytesIn": INTEGER,
+                         "bytesOut": INTEGER, "latencyMs": _LATENCY}
+STATISTICS = obj(
+    {"mcpServerId": STRING, "statisticsEnabled": BOOLEAN, "from": TIMESTAMP, "to": TIMESTAMP, "totals": obj(_CELL)},
+    {"groupBy": {"enum": ["tool", "consumer", "minute"]},
+     "groups": {"type": "array", "items": obj({"key": STRING, **_CELL})}},
+    "a tool, a consumer id (empty: anonymous) or a minute (Unix ms) per group",
+)
