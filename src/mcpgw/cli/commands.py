@@ -31,6 +31,12 @@ class Commands:
             self._commands[name] = parser.add_subparsers(dest="command", required=True, metavar="<command>")
         return self._commands[name]
 
+    def single(self, name: str, run: Run, help: str) -> argparse.ArgumentParser:
+        """A command of its own, `mcpgw <name>` (no group): `mcpgw stats <server>`."""
+        parser = self._groups.add_parser(name, help=help, description=help, parents=[self._common])
+        parser.set_defaults(run=run)
+        return parser
+
     def add(self, group: str, name: str, run: Run, help: str) -> argparse.ArgumentParser:
         """A command `mcpgw <group> <name>` that runs `run`; its parser, for its own arguments."""
         parser = self._commands[group].add_parser(name, help=help, description=help, parents=[self._common])
