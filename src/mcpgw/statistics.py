@@ -37,6 +37,10 @@ SEPARATOR = "|"
 _INTEGER_METRICS = ("calls", "tool_errors", "protocol_errors", "bytes_in", "bytes_out")
 
 
+def latency_bucket(latency_ms: float) -> int:
+    return bisect.bisect_left(LATENCY_BOUNDS_MS, latency_ms)
+
+
 def minute_of(unix_seconds: float) -> int:
     return int(unix_seconds // 60)
 
@@ -53,7 +57,8 @@ class Cell:
     latency_ms: float = 0.0
     histogram: list[int] = field(default_factory=lambda: [0] * BUCKETS)
 
-    def add(self, outcome: Outcome, latency_ms: float, bytes_in: int, bytes_out: int) -> None:
+    def add(self, outcome: Outcome, latency_ms: float, bytes_in: int, bytes_out: int, bucket: int = -1) -> None:
+        """Count one call; `bucket`: its latency bucket when the caller has it already."""
         self.calls += 1
         if outcome == "tool_error":
             self.tool_errors += 1
@@ -62,7 +67,7 @@ class Cell:
         self.bytes_in += bytes_in
         self.bytes_out += bytes_out
         self.latency_ms += latency_ms
-        self.histogram[bisect.bisect_left(LATENCY_BOUNDS_MS, latency_ms)] += 1
+        self.histogram[bucket if bucket >= 0 else latency_bucket(latency_ms)] += 1
 
     def merge(self, other: Cell) -> None:
         self.calls += other.calls

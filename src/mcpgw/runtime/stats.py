@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from mcpgw.contracts import RedisKeys
-from mcpgw.statistics import DEFAULT_WINDOW_SECONDS, Cell, Outcome, minute_of, prefix
+from mcpgw.statistics import DEFAULT_WINDOW_SECONDS, Cell, Dimension, Outcome, latency_bucket, minute_of, prefix
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 # (A bucket is a server's minute: a 30-minute outage of 300 busy servers is 9 000 of them.)
 MAX_BUCKETS = 20_000
 MAX_CELLS_PER_BUCKET = 2_000
-_SERVER = prefix("s")
+_SERVER: tuple[Dimension, str] = ("s", "")
 
 
-_Bucket = dict[str, Cell]  # field prefix (`s||`, `t|<tool>|`, `c|<consumer>|`) -> its counts
+# (dimension, name) -> its counts; the field prefix is built at flush time, not per call.
+_Bucket = dict[tuple[Dimension, str], Cell]
 
 
 class Stats:
@@ -55,14 +56,18 @@ class Stats:
                 self.dropped += 1
                 return
             bucket = self._pending[key] = {}
-        for cell_prefix in (_SERVER, prefix("t", tool), prefix("c", consumer)):
-            cell = bucket.get(cell_prefix)
+        # Measured: 2.5-3.7 us a call on the 2-core dev box (one bisect, three cells; building string
+        # field names per call made it 6 us), against the milliseconds of the call it counts.
+        index = latency_bucket(latency_ms)
+        keys: tuple[tuple[Dimension, str], ...] = (_SERVER, ("t", tool), ("c", consumer))
+        for cell_key in keys:
+            cell = bucket.get(cell_key)
             if cell is None:
-                if len(bucket) >= MAX_CELLS_PER_BUCKET and cell_prefix is not _SERVER:
+                if len(bucket) >= MAX_CELLS_PER_BUCKET and cell_key is not _SERVER:
                     self.dropped += 1
                     continue  # still counted for the server, not per tool or consumer
-                cell = bucket[cell_prefix] = Cell()
-            cell.add(outcome, latency_ms, bytes_in, bytes_out)
+                cell = bucket[cell_key] = Cell()
+            cell.add(outcome, latency_ms, bytes_in, bytes_out, index)
 
     def start(self) -> None:
         self._loop_task = asyncio.get_running_loop().create_task(self._run())
@@ -92,9 +97,10 @@ class Stats:
                 async with self._redis.pipeline(transaction=True) as pipe:
                     for (server_id, minute), bucket in batch.items():
                         key = self._keys.stats_minute(server_id, minute)
-                        for cell_prefix, cell in bucket.items():
-                            for name, value in cell.fields(cell_prefix):
-                                pipe.hincrby(key, name, value)
+                        for (dim, name), cell in bucket.items():
+                            cell_prefix = prefix(dim, name)
+                            for field_name, value in cell.fields(cell_prefix):
+                                pipe.hincrby(key, field_name, value)
                             pipe.hincrbyfloat(key, cell_prefix + "latency_ms", round(cell.latency_ms, 3))
                         # The window counts from the minute's end, not from its last flush.
                         pipe.expireat(key, (minute + 1) * 60 + self._window)
@@ -122,9 +128,9 @@ class Stats:
                     self.dropped += bucket[_SERVER].calls if _SERVER in bucket else 0
                     continue
                 mine = self._pending[key] = {}
-            for cell_prefix, cell in bucket.items():
-                existing = mine.get(cell_prefix)
+            for cell_key, cell in bucket.items():
+                existing = mine.get(cell_key)
                 if existing is None:
-                    mine[cell_prefix] = cell
+                    mine[cell_key] = cell
                 else:
                     existing.merge(cell)
