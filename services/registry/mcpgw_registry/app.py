@@ -21,6 +21,8 @@ from mcpgw_registry.resources.servers.snapshots import SnapshotCache
 from mcpgw_registry.settings import RegistrySettings
 from mcpgw_registry.stores.blobs import BlobStore
 from mcpgw_registry.stores.consumers import ConsumerRepository
+from mcpgw_registry.stores.domain_users import DomainUsers
+from mcpgw_registry.stores.domains import DomainRepository
 from mcpgw_registry.stores.grant_records import GrantRecords
 from mcpgw_registry.stores.grants import GrantRepository
 from mcpgw_registry.stores.hooks import LinkedHooks
@@ -51,7 +53,8 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
         consumers = ConsumerRepository(store, events, grant_records)
         grants = GrantRepository(grant_records, consumers, servers)
         credentials = ConsumerCredentials(store)
-        hooks = LinkedHooks(servers, ServiceRepository(store, events), credentials, Links(store), events, bus)
+        hooks = LinkedHooks(servers, ServiceRepository(store, events), credentials, Links(store), events, bus,
+                            DomainUsers(store, DomainRepository(store), servers))
         servers.hooks = consumers.hooks = hooks
         await bus_handlers.serve(bus, store, servers, consumers, grants, credentials)
         app[REGISTRY] = Registry(bus=bus, servers=servers, consumers=consumers, grants=grants, hooks=hooks,

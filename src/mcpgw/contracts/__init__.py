@@ -36,11 +36,13 @@ from mcpgw.contracts.registry import (
     EdgeServerLookupReply,
     Grant,
     JwtVerification,
+    RouteMatch,
     ServerLookup,
     ServerLookupReply,
     ServerSnapshot,
     TokenSource,
     ToolListing,
+    ValueRule,
 )
 from mcpgw.contracts.subjects import Subjects
 from mcpgw.contracts.toolcall import ToolCallReply, ToolCallRequest
@@ -79,6 +81,7 @@ __all__ = [
     "RedisKeys",
     "RequestTemplate",
     "ResponseTemplate",
+    "RouteMatch",
     "SecurityRef",
     "SecurityScheme",
     "ServerBlock",
@@ -113,6 +116,7 @@ __all__ = [
     "UpstreamTarget",
     "UpstreamTools",
     "UpstreamToolsReply",
+    "ValueRule",
     "VerifyReply",
     "VerifyRequest",
     "invalid",

@@ -24,6 +24,30 @@ class ToolListing(msgspec.Struct, kw_only=True, omit_defaults=True):
     repeatable: bool = False
 
 
+RuleType = Literal["Exact", "Prefix", "Regex"]
+
+
+class ValueRule(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One condition of a route match: a path, or a header or query parameter by `name`."""
+
+    type: RuleType = "Exact"
+    value: str = ""
+    name: str = ""
+
+
+class RouteMatch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A server's `match` (reference §4.1) as the edge applies it: every condition given must hold.
+
+    Regexes must match the whole value; methods are HTTP's spelling (`OPTIONS`, not the docs' `OPTION`).
+    """
+
+    path: ValueRule | None = None
+    headers: list[ValueRule] = []
+    query_params: list[ValueRule] = []
+    methods: list[str] = []
+    ignore_uri_case: bool = False
+
+
 class ServerSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One MCP server at one revision, compiled: what toolexec runs tools from.
 
@@ -50,6 +74,9 @@ class ServerSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     hosted: HostedBackend | None = None
     # kind "assembly": where its tools come from, in order (the first source wins a listing tie).
     sources: list[AssemblySource] = []
+    # The host names of its domains (canonical, see `mcpgw.hosts`); empty: every host.
+    hosts: list[str] = []
+    match: RouteMatch | None = None
 
 
 class EdgeServer(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -77,6 +104,10 @@ class EdgeServer(msgspec.Struct, kw_only=True, omit_defaults=True):
     kind: ServerKind = "rest"
     # kind "assembly": where its tools come from, in order (the first source wins a listing tie).
     sources: list[AssemblySource] = []
+    # Where it answers: only on these hosts (its domains' names, canonical, see `mcpgw.hosts`;
+    # empty: every host), and only to requests `match` admits (None: every request).
+    hosts: list[str] = []
+    match: RouteMatch | None = None
 
 
 class EdgeServerLookup(msgspec.Struct, kw_only=True, omit_defaults=True, tag="registry.edge.lookup.v1",

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mcpgw_registry.http import consumers, grants, imports, servers, services, statistics, upstream_credentials
+from mcpgw_registry.http import (
+    consumers,
+    domains,
+    grants,
+    imports,
+    servers,
+    services,
+    statistics,
+    upstream_credentials,
+)
 from mcpgw_registry.http.apispec import document as apispec
 
 # Import routes first: `/tools/import` must win over the `/tools/{name}` pattern.
 TABLES: tuple[web.RouteTableDef, ...] = (imports.routes, servers.routes, consumers.routes, grants.routes,
-                                         services.routes, upstream_credentials.routes, statistics.routes,
-                                         apispec.routes)
+                                         services.routes, domains.routes, upstream_credentials.routes,
+                                         statistics.routes, apispec.routes)

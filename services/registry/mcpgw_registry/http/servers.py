@@ -13,6 +13,8 @@ from mcpgw_registry.http.envelope import ok
 from mcpgw_registry.http.paging import choices, page, page_params
 from mcpgw_registry.resources.assembly import status
 from mcpgw_registry.resources.assembly.tool_names import REPORT_TIMEOUT, ToolNames
+from mcpgw_registry.resources.domains import DomainRecord
+from mcpgw_registry.resources.domains import info as domain_info
 from mcpgw_registry.resources.servers.model import (
     CREATE_FROM_TYPES,
     DEPLOY_STATUSES,
@@ -40,8 +42,20 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
-async def _server_view(servers: ServerRepository, record: ServerRecord, revision: int, names: ToolNames, *,
-                       listing: bool = False) -> dict[str, Any]:
+async def _domains(request: web.Request, records: list[ServerRecord]) -> dict[str, DomainRecord]:
+    """The domains these servers name, by id (one list read for a listing)."""
+    wanted = {d for record in records for d in record.domain_ids}
+    if not wanted:
+        return {}
+    domains = context.registry(request).hooks.domain_users.domains
+    if len(wanted) == 1:
+        found = await domains.find(next(iter(wanted)))
+        return {found[0].id: found[0]} if found is not None else {}
+    return {record.id: record for record, _ in await domains.all() if record.id in wanted}
+
+
+async def _server_view(servers: ServerRepository, record: ServerRecord, revision: int, names: ToolNames,
+                       domains: dict[str, DomainRecord], *, listing: bool = False) -> dict[str, Any]:
     try:
         # Backend credentials are write-only: readers get them masked (see resources.tools.secrets).
         text = await servers.readable_tools_text(record)
@@ -53,6 +67,7 @@ async def _server_view(servers: ServerRepository, record: ServerRecord, revision
         log.error("listing MCP server %s without its tools: %s", record.id, exc.message)
         text = ""
     view = to_resource(record, revision, text, listing=listing)
+    view["domainInfos"] = [domain_info(domains[d]) for d in record.domain_ids if d in domains]
     if record.kind == "assembly":
         # How each source stands now: sources may change or go after the assembly was written.
         view["assembledSources"] = await status.report(record, servers, names)
@@ -112,7 +127,8 @@ async def list_servers(request: web.Request) -> web.Response:
     # Newest first, like the console; the id breaks ties so pages are stable.
     found.sort(key=lambda item: (-item[0].created_ms, item[0].id))
     names = _tool_names(request)
-    items = [await _server_view(servers, record, revision, names, listing=True) for record, revision in found]
+    domains = await _domains(request, [record for record, _ in found])
+    items = [await _server_view(servers, record, revision, names, domains, listing=True) for record, revision in found]
     return ok(request, page(items, number, size))
 
 
@@ -120,7 +136,8 @@ async def list_servers(request: web.Request) -> web.Response:
 async def get_server(request: web.Request) -> web.Response:
     servers = context.registry(request).servers
     record, revision = await servers.get(request.match_info["server_id"])
-    return ok(request, await _server_view(servers, record, revision, _tool_names(request)))
+    return ok(request, await _server_view(servers, record, revision, _tool_names(request),
+                                          await _domains(request, [record])))
 
 
 @routes.put("/v1/mcp-servers/{server_id}")

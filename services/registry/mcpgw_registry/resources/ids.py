@@ -18,6 +18,7 @@ CONSUMER_PREFIX = "cs-"
 CREDENTIAL_PREFIX = "ck-"
 RULE_PREFIX = "car-"
 SERVICE_PREFIX = "svc-"
+DOMAIN_PREFIX = "d-"
 
 
 def new_id(prefix: str) -> str:
@@ -33,6 +34,7 @@ _CONSUMER = _shape(CONSUMER_PREFIX)
 _CREDENTIAL = _shape(CREDENTIAL_PREFIX)
 _RULE = _shape(RULE_PREFIX)
 _SERVICE = _shape(SERVICE_PREFIX)
+_DOMAIN = _shape(DOMAIN_PREFIX)
 
 
 def is_server_id(value: str) -> bool:
@@ -53,3 +55,7 @@ def is_rule_id(value: str) -> bool:
 
 def is_service_id(value: str) -> bool:
     return bool(_SERVICE.match(value))
+
+
+def is_domain_id(value: str) -> bool:
+    return bool(_DOMAIN.match(value))

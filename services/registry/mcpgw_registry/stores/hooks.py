@@ -5,6 +5,8 @@
   revision (what snapshots and hosting's upstream configs are cached by) changes with it.
 - An assembly names source servers: checked when written; when a source changes or goes, the
   assemblies drawing from it are announced (ConfigChanged) so edges tell their sessions.
+- Domains: a server's must exist and be no other server's (`domain_users`); their names are
+  resolved into the record (`hosts`, what the edge routes by). A domain in use cannot be deleted.
 - Upstream credentials per consumer: removed with their server or consumer; a change rewrites
   the server for the same reason as a service change.
 """
@@ -25,6 +27,7 @@ from mcpgw_registry.resources.hosted.backend import check_scene, resolve
 from mcpgw_registry.resources.servers.model import BackendConfig, ServerRecord
 from mcpgw_registry.resources.services import ServiceRecord, UpdateService, split_address
 from mcpgw_registry.stores.consumers import ConsumerHooks
+from mcpgw_registry.stores.domain_users import DomainUsers
 from mcpgw_registry.stores.links import Link, Links
 from mcpgw_registry.stores.servers import ServerHooks, ServerRepository
 from mcpgw_registry.stores.services import ServiceRepository
@@ -59,8 +62,9 @@ def _uses_service(record: ServerRecord, service_id: str) -> bool:
 
 class LinkedHooks(ServerHooks, ConsumerHooks):
     def __init__(self, servers: ServerRepository, services: ServiceRepository, credentials: ConsumerCredentials,
-                 links: Links, events: Events, bus: Bus) -> None:
+                 links: Links, events: Events, bus: Bus, domain_users: DomainUsers) -> None:
         self.servers = servers
+        self.domain_users = domain_users
         self.services = services
         self.credentials = credentials
         self._links = links
@@ -70,6 +74,7 @@ class LinkedHooks(ServerHooks, ConsumerHooks):
     # server writes (called by ServerRepository)
 
     async def prepare(self, record: ServerRecord, previous: ServerRecord | None) -> None:
+        await self.domain_users.resolve(record)
         record.targets = []
         if record.backend_config is not None:
             record.backend_config = _copy(record.backend_config)
@@ -92,15 +97,18 @@ class LinkedHooks(ServerHooks, ConsumerHooks):
                                       "and an assembly cannot be a source; change them first")
 
     async def before_write(self, record: ServerRecord) -> None:
+        await self.domain_users.claim(record)
         await self._links.add(record.id, links_of(record))
 
     async def written(self, record: ServerRecord, previous: ServerRecord | None) -> None:
         if previous is not None:
             await self._links.remove(record.id, links_of(previous) - links_of(record))
+            await self.domain_users.release(record.id, [d for d in previous.domain_ids if d not in record.domain_ids])
         await self._announce_assemblies(record.id)
 
     async def deleted(self, record: ServerRecord) -> None:
         await self._links.remove(record.id, links_of(record))
+        await self.domain_users.release(record.id, record.domain_ids)
         await self.credentials.delete_for_server(record.id)
         await self._announce_assemblies(record.id)
 

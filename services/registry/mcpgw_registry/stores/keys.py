@@ -12,6 +12,10 @@
   links.<kind>.<target>.<holder>
                             `holder` uses `target`: a server a service (kind `service`), an
                             assembly a source server (kind `source`); see `links`
+  domains.<id>              a domain (JSON)
+  domain-names.<name>       the id owning a domain name (like server-names)
+  domain-users.<domain id>  the id of the one server using the domain (a claim, like the names:
+                            two servers cannot share a domain); see `domain_users`
   upstream-credentials.<server id>.<consumer id>
                             a consumer's own credential for a hosted server (JSON)
 """
@@ -22,6 +26,7 @@ SERVERS = "servers"
 CONSUMERS = "consumers"
 GRANTS = "grants"
 SERVICES = "services"
+DOMAINS = "domains"
 UPSTREAM_CREDENTIALS = "upstream-credentials"
 
 
@@ -51,6 +56,18 @@ def service(service_id: str) -> str:
 
 def service_name(name: str) -> str:
     return f"service-names.{name}"
+
+
+def domain(domain_id: str) -> str:
+    return f"{DOMAINS}.{domain_id}"
+
+
+def domain_name(name: str) -> str:
+    return f"domain-names.{name}"
+
+
+def domain_user(domain_id: str) -> str:
+    return f"domain-users.{domain_id}"
 
 
 def links(kind: str, target: str) -> str:

@@ -206,6 +206,9 @@ class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     # rewrites the servers using it, so the revision a snapshot is cached at says it all).
     upstream_credential: UpstreamCredential | None = None
     targets: list[UpstreamTarget] = []
+    # The names of the domains `domain_ids` names, resolved when written (a domain's name cannot
+    # change), so the snapshot at this revision carries what the edge routes by.
+    hosts: list[str] = []
 
     @property
     def kind(self) -> ServerKind:

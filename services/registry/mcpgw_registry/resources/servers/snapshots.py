@@ -9,11 +9,27 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from mcpgw.contracts.hosting import AssemblySource, HostedBackend
-from mcpgw.contracts.registry import EdgeServer, ServerSnapshot
+from mcpgw.contracts.registry import EdgeServer, RouteMatch, ServerSnapshot, ValueRule
 from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry.importing.overrides import enforce_hidden, tool_key
-from mcpgw_registry.resources.servers.model import ServerRecord
+from mcpgw_registry.resources.servers.model import HttpRouteMatch, ServerRecord
 from mcpgw_registry.resources.tools.document import effective_tools, listing_entry, parse_tools
+
+
+def route_match(match: HttpRouteMatch | None) -> RouteMatch | None:
+    """The edge's form of a server's `match`; None when it admits every request."""
+    if match is None:
+        return None
+    rule = RouteMatch(
+        path=ValueRule(type=match.path.type, value=match.path.value) if match.path is not None else None,
+        headers=[ValueRule(name=h.name.lower(), type=h.type, value=h.value) for h in match.headers],
+        query_params=[ValueRule(name=q.name, type=q.type, value=q.value) for q in match.query_params],
+        # The reference docs spell it OPTION; requests say OPTIONS.
+        methods=["OPTIONS" if m == "OPTION" else m for m in match.methods],
+        ignore_uri_case=match.ignore_uri_case)
+    if rule.path is None and not rule.headers and not rule.query_params and not rule.methods:
+        return None
+    return rule
 
 
 def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | None = None) -> ServerSnapshot:
@@ -28,6 +44,8 @@ def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | Non
         statistics=record.statistics,
         list_ttl_ms=record.list_ttl_ms,
         kind=record.kind,
+        hosts=record.hosts,
+        match=route_match(record.match),
     )
     if snapshot.kind == "hosted" and record.protocol in ("SSE", "StreamableHTTP"):
         # Addresses only: the upstream credential travels to hosting alone (UpstreamLookup).
@@ -69,7 +87,7 @@ def edge_view(snapshot: ServerSnapshot) -> EdgeServer:
                       description=snapshot.description, version=block.version if block is not None else "",
                       consumer_auth=snapshot.consumer_auth, authorization_servers=snapshot.authorization_servers,
                       list_ttl_ms=snapshot.list_ttl_ms, listing=snapshot.listing, passthrough=passthrough,
-                      kind=snapshot.kind, sources=snapshot.sources)
+                      kind=snapshot.kind, sources=snapshot.sources, hosts=snapshot.hosts, match=snapshot.match)
 
 
 class SnapshotCache:
