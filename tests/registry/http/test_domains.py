@@ -77,8 +77,8 @@ async def test_servers_and_domains(api: Api, bus: Bus) -> None:
     # Two servers cannot share a domain: the refusal names the other server.
     reply = await api.call("POST", "/v1/mcp-servers", json={"name": "second", "domainIds": [two, one]})
     assert reply.status == 400
-    assert reply.message == ("domainIds[1]: domain 'one.example.com' (%s) is used by MCP server 'first'; "
-                             "two servers cannot share a domain" % one)
+    assert reply.message == (f"domainIds[1]: domain 'one.example.com' ({one}) is used by MCP server 'first'; "
+                             "two servers cannot share a domain")
     second = await api.create_server("second", domainIds=[two])
     reply = await api.call("PUT", f"/v1/mcp-servers/{second}", json={"domainIds": [one]})
     assert reply.status == 400 and "used by MCP server 'first'" in reply.message

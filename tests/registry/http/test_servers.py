@@ -13,12 +13,13 @@ from tests.registry.tools_samples import WEATHER_YAML, WEATHER_YAML_MASKED, one_
 
 async def test_create_get_update_delete(api: Api) -> None:
     service_id = await api.create_service("backend", "10.0.0.1:8080", source_type="VIP")
+    domain_id = (await api.ok("POST", "/v1/domains", json={"name": "abc.com"}))["domainId"]
     created = await api.ok("POST", "/v1/mcp-servers", json={
         "name": "fetch-time", "description": "mcp tool fetch time", "gatewayId": "gw-1",
         "match": {"path": {"type": "Prefix", "value": "/mcp-servers/fetch-time"}, "methods": ["POST"]},
         "backendConfig": {"scene": "SingleService",
                           "services": [{"serviceId": service_id, "port": 8080, "protocol": "HTTP", "weight": 100}]},
-        "consumerAuthInfo": {"enable": True}, "mcpStatisticsEnable": True, "domainIds": ["d-1"],
+        "consumerAuthInfo": {"enable": True}, "mcpStatisticsEnable": True, "domainIds": [domain_id],
     })
     server_id = created["mcpServerId"]
     assert created["name"] == "fetch-time"
@@ -36,7 +37,8 @@ async def test_create_get_update_delete(api: Api) -> None:
     assert got["match"]["path"] == {"type": "Prefix", "value": "/mcp-servers/fetch-time"}
     assert got["consumerAuthInfo"] == {"enable": True}
     assert got["mcpStatisticsEnable"] is True and got["gatewayId"] == "gw-1"
-    assert got["domainIds"] == ["d-1"] and got["domainInfos"] == []
+    assert got["domainIds"] == [domain_id]
+    assert got["domainInfos"] == [{"domainId": domain_id, "name": "abc.com", "protocol": "HTTP"}]
     assert got["createTimestamp"] == got["updateTimestamp"] > 0
     first_revision = got["revision"]
 

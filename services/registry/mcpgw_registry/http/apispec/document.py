@@ -30,6 +30,7 @@ PATH_PARAMETERS: dict[str, tuple[str, str]] = {
     "consumer_id": ("consumerId", "a consumer's id (cs-...)"),
     "rule_id": ("consumerAuthorizationRuleId", "an authorization rule's id (car-...)"),
     "service_id": ("serviceId", "a service's id (svc-...)"),
+    "domain_id": ("domainId", "a domain's id (d-...)"),
     "name": ("toolName", "a tool's name"),
 }
 # msgspec names a schema after its Struct, module-qualified when two Structs share a class name;

@@ -22,6 +22,7 @@ from mcpgw_registry.http.upstream_credentials import PATH as CREDENTIAL_PATH
 from mcpgw_registry.importing.patching import ToolPatch
 from mcpgw_registry.importing.plan import MAX_DESCRIPTION_LIMIT
 from mcpgw_registry.resources.consumers.model import CreateConsumer, UpdateConsumer
+from mcpgw_registry.resources.domains import CreateDomain, UpdateDomain
 from mcpgw_registry.resources.grants import ConsumerRuleBody, CreateRules, UpdateRuleBody
 from mcpgw_registry.resources.hosted.credentials import CredentialBody
 from mcpgw_registry.resources.servers.model import (
@@ -111,6 +112,7 @@ _YAML_DOCUMENT = {"type": "object", "description": "a YAML document"}
 
 S, T, C, R, SV, U, M = ("MCP servers", "Tools", "Consumers", "Authorization rules", "Services",
                         "Upstream credentials", "Meta")
+D = "Domains"
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/healthz", "health", "200 while the registry is connected to NATS", M, data=v.HEALTH),
@@ -223,6 +225,17 @@ OPERATIONS: tuple[Operation, ...] = (
               "update a service; the hosted servers using it follow", SV,
               body=_json(UpdateService), data=v.ids("serviceId")),
     Operation("DELETE", "/v1/services/{service_id}", "deleteService", "delete a service no server uses", SV,
+              errors=(400,)),
+    # Domains
+    Operation("POST", "/v1/domains", "createDomain", "create a domain (a host name servers answer on)", D,
+              body=_json(CreateDomain), data=v.obj({"domainId": v.STRING})),
+    Operation("GET", "/v1/domains", "listDomains", "list domains, newest first", D, query=_page(NAME_LIKE),
+              data=v.page_of(v.DOMAIN_ITEM)),
+    Operation("GET", "/v1/domains/{domain_id}", "getDomain", "read a domain and the server using it", D,
+              data=v.DOMAIN),
+    Operation("PUT", "/v1/domains/{domain_id}", "updateDomain", "update a domain (its name cannot change)", D,
+              body=_json(UpdateDomain), data=v.ids("domainId")),
+    Operation("DELETE", "/v1/domains/{domain_id}", "deleteDomain", "delete a domain no server uses", D,
               errors=(400,)),
     # A consumer's own upstream credential for a hosted server
     Operation("PUT", CREDENTIAL_PATH, "putUpstreamCredential",

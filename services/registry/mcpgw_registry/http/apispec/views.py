@@ -71,7 +71,8 @@ _SERVER_FIELDS: dict[str, Any] = {
     "mcpStatisticsEnable": BOOLEAN,
     "gatewayId": STRING,
     "domainIds": STRINGS,
-    "domainInfos": {"type": "array", "maxItems": 0},
+    "domainInfos": {"type": "array", "items": obj({"domainId": STRING, "name": STRING,
+                                                   "protocol": {"enum": ["HTTP", "HTTPS"]}})},
     "assembledSources": {"type": "array", "items": ASSEMBLED_SOURCE_STATUS},
     "consumerAuthInfo": obj({"enable": BOOLEAN}),
     "createTimestamp": TIMESTAMP,
@@ -166,6 +167,18 @@ SERVICE = obj({
     "revision": REVISION,
 })
 SERVICES_CREATED = obj({"serviceIds": STRINGS})
+
+_DOMAIN_FIELDS: dict[str, Any] = {
+    "domainId": STRING, "name": STRING, "protocol": {"enum": ["HTTP", "HTTPS"]}, "forceHttps": BOOLEAN,
+    "certIdentifier": STRING, "gatewayId": STRING, "status": {"const": "Published"}, "createFrom": STRING,
+    "createTimestamp": TIMESTAMP, "updateTimestamp": TIMESTAMP, "revision": REVISION,
+}
+_DOMAIN_OPTIONAL: dict[str, Any] = {"gatewayType": {"enum": ["API", "AI"]}}
+DOMAIN_ITEM = obj(_DOMAIN_FIELDS, _DOMAIN_OPTIONAL)
+# One domain serves at most one MCP server (reference §5.1): a list of none or one.
+DOMAIN = obj({**_DOMAIN_FIELDS, "mcpServers": {"type": "array", "maxItems": 1,
+                                               "items": obj({"mcpServerId": STRING, "name": STRING})}},
+             _DOMAIN_OPTIONAL)
 
 CREDENTIAL = obj({"mcpServerId": STRING, "consumerId": STRING, "upstreamCredential": UPSTREAM_CREDENTIAL_VIEW})
 
