@@ -186,7 +186,7 @@ class EdgeApp:
         return rpc_error_response(404, jsonrpc.INVALID_REQUEST, "Not Found")
 
     async def _metadata(self, request: Request, name: str) -> Response:
-        entry = await self._gate.server(name)
+        entry = await self._gate.routed(request, name)
         if isinstance(entry, Response):
             return entry
         # Browser-based clients fetch this cross-origin before they have any credential.

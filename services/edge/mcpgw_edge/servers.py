@@ -12,6 +12,7 @@ import msgspec
 
 from mcpgw.contracts import ConfigChanged, EdgeServer, EdgeServerLookup, EdgeServerLookupReply
 from mcpgw.runtime.bus import Bus
+from mcpgw_edge.routing import Route, route_of
 
 if TYPE_CHECKING:
     from mcpgw_edge.mcp.param_headers import ParamHeader
@@ -24,8 +25,8 @@ NEGATIVE_TTL = 2.0
 class ServerEntry:
     """A server's view plus what the edge derives from it once: the tool index and listing bytes."""
 
-    __slots__ = ("_pages", "call_subject", "kind", "listing", "param_headers", "passthrough", "series", "snapshot",
-                 "tools")
+    __slots__ = ("_pages", "call_subject", "kind", "listing", "param_headers", "passthrough", "route", "series",
+                 "snapshot", "tools")
 
     def __init__(self, snapshot: EdgeServer, call_subject: str) -> None:
         self.snapshot = snapshot
@@ -41,6 +42,8 @@ class ServerEntry:
         self.param_headers: dict[str, tuple[ParamHeader, ...]] | None = None
         # Only a server whose YAML asks for it ever gets the client's own credential forwarded.
         self.passthrough = snapshot.passthrough
+        # Its hosts and match, compiled (None: it answers every request).
+        self.route: Route | None = route_of(snapshot)
 
     def tools_page(self, offset: int, size: int, allowed: frozenset[str] | None) -> bytes:
         """`tools/list` result bytes for one page (cached per page and per allowed-tool set)."""

@@ -19,15 +19,6 @@ class Gate:
     def __init__(self, edge: Edge) -> None:
         self.edge = edge
 
-    def check_origin(self, request: Request) -> Response | None:
-        policy = self.edge.policy
-        host = request.header("host")
-        if not policy.host_ok(host):
-            return rpc_error_response(421, jsonrpc.INVALID_REQUEST, "Misdirected Request: invalid Host header")
-        if not policy.origin_ok(request.header("origin"), host):
-            return rpc_error_response(403, jsonrpc.INVALID_REQUEST, "Forbidden: invalid Origin header")
-        return None
-
     async def server(self, name: str) -> ServerEntry | Response:
         entry = self.edge.servers.cached(name)
         if entry is None:
@@ -36,17 +27,32 @@ class Gate:
             except McpgwError as exc:
                 return unavailable(exc)
             if entry is None:
-                return rpc_error_response(404, jsonrpc.INVALID_REQUEST, f"MCP server not found: {name}")
+                return _not_found(name)
         return entry
 
-    async def admit(self, request: Request, name: str) -> Admitted | Response:
-        """Host/Origin, then the server, then the consumer; a refusal is the response to send."""
-        refused = self.check_origin(request)
-        if refused is not None:
-            return refused
+    async def routed(self, request: Request, name: str) -> ServerEntry | Response:
+        """The server, if it answers this request: on its domains' hosts and within its `match`."""
         entry = await self.server(name)
         if isinstance(entry, Response):
             return entry
+        if entry.route is not None and not entry.route.admits(request):
+            return _not_found(name)
+        return entry
+
+    async def admit(self, request: Request, name: str) -> Admitted | Response:
+        """Origin, the server and its route, Host, then the consumer; a refusal is the response to send."""
+        policy = self.edge.policy
+        host = request.header("host")
+        if not policy.origin_ok(request.header("origin"), host):
+            return rpc_error_response(403, jsonrpc.INVALID_REQUEST, "Forbidden: invalid Origin header")
+        entry = await self.routed(request, name)
+        if isinstance(entry, Response):
+            return entry
+        # DNS rebinding: an edge bound to loopback answers loopback names and the allowed hosts,
+        # and a server with domains its own domains' names, which `routed` has just matched: the
+        # operator declared those names theirs, and only for that server.
+        if not (entry.route is not None and entry.route.hosts) and not policy.host_ok(host):
+            return rpc_error_response(421, jsonrpc.INVALID_REQUEST, "Misdirected Request: invalid Host header")
         who = await self.consumer(request, entry)
         if isinstance(who, Response):
             return who
@@ -87,3 +93,7 @@ class Gate:
         header = resource_metadata.challenge(request, self.edge.settings.public_url, snapshot.name, error)
         return rpc_error_response(401, jsonrpc.INVALID_REQUEST, f"Unauthorized: {verdict.reason}",
                                   headers=[("WWW-Authenticate", header)])
+
+
+def _not_found(name: str) -> Response:
+    return rpc_error_response(404, jsonrpc.INVALID_REQUEST, f"MCP server not found: {name}")

@@ -1,0 +1,88 @@
+"""Where a server answers: its domains' hosts and its `match` (reference §4.1), compiled once per
+server revision so a request costs a set lookup and a few string compares.
+
+A server without domains answers on every host; with domains, only when the request's `Host`
+(without port) is one of them. A request its `match` does not admit is answered as if the
+server did not exist (404): another host's server, like another route's, is not there.
+Regexes are compiled here, when the server's view arrives, never per request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from mcpgw.contracts import EdgeServer, RouteMatch, ValueRule
+from mcpgw.hosts import canonical_host
+from mcpgw_edge.http import Request
+
+Test = Callable[[str], bool]
+Check = Callable[[Request], bool]
+
+
+def _test(rule: ValueRule, ignore_case: bool = False) -> Test:
+    value = rule.value.lower() if ignore_case else rule.value
+    if rule.type == "Regex":
+        # Anchored like Envoy's (and so Higress's) regex match: the whole value must match.
+        fullmatch = re.compile(rule.value, re.IGNORECASE if ignore_case else 0).fullmatch
+        return lambda text: fullmatch(text) is not None
+    if rule.type == "Prefix":
+        if ignore_case:
+            return lambda text: text.lower().startswith(value)
+        return lambda text: text.startswith(value)
+    if ignore_case:
+        return lambda text: text.lower() == value
+    return lambda text: text == value
+
+
+def _header(name: str, test: Test) -> Check:
+    def check(request: Request) -> bool:
+        got = request.header(name)
+        return got is not None and test(got)
+    return check
+
+
+def _query(name: str, test: Test) -> Check:
+    def check(request: Request) -> bool:
+        got = request.query(name)
+        return got is not None and test(got)
+    return check
+
+
+def _checks(match: RouteMatch) -> list[Check]:
+    checks: list[Check] = []
+    if match.methods:
+        methods = frozenset(match.methods)
+        checks.append(lambda request: request.method in methods)
+    if match.path is not None:
+        path_test = _test(match.path, match.ignore_uri_case)
+        checks.append(lambda request: path_test(request.path))
+    checks += [_header(rule.name.lower(), _test(rule)) for rule in match.headers]
+    checks += [_query(rule.name, _test(rule)) for rule in match.query_params]
+    return checks
+
+
+class Route:
+    __slots__ = ("_checks", "hosts")
+
+    def __init__(self, hosts: frozenset[str], match: RouteMatch | None) -> None:
+        self.hosts = hosts
+        self._checks = _checks(match) if match is not None else []
+
+    def host_ok(self, host: str | None) -> bool:
+        if not self.hosts:
+            return True
+        if not host:
+            return False
+        # Clients mostly send the bare name: one set lookup; a port or odd case costs a split.
+        return host in self.hosts or canonical_host(host) in self.hosts
+
+    def admits(self, request: Request) -> bool:
+        return self.host_ok(request.header("host")) and all(check(request) for check in self._checks)
+
+
+def route_of(server: EdgeServer) -> Route | None:
+    """None for a server that answers every request (the common case: nothing to check)."""
+    if not server.hosts and server.match is None:
+        return None
+    return Route(frozenset(server.hosts), server.match)
