@@ -44,6 +44,7 @@ def _shape(prefix: str) -> re.Pattern[str]:
 SERVERS = Kind("MCP server", "/v1/mcp-servers", "mcpServerId", _shape("mcp"), "nameLike")
 CONSUMERS = Kind("consumer", "/v1/consumers", "consumerId", _shape("cs"), "nameLike")
 SERVICES = Kind("service", "/v1/services", "serviceId", _shape("svc"), "name")
+DOMAINS = Kind("domain", "/v1/domains", "domainId", _shape("d"), "nameLike")
 RULE_ID = _shape("car")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from mcpgw.cli import imports
+from mcpgw.cli import domains, imports
 from mcpgw.cli.client import SERVERS, Admin, path
 from mcpgw.cli.commands import Commands
 from mcpgw.cli.credentials import described
@@ -132,8 +132,17 @@ def _fields(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
+async def _domains(admin: Admin, args: argparse.Namespace, body: dict[str, Any]) -> None:
+    if args.domain is not None:
+        body["domainIds"] = [await domains.resolve(admin, ref) for ref in args.domain]
+    elif args.no_domains:
+        body["domainIds"] = []
+
+
 async def _create(admin: Admin, args: argparse.Namespace, out: Output) -> None:
-    data = await admin.call("POST", "/v1/mcp-servers", body={"name": args.name, **_fields(args)})
+    body = {"name": args.name, **_fields(args)}
+    await _domains(admin, args, body)
+    data = await admin.call("POST", "/v1/mcp-servers", body=body)
     if out.as_json:
         out.json(data)
         return
@@ -144,6 +153,7 @@ async def _create(admin: Admin, args: argparse.Namespace, out: Output) -> None:
 
 async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     body = _fields(args)
+    await _domains(admin, args, body)
     if not body:
         raise UsageError("servers update: nothing to change; give at least one option (see --help)")
     server_id = await admin.resolve(SERVERS, args.server)
@@ -173,6 +183,10 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--statistics", type=switch, metavar="on|off", help="record call statistics")
     parser.add_argument("--list-ttl-ms", type=int, metavar="MS",
                         help="how long 2026-07-28 clients may cache the tools list (-1: the edge's default)")
+    hosts = parser.add_mutually_exclusive_group()
+    hosts.add_argument("--domain", action="append", metavar="HOST",
+                       help="answer only on this domain (name or d-… id; repeatable, replaces them all)")
+    hosts.add_argument("--no-domains", action="store_true", help="answer on every host again")
 
 
 def register(commands: Commands) -> None:
