@@ -74,17 +74,21 @@ async def test_hosts_pick_the_server(cluster: Cluster, http: aiohttp.ClientSessi
         assert resp.status == 200
 
 
-async def test_a_domain_edit_reaches_the_edge(cluster: Cluster, http: aiohttp.ClientSession) -> None:
+async def test_a_domain_edit_reaches_every_edge(cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    await cluster.add_edge()
     one, two = await _domain(cluster, "one.example.com"), await _domain(cluster, "two.example.com")
     server_id = await cluster.create_server("alpha", domainIds=[one])
-    url = cluster.mcp_url("alpha")
-    assert await _status(http, url, "one.example.com") == 200  # cached by the edge from here on
+    urls = [cluster.mcp_url("alpha", 0), cluster.mcp_url("alpha", 1)]
+    for url in urls:
+        assert await _status(http, url, "one.example.com") == 200  # cached by each edge from here on
 
     await _update(cluster, server_id, domainIds=[two])
-    await eventually(_initialize(http, url, "one.example.com"), lambda a: a.status == 404, within=1.0)
-    assert await _status(http, url, "two.example.com") == 200
+    for url in urls:
+        await eventually(_initialize(http, url, "one.example.com"), lambda a: a.status == 404, within=1.0)
+        assert await _status(http, url, "two.example.com") == 200
     await _update(cluster, server_id, domainIds=[])
-    await eventually(_initialize(http, url), lambda a: a.status == 200, within=1.0)
+    for url in urls:
+        await eventually(_initialize(http, url), lambda a: a.status == 200, within=1.0)
 
 
 async def test_match_rules(cluster: Cluster, http: aiohttp.ClientSession) -> None:
