@@ -49,7 +49,8 @@ async def _nats(app: web.Application) -> AsyncIterator[None]:
         grant_records = GrantRecords(store, events)
         servers = ServerRepository(store, events, SnapshotCache(), blobs, grant_records,
                                    max_import_bytes=settings.max_body_bytes, inline_bytes=settings.inline_record_bytes,
-                                   max_snapshot_bytes=settings.max_snapshot_bytes)
+                                   max_snapshot_bytes=settings.max_snapshot_bytes,
+                                   revisions_kept=settings.revisions_kept)
         consumers = ConsumerRepository(store, events, grant_records)
         grants = GrantRepository(grant_records, consumers, servers)
         credentials = ConsumerCredentials(store)

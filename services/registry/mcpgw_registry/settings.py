@@ -31,6 +31,8 @@ class RegistrySettings(CommonSettings, kw_only=True):
     # how long they keep them: the statistics endpoint reads no wider range.
     redis_url: str = "redis://127.0.0.1:6379/0"
     stats_window: Annotated[float, msgspec.Meta(ge=60)] = DEFAULT_WINDOW_SECONDS
+    # Published revisions kept per server (GET …/revisions, rollback); older ones are deleted.
+    revisions_kept: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
 
     @property
     def import_bucket_name(self) -> str:

@@ -1,7 +1,7 @@
 """The answer to hosting's `UpstreamLookup`: a hosted server's upstream, with the credential to present.
 
 The consumer's own credential wins when it has one (`per_consumer`: its upstream sessions are
-its alone); otherwise the server's, otherwise none. Unknown or not hosted: `upstream` is None.
+its alone); otherwise the server's, otherwise none. Unknown, not deployed or not hosted: `upstream` is None.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from mcpgw_registry.stores.upstream_credentials import ConsumerCredentials
 
 async def upstream_of(request: UpstreamLookup, servers: ServerRepository,
                       credentials: ConsumerCredentials) -> UpstreamLookupReply:
-    found = await servers.find(request.server_id)
+    found = await servers.find_deployed(request.server_id)
     if found is None or found[0].kind != "hosted":
         return UpstreamLookupReply()
     record, revision = found

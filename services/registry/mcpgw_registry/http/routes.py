@@ -6,9 +6,11 @@ from aiohttp import web
 
 from mcpgw_registry.http import (
     consumers,
+    deployments,
     domains,
     grants,
     imports,
+    revisions,
     servers,
     services,
     statistics,
@@ -17,6 +19,6 @@ from mcpgw_registry.http import (
 from mcpgw_registry.http.apispec import document as apispec
 
 # Import routes first: `/tools/import` must win over the `/tools/{name}` pattern.
-TABLES: tuple[web.RouteTableDef, ...] = (imports.routes, servers.routes, consumers.routes, grants.routes,
-                                         services.routes, domains.routes, upstream_credentials.routes,
-                                         statistics.routes, apispec.routes)
+TABLES: tuple[web.RouteTableDef, ...] = (imports.routes, servers.routes, deployments.routes, revisions.routes,
+                                         consumers.routes, grants.routes, services.routes, domains.routes,
+                                         upstream_credentials.routes, statistics.routes, apispec.routes)

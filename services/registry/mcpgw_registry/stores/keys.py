@@ -18,6 +18,7 @@
                             two servers cannot share a domain); see `domain_users`
   upstream-credentials.<server id>.<consumer id>
                             a consumer's own credential for a hosted server (JSON)
+  revisions.<server id>     the published revisions kept of a server (see `revisions`)
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def apikey(sha256: str) -> str:
 
 def grant(rule_id: str) -> str:
     return f"{GRANTS}.{rule_id}"
+
+
+def revisions(server_id: str) -> str:
+    return f"revisions.{server_id}"
 
 
 def service(service_id: str) -> str:

@@ -43,6 +43,7 @@ from mcpgw_registry.stores import claims, keys
 from mcpgw_registry.stores.blobs import BlobStore
 from mcpgw_registry.stores.grant_records import GrantRecords
 from mcpgw_registry.stores.kv import Store, StoreConflict
+from mcpgw_registry.stores.revisions import DEFAULT_KEPT, RevisionStore
 from mcpgw_registry.stores.server_storage import DEFAULT_INLINE_BYTES, ServerStorage, Tools, references
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class ServerHooks:
 class ServerRepository:
     def __init__(self, store: Store, events: Events, snapshots: SnapshotCache, blobs: BlobStore, grants: GrantRecords,
                  *, max_import_bytes: int, inline_bytes: int = DEFAULT_INLINE_BYTES,
-                 max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES) -> None:
+                 max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES, revisions_kept: int = DEFAULT_KEPT) -> None:
         self._store = store
         self._events = events
         self._grants = grants
@@ -110,6 +111,7 @@ class ServerRepository:
         self.max_import_bytes = max_import_bytes
         self.max_snapshot_bytes = max_snapshot_bytes
         self._compiling: dict[tuple[str, int], asyncio.Future[ServerSnapshot]] = {}
+        self.revisions = RevisionStore(store, blobs, kept=revisions_kept)
         # Set by the app once the resources servers link to are up (see stores.hooks).
         self.hooks = ServerHooks()
 
@@ -221,7 +223,14 @@ class ServerRepository:
             found = await self.find_by_name(name)
         else:
             raise invalid("name", "name or server_id is required")
-        return None if found is None else await self.snapshot(*found)
+        # Not deployed: the data plane is told it does not exist (its edge answers 404), its config stays.
+        if found is None or found[0].deploy_status != "Deployed":
+            return None
+        return await self.snapshot(*found)
+
+    async def find_deployed(self, server_id: str) -> tuple[ServerRecord, int] | None:
+        found = await self.find(server_id)
+        return found if found is not None and found[0].deploy_status == "Deployed" else None
 
     # writes
 
@@ -267,6 +276,7 @@ class ServerRepository:
         self._remember(draft.snapshot, revision)
         await self._events.server(server_id, "put", record.name, revision)
         await self.hooks.written(record, None)
+        await self._published(record, now_ms)
         return record, revision, plan
 
     async def update(self, server_id: str, body: UpdateServer, now_ms: int) -> tuple[ServerRecord, int]:
@@ -300,6 +310,18 @@ class ServerRepository:
         draft = self.compile(updated, doc, SPEC_FIELD)
         return updated, await self.replace(draft, revision, record, plan=plan)
 
+    async def set_deployed(self, server_id: str, deployed: bool, now_ms: int) -> tuple[ServerRecord, int]:
+        """Publish the saved server (deploy) or stop serving it (undeploy); its config stays either way."""
+        record, revision = await self.get(server_id)
+        status = "Deployed" if deployed else "NotDeployed"
+        if record.deploy_status == status:
+            return record, revision  # nothing changes, so no change event either
+        updated = msgspec.structs.replace(record, deploy_status=status, updated_ms=now_ms)
+        # Compiled again, so a draft that does not compile (written by an older registry) is refused
+        # with a 400 naming the field before it is published.
+        draft = self.compile(updated, await self.tools_document(updated), SPEC_FIELD)
+        return updated, await self.replace(draft, revision, record)
+
     async def put_tools(self, server_id: str, text: str, fmt: ToolsFormat,
                         now_ms: int) -> tuple[ServerRecord, int, list[str], list[dict[str, object]]]:
         record, revision = await self.get(server_id)
@@ -311,7 +333,7 @@ class ServerRepository:
         return updated, await self.replace(draft, revision, record), names, not_kept
 
     async def replace(self, draft: Draft, revision: int, previous: ServerRecord, *,
-                      plan: ImportPlan | None = None) -> int:
+                      plan: ImportPlan | None = None, rollback_of: int | None = None) -> int:
         """Write `draft` over `previous` (read at `revision`): new objects first, unused ones after."""
         record = draft.record
         encoded = self._storage.encode(record, draft.doc)
@@ -336,7 +358,19 @@ class ServerRepository:
         self._remember(draft.snapshot, new_revision)
         await self._events.server(record.id, "put", record.name, new_revision)
         await self.hooks.written(record, previous)
+        await self._published(record, record.updated_ms, rollback_of=rollback_of)
         return new_revision
+
+    async def _published(self, record: ServerRecord, now_ms: int, *, rollback_of: int | None = None) -> None:
+        """Keep a revision of what was just written, if it is served (every write of a deployed server is)."""
+        if record.deploy_status != "Deployed":
+            return
+        if isinstance(record.tools_text, str):
+            text = record.tools_text
+        else:
+            tools = await self.tools(record)
+            text = tools.text if tools is not None else ""
+        await self.revisions.keep(record, text, now_ms, rollback_of=rollback_of)
 
     async def _put_blobs(self, blobs: dict[str, bytes]) -> None:
         """All of `blobs`, or (after deleting those that were written) an exception."""
@@ -376,4 +410,5 @@ class ServerRepository:
         await self._delete_blobs(references(record))
         await self._events.server(server_id, "delete", record.name, revision)
         await self.hooks.deleted(record)
+        await self.revisions.drop(server_id)
         await self._grants.drop_orphans()

@@ -36,7 +36,7 @@ def test_every_route_is_documented_and_every_documented_operation_is_a_route() -
     documented, routed = _documented(build()), _routed()
     assert routed - documented == set(), "routes missing from the OpenAPI document"
     assert documented - routed == set(), "documented operations no route serves"
-    assert len(routed) == 44
+    assert len(routed) == 49
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:
@@ -54,7 +54,8 @@ def test_the_document_is_valid_openapi_3_1() -> None:
     assert all(re.fullmatch(r"[A-Za-z]+", name) for name in doc["components"]["schemas"]), \
         doc["components"]["schemas"].keys()
     assert {name for name, _ in PATH_PARAMETERS.values()} == {
-        "mcpServerId", "consumerId", "consumerAuthorizationRuleId", "serviceId", "domainId", "toolName"}
+        "mcpServerId", "consumerId", "consumerAuthorizationRuleId", "serviceId", "domainId", "toolName",
+        "revision"}
 
 
 def test_bodies_are_the_structs_the_handlers_decode() -> None:

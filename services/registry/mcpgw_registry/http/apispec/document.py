@@ -32,6 +32,7 @@ PATH_PARAMETERS: dict[str, tuple[str, str]] = {
     "service_id": ("serviceId", "a service's id (svc-...)"),
     "domain_id": ("domainId", "a domain's id (d-...)"),
     "name": ("toolName", "a tool's name"),
+    "n": ("revision", "a published revision's number (1, 2, ...)"),
 }
 # msgspec names a schema after its Struct, module-qualified when two Structs share a class name;
 # generated clients read better with these.

@@ -182,6 +182,16 @@ DOMAIN = obj({**_DOMAIN_FIELDS, "mcpServers": {"type": "array", "maxItems": 1,
 
 CREDENTIAL = obj({"mcpServerId": STRING, "consumerId": STRING, "upstreamCredential": UPSTREAM_CREDENTIAL_VIEW})
 
+DEPLOYED = obj({"mcpServerId": STRING, "deployStatus": {"enum": ["Deployed", "NotDeployed"]}, "revision": REVISION})
+_REVISION_ENTRY = {"revision": INTEGER, "createTimestamp": TIMESTAMP}
+_ROLLBACK_OF = {"rollbackOf": INTEGER}
+REVISIONS = obj({"mcpServerId": STRING, "deployStatus": STRING,
+                 "items": {"type": "array", "items": obj(_REVISION_ENTRY, _ROLLBACK_OF)}})
+REVISION_DETAIL = obj({**_REVISION_ENTRY, "mcpServer": {"type": "object"},
+                       "diff": obj({"against": {"type": ["integer", "null"]}, "fields": {"type": "object"},
+                                    "tools": {"type": "string", "description": "unified diff of the tools"}})},
+                      _ROLLBACK_OF)
+ROLLED_BACK = obj({"mcpServerId": STRING, "revision": REVISION, "published": INTEGER})
 HEALTH = obj({"status": {"const": "ok"}})
 
 

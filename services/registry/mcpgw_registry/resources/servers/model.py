@@ -128,6 +128,9 @@ class CreateServer(Body):
     gateway_id: str = ""
     consumer_auth_info: ConsumerAuthInfo | None = None
     upstream_credential: CredentialBody | None = None
+    # Save and publish in one step (today's behaviour); false saves a draft the edge does not serve
+    # until `POST …/deploy`.
+    deploy: bool = True
 
 
 class UpdateServer(Body):
@@ -150,6 +153,9 @@ class UpdateServer(Body):
     consumer_auth_info: ConsumerAuthInfo | UnsetType = UNSET
     # null removes it.
     upstream_credential: CredentialBody | UnsetType | None = UNSET
+    # Absent or true: the saved server is published (today's behaviour). False: allowed only on a
+    # server that is not deployed (a deployed one would serve the draft at once; apply_update refuses it).
+    deploy: bool | UnsetType = UNSET
 
 
 class BlobRef(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -252,6 +258,7 @@ def record_from_create(body: CreateServer, server_id: str, now_ms: int) -> Serve
         gateway_id=body.gateway_id,
         consumer_auth=body.consumer_auth_info.enable if body.consumer_auth_info else False,
         upstream_credential=check_credential(credential) if credential is not None else None,
+        deploy_status="Deployed" if body.deploy else "NotDeployed",
         created_ms=now_ms,
         updated_ms=now_ms,
     )
@@ -278,6 +285,12 @@ def apply_update(record: ServerRecord, body: UpdateServer, now_ms: int) -> Serve
         "gray_configs": body.gray_mcp_server_configs,
     }
     changes.update({k: v for k, v in simple.items() if v is not UNSET})
+    if body.deploy is False:
+        if record.deploy_status == "Deployed":
+            raise invalid("deploy", "false is refused for a deployed MCP server: the edge serves what is saved, so "
+                                    "the draft would be served at once; undeploy it first")
+    else:
+        changes["deploy_status"] = "Deployed"  # one step, as before: saving publishes
     if not isinstance(body.list_ttl_ms, UnsetType):
         changes["list_ttl_ms"] = body.list_ttl_ms  # null: back to the edge's default
     if not isinstance(body.consumer_auth_info, UnsetType):

@@ -1,0 +1,116 @@
+"""A server's published revisions: every publish keeps one, the last N (default 20) stay.
+
+A revision is the whole server record as it was published, its tools text inline, in one object
+of the object store (`revisions.<server id>.<n>.<random>`: two replicas numbering the same `n` at
+once never overwrite each other's); the KV key `revisions.<server id>` lists them.
+Kept apart from the record's own objects, which a later write deletes, so a revision never points
+at something gone. `n` counts publishes of the server from 1 and is never reused.
+
+The list is written after the object with a conditional update (two registry replicas publishing
+at once both keep theirs); an object the list no longer names is deleted, best effort.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import msgspec
+
+from mcpgw.contracts.errors import ErrorCode, McpgwError
+from mcpgw_registry.resources.servers.model import ServerRecord
+from mcpgw_registry.stores import keys
+from mcpgw_registry.stores.blobs import BlobStore
+from mcpgw_registry.stores.kv import Store, StoreConflict
+
+DEFAULT_KEPT = 20
+# Conditional writes of the list lost to another replica before giving up (each retry reads it again).
+_ATTEMPTS = 5
+
+
+class RevisionEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
+    n: int
+    created_ms: int
+    object: str
+    # Set when this publish restored an earlier revision.
+    rollback_of: int | None = None
+
+
+class RevisionIndex(msgspec.Struct, kw_only=True):
+    last: int = 0
+    kept: list[RevisionEntry] = []
+
+
+class Revision(msgspec.Struct, kw_only=True, omit_defaults=True):
+    entry: RevisionEntry
+    # tools_text is always the text itself (a str), never a reference to another object.
+    record: ServerRecord
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_index = msgspec.json.Decoder(RevisionIndex).decode
+_decode_revision = msgspec.json.Decoder(Revision).decode
+
+
+def _object(server_id: str, n: int) -> str:
+    return f"revisions.{server_id}.{n}.{secrets.token_hex(6)}"
+
+
+class RevisionStore:
+    def __init__(self, store: Store, blobs: BlobStore, *, kept: int = DEFAULT_KEPT) -> None:
+        self._store = store
+        self._blobs = blobs
+        self.kept = kept
+
+    async def _index(self, server_id: str) -> tuple[RevisionIndex, int | None]:
+        entry = await self._store.get(keys.revisions(server_id))
+        if entry is None:
+            return RevisionIndex(), None
+        return _decode_index(entry.value), entry.revision
+
+    async def list(self, server_id: str) -> list[RevisionEntry]:
+        """Newest first."""
+        index, _ = await self._index(server_id)
+        return sorted(index.kept, key=lambda e: -e.n)
+
+    async def get(self, server_id: str, n: int) -> Revision | None:
+        index, _ = await self._index(server_id)
+        entry = next((e for e in index.kept if e.n == n), None)
+        if entry is None:
+            return None
+        data = await self._blobs.get(entry.object)
+        if data is None:
+            raise McpgwError(ErrorCode.INTERNAL, f"revision: the object of revision {n} is missing")
+        return _decode_revision(data)
+
+    async def keep(self, record: ServerRecord, tools_text: str, now_ms: int, *,
+                   rollback_of: int | None = None) -> int:
+        """Keep `record` (with `tools_text`) as the server's next revision; its number."""
+        # tools_secrets unknown (None): readers of a revision mask its text whatever it holds.
+        stored = msgspec.structs.replace(record, tools_text=tools_text, overflow=None, tools_secrets=None)
+        for _ in range(_ATTEMPTS):
+            index, at = await self._index(record.id)
+            n = index.last + 1
+            entry = RevisionEntry(n=n, created_ms=now_ms, object=_object(record.id, n), rollback_of=rollback_of)
+            await self._blobs.put(entry.object, _encode(Revision(entry=entry, record=stored)))
+            kept = sorted([*index.kept, entry], key=lambda e: e.n)
+            dropped, kept = kept[:-self.kept], kept[-self.kept:]
+            value = _encode(RevisionIndex(last=entry.n, kept=kept))
+            try:
+                if at is None:
+                    await self._store.create(keys.revisions(record.id), value)
+                else:
+                    await self._store.update(keys.revisions(record.id), value, last=at)
+            except StoreConflict:
+                await self._blobs.delete(entry.object)
+                continue  # another replica kept one first; number ours after it (its object is its own)
+            for old in dropped:
+                await self._blobs.delete(old.object)
+            return entry.n
+        raise McpgwError(ErrorCode.CONFLICT, "revision: the server was published concurrently; retry")
+
+    async def drop(self, server_id: str) -> None:
+        """Forget every revision of a deleted server."""
+        index, _ = await self._index(server_id)
+        await self._store.delete(keys.revisions(server_id))
+        for entry in index.kept:
+            await self._blobs.delete(entry.object)
