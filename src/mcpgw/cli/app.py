@@ -11,17 +11,28 @@ from collections.abc import Callable, Sequence
 import aiohttp
 
 from mcpgw import localstate
-from mcpgw.cli import consumers, credentials, domains, grants, hosting, servers, services, stats, tool_edits, tools
+from mcpgw.cli import (
+    consumers,
+    credentials,
+    deploys,
+    domains,
+    grants,
+    hosting,
+    servers,
+    services,
+    stats,
+    tool_edits,
+    tools,
+)
 from mcpgw.cli.client import DEFAULT_ADMIN_URL, Admin
 from mcpgw.cli.commands import Commands
 from mcpgw.cli.errors import INTERRUPTED, OK, CliError
 from mcpgw.cli.output import Output
 
-# Each module adds its commands; a new resource (domains, stats, deploy/rollback once their routes
-# exist) is one module more, and one line here.
+# Each module adds its commands; a new resource (domains, ...) is one module more, and one line here.
 REGISTER: tuple[Callable[[Commands], None], ...] = (
     servers.register, hosting.register, tools.register, tool_edits.register, consumers.register, grants.register,
-    services.register, credentials.register, stats.register, domains.register)
+    services.register, credentials.register, stats.register, domains.register, deploys.register)
 
 EPILOG = f"""\
 The admin API is MCPGW_ADMIN_URL (default {DEFAULT_ADMIN_URL}). Its token is MCPGW_ADMIN_TOKEN, else the one
