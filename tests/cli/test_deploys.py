@@ -26,7 +26,8 @@ async def test_deploy_undeploy_revisions_and_rollback(cluster: Cluster) -> None:
     status, body = await cluster.admin("GET", f"/v1/mcp-servers/{server_id}")
     assert body["data"]["description"] == "first"
     as_json = (await mcpgw(cluster, "servers", "revisions", "shop", "--json")).json()
-    assert as_json["items"][0] == {"revision": 4, "rollbackOf": 1, "createTimestamp": as_json["items"][0]["createTimestamp"]}
+    newest = as_json["items"][0]
+    assert newest == {"revision": 4, "rollbackOf": 1, "createTimestamp": newest["createTimestamp"]}
 
     missing = await mcpgw(cluster, "servers", "rollback", "shop", "9")
     assert missing.code == 3 and "revision" in missing.err
