@@ -7,7 +7,11 @@ import aiohttp
 import msgspec
 from mcpgw_registry.service import RegistryService
 
+from mcpgw.contracts.hosting import UpstreamLookup, UpstreamLookupReply
+from mcpgw.contracts.registry import EdgeServerLookup, EdgeServerLookupReply, ServerLookup, ServerLookupReply
+from mcpgw.runtime.bus import Bus
 from tests.registry.conftest import Api, settings_for
+from tests.registry.resources.hosted.test_servers import hosted
 from tests.registry.tools_samples import WEATHER_YAML
 
 YAML = {"Content-Type": "application/yaml"}
@@ -91,3 +95,26 @@ async def test_only_the_last_n_are_kept_and_they_survive_a_restart(nats_url: str
             assert (await api.ok("GET", f"/v1/mcp-servers/{server_id}"))["description"] == "v3"
     finally:
         await second.stop()
+
+
+async def test_an_undeployed_server_is_found_by_no_lookup(api: Api, bus: Bus) -> None:
+    service_id = await api.create_service("s")
+    server_id = await api.create_server("h", **hosted(service_id))
+    rest_id = await api.create_server("rest")
+
+    async def found() -> tuple[bool, bool, bool]:
+        upstream = await bus.request(bus.subjects.registry_upstream_lookup, UpstreamLookup(server_id=server_id),
+                                     UpstreamLookupReply)
+        edge = await bus.request(bus.subjects.registry_edge_lookup, EdgeServerLookup(name="rest"),
+                                 EdgeServerLookupReply)
+        snapshot = await bus.request(bus.subjects.registry_server_lookup, ServerLookup(server_id=rest_id),
+                                     ServerLookupReply)
+        return upstream.upstream is not None, edge.server is not None, snapshot.server is not None
+
+    assert await found() == (True, True, True)
+    for undeploy in (server_id, rest_id):
+        await api.ok("POST", f"/v1/mcp-servers/{undeploy}/undeploy")
+    assert await found() == (False, False, False)
+    for deploy in (server_id, rest_id):
+        await api.ok("POST", f"/v1/mcp-servers/{deploy}/deploy")
+    assert await found() == (True, True, True)
