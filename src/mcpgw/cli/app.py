@@ -29,7 +29,7 @@ from mcpgw.cli.commands import Commands
 from mcpgw.cli.errors import INTERRUPTED, OK, CliError
 from mcpgw.cli.output import Output
 
-# Each module adds its commands; a new resource (domains, ...) is one module more, and one line here.
+# Each module adds its commands; a new resource is one module more, and one line here.
 REGISTER: tuple[Callable[[Commands], None], ...] = (
     servers.register, hosting.register, tools.register, tool_edits.register, consumers.register, grants.register,
     services.register, credentials.register, stats.register, domains.register, deploys.register)
