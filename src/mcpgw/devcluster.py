@@ -40,6 +40,10 @@ class StartError(RuntimeError):
     pass
 
 
+class LaunchError(Exception):
+    """A start-up problem of `make up` with a message that says what to do about it."""
+
+
 class Proc:
     """A child process whose combined output is kept (last lines) and optionally echoed."""
 

