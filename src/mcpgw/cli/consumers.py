@@ -178,10 +178,8 @@ async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
 async def _delete(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     consumer_id = await admin.resolve(CONSUMERS, args.consumer)
     await admin.call("DELETE", path("/v1/consumers", consumer_id))
-    if out.as_json:
-        out.json({"consumerId": consumer_id})
-        return
-    out.text(f"Deleted consumer {args.consumer} ({consumer_id}), its grants and upstream credentials")
+    out.done({"consumerId": consumer_id},
+             f"Deleted consumer {args.consumer} ({consumer_id}), its grants and upstream credentials")
 
 
 def _key_options(parser: argparse.ArgumentParser, updating: bool) -> None:

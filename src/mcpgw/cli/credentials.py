@@ -39,18 +39,12 @@ async def _set(admin: Admin, args: argparse.Namespace, out: Output) -> None:
 
 async def _get(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     data = await admin.call("GET", await _where(admin, args))
-    if out.as_json:
-        out.json(data)
-        return
-    out.text(described(data["upstreamCredential"]))
+    out.done(data, described(data["upstreamCredential"]))
 
 
 async def _delete(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     await admin.call("DELETE", await _where(admin, args))
-    if out.as_json:
-        out.json({})
-        return
-    out.text(f"Deleted the credential of {args.consumer} for {args.server}: it uses the server's own again")
+    out.done({}, f"Deleted the credential of {args.consumer} for {args.server}: it uses the server's own again")
 
 
 def _target(parser: argparse.ArgumentParser) -> None:

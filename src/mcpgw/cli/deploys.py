@@ -13,10 +13,7 @@ from mcpgw.cli.output import Output, when
 async def _set(admin: Admin, args: argparse.Namespace, out: Output, action: str) -> None:
     server_id = await admin.resolve(SERVERS, args.server)
     data = await admin.call("POST", path("/v1/mcp-servers", server_id, action))
-    if out.as_json:
-        out.json(data)
-        return
-    out.text(f"MCP server {args.server} ({server_id}): {data['deployStatus']}")
+    out.done(data, f"MCP server {args.server} ({server_id}): {data['deployStatus']}")
 
 
 async def _deploy(admin: Admin, args: argparse.Namespace, out: Output) -> None:

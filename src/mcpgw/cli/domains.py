@@ -57,10 +57,7 @@ async def _create(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     if args.cert:
         body["certIdentifier"] = args.cert
     data = await admin.call("POST", "/v1/domains", body=body)
-    if out.as_json:
-        out.json(data)
-        return
-    out.text(f"Created domain {args.name} ({data['domainId']})")
+    out.done(data, f"Created domain {args.name} ({data['domainId']})")
 
 
 async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
@@ -77,19 +74,13 @@ async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
         raise UsageError("domains update: nothing to change; give at least one option (see --help)")
     domain_id = await resolve(admin, args.domain)
     data = await admin.call("PUT", path("/v1/domains", domain_id), body=body)
-    if out.as_json:
-        out.json(data)
-        return
-    out.text(f"Updated domain {args.domain} ({domain_id}): revision {data.get('revision')}")
+    out.done(data, f"Updated domain {args.domain} ({domain_id}): revision {data.get('revision')}")
 
 
 async def _delete(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     domain_id = await resolve(admin, args.domain)
     await admin.call("DELETE", path("/v1/domains", domain_id))
-    if out.as_json:
-        out.json({"domainId": domain_id})
-        return
-    out.text(f"Deleted domain {args.domain} ({domain_id})")
+    out.done({"domainId": domain_id}, f"Deleted domain {args.domain} ({domain_id})")
 
 
 def register(commands: Commands) -> None:

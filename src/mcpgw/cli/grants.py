@@ -83,10 +83,8 @@ async def _revoke(admin: Admin, args: argparse.Namespace, out: Output) -> None:
         raise UsageError("grants revoke: give rule ids, or --consumer and/or --server")
     # One request: all of them or none.
     await admin.call("DELETE", "/v1/authorization-rules", params={"consumerAuthorizationRuleIds": ",".join(ids)})
-    if out.as_json:
-        out.json({"consumerAuthorizationRuleIds": ids})
-        return
-    out.text(f"Revoked {len(ids)} grant{'s' if len(ids) != 1 else ''}: {out.names(ids)}")
+    out.done({"consumerAuthorizationRuleIds": ids},
+             f"Revoked {len(ids)} grant{'s' if len(ids) != 1 else ''}: {out.names(ids)}")
 
 
 async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
@@ -108,10 +106,7 @@ async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     # Only one consumer's rules can be changed, under that consumer.
     data = await admin.call("PUT", path("/v1/consumers", rule["consumerId"], "authorization-rules", args.rule),
                             body=body)
-    if out.as_json:
-        out.json(data)
-        return
-    out.text(f"Updated grant {args.rule}: revision {data.get('revision')}")
+    out.done(data, f"Updated grant {args.rule}: revision {data.get('revision')}")
 
 
 def register(commands: Commands) -> None:

@@ -70,10 +70,8 @@ async def _host(admin: Admin, args: argparse.Namespace, out: Output) -> None:
         # The server was refused (its name taken, a bad credential): the service made for it goes too.
         await admin.call("DELETE", path("/v1/services", created["serviceIds"][0]))
         raise
-    if out.as_json:
-        out.json({**data, "serviceId": created["serviceIds"][0]})
-        return
-    out.text(f"{data['mcpServerId']}  {args.name}  hosting {args.url} ({args.transport}) at /mcp-servers/{args.name}")
+    out.done({**data, "serviceId": created["serviceIds"][0]},
+             f"{data['mcpServerId']}  {args.name}  hosting {args.url} ({args.transport}) at /mcp-servers/{args.name}")
 
 
 def assembly_sources(specs: Sequence[str], aliases: Sequence[str]) -> list[tuple[str, list[str], dict[str, str]]]:
@@ -106,10 +104,8 @@ async def _assemble(admin: Admin, args: argparse.Namespace, out: Output) -> None
     if args.description:
         body["description"] = args.description
     data = await admin.call("POST", "/v1/mcp-servers", body=body)
-    if out.as_json:
-        out.json(data)
-        return
-    out.text(f"{data['mcpServerId']}  {args.name}  assembling {len(assembled)} servers at /mcp-servers/{args.name}")
+    out.done(data,
+             f"{data['mcpServerId']}  {args.name}  assembling {len(assembled)} servers at /mcp-servers/{args.name}")
 
 
 def credential_options(parser: argparse.ArgumentParser) -> None:

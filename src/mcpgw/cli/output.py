@@ -36,6 +36,13 @@ class Output:
     def text(self, text: str) -> None:
         self.stream.write(text if text.endswith("\n") else text + "\n")
 
+    def done(self, data: Any, text: str) -> None:
+        """A command's one result: `data` as JSON with --json, else `text` for people."""
+        if self.as_json:
+            self.json(data)
+        else:
+            self.text(text)
+
     def note(self, text: str) -> None:
         """A remark for people (an empty list, a next step) on stderr: stdout stays data."""
         print(text, file=sys.stderr)

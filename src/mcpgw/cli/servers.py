@@ -158,19 +158,13 @@ async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
         raise UsageError("servers update: nothing to change; give at least one option (see --help)")
     server_id = await admin.resolve(SERVERS, args.server)
     data = await admin.call("PUT", path("/v1/mcp-servers", server_id), body=body)
-    if out.as_json:
-        out.json(data)
-        return
-    out.text(f"Updated MCP server {args.server} ({server_id}): revision {data.get('revision')}")
+    out.done(data, f"Updated MCP server {args.server} ({server_id}): revision {data.get('revision')}")
 
 
 async def _delete(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     server_id = await admin.resolve(SERVERS, args.server)
     await admin.call("DELETE", path("/v1/mcp-servers", server_id))
-    if out.as_json:
-        out.json({"mcpServerId": server_id})
-        return
-    out.text(f"Deleted MCP server {args.server} ({server_id}) and its grants")
+    out.done({"mcpServerId": server_id}, f"Deleted MCP server {args.server} ({server_id}) and its grants")
 
 
 def _options(parser: argparse.ArgumentParser) -> None:

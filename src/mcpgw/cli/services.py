@@ -89,19 +89,13 @@ async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
         raise UsageError("services update: nothing to change; give at least one option (see --help)")
     service_id = await admin.resolve(SERVICES, args.service)
     data = await admin.call("PUT", path("/v1/services", service_id), body=body)
-    if out.as_json:
-        out.json(data)
-        return
-    out.text(f"Updated service {args.service} ({service_id}): revision {data.get('revision')}")
+    out.done(data, f"Updated service {args.service} ({service_id}): revision {data.get('revision')}")
 
 
 async def _delete(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     service_id = await admin.resolve(SERVICES, args.service)
     await admin.call("DELETE", path("/v1/services", service_id))
-    if out.as_json:
-        out.json({"serviceId": service_id})
-        return
-    out.text(f"Deleted service {args.service} ({service_id})")
+    out.done({"serviceId": service_id}, f"Deleted service {args.service} ({service_id})")
 
 
 def register(commands: Commands) -> None:
