@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from mcpgw import statistics
 from mcpgw.contracts import RedisKeys
+from mcpgw.runtime import stats as stats_module
 from mcpgw.runtime.stats import Stats
 
 
@@ -64,3 +65,20 @@ async def test_buckets_expire_after_the_window(client: aioredis.Redis, root: str
     expires = await client.expiretime(key)
     assert expires == (minute + 1) * 60 + 900  # the window counts from the end of the minute
     assert 840 <= await client.ttl(key) <= 960
+
+
+async def test_pairs_past_the_cap_count_for_the_server_only(
+        client: aioredis.Redis, root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stats_module, "MAX_CELLS_PER_BUCKET", 2)
+    keys = RedisKeys(root)
+    stats = Stats(client, keys, interval=3600, window=600)
+    for tool, consumer in (("a", "x"), ("b", "y"), ("c", "z"), ("a", "x"), ("d", "w")):
+        stats.record("s1", tool, consumer, "ok", 1.0, 1, 2)
+    assert stats.dropped == 2
+    assert await stats.flush() is True
+    minute = statistics.minute_of(time.time())
+    minutes = await statistics.read_minutes(client, keys, "s1", minute - 1, minute + 1)
+    assert statistics.totals(minutes).calls == 5
+    if len(minutes) == 1:  # not straddling a minute boundary: the cap applied to one bucket
+        assert {name: c.calls for name, c in statistics.grouped(minutes, "tool").items()} == {"a": 2, "b": 1}
+        assert {name: c.calls for name, c in statistics.grouped(minutes, "consumer").items()} == {"x": 2, "y": 1}
