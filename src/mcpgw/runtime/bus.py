@@ -243,7 +243,8 @@ class Bus:
                 del self._listeners[inbox]
             timer.cancel()
             self._pending.pop(inbox, None)
-            self._chunks.drop(inbox)
+            if self._chunks.partial:  # a reply in chunks is rare: no call for the others
+                self._chunks.drop(inbox)
             if watch:
                 self._watched.pop(inbox, None)
         timing.ok.observe(loop.time() - started)
@@ -328,8 +329,7 @@ class Bus:
         attributes = bus_telemetry.consumer_attributes(subject, queue)
         served, served_ok, loop = self.served, self.served.series(operation, OK), self._loop
 
-        async def handle(msg: Msg) -> None:
-            started = loop.time()
+        async def handle(msg: Msg, started: float) -> None:
             try:
                 with tracing.span(tracer, name, trace.SpanKind.CONSUMER, attributes=attributes,
                                   parent=msg.headers or {}) as span:
@@ -361,11 +361,14 @@ class Bus:
         serving = self._serving
 
         async def on_msg(msg: Msg) -> None:
+            # One clock read for both the liveness record and the served timing (which so counts
+            # from taking the message, a wait for `limit` included).
+            started = loop.time()
             reply = msg.reply
             if reply:  # from here on the sweeper tells the requester that the request is alive
-                serving[reply] = self._loop.time()
+                serving[reply] = started
             await limit.acquire()
-            task = self._loop.create_task(handle(msg))
+            task = loop.create_task(handle(msg, started))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
