@@ -140,3 +140,27 @@ async def test_a_watched_request_whose_worker_vanishes_fails_fast_as_lost(nats_u
     assert loop.time() - gone < 0.6 + 0.6  # lost_after plus a sweep or two, not the 30 s timeout
     assert "lost contact" in lost.value.message
     await requester.close()
+
+
+def test_request_timings_are_finer_than_uvloops_millisecond_clock(nats_url: str, root: str) -> None:
+    """The services run on uvloop, whose loop.time() counts whole milliseconds; a NATS hop takes
+    less, so its histograms read a finer clock (a sum of whole milliseconds would show it)."""
+    import uvloop
+
+    async def main() -> tuple[float, float]:
+        bus = await Bus.connect(nats_url, name="t", root=root)
+
+        async def echo(req: Ping) -> Pong:
+            return Pong(n=req.n)
+
+        subject = f"{root}.echo"
+        await bus.serve(subject, Ping, echo)
+        for n in range(20):
+            await bus.request(subject, Ping(n=n), Pong, timeout=5)
+        made, served = bus.requests.series(subject, "ok"), bus.served.series(subject, "ok")
+        assert made.count == served.count == 20
+        await bus.close()
+        return made.total, served.total
+
+    for total in uvloop.run(main()):
+        assert abs(total * 1000 - round(total * 1000)) > 1e-6, total

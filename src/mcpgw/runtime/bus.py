@@ -12,6 +12,7 @@ import logging
 import math
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
+from time import perf_counter
 from typing import Any, TypeVar
 
 import msgspec
@@ -86,6 +87,8 @@ class Bus:
         self.served = bus_telemetry.served_timings()
         self._timing: dict[str, RequestTiming] = {}
         self._timing_by_operation: dict[str, RequestTiming] = {}
+        # Timings and liveness read time.perf_counter: uvloop's loop.time() costs the same (77 against
+        # 83 ns) but counts in whole milliseconds, coarser than the 0.5 ms a NATS hop takes.
         # Looked up once: on Python 3.11 every asyncio.get_running_loop() is a getpid() syscall,
         # 4 % of the edge's CPU samples when called per request (py-spy, make bench).
         self._loop = asyncio.get_running_loop()
@@ -144,11 +147,11 @@ class Bus:
         if headers:
             if ALIVE_HEADER in headers:
                 if msg.subject in self._watched:
-                    self._watched[msg.subject] = self._loop.time()
+                    self._watched[msg.subject] = perf_counter()
                 return
             if EVENT_HEADER in headers:
                 if msg.subject in self._watched:
-                    self._watched[msg.subject] = self._loop.time()
+                    self._watched[msg.subject] = perf_counter()
                 listener = self._listeners.get(msg.subject)
                 if listener is not None:
                     listener.event(msg.data)
@@ -192,7 +195,7 @@ class Bus:
         self._next_token += 1
         inbox = f"{self._inbox}{self._next_token:x}"
         loop = self._loop
-        started = loop.time()
+        started = perf_counter()
         timing = self._timing.get(subject)
         if timing is None:
             timing = self._timing_of(subject)
@@ -224,14 +227,14 @@ class Bus:
             if isinstance(answer, ErrorReply):
                 raise answer.to_exception()
         except TimeoutError:
-            timing.failed(ErrorCode.TIMEOUT.value, loop.time() - started, span)
+            timing.failed(ErrorCode.TIMEOUT.value, perf_counter() - started, span)
             raise McpgwError(ErrorCode.TIMEOUT, f"{_service_of(subject)} did not answer within {wait:g}s") from None
         except _Lost:
-            timing.failed(ErrorCode.WORKER_LOST.value, loop.time() - started, span)
+            timing.failed(ErrorCode.WORKER_LOST.value, perf_counter() - started, span)
             raise McpgwError(ErrorCode.WORKER_LOST,
                              f"lost contact with {_service_of(subject)} while it had the request") from None
         except McpgwError as exc:
-            timing.failed(exc.code.value, loop.time() - started, span)
+            timing.failed(exc.code.value, perf_counter() - started, span)
             raise
         except BaseException:
             if span is not None:
@@ -247,7 +250,7 @@ class Bus:
                 self._chunks.drop(inbox)
             if watch:
                 self._watched.pop(inbox, None)
-        timing.ok.observe(loop.time() - started)
+        timing.ok.observe(perf_counter() - started)
         if span is not None:
             tracing.end(span)
         return answer  # type: ignore[no-any-return]
@@ -345,10 +348,10 @@ class Bus:
                         log.exception("handler for %s failed", msg.subject)
                         answer = ErrorReply(code=ErrorCode.INTERNAL, message="internal error")
                     if isinstance(answer, ErrorReply):
-                        served.observe(loop.time() - started, operation, answer.code.value)
+                        served.observe(perf_counter() - started, operation, answer.code.value)
                         tracing.failed(span, answer.code.value, answer.message)
                     else:
-                        served_ok.observe(loop.time() - started)
+                        served_ok.observe(perf_counter() - started)
                 if msg.reply and answer is not None:
                     await self._reply(msg.reply, encode(answer))
             except Exception:
@@ -363,7 +366,7 @@ class Bus:
         async def on_msg(msg: Msg) -> None:
             # One clock read for both the liveness record and the served timing (which so counts
             # from taking the message, a wait for `limit` included).
-            started = loop.time()
+            started = perf_counter()
             reply = msg.reply
             if reply:  # from here on the sweeper tells the requester that the request is alive
                 serving[reply] = started
@@ -396,7 +399,7 @@ class Bus:
     async def _sweep_once(self, serving: dict[str, float], watched: dict[str, float],
                           pending: dict[str, asyncio.Future[tuple[bytes, dict[str, str] | None]]],
                           alive: dict[str, str]) -> None:
-        now = self._loop.time()
+        now = perf_counter()
         if serving and self.nc.is_connected:
             due = [inbox for inbox, since in serving.items() if now - since >= self.alive_after]
             for inbox in due:
