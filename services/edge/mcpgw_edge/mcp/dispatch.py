@@ -301,7 +301,7 @@ class Dispatcher:
             with Observed(self.metrics, snapshot.name, "tools/call", "", request_id, session_id, parent) as seen:
                 seen.done(_UNKNOWN_TOOL)
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {call.name}")
-        series = self.metrics.tool(entry.series, snapshot.name, call.name)
+        series = entry.series.get(call.name) or self.metrics.tool(entry.series, snapshot.name, call.name)
         opened = None
         passing = None
         if tracing.enabled():

@@ -32,7 +32,8 @@ class Gate:
 
     async def routed(self, request: Request, name: str) -> ServerEntry | Response:
         """The server, if it answers this request: on its domains' hosts and within its `match`."""
-        entry = await self.server(name)
+        cached = self.edge.servers.cached(name)  # in memory (nearly always): no coroutine for it
+        entry = cached if cached is not None else await self.server(name)
         if isinstance(entry, Response):
             return entry
         if entry.route is not None and not entry.route.admits(request):
