@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from mcpgw.devcluster import Proc, free_port, spawn, spawn_ready, start_nats, start_redis, start_service
 
@@ -71,6 +72,9 @@ class Run:
     p99_ms: float
     errors: int
     cpu_us_per_call: dict[str, float] | None = None
+    # Commands Redis processed per call during the run (statistics flushes included): near 0 when
+    # no call waits on Redis.
+    redis_per_call: float | None = None
 
 
 def _ms(value: str) -> float:
@@ -227,13 +231,25 @@ class BenchCluster:
     async def measured(self, run_it: Callable[[], Run], duration: int, watch: Sequence[str] | None = None) -> Run:
         """`run_it` in a thread (the children's output keeps being read), with each process's CPU per call."""
         watched = {p.name: p.proc.pid for p in self.procs if watch is None or p.name in watch}
+        commands = await self.redis_commands()
         before = {k: cpu_seconds(pid) for k, pid in watched.items()}
         run = await asyncio.to_thread(run_it)
         used = {k: cpu_seconds(pid) - before[k] for k, pid in watched.items()}
         calls = run.rps * duration
         if calls:
             run.cpu_us_per_call = {k: v / calls * 1e6 for k, v in used.items() if v > 0}
+            # Minus the two INFO commands of this count itself.
+            run.redis_per_call = max(0, await self.redis_commands() - commands - 1) / calls
         return run
+
+    async def redis_commands(self) -> int:
+        """Commands the cluster's redis-server has processed so far."""
+        client = aioredis.from_url(self.env["MCPGW_REDIS_URL"])
+        try:
+            info = await client.info("stats")
+        finally:
+            await client.aclose()
+        return int(info["total_commands_processed"])
 
     async def stop(self) -> None:
         for proc in reversed(self.procs):

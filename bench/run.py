@@ -7,7 +7,13 @@ tools/call on a session initialized once). Direct and gateway runs are interleav
 gateway, direct, gateway …) so that drift of the machine cancels out; the ratio gateway/direct is
 reported per pair and as the median, with the CPU each process spent per call.
 
-    python bench/run.py [--case rest|hosted|both] [--rounds 3] [--duration 5] [--auth] [--profile DIR]
+With `--statistics both` (the default) the REST case runs the gateway call on two servers, one
+with `mcpStatisticsEnable` false and one with it true, in the same interleaved rounds, so the cost
+of statistics shows as the difference of their ratios and CPU per call; Redis commands per call
+show that no call waits on Redis (the counts go out in one batch a second).
+
+    python bench/run.py [--case rest|hosted|both] [--rounds 3] [--duration 5] [--auth]
+                        [--statistics off|on|both] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -52,7 +58,8 @@ def print_row(row: Run, base: Run, connections: int, rnd: int) -> float:
     label = f"{row.label} c={connections} #{rnd + 1}"
     print(f"{label:<22}{row.rps:>10.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}{row.errors:>8}{ratio:>8.3f}")
     if row.cpu_us_per_call:
-        print(" " * 4 + "CPU us/call: " + ", ".join(f"{k} {v:.0f}" for k, v in row.cpu_us_per_call.items()))
+        redis = f"; Redis commands/call {row.redis_per_call:.4f}" if row.redis_per_call is not None else ""
+        print(" " * 4 + "CPU us/call: " + ", ".join(f"{k} {v:.0f}" for k, v in row.cpu_us_per_call.items()) + redis)
     return ratio
 
 
@@ -62,14 +69,25 @@ HEADER = f"{'mode':<22}{'calls/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'r
 async def rest_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
     """A REST tool: the backend directly (wrk, GET) against tools/call through the gateway."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-        servers = {"bench": ""}
-        await cluster.add_server(http, "bench")
+        # name -> consumer key; which run in the 2026-07-28 era too.
+        servers: dict[str, str] = {}
+        modern_too: set[str] = set()
+        if args.statistics in ("off", "both"):
+            servers["bench"] = ""
+            modern_too.add("bench")
+            await cluster.add_server(http, "bench", mcpStatisticsEnable=False)
+        if args.statistics in ("on", "both"):
+            servers["bench-stats"] = ""
+            await cluster.add_server(http, "bench-stats", mcpStatisticsEnable=True)
+            if args.statistics == "on":
+                modern_too.add("bench-stats")
         if args.auth:
             auth_id = await cluster.add_server(http, "bench-auth", consumerAuthInfo={"enable": True})
             consumer = await admin(http, "POST", f"{cluster.admin_url}/v1/consumers", json={
                 "name": "bench", "apikeyIdentityConfig": {"type": "Apikey", "apikeySource": {"source": "Default"},
                                                           "credentials": [{"generateMode": "System"}]}})
             servers["bench-auth"] = consumer["data"]["apikeyIdentityConfig"]["credentials"][0]["apikey"]
+            modern_too.add("bench-auth")
             # With consumer auth on, a consumer needs a grant on the server (server level here).
             await admin(http, "POST", f"{cluster.admin_url}/v1/authorization-rules", json={"authorizationRules": [{
                 "consumerId": consumer["data"]["consumerId"], "resourceType": "MCP",
@@ -91,9 +109,12 @@ async def rest_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
     await asyncio.to_thread(cluster.direct, 8, 1)
     for name in servers:
         await gateway(name, 8, 2)
-        await modern(name, 8, 2)
+        if name in modern_too:
+            await modern(name, 8, 2)
     if args.profile:
-        load = (lambda: modern("bench", 64, 6)) if args.era == "2026" else (lambda: gateway("bench", 64, 6))
+        # The first server: statistics off unless `--statistics on`.
+        first = next(iter(servers))
+        load = (lambda: modern(first, 64, 6)) if args.era == "2026" else (lambda: gateway(first, 64, 6))
         await profile(args.profile, cluster, load, ("gateway", "toolexec"))
         return
 
@@ -102,6 +123,7 @@ async def rest_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
     print(HEADER)
     summary: dict[str, list[float]] = {}
     p50s: dict[str, list[float]] = {}
+    cpus: dict[str, list[dict[str, float]]] = {}
     for connections in (1, 64):
         for rnd in range(args.rounds):
             direct = await cluster.measured(functools.partial(cluster.direct, connections, args.duration),
@@ -109,17 +131,27 @@ async def rest_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
             rows = [direct]
             for name in servers:
                 rows.append(await gateway(name, connections, args.duration))
-                rows.append(await modern(name, connections, args.duration))
+                if name in modern_too:
+                    rows.append(await modern(name, connections, args.duration))
             for row in rows:
                 ratio = print_row(row, direct, connections, rnd)
+                key = f"{row.label} c={connections}"
                 if row is not direct:
-                    summary.setdefault(f"{row.label} c={connections}", []).append(ratio)
-                p50s.setdefault(f"{row.label} c={connections}", []).append(row.p50_ms)
-    print("\nmedian ratio gateway/direct (throughput), median p50:")
+                    summary.setdefault(key, []).append(ratio)
+                    cpus.setdefault(key, []).append(row.cpu_us_per_call or {})
+                p50s.setdefault(key, []).append(row.p50_ms)
+    print("\nmedian ratio gateway/direct (throughput), median p50, median CPU us per call per process:")
     for key, ratios in summary.items():
-        print(f"  {key:<20} ratio {statistics.median(ratios):.3f}   p50 {statistics.median(p50s[key]):.2f} ms")
+        print(f"  {key:<20} ratio {statistics.median(ratios):.3f}   p50 {statistics.median(p50s[key]):.2f} ms   "
+              f"CPU us/call {median_cpu(cpus[key])}")
     for key in ("direct c=1", "direct c=64"):
         print(f"  {key:<20} p50 {statistics.median(p50s[key]):.2f} ms")
+
+
+def median_cpu(runs: Sequence[dict[str, float]]) -> str:
+    """Each process's median CPU per call over `runs` (the gateway's own processes first)."""
+    names = [n for n in ("gateway", "toolexec", "nats", "redis", "auth", "backend") if any(n in r for r in runs)]
+    return ", ".join(f"{n} {statistics.median(r.get(n, 0.0) for r in runs):.0f}" for n in names)
 
 
 async def hosted_case(cluster: BenchCluster, args: argparse.Namespace) -> None:
@@ -176,6 +208,9 @@ async def main() -> None:
     parser.add_argument("--case", choices=("rest", "hosted", "both"), default="both",
                         help="a REST tool, a hosted MCP server's tool, or both (default)")
     parser.add_argument("--auth", action="store_true", help="also measure with consumer auth switched on (REST)")
+    parser.add_argument("--statistics", choices=("off", "on", "both"), default="both",
+                        help="REST: the gateway call on a server with mcpStatisticsEnable false, true, or both "
+                             "interleaved in the same rounds (default)")
     parser.add_argument("--era", choices=("handshake", "2026"), default="handshake",
                         help="with --profile --case rest: profile the handshake-era call or the 2026-07-28 one")
     parser.add_argument("--profile", metavar="DIR",
