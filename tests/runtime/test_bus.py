@@ -97,7 +97,7 @@ async def test_a_watched_request_outlives_its_timeout_of_silence_while_the_worke
         nats_url: str, root: str) -> None:
     worker = await Bus.connect(nats_url, name="worker", root=root)
     requester = await Bus.connect(nats_url, name="requester", root=root)
-    worker.alive_after, requester.lost_after = 0.2, 0.6
+    worker.liveness.alive_after, requester.liveness.lost_after = 0.2, 0.6
     release = asyncio.Event()
 
     async def slow(req: Ping) -> Pong:
@@ -120,7 +120,7 @@ async def test_a_watched_request_outlives_its_timeout_of_silence_while_the_worke
 async def test_a_watched_request_whose_worker_vanishes_fails_fast_as_lost(nats_url: str, root: str) -> None:
     worker = await Bus.connect(nats_url, name="worker", root=root)
     requester = await Bus.connect(nats_url, name="requester", root=root)
-    worker.alive_after, requester.lost_after = 0.2, 0.6
+    worker.liveness.alive_after, requester.liveness.lost_after = 0.2, 0.6
     taken = asyncio.Event()
 
     async def stuck(req: Ping) -> Pong:

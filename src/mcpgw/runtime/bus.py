@@ -27,6 +27,7 @@ from mcpgw.contracts.errors import ErrorCode, ErrorReply, McpgwError
 from mcpgw.contracts.subjects import Subjects
 from mcpgw.runtime import bus_telemetry, tracing
 from mcpgw.runtime.bus_large import CHUNK_HEADER, ENCODING_HEADER, HEADER_ROOM, Chunks, inflate, packed
+from mcpgw.runtime.bus_liveness import ALIVE_HEADER, Liveness, Lost
 from mcpgw.runtime.bus_telemetry import OK, RequestTiming, operation_of
 from mcpgw.runtime.codec import decoder, encode, reply_decoder
 from mcpgw.runtime.tracing import inject_headers
@@ -38,16 +39,6 @@ tracer = bus_telemetry.tracer
 # compressed and, if still too large, in numbered chunks the requester reassembles.
 # Marks a message on a reply subject that comes before the reply (see `Bus.request`'s `on_event`).
 EVENT_HEADER = "Mcpgw-Event"
-# Marks a sign of life on a reply subject: the worker still has the request (see `Bus.request`'s
-# `watch`). Only a request still running after ALIVE_AFTER gets one, every ALIVE_AFTER: a fast call
-# costs no second message.
-ALIVE_HEADER = "Mcpgw-Alive"
-ALIVE_AFTER = 1.0
-# A watched request whose worker said nothing for this long is given up as lost. The first sign
-# comes ALIVE_AFTER (+ one sweep) after the worker took the request, so this allows a loaded
-# worker ~0.75 s of lateness, and a lost call is answered within LOST_AFTER + one sweep (2.25 s).
-LOST_AFTER = 2.0
-_SWEEP = 0.25
 # Subjects whose request series are remembered (a dict hit per request); past this the memo starts
 # over, so subjects with session ids in them cannot pile up.
 _MAX_SUBJECTS = 4096
@@ -73,14 +64,11 @@ class Bus:
         self._chunks = Chunks()
         # inbox -> what to do with the events that precede its reply (streaming requests only).
         self._listeners: dict[str, _Listener] = {}
-        # Liveness, one sweep task per process instead of a timer per request (a dict insert and
-        # delete is all a fast call pays): the requests this process serves (reply inbox -> when
-        # it last said it is alive) and the watched requests it waits on (inbox -> last sign).
-        self._serving: dict[str, float] = {}
-        self._watched: dict[str, float] = {}
-        self._sweeper: asyncio.Task[None] | None = None
-        self.alive_after = ALIVE_AFTER
-        self.lost_after = LOST_AFTER
+        # Liveness (`bus_liveness`): signs of life for the requests served here, and the watched
+        # requests made here whose worker went quiet.
+        self.liveness = Liveness(nc, self._pending)
+        self._serving = self.liveness.serving
+        self._watched = self.liveness.watched
         self._next_token = 0
         # Metrics (`bus_telemetry`): requests made by subject -> its operation's series, and served.
         self.requests = bus_telemetry.request_timings()
@@ -207,8 +195,8 @@ class Bus:
             listener = self._listeners[inbox] = _Listener(on_event, waiter, timer, wait)
         if watch:
             self._watched[inbox] = started
-            if self._sweeper is None:
-                self._start_sweeper()
+            if self.liveness.sweeper is None:
+                self.liveness.start()
         # Tracing off (the usual case): one flag read, no span and no context switch.
         span = bus_telemetry.producer(subject, timing.operation) if tracing.enabled() else None
         try:
@@ -229,7 +217,7 @@ class Bus:
         except TimeoutError:
             timing.failed(ErrorCode.TIMEOUT.value, perf_counter() - started, span)
             raise McpgwError(ErrorCode.TIMEOUT, f"{_service_of(subject)} did not answer within {wait:g}s") from None
-        except _Lost:
+        except Lost:
             timing.failed(ErrorCode.WORKER_LOST.value, perf_counter() - started, span)
             raise McpgwError(ErrorCode.WORKER_LOST,
                              f"lost contact with {_service_of(subject)} while it had the request") from None
@@ -375,46 +363,10 @@ class Bus:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-        if self._sweeper is None:
-            self._start_sweeper()
+        self.liveness.start()
         sub = await self.nc.subscribe(subject, queue=queue, cb=on_msg)
         await self.sync()
         return sub
-
-    def _start_sweeper(self) -> None:
-        self._sweeper = self._loop.create_task(self._sweep())
-
-    async def _sweep(self) -> None:
-        """Every `_SWEEP`: a sign of life for each request served longer than `alive_after`
-        since its last one, and `WORKER_LOST` for each watched request whose worker went quiet."""
-        serving, watched, pending = self._serving, self._watched, self._pending
-        alive = {ALIVE_HEADER: "1"}
-        while True:
-            await asyncio.sleep(_SWEEP)
-            try:
-                await self._sweep_once(serving, watched, pending, alive)
-            except Exception:
-                log.exception("liveness sweep failed")
-
-    async def _sweep_once(self, serving: dict[str, float], watched: dict[str, float],
-                          pending: dict[str, asyncio.Future[tuple[bytes, dict[str, str] | None]]],
-                          alive: dict[str, str]) -> None:
-        now = perf_counter()
-        if serving and self.nc.is_connected:
-            due = [inbox for inbox, since in serving.items() if now - since >= self.alive_after]
-            for inbox in due:
-                serving[inbox] = now
-                try:
-                    await self.nc.publish(inbox, b"", headers=alive)
-                except Exception as exc:  # a closing connection: the requester will see us gone
-                    log.debug("no sign of life sent: %s", exc)
-                    break
-        if watched:
-            for inbox in [inbox for inbox, seen in watched.items() if now - seen > self.lost_after]:
-                del watched[inbox]
-                waiter = pending.get(inbox)
-                if waiter is not None and not waiter.done():
-                    waiter.set_exception(_Lost())
 
     def metrics(self) -> Iterator[Metric]:
         """Requests made and served (for the service's `/metrics`)."""
@@ -425,9 +377,7 @@ class Bus:
         await self.nc.publish(subject, msg.data, reply=msg.reply, headers=msg.headers)
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
+        self.liveness.stop()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self.default_timeout)
         try:
@@ -457,10 +407,6 @@ class _Listener:
             self.on_event(data)
         except Exception:
             log.exception("event listener failed")
-
-
-class _Lost(Exception):
-    """A watched request's worker went quiet (`Bus._sweep`)."""
 
 
 def _expire(waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]]) -> None:
