@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make reset`: wipe the local state `make up` keeps (.run/, or MCPGW_RUN_DIR): the NATS store (every
-# server, consumer and grant), Redis's sessions, the admin token, the demo key, and the Node.js tools
+# server, consumer and grant), Redis's sessions, the admin token, the demo key and JWT secret, and the Node.js tools
 # the tests fetched. Asks first; `make reset ARGS=-y` (or scripts/reset.sh -y) does not.
 set -euo pipefail
 # MCPGW_RUN_DIR as the caller's shell meant it; the default beside this script.
@@ -24,7 +24,7 @@ if command -v pgrep >/dev/null 2>&1 && pgrep -f -- "$abs/" >/dev/null 2>&1; then
   exit 1
 fi
 if [ -z "$yes" ]; then
-  printf 'Delete %s: the configuration (servers, consumers, grants), sessions, the admin token\nand the demo key? [y/N] ' "$abs" >&2
+  printf 'Delete %s: the configuration (servers, consumers, grants), sessions, the admin token\nand the demo key and JWT secret? [y/N] ' "$abs" >&2
   answer=
   read -r answer || true
   case "$answer" in

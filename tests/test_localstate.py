@@ -22,6 +22,9 @@ def test_a_secret_is_made_once_for_its_owner_and_then_read(tmp_path: Path) -> No
     assert localstate.admin_token(directory) == (token, False)
     key, new = localstate.demo_key(directory)
     assert new and key.startswith("mcpgw_demo_") and localstate.demo_key(directory) == (key, False)
+    secret, new = localstate.demo_jwt_secret(directory)
+    assert new and len(secret) >= 64 and localstate.demo_jwt_secret(directory) == (secret, False)
+    assert stat.S_IMODE((directory / "demo-jwt.secret").stat().st_mode) == 0o600
     assert localstate.read_secret(directory / "nothing") is None
 
 

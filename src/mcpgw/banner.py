@@ -140,6 +140,7 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: Node
     mcpgw = cli_command(config.root)
     inspector = f"npx -y {INSPECTOR_PACKAGE}@{INSPECTOR_VERSION} --cli"
     rotated = "  (demo-user existed: it was given this key)" if demo.key_rotated else ""
+    resigned = f"  ({JWT_CONSUMER} existed: it was given a new secret)" if demo.jwt_secret_rotated else ""
     if config.admin_token_file is not None:
         token_file = shlex.quote(shown_path(str(config.admin_token_file), config.root))
         token_line = f"  Admin token        in {token_file} ({mcpgw} reads it there)"
@@ -157,7 +158,7 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: Node
         f"    Streamable HTTP  {secure_url}",
         f"    SSE              {secure_url}/sse",
         f"    API key          Authorization: Bearer {key}{rotated}",
-        f"    JWT (HS256, 24h) Authorization: Bearer {demo.jwt}",
+        f"    JWT (HS256, 24h) Authorization: Bearer {demo.jwt}{resigned}",
         f'  MCP server "{HOSTED_SERVER}" (the demo MCP server, hosted: progress, elicitation; no authentication)',
         f"    Streamable HTTP  {hosted_url}",
         f"    SSE              {hosted_url}/sse",

@@ -6,7 +6,6 @@ Idempotent: a second run updates what the first made (a restart keeps the demo k
 from __future__ import annotations
 
 import json as json_module
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,8 +41,12 @@ class Demo:
     mcp_url: str = ""
     api_key: str = ""
     key_rotated: bool = False
-    # A JWT of the JWT consumer, signed with this run's demo secret (valid for JWT_LIFETIME).
+    # A JWT of the JWT consumer, signed on this run (valid for JWT_LIFETIME) with the secret kept in
+    # the run directory.
     jwt: str = ""
+    # The JWT secret file was made on this run while the consumer existed (a store that outlived a
+    # reset): tokens signed before no longer verify.
+    jwt_secret_rotated: bool = False
     server_ids: dict[str, str] = field(default_factory=dict)
 
 
@@ -193,10 +196,11 @@ async def ensure_consumer(admin: Admin, name: str, key: str) -> tuple[str, bool]
     return consumer_id, True
 
 
-async def ensure_jwt_consumer(admin: Admin, name: str, audience: str) -> tuple[str, str]:
-    """(consumer id, a JWT for it). The shared secret is new on every run and never leaves the
-    launcher except into the registry; only a token signed with it is printed."""
-    secret = secrets.token_urlsafe(48)
+async def ensure_jwt_consumer(admin: Admin, name: str, audience: str, secret: str) -> tuple[str, str, bool]:
+    """(consumer id, a JWT for it, whether the consumer existed), the consumer set to verify with
+    `secret` (kept in `.run/demo-jwt.secret`: the same on every run, so tokens signed on an earlier
+    run still verify). The secret never leaves the launcher except into the registry; only a token
+    signed with it is printed."""
     body = {
         "description": "created by the mcpgw launcher to show JWT authentication",
         "enable": True,
@@ -205,6 +209,7 @@ async def ensure_jwt_consumer(admin: Admin, name: str, audience: str) -> tuple[s
                               "jwtPayloadConfig": {"payloadKeyName": "sub", "payloadKeyValue": name}},
     }
     consumer_id = await admin.find("consumers", name, "consumerId")
+    existed = consumer_id is not None
     if consumer_id is None:
         data = await admin.call("POST", "/v1/consumers", json={"name": name, **body})
         consumer_id = str(data["consumerId"])
@@ -213,7 +218,7 @@ async def ensure_jwt_consumer(admin: Admin, name: str, audience: str) -> tuple[s
     now = int(time.time())
     token = jwt.encode({"iss": JWT_ISSUER, "aud": audience, "sub": name, "iat": now, "exp": now + JWT_LIFETIME},
                        secret, algorithm="HS256")
-    return consumer_id, token
+    return consumer_id, token, existed
 
 
 async def ensure_grant(admin: Admin, consumer_id: str, server_id: str) -> None:
@@ -233,8 +238,9 @@ async def configure_demo(config: Config, backend_url: str, mcp_url: str) -> Demo
     demo = Demo(backend_url=backend_url, mcp_url=mcp_url)
     try:
         demo.api_key, new_key = localstate.demo_key(config.state_dir)
+        jwt_secret, new_secret = localstate.demo_jwt_secret(config.state_dir)
     except OSError as exc:
-        raise LaunchError(f"cannot keep the demo key in {config.state_dir}: {exc.strerror or exc}") from None
+        raise LaunchError(f"cannot keep the demo secrets in {config.state_dir}: {exc.strerror or exc}") from None
     async with aiohttp.ClientSession(timeout=ADMIN_TIMEOUT) as http:
         admin = Admin(http, config.admin_url, config.admin_token)
         try:
@@ -247,7 +253,9 @@ async def configure_demo(config: Config, backend_url: str, mcp_url: str) -> Demo
             consumer_id, existed = await ensure_consumer(admin, DEMO_CONSUMER, demo.api_key)
             # A consumer from before the key file (NATS_URL names a store that outlived a reset).
             demo.key_rotated = existed and new_key
-            jwt_consumer_id, demo.jwt = await ensure_jwt_consumer(admin, JWT_CONSUMER, JWT_ISSUER)
+            jwt_consumer_id, demo.jwt, jwt_existed = await ensure_jwt_consumer(admin, JWT_CONSUMER, JWT_ISSUER,
+                                                                               jwt_secret)
+            demo.jwt_secret_rotated = jwt_existed and new_secret
             for granted in (consumer_id, jwt_consumer_id):
                 await ensure_grant(admin, granted, demo.server_ids[SECURE_SERVER])
         except AdminError as exc:

@@ -7,13 +7,13 @@ Starts a nats-server with JetStream (unless `NATS_URL` is set) and a redis-serve
 demo REST backend and the demo MCP server (`demo/mcp_server.py`). It configures the demo through the
 admin API: `demo` (the REST backend's tools, open), `demo-secure` (the same, for authorized
 consumers only), `demo-hosted` (the demo MCP server, hosted) and `demo-all` (`demo` and
-`demo-hosted` assembled into one server), a consumer `demo-user` with an API key and
-`demo-jwt-user` with an HS256 JWT secret, both granted `demo-secure`; prints how to call them (the
-demo client and MCP Inspector's CLI, each in both protocol eras: 2026-07-28 and the handshake), and
-stays in the foreground, restarting any child that exits (`mcpgw.supervisor`). Ctrl-C or SIGTERM
-stops everything it started, in reverse order; a child that keeps crashing stops the rest too and
-the launcher exits non-zero with its last lines. The demo's configuration is `mcpgw.demo_setup`,
-what it prints `mcpgw.banner`.
+`demo-hosted` assembled into one server), a consumer `demo-user` with an API key and `demo-jwt-user`
+with an HS256 JWT secret (both kept in the run directory), both granted `demo-secure`; prints how to
+call them (the demo client and MCP Inspector's CLI, each in both protocol eras: 2026-07-28 and the
+handshake), and stays in the foreground, restarting any child that exits (`mcpgw.supervisor`).
+Ctrl-C or SIGTERM stops everything it started, in reverse order; a child that keeps crashing stops
+the rest too and the launcher exits non-zero with its last lines. The demo's configuration is
+`mcpgw.demo_setup`, what it prints `mcpgw.banner`.
 
 Environment: `NATS_URL`, `REDIS_URL` (use existing servers), `MCPGW_EDGE_HOST`/`MCPGW_EDGE_PORT`
 (127.0.0.1:8080), `MCPGW_REGISTRY_HOST`/`MCPGW_REGISTRY_PORT` (127.0.0.1:8081),

@@ -1,10 +1,11 @@
 """What `make up` keeps on this machine between runs, and where: the `.run/` directory.
 
 `.run/` (or `MCPGW_RUN_DIR`) holds the launcher's NATS store and Redis data, the admin API's token
-(`admin-token`) and the demo consumer's API key (`demo-user.key`). The launcher writes them; the
+(`admin-token`), the demo consumer's API key (`demo-user.key`) and the demo JWT consumer's HS256
+secret (`demo-jwt.secret`). The launcher writes them; the
 `mcpgw` CLI reads the token from here when `MCPGW_ADMIN_TOKEN` is not set, so both agree without the
 token being exported or printed. Secrets are created once, readable by their owner only (0600 in a
-0700 directory), and never rewritten: a restart finds the same token and key. `make reset` wipes it.
+0700 directory), and never rewritten: a restart finds the same token, key and JWT secret. `make reset` wipes it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 RUN_DIR_VARIABLE = "MCPGW_RUN_DIR"
 ADMIN_TOKEN_FILE = "admin-token"
 DEMO_KEY_FILE = "demo-user.key"
+DEMO_JWT_SECRET_FILE = "demo-jwt.secret"
 
 
 def find_checkout() -> Path | None:
@@ -79,3 +81,10 @@ def demo_key(directory: Path) -> tuple[str, bool]:
     """The demo consumer's API key kept in `directory` (the registry stores only its digest, so the
     launcher keeps the plaintext to show it again): (key, whether it is new)."""
     return keep_secret(directory / DEMO_KEY_FILE, lambda: "mcpgw_demo_" + secrets.token_urlsafe(24))
+
+
+def demo_jwt_secret(directory: Path) -> tuple[str, bool]:
+    """The demo JWT consumer's HS256 shared secret kept in `directory`: the registry reads a shared
+    secret back masked, so the launcher keeps it to sign the banner's token, and a token signed on an
+    earlier run stays valid until it expires. (secret, whether it is new)."""
+    return keep_secret(directory / DEMO_JWT_SECRET_FILE, lambda: secrets.token_urlsafe(48))

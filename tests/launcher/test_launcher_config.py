@@ -26,7 +26,7 @@ from mcpgw.demo_setup import (
 )
 from mcpgw.devcluster import Proc, free_port, spawn, spawn_ready
 from mcpgw.launcher import DEMO_MCP_READY, Config, project_root
-from mcpgw.localstate import DEMO_KEY_FILE, read_secret
+from mcpgw.localstate import DEMO_JWT_SECRET_FILE, DEMO_KEY_FILE, read_secret
 from tests.cluster import ADMIN_TOKEN, Cluster
 from tests.util import eventually
 
@@ -110,7 +110,15 @@ async def test_configure_demo_is_idempotent(cluster: Cluster, tmp_path: Path) ->
     # Both are authorized on the secure server, once each however often the demo is configured.
     status, body = await cluster.admin("GET", f"/v1/authorization-rules?resourceId={second.server_ids[SECURE_SERVER]}")
     assert status == 200 and body["data"]["totalSize"] == "2"
-    assert first.jwt and second.jwt and first.jwt != second.jwt
+    # The JWT consumer's secret is kept beside the key: a token signed on the first run still verifies
+    # after the second, which signs its own with the same secret.
+    secret_file = tmp_path / DEMO_JWT_SECRET_FILE
+    assert mode(secret_file) == 0o600 and len(read_secret(secret_file) or "") >= 64
+    assert not first.jwt_secret_rotated and not second.jwt_secret_rotated
+    assert first.jwt and second.jwt
+    assert await list_tools(cluster.mcp_url(SECURE_SERVER), first.jwt) == 200
+    assert await list_tools(cluster.mcp_url(SECURE_SERVER), second.jwt) == 200
+    assert (read_secret(secret_file) or "-") not in banner(config, second, "nats://n", "redis://r")
 
     # A run directory without the key (make reset, with NATS_URL naming a store that outlived it):
     # the existing consumer is given the new key, and the banner says so.
@@ -121,10 +129,15 @@ async def test_configure_demo_is_idempotent(cluster: Cluster, tmp_path: Path) ->
     finally:
         await one.stop()
     assert third.key_rotated and third.api_key != first.api_key
-    assert "(demo-user existed: it was given this key)" in banner(fresh, third, "nats://n", "redis://r")
+    assert third.jwt_secret_rotated
+    printed = banner(fresh, third, "nats://n", "redis://r")
+    assert "(demo-user existed: it was given this key)" in printed
+    assert "(demo-jwt-user existed: it was given a new secret)" in printed
     assert await list_tools(cluster.mcp_url(SECURE_SERVER), third.api_key) == 200
-    # The old key's cached admission is dropped by the change event (within a second).
+    assert await list_tools(cluster.mcp_url(SECURE_SERVER), third.jwt) == 200
+    # The old key's and token's cached admissions are dropped by the change event (within a second).
     await eventually(lambda: list_tools(cluster.mcp_url(SECURE_SERVER), first.api_key), lambda s: s == 401)
+    await eventually(lambda: list_tools(cluster.mcp_url(SECURE_SERVER), first.jwt), lambda s: s == 401)
 
 
 def test_the_admin_token_is_made_once_and_kept_for_the_owner_only(tmp_path: Path) -> None:
