@@ -9,94 +9,26 @@ work and its backend call, and the registry's and auth's hops when they happen.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 from prometheus_client.samples import Sample
 
 from mcpgw.devcluster import Proc, free_port, start_service
 from tests.backends import Backend, petstore_yaml
 from tests.edge.raw import Raw
+from tests.otlp import CLIENT, CONSUMER, INTERNAL, PRODUCER, SERVER, Receiver, has, one, receiving
 from tests.runtime.test_metrics import samples, value
+from tests.upstream.raw_server import RawUpstream
 
 ADMIN_TOKEN = "observability-admin-token-0123456789"
 SERVICES = ("registry", "auth", "toolexec", "hosting", "edge")
-SERVER, CLIENT, PRODUCER, CONSUMER, INTERNAL = (ProtoSpan.SPAN_KIND_SERVER, ProtoSpan.SPAN_KIND_CLIENT,
-                                                 ProtoSpan.SPAN_KIND_PRODUCER, ProtoSpan.SPAN_KIND_CONSUMER,
-                                                 ProtoSpan.SPAN_KIND_INTERNAL)
-
-
-@dataclass
-class Span:
-    service: str
-    name: str
-    kind: int
-    trace_id: str
-    span_id: str
-    parent_id: str
-    attributes: dict[str, Any]
-    error: bool
-    links: list[str]
-
-
-def _value(any_value: AnyValue) -> Any:
-    kind = any_value.WhichOneof("value")
-    return getattr(any_value, kind) if kind else None
-
-
-@dataclass
-class Receiver:
-    """An OTLP/HTTP trace receiver: what the services export, decoded."""
-
-    spans: list[Span] = field(default_factory=list)
-    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
-    url: str = ""
-
-    async def export(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        if request.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        decoded = ExportTraceServiceRequest()
-        decoded.ParseFromString(body)
-        for resource_spans in decoded.resource_spans:
-            resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
-            for scope in resource_spans.scope_spans:
-                for span in scope.spans:
-                    self.spans.append(Span(
-                        service=str(resource.get("service.name")), name=span.name, kind=span.kind,
-                        trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), parent_id=span.parent_span_id.hex(),
-                        attributes={a.key: _value(a.value) for a in span.attributes},
-                        error=span.status.code == span.status.STATUS_CODE_ERROR,
-                        links=[link.span_id.hex() for link in span.links]))
-        async with self.arrived:
-            self.arrived.notify_all()
-        return web.Response(content_type="application/x-protobuf", body=b"")
-
-    async def trace(self, trace_id: str, complete: Callable[[list[Span]], bool], within: float = 20.0) -> list[Span]:
-        """The spans of one trace, once `complete` says all that is expected arrived."""
-        async def arrived() -> list[Span]:
-            async with self.arrived:
-                while not complete(found := [s for s in self.spans if s.trace_id == trace_id]):
-                    await self.arrived.wait()
-                return found
-
-        try:
-            return await asyncio.wait_for(arrived(), within)
-        except TimeoutError:
-            got = [(s.service, s.name) for s in self.spans if s.trace_id == trace_id]
-            raise AssertionError(f"trace {trace_id} incomplete after {within}s: {got}") from None
-
 
 @dataclass
 class Processes:
@@ -120,34 +52,27 @@ class Processes:
 
 @pytest.fixture(scope="module")
 async def processes(nats_url: str, redis_url: str) -> AsyncIterator[Processes]:
-    receiver = Receiver()
-    app = web.Application()
-    app.router.add_post("/v1/traces", receiver.export)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     root = "o" + uuid.uuid4().hex[:12]
     registry_port, edge_port = free_port(), free_port()
     metrics_ports = {name: free_port() for name in SERVICES}
-    env = {
-        "MCPGW_NATS_URL": nats_url, "MCPGW_REDIS_URL": redis_url, "MCPGW_SUBJECT_ROOT": root,
-        "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}", "MCPGW_LOG_LEVEL": "WARNING",
-        "MCPGW_REGISTRY_PORT": str(registry_port), "MCPGW_REGISTRY_ADMIN_TOKEN": ADMIN_TOKEN,
-        "MCPGW_EDGE_PORT": str(edge_port),
-        **{f"MCPGW_{name.upper()}_METRICS_PORT": str(port) for name, port in metrics_ports.items()},
-        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-        # Export each batch within 50 ms: the test waits for spans, never for a fixed time.
-        "OTEL_BSP_SCHEDULE_DELAY": "50",
-    }
     procs: list[Proc] = []
-    try:
-        procs.extend(await asyncio.gather(*(start_service(f"mcpgw_{name}", env) for name in SERVICES)))
-        yield Processes(receiver, registry_port, edge_port, metrics_ports, procs)
-    finally:
-        for proc in procs:
-            await proc.stop()
-        await runner.cleanup()
+    async with receiving() as receiver:
+        env = {
+            "MCPGW_NATS_URL": nats_url, "MCPGW_REDIS_URL": redis_url, "MCPGW_SUBJECT_ROOT": root,
+            "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}", "MCPGW_LOG_LEVEL": "WARNING",
+            "MCPGW_REGISTRY_PORT": str(registry_port), "MCPGW_REGISTRY_ADMIN_TOKEN": ADMIN_TOKEN,
+            "MCPGW_EDGE_PORT": str(edge_port),
+            **{f"MCPGW_{name.upper()}_METRICS_PORT": str(port) for name, port in metrics_ports.items()},
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            # Export each batch within 50 ms: the test waits for spans, never for a fixed time.
+            "OTEL_BSP_SCHEDULE_DELAY": "50",
+        }
+        try:
+            procs.extend(await asyncio.gather(*(start_service(f"mcpgw_{name}", env) for name in SERVICES)))
+            yield Processes(receiver, registry_port, edge_port, metrics_ports, procs)
+        finally:
+            for proc in procs:
+                await proc.stop()
     tracebacks = [f"{p.name}: {line}" for p in procs for line in p.lines if "Traceback" in line]
     assert not tracebacks, tracebacks
 
@@ -158,17 +83,7 @@ def _traceparent() -> tuple[str, str, str]:
     return f"00-{trace_id}-{span_id}-01", trace_id, span_id
 
 
-def one(spans: list[Span], service: str, name: str) -> Span:
-    found = [s for s in spans if s.service == service and s.name == name]
-    assert len(found) == 1, (service, name, [(s.service, s.name) for s in spans])
-    return found[0]
-
-
 HTTP = ("mcpgw-edge", "POST /mcp-servers/{name}")
-
-
-def has(*wanted: tuple[str, str]) -> Callable[[list[Span]], bool]:
-    return lambda spans: all(any(s.service == svc and s.name == name for s in spans) for svc, name in wanted)
 
 
 async def test_one_tool_call_is_one_trace_across_the_processes(processes: Processes, backend: Backend) -> None:
@@ -320,3 +235,56 @@ async def test_every_process_serves_prometheus_metrics_on_its_port(processes: Pr
     assert value(found["registry"], served, served + "_count", operation="registry.edge.lookup", outcome="ok") >= 1
     asked = "mcpgw_nats_request_duration_seconds"
     assert value(found["edge"], asked, asked + "_count", operation="registry.edge.lookup", outcome="ok") >= 1
+
+
+async def test_a_hosted_call_traces_the_upstream_request_and_counts_it(processes: Processes,
+                                                                       upstream: RawUpstream) -> None:
+    address = upstream.url.split("/")[2]
+    [service_id] = (await processes.admin("POST", "/v1/services", json={
+        "sourceType": "VIP", "serviceConfigs": [{"name": "raw", "addresses": [address]}]}))["serviceIds"]
+    await processes.admin("POST", "/v1/mcp-servers", json={
+        "name": "hosted", "type": "RealMCP", "createFromType": "ApiGatewayMcpHosting", "protocol": "StreamableHTTP",
+        "exposedUriPath": "/mcp", "backendConfig": {"scene": "SingleService",
+                                                    "services": [{"serviceId": service_id, "weight": 100}]}})
+    async with aiohttp.ClientSession() as http:
+        client = Raw(http, processes.mcp_url("hosted"))
+        await client.initialize()
+        header, call_trace, client_span = _traceparent()
+        client.headers = {"traceparent": header}
+        answer = await client.call("tools/call", {"name": "whoami", "arguments": {}}, request_id=9)
+        assert not answer.json["result"].get("isError"), answer.text
+
+        # The upstream was told hosting's CLIENT span, in the client's trace: its span can join it.
+        sent = upstream.calls("tools/call")[-1].headers["traceparent"].split("-")
+        assert sent[1] == call_trace
+        spans = await processes.receiver.trace(call_trace, lambda found: any(s.span_id == sent[2] for s in found)
+                                               and has(HTTP)(found))
+        [post] = [s for s in spans if s.span_id == sent[2]]
+        assert (post.service, post.name, post.kind) == ("mcpgw-hosting", "POST", CLIENT)
+        assert post.attributes["http.request.method"] == "POST"
+        assert post.attributes["server.address"] == "127.0.0.1"
+        assert post.attributes["server.port"] == int(address.rsplit(":", 1)[1])
+        assert post.attributes["url.scheme"] == "http"
+        assert post.attributes["url.full"] == upstream.url
+        assert post.attributes["http.response.status_code"] == 200
+        assert not post.error
+        # Its ancestors, up to the client's own span: hosting's NATS hop, the edge's.
+        by_id = {s.span_id: s for s in spans}
+        chain = [post]
+        while chain[-1].parent_id in by_id:
+            chain.append(by_id[chain[-1].parent_id])
+        assert [(s.service, s.name, s.kind) for s in reversed(chain)] == [
+            ("mcpgw-edge", "POST /mcp-servers/{name}", SERVER),
+            ("mcpgw-edge", "tools/call", SERVER),  # the edge does not know a hosted server's tools
+            ("mcpgw-edge", "send hosting.call", PRODUCER),
+            ("mcpgw-hosting", "process hosting.call", CONSUMER),
+            ("mcpgw-hosting", "POST", CLIENT),
+        ]
+        assert chain[-1].parent_id == client_span
+
+        async with http.get(f"http://127.0.0.1:{processes.metrics_ports['hosting']}/metrics") as resp:
+            found = samples(await resp.text())
+    name = "mcpgw_upstream_request_duration_seconds"
+    # initialize, notifications/initialized and the call at least, each answered 2xx.
+    assert value(found, name, name + "_count", upstream=address, outcome="2xx") >= 3
+    assert value(found, name, name + "_count", upstream=address, outcome="failed") == 0

@@ -11,7 +11,17 @@ from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from mcpgw.runtime.metrics import OTHER, Timings, cache_families, counter, gauge, serve_metrics
+from mcpgw.runtime.metrics import (
+    HTTP_OUTCOMES,
+    OTHER,
+    Timings,
+    cache_families,
+    counter,
+    gauge,
+    http_outcome,
+    http_series,
+    serve_metrics,
+)
 from mcpgw.runtime.settings import SettingsError, load_settings
 
 
@@ -113,3 +123,11 @@ def test_the_metrics_port_is_a_setting_of_each_service() -> None:
     assert load_settings(EdgeSettings, "edge", {"MCPGW_EDGE_METRICS_PORT": "9464"}).metrics_port == 9464
     with pytest.raises(SettingsError, match="MCPGW_EDGE_METRICS_PORT"):
         load_settings(EdgeSettings, "edge", {"MCPGW_EDGE_METRICS_PORT": "70000"})
+
+
+def test_an_http_outcome_is_the_status_class_or_failed() -> None:
+    timings = Timings("h_seconds", "doc", ("backend", "outcome"))
+    series = http_series(timings, "api:443")
+    assert [s is timings.series("api:443", o) for s, o in zip(series, HTTP_OUTCOMES, strict=True)] == [True] * 6
+    assert [HTTP_OUTCOMES[http_outcome(status)] for status in (101, 200, 204, 302, 404, 500, 599)] == [
+        "1xx", "2xx", "2xx", "3xx", "4xx", "5xx", "5xx"]

@@ -67,9 +67,11 @@ class HostingService:
         return self._stats
 
     def metrics(self) -> Iterator[Metric]:
-        """Hosted requests answered (`hosting.call` and the rest), by operation and outcome."""
+        """Hosted requests answered (`hosting.call` and the rest), by operation and outcome, and the
+        HTTP requests made upstream, by upstream address and outcome."""
         if self._bus is not None:
             yield from self._bus.metrics()
+        yield self._http.telemetry.timings.family()
 
     async def start(self) -> None:
         s = self.settings

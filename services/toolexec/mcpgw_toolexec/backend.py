@@ -21,7 +21,7 @@ from multidict import CIMultiDictProxy
 from opentelemetry import propagate, trace
 
 from mcpgw.runtime import tracing
-from mcpgw.runtime.metrics import Series, Timings
+from mcpgw.runtime.metrics import Series, Timings, http_outcome, http_series
 from mcpgw_toolexec import http11
 from mcpgw_toolexec.failures import ToolFailure
 from mcpgw_toolexec.request import BackendRequest
@@ -51,12 +51,8 @@ class _Endpoint:
     host: str
     port: int
     authorization: str | None  # Basic credentials from user:password@ in the URL, if any
-    # Latency series by outcome (`_OUTCOMES` index), looked up once per authority.
+    # Latency series by outcome (`HTTP_OUTCOMES` index), looked up once per authority.
     series: list[Series] = field(default_factory=list)
-
-
-# A backend call's outcome label: its status class, or `failed` without a response (index 0).
-_OUTCOMES = ("failed", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 
 _MAX_ENDPOINTS = 4096  # authorities come from operator config; the bound only stops a leak
@@ -98,8 +94,7 @@ class BackendClient:
         endpoint, target = self._split(request.url)
         series = endpoint.series
         if not series:
-            backend = f"{endpoint.host}:{endpoint.port}"
-            series.extend(self.timings.series(backend, outcome) for outcome in _OUTCOMES)
+            series.extend(http_series(self.timings, f"{endpoint.host}:{endpoint.port}"))
         started = time.perf_counter()
         if not tracing.enabled():
             try:
@@ -107,17 +102,10 @@ class BackendClient:
             except ToolFailure:
                 series[0].observe(time.perf_counter() - started)
                 raise
-            series[min(response.status // 100, 5)].observe(time.perf_counter() - started)
+            series[http_outcome(response.status)].observe(time.perf_counter() - started)
             return response
-        attributes: dict[str, str | int] = {
-            "http.request.method": request.method,
-            "server.address": endpoint.host,
-            "server.port": endpoint.port,
-            "url.scheme": endpoint.scheme,
-            # Without the query: API keys can travel there (and in headers, which no span records).
-            "url.full": f"{endpoint.scheme}://{endpoint.host}:{endpoint.port}{target.partition('?')[0]}",
-            "network.protocol.version": "1.1",
-        }
+        attributes = tracing.http_client_attributes(request.method, endpoint.scheme, endpoint.host, endpoint.port,
+                                                    target)
         with tracer.start_as_current_span(request.method, kind=trace.SpanKind.CLIENT,
                                           attributes=attributes) as span:
             propagate.inject(request.headers)
@@ -127,7 +115,7 @@ class BackendClient:
                 series[0].observe(time.perf_counter() - started)
                 tracing.failed(span, type(exc).__name__, exc.message)
                 raise
-            series[min(response.status // 100, 5)].observe(time.perf_counter() - started)
+            series[http_outcome(response.status)].observe(time.perf_counter() - started)
             span.set_attribute("http.response.status_code", response.status)
             if response.status >= 400:
                 tracing.failed(span, str(response.status))

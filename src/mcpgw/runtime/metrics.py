@@ -97,6 +97,21 @@ class Timings:
         return family
 
 
+# An outgoing HTTP request's outcome label: its status class, or `failed` without an answer (index 0).
+HTTP_OUTCOMES = ("failed", "1xx", "2xx", "3xx", "4xx", "5xx")
+
+
+def http_series(timings: Timings, *values: str) -> list[Series]:
+    """The series of these label values for each of `HTTP_OUTCOMES`, in its order (the outcome is
+    the last label): a caller keeps the list per destination and picks `[http_outcome(status)]`."""
+    return [timings.series(*values, outcome) for outcome in HTTP_OUTCOMES]
+
+
+def http_outcome(status: int) -> int:
+    """The index in `HTTP_OUTCOMES` of an answer with this status."""
+    return min(status // 100, 5)
+
+
 def _le(bound: float) -> str:
     return repr(float(bound))
 

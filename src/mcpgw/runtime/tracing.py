@@ -160,3 +160,17 @@ def span(tracer: trace.Tracer, name: str, kind: trace.SpanKind = trace.SpanKind.
             return _Passthrough({k: parent[k] for k in _TRACE_HEADERS if k in parent})
         return _NO_SPAN
     return _span(tracer, name, kind, attributes, parent)
+
+
+def http_client_attributes(method: str, scheme: str, host: str, port: int, target: str) -> dict[str, str | int]:
+    """A CLIENT span's semantic-convention attributes for an HTTP request to `target` (path and
+    query) at scheme://host:port. `url.full` has no query: API keys travel there (and in headers,
+    which no span records)."""
+    return {
+        "http.request.method": method,
+        "server.address": host,
+        "server.port": port,
+        "url.scheme": scheme,
+        "url.full": f"{scheme}://{host}:{port}{target.partition('?')[0]}",
+        "network.protocol.version": "1.1",
+    }

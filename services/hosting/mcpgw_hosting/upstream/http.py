@@ -1,7 +1,8 @@
 """The HTTP side of upstream MCP servers: pooled connections, target choice and credentials.
 
 One aiohttp ClientSession per trust configuration (the system's CAs, or those plus a service's CA
-bundle), each a keep-alive pool per address. Certificates are always verified.
+bundle), each a keep-alive pool per address. Certificates are always verified. Every request is
+measured and traced by one middleware (`telemetry.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import aiohttp
 
 from mcpgw.contracts import HostedBackend, UpstreamCredential, UpstreamTarget
 from mcpgw_hosting.upstream.errors import UpstreamError
+from mcpgw_hosting.upstream.telemetry import UpstreamTelemetry
 
 IDLE_CONNECTION_SECONDS = 4.0
 
@@ -24,6 +26,7 @@ class UpstreamHttp:
     def __init__(self, connect_timeout: float, read_timeout: float, per_host: int) -> None:
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._per_host = per_host
+        self.telemetry = UpstreamTelemetry()
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
 
     def client(self, target: UpstreamTarget) -> aiohttp.ClientSession:
@@ -46,7 +49,7 @@ class UpstreamHttp:
             # no proxy from the environment: an upstream is reached exactly where it is configured.
             session = aiohttp.ClientSession(connector=connector, timeout=self.timeout,
                                             cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
-                                            auto_decompress=True)
+                                            auto_decompress=True, middlewares=(self.telemetry.middleware,))
             self._sessions[key] = session
         return session
 
