@@ -1,80 +1,34 @@
 """Traces and metrics of the services running as real processes.
 
-Every service is its own `python -m` process, exporting spans over OTLP/HTTP to a receiver this
-test runs (an aiohttp server decoding with `opentelemetry-proto`) and serving /metrics on its own
-port. One MCP request makes one trace: the edge's HTTP and MCP spans, the NATS hop, toolexec's
-work and its backend call, and the registry's and auth's hops when they happen.
+Every service is its own `python -m` process (`tests/processes.py`), exporting spans over OTLP/HTTP
+to a receiver this test runs (`tests/otlp.py`: an aiohttp server decoding with `opentelemetry-proto`)
+and serving /metrics on its own port. One MCP request makes one trace: the edge's HTTP and MCP
+spans, the NATS hop, toolexec's work and its backend call (or hosting's upstream request), and the
+registry's and auth's hops when they happen.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 
 import aiohttp
 import pytest
 from prometheus_client.samples import Sample
 
-from mcpgw.devcluster import Proc, free_port, start_service
 from tests.backends import Backend, petstore_yaml
 from tests.edge.raw import Raw
-from tests.otlp import CLIENT, CONSUMER, INTERNAL, PRODUCER, SERVER, Receiver, has, one, receiving
+from tests.otlp import CLIENT, CONSUMER, INTERNAL, PRODUCER, SERVER, has, one
+from tests.processes import Processes, running
 from tests.runtime.test_metrics import samples, value
 from tests.upstream.raw_server import RawUpstream
-
-ADMIN_TOKEN = "observability-admin-token-0123456789"
-SERVICES = ("registry", "auth", "toolexec", "hosting", "edge")
-
-@dataclass
-class Processes:
-    receiver: Receiver
-    registry_port: int
-    edge_port: int
-    metrics_ports: dict[str, int]
-    procs: list[Proc]
-
-    async def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", **kwargs.pop("headers", {})}
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http, http.request(
-                method, f"http://127.0.0.1:{self.registry_port}{path}", headers=headers, **kwargs) as resp:
-            body = await resp.json(content_type=None)
-            assert resp.status == 200, body
-            return body["data"]
-
-    def mcp_url(self, server: str) -> str:
-        return f"http://127.0.0.1:{self.edge_port}/mcp-servers/{server}"
 
 
 @pytest.fixture(scope="module")
 async def processes(nats_url: str, redis_url: str) -> AsyncIterator[Processes]:
-    root = "o" + uuid.uuid4().hex[:12]
-    registry_port, edge_port = free_port(), free_port()
-    metrics_ports = {name: free_port() for name in SERVICES}
-    procs: list[Proc] = []
-    async with receiving() as receiver:
-        env = {
-            "MCPGW_NATS_URL": nats_url, "MCPGW_REDIS_URL": redis_url, "MCPGW_SUBJECT_ROOT": root,
-            "MCPGW_REGISTRY_KV_BUCKET": f"cfg-{root}", "MCPGW_LOG_LEVEL": "WARNING",
-            "MCPGW_REGISTRY_PORT": str(registry_port), "MCPGW_REGISTRY_ADMIN_TOKEN": ADMIN_TOKEN,
-            "MCPGW_EDGE_PORT": str(edge_port),
-            **{f"MCPGW_{name.upper()}_METRICS_PORT": str(port) for name, port in metrics_ports.items()},
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            # Export each batch within 50 ms: the test waits for spans, never for a fixed time.
-            "OTEL_BSP_SCHEDULE_DELAY": "50",
-        }
-        try:
-            procs.extend(await asyncio.gather(*(start_service(f"mcpgw_{name}", env) for name in SERVICES)))
-            yield Processes(receiver, registry_port, edge_port, metrics_ports, procs)
-        finally:
-            for proc in procs:
-                await proc.stop()
-    tracebacks = [f"{p.name}: {line}" for p in procs for line in p.lines if "Traceback" in line]
-    assert not tracebacks, tracebacks
+    async with running(nats_url, redis_url) as started:
+        yield started
 
 
 def _traceparent() -> tuple[str, str, str]:
@@ -282,7 +236,7 @@ async def test_a_hosted_call_traces_the_upstream_request_and_counts_it(processes
         ]
         assert chain[-1].parent_id == client_span
 
-        async with http.get(f"http://127.0.0.1:{processes.metrics_ports['hosting']}/metrics") as resp:
+        async with http.get(processes.metrics_url("hosting")) as resp:
             found = samples(await resp.text())
     name = "mcpgw_upstream_request_duration_seconds"
     # initialize, notifications/initialized and the call at least, each answered 2xx.
