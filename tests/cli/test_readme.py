@@ -150,7 +150,7 @@ async def a_trace_with(processes: Processes, service: str, name: str) -> list[Sp
 
 async def test_operate_it_runs_as_written(processes: Processes, demo_backend: str, tmp_path: Path) -> None:
     blocks = operate()
-    assert len(blocks) == 5, "Operate it: domains, match, deploy, statistics, metrics, each marked ```sh operate"
+    assert len(blocks) == 6, "Operate it: domains, match, deploy, statistics, metrics, removal: ```sh operate"
     text = "".join(blocks)
     for address in (EDGE, BACKEND, ADMIN, EDGE_METRICS, TOKEN_FILE):
         assert address in text, address  # what is replaced below is there to be replaced
@@ -171,7 +171,7 @@ async def test_operate_it_runs_as_written(processes: Processes, demo_backend: st
 
     code, out, err = await run_to_end(["bash", "-c", script], 120, cwd=str(ROOT), env=env)
     assert code == 0, f"{out}\n{err}"
-    domains, match, deploy, stats, metrics = [part.split("\n", 1)[1] for part in out.split(MARK)[1:]]
+    domains, match, deploy, stats, metrics, removed = [part.split("\n", 1)[1] for part in out.split(MARK)[1:]]
 
     # On its domain the server answers and its tools are called; on another host it does not exist.
     assert re.search(r"^Created domain shop\.example\.com \(d-\w+\)$", domains, re.M), domains
@@ -191,6 +191,10 @@ async def test_operate_it_runs_as_written(processes: Processes, demo_backend: st
     assert re.search(r"^get_pet\s+2\s+0\s+0\s", stats, re.M) and re.search(r"^add_pet\s+2\s+0\s+0\s", stats, re.M)
     assert 'mcpgw_edge_request_duration_seconds_count{method="tools/call",outcome="ok",server="shop",' \
            'tool="get_pet"} 2.0' in metrics, metrics
+
+    assert re.search(r"^Deleted MCP server shop", removed, re.M) and "shop.example.com" in removed, removed
+    for collection in ("mcp-servers", "domains"):
+        assert (await processes.admin("GET", f"/v1/{collection}"))["items"] == [], collection
 
     # The spans the README lists for one get_pet call, each the parent of the next.
     spans = await a_trace_with(processes, "mcpgw-toolexec", "execute_tool get_pet")
