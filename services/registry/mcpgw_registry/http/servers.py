@@ -24,10 +24,12 @@ from mcpgw_registry.resources.servers.model import (
     ServerRecord,
     UpdateServer,
 )
-from mcpgw_registry.resources.servers.view import to_resource
+from mcpgw_registry.resources.servers.view import Publication, to_resource
 from mcpgw_registry.resources.tools.document import ToolsFormat, minimal_document
 from mcpgw_registry.resources.tools.secrets import restore
 from mcpgw_registry.resources.validation import decode_json
+from mcpgw_registry.stores import drafts as drafts_store
+from mcpgw_registry.stores import server_edits
 from mcpgw_registry.stores.servers import SPEC_FIELD, ServerRepository
 
 TOOLS_TYPES: dict[str, ToolsFormat] = {
@@ -55,7 +57,8 @@ async def _domains(request: web.Request, records: list[ServerRecord]) -> dict[st
 
 
 async def _server_view(servers: ServerRepository, record: ServerRecord, revision: int, names: ToolNames,
-                       domains: dict[str, DomainRecord], *, listing: bool = False) -> dict[str, Any]:
+                       domains: dict[str, DomainRecord], publication: Publication, *,
+                       listing: bool = False) -> dict[str, Any]:
     try:
         # Backend credentials are write-only: readers get them masked (see resources.tools.secrets).
         text = await servers.readable_tools_text(record)
@@ -66,7 +69,7 @@ async def _server_view(servers: ServerRepository, record: ServerRecord, revision
         # alone still says what is wrong.
         log.error("listing MCP server %s without its tools: %s", record.id, exc.message)
         text = ""
-    view = to_resource(record, revision, text, listing=listing)
+    view = to_resource(record, revision, text, listing=listing, publication=publication)
     view["domainInfos"] = [domain_info(domains[d]) for d in record.domain_ids if d in domains]
     if record.kind == "assembly":
         # How each source stands now: sources may change or go after the assembly was written.
@@ -117,41 +120,53 @@ async def list_servers(request: web.Request) -> web.Response:
     sources = choices(query, "createFromTypes", CREATE_FROM_TYPES)
     statuses = choices(query, "deployStatuses", DEPLOY_STATUSES)
     servers = context.registry(request).servers
-    found = [
-        (record, revision) for record, revision in await servers.all()
-        if (not name_like or name_like in record.name)
-        and (types is None or record.type in types)
-        and (sources is None or record.create_from_type in sources)
-        and (statuses is None or record.deploy_status in statuses)
-    ]
+    # What the operator edits (the draft, if any) beside how its published record stands.
+    drafts, failures = await servers.drafts.all(), await servers.drafts.failures()
+    lasts = await servers.revisions.lasts()
+    shown = []
+    for live, revision in await servers.all():
+        draft = drafts.get(live.id)
+        record = draft[0] if draft is not None else live
+        publication = drafts_store.publication(live, draft is not None, failures.get(live.id), lasts.get(live.id))
+        if ((not name_like or name_like in record.name)
+                and (types is None or record.type in types)
+                and (sources is None or record.create_from_type in sources)
+                and (statuses is None or publication.status in statuses)):
+            shown.append((record, revision, publication))
     # Newest first, like the console; the id breaks ties so pages are stable.
-    found.sort(key=lambda item: (-item[0].created_ms, item[0].id))
+    shown.sort(key=lambda item: (-item[0].created_ms, item[0].id))
     names = _tool_names(request)
-    domains = await _domains(request, [record for record, _ in found])
-    items = [await _server_view(servers, record, revision, names, domains, listing=True) for record, revision in found]
+    domains = await _domains(request, [record for record, _, _ in shown])
+    items = [await _server_view(servers, record, revision, names, domains, publication, listing=True)
+             for record, revision, publication in shown]
     return ok(request, page(items, number, size))
 
 
 @routes.get("/v1/mcp-servers/{server_id}")
 async def get_server(request: web.Request) -> web.Response:
     servers = context.registry(request).servers
-    record, revision = await servers.get(request.match_info["server_id"])
-    return ok(request, await _server_view(servers, record, revision, _tool_names(request),
-                                          await _domains(request, [record])))
+    server_id = request.match_info["server_id"]
+    editing = await servers.editing(server_id)
+    publication = drafts_store.publication(editing.live, editing.draft_revision is not None,
+                                           await servers.drafts.failure(server_id),
+                                           await servers.revisions.last(server_id))
+    return ok(request, await _server_view(servers, editing.record, editing.revision, _tool_names(request),
+                                          await _domains(request, [editing.record]), publication))
 
 
 @routes.put("/v1/mcp-servers/{server_id}")
 async def update_server(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
     servers = context.registry(request).servers
-    stored, _ = await servers.get(server_id)  # 404 before complaining about the body
+    # 404 before complaining about the body; a `******` stands for what the operator read (the draft).
+    stored = (await servers.editing(server_id)).record
     body = decode_json(await request.read(), UpdateServer)
     config = body.mcp_server_config
     if isinstance(config, McpServerConfig) and config.mcp_server_spec:
         config.mcp_server_spec = await servers.restore_credentials(stored, config.mcp_server_spec, "yaml",
                                                                    SPEC_FIELD)
-    record, revision = await servers.update(server_id, body, context.now_ms())
-    return ok(request, {"mcpServerId": record.id, "revision": revision})
+    record, revision = await server_edits.update(servers, server_id, body, context.now_ms())
+    return ok(request, {"mcpServerId": record.id, "revision": revision, "published": body.deploy is not False})
 
 
 @routes.delete("/v1/mcp-servers/{server_id}")
@@ -165,16 +180,25 @@ async def delete_server(request: web.Request) -> web.Response:
 @routes.get("/v1/mcp-servers/{server_id}/tools")
 async def get_tools(request: web.Request) -> web.Response:
     servers = context.registry(request).servers
-    record, _ = await servers.get(request.match_info["server_id"])
+    record = (await servers.editing(request.match_info["server_id"])).record
     text = await servers.readable_tools_text(record) or minimal_document(record.name)
     return web.Response(body=text.encode(), content_type="application/yaml")
+
+
+def _deploy_param(request: web.Request) -> bool:
+    """`?deploy=false` saves the tools as the draft; absent or true publishes them (one step)."""
+    value = request.query.get("deploy", "true")
+    if value not in ("true", "false"):
+        raise invalid("deploy", f"must be true or false, not {value!r}")
+    return value == "true"
 
 
 @routes.put("/v1/mcp-servers/{server_id}/tools")
 async def put_tools(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
     servers = context.registry(request).servers
-    stored, _ = await servers.get(server_id)
+    stored = (await servers.editing(server_id)).record
+    publish = _deploy_param(request)
     fmt = TOOLS_TYPES.get(request.content_type)
     if fmt is None:
         raise McpgwError(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
@@ -186,8 +210,9 @@ async def put_tools(request: web.Request) -> web.Response:
     except UnicodeDecodeError:
         raise invalid("body", "must be UTF-8 text") from None
     text = await servers.restore_credentials(stored, text, fmt)
-    record, revision, names, not_kept = await servers.put_tools(server_id, text, fmt, context.now_ms())
-    data: dict[str, Any] = {"mcpServerId": record.id, "revision": revision, "tools": names}
+    record, revision, names, not_kept = await server_edits.put_tools(servers, server_id, text, fmt, context.now_ms(),
+                                                                     publish=publish)
+    data: dict[str, Any] = {"mcpServerId": record.id, "revision": revision, "tools": names, "published": publish}
     if record.imported is not None:
         # Edits a re-import will replace (only name, description, disabled and argument defaults/hidden stay).
         data["notKept"] = not_kept

@@ -1,4 +1,7 @@
-"""Operations on an imported server's tools: import (preview or apply), PATCH one tool, view, forget."""
+"""Operations on an imported server's tools: import (preview or apply), PATCH one tool, view, forget.
+
+They edit what the operator reads (the draft, if any) and publish it with the edit, in one step.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +40,8 @@ class ToolOperations:
     async def import_openapi(self, server_id: str, raw: bytes, query: Mapping[str, str], now_ms: int, *,
                              apply: bool) -> dict[str, Any]:
         servers = self._servers
-        record, revision = await servers.get(server_id)
+        editing = await servers.editing(server_id)
+        record, revision = editing.record, editing.revision
         previous = record.imported
         settings = import_settings(query, previous.options if previous is not None else None)
         current = await servers.tools(record)
@@ -50,7 +54,7 @@ class ToolOperations:
         data: dict[str, Any] = {"mcpServerId": record.id, **plan.report()}
         unchanged = _same_import(previous, plan.state) and current is not None and current.doc == plan.merge.doc
         if apply and not unchanged:
-            revision = await servers.replace(draft, revision, record, plan=plan)
+            revision = await servers.save(draft, editing, publish=True, plan=plan)
             data["applied"] = True
         else:
             # Nothing to write (a preview, or an import identical to the last): no revision, no event.
@@ -60,7 +64,8 @@ class ToolOperations:
 
     async def patch_tool(self, server_id: str, name: str, patch: ToolPatch, now_ms: int) -> dict[str, Any]:
         servers = self._servers
-        record, revision = await servers.get(server_id)
+        editing = await servers.editing(server_id)
+        record = editing.record
         state = record.imported
         current = await servers.tools_document(record) if state is not None else None
         if state is None or current is None:
@@ -92,12 +97,13 @@ class ToolOperations:
         updated = msgspec.structs.replace(record, tools_text=text, tools_format="yaml", updated_ms=now_ms,
                                           imported=msgspec.structs.replace(state, tools=overrides))
         draft = servers.compile(updated, doc, "body")
-        revision = await servers.replace(draft, revision, record)
+        revision = await servers.save(draft, editing, publish=True)
         return {"mcpServerId": record.id, "revision": revision, "tool": new_tool.name, "source": key,
                 "override": msgspec.to_builtins(override)}
 
     async def import_view(self, server_id: str) -> dict[str, Any]:
-        record, revision = await self._servers.get(server_id)
+        editing = await self._servers.editing(server_id)
+        record, revision = editing.record, editing.revision
         state = record.imported
         if state is None:
             return {"mcpServerId": record.id, "imported": False, "revision": revision}
@@ -117,10 +123,11 @@ class ToolOperations:
     async def forget_import(self, server_id: str, now_ms: int) -> dict[str, Any]:
         """Detach the tools from their OpenAPI document: they stay as they are, overrides are dropped."""
         servers = self._servers
-        record, revision = await servers.get(server_id)
+        editing = await servers.editing(server_id)
+        record = editing.record
         if record.imported is None:
             raise _not_imported(record)
         updated = msgspec.structs.replace(record, imported=None, updated_ms=now_ms)
         draft = servers.compile(updated, await servers.tools_document(updated), "body")
-        revision = await servers.replace(draft, revision, record)
+        revision = await servers.save(draft, editing, publish=True)
         return {"mcpServerId": record.id, "revision": revision}

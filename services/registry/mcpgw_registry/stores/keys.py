@@ -19,6 +19,10 @@
   upstream-credentials.<server id>.<consumer id>
                             a consumer's own credential for a hosted server (JSON)
   revisions.<server id>     the published revisions kept of a server (see `revisions`)
+  drafts.<server id>        a server's unpublished edits, stored like `servers.<id>` (see `drafts`)
+  deploy-failures.<server id>
+                            why the server's last deploy failed, until one succeeds (see `drafts`)
+  secrets.<server id>       the secret values the server's revisions refer to (see `secret_store`)
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ GRANTS = "grants"
 SERVICES = "services"
 DOMAINS = "domains"
 UPSTREAM_CREDENTIALS = "upstream-credentials"
+DRAFTS = "drafts"
+REVISIONS = "revisions"
+DEPLOY_FAILURES = "deploy-failures"
 
 
 def server(server_id: str) -> str:
@@ -52,7 +59,19 @@ def grant(rule_id: str) -> str:
 
 
 def revisions(server_id: str) -> str:
-    return f"revisions.{server_id}"
+    return f"{REVISIONS}.{server_id}"
+
+
+def draft(server_id: str) -> str:
+    return f"{DRAFTS}.{server_id}"
+
+
+def deploy_failure(server_id: str) -> str:
+    return f"{DEPLOY_FAILURES}.{server_id}"
+
+
+def secrets(server_id: str) -> str:
+    return f"secrets.{server_id}"
 
 
 def service(service_id: str) -> str:

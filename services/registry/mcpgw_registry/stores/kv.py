@@ -130,6 +130,11 @@ class Store:
         except RevisionMismatch:
             raise KeyExists(key) from None
 
+    async def put(self, key: str, value: bytes) -> int:
+        """Write `key` whatever it holds (only for values no two writers build on)."""
+        self.check_size(value)
+        return await self._call(f"put {key}", self._kv.put(key, value))
+
     async def update(self, key: str, value: bytes, last: int) -> int:
         self.check_size(value)
         return await self._call(f"update {key}", self._kv.update(key, value, last=last))

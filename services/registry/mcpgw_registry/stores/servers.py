@@ -13,14 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import msgspec
-from msgspec import UNSET
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
 from mcpgw.contracts.registry import ServerLookupReply, ServerSnapshot
 from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry.bus.events import Events
 from mcpgw_registry.importing.plan import ImportPlan
-from mcpgw_registry.importing.server_writes import plan_swagger, read_back
+from mcpgw_registry.importing.server_writes import plan_swagger
 from mcpgw_registry.resources.ids import SERVER_PREFIX, is_server_id, new_id
 from mcpgw_registry.resources.servers.kinds import check_tools_allowed
 from mcpgw_registry.resources.servers.model import (
@@ -28,8 +27,6 @@ from mcpgw_registry.resources.servers.model import (
     NAME_RE,
     CreateServer,
     ServerRecord,
-    UpdateServer,
-    apply_update,
     check_name,
     record_from_create,
     spec_of,
@@ -41,6 +38,7 @@ from mcpgw_registry.resources.tools.secrets import restore_from
 from mcpgw_registry.resources.validation import MASK
 from mcpgw_registry.stores import claims, keys
 from mcpgw_registry.stores.blobs import BlobStore
+from mcpgw_registry.stores.drafts import DraftStore
 from mcpgw_registry.stores.grant_records import GrantRecords
 from mcpgw_registry.stores.kv import Store, StoreConflict
 from mcpgw_registry.stores.revisions import DEFAULT_KEPT, RevisionStore
@@ -65,6 +63,18 @@ def _changed_concurrently() -> McpgwError:
 
 
 @dataclass
+class Editing:
+    """A server as an edit finds it: the record the operator edits (the draft, or the published
+    record when there is no draft) and the published record with its KV revision."""
+
+    record: ServerRecord
+    live: ServerRecord
+    revision: int
+    # The draft's KV revision; None: there is no draft (`record` is `live`).
+    draft_revision: int | None = None
+
+
+@dataclass
 class Draft:
     """A record about to be written, with its tools document and what the data plane will get."""
 
@@ -73,7 +83,7 @@ class Draft:
     snapshot: ServerSnapshot
 
 
-async def _parse(text: str, fmt: ToolsFormat, root: str = "") -> ToolsDocument:
+async def parse(text: str, fmt: ToolsFormat, root: str = "") -> ToolsDocument:
     # A tools document may be megabytes of YAML; parse it off the event loop.
     return await asyncio.to_thread(parse_tools, text, fmt, root=root)
 
@@ -112,6 +122,7 @@ class ServerRepository:
         self.max_snapshot_bytes = max_snapshot_bytes
         self._compiling: dict[tuple[str, int], asyncio.Future[ServerSnapshot]] = {}
         self.revisions = RevisionStore(store, blobs, kept=revisions_kept)
+        self.drafts = DraftStore(store, self._storage)
         # Set by the app once the resources servers link to are up (see stores.hooks).
         self.hooks = ServerHooks()
 
@@ -245,7 +256,7 @@ class ServerRepository:
         doc = None
         plan = None
         if text:
-            doc = await _parse(text, "yaml", SPEC_FIELD)
+            doc = await parse(text, "yaml", SPEC_FIELD)
             record.tools_text = text
         elif config is not None and config.swagger_config is not None:
             plan = await plan_swagger(record, None, config.swagger_config, max_bytes=self.max_import_bytes,
@@ -279,66 +290,68 @@ class ServerRepository:
         await self._published(record, now_ms)
         return record, revision, plan
 
-    async def update(self, server_id: str, body: UpdateServer, now_ms: int) -> tuple[ServerRecord, int]:
-        record, revision = await self.get(server_id)
-        updated = apply_update(record, body, now_ms)
-        doc = None
-        plan = None
-        tools_changed = True
-        config = body.mcp_server_config
-        if config is None:
-            updated.tools_text, updated.imported = "", None
-        elif config is UNSET or (config.mcp_server_spec is None and config.swagger_config is None):
-            tools_changed = False
-        else:
-            text = spec_of(config)
-            if text is not None:
-                updated.tools_text, updated.tools_format = text, "yaml"
-                if text:
-                    doc, _ = await read_back(self.blobs, updated, await _parse(text, "yaml", SPEC_FIELD))
-                else:
-                    updated.imported = None
-            elif config.swagger_config is not None:
-                current = await self.tools(record)
-                plan = await plan_swagger(updated, current, config.swagger_config, max_bytes=self.max_import_bytes,
-                                          blobs=self.blobs, now_ms=now_ms)
-                doc = plan.merge.doc
-        validate_record(updated)
-        await self.hooks.prepare(updated, record)
-        if not tools_changed:
-            doc = await self.tools_document(updated)
-        draft = self.compile(updated, doc, SPEC_FIELD)
-        return updated, await self.replace(draft, revision, record, plan=plan)
+    async def editing(self, server_id: str) -> Editing:
+        """What an edit starts from: the draft if there is one, else the published record."""
+        live, revision = await self.get(server_id)
+        found = await self.drafts.find(server_id)
+        if found is None:
+            return Editing(live, live, revision)
+        return Editing(found[0], live, revision, found[1])
 
-    async def set_deployed(self, server_id: str, deployed: bool, now_ms: int) -> tuple[ServerRecord, int]:
-        """Publish the saved server (deploy) or stop serving it (undeploy); its config stays either way."""
-        record, revision = await self.get(server_id)
-        status = "Deployed" if deployed else "NotDeployed"
-        if record.deploy_status == status:
-            return record, revision  # nothing changes, so no change event either
-        updated = msgspec.structs.replace(record, deploy_status=status, updated_ms=now_ms)
-        # Compiled again, so a draft that does not compile (written by an older registry) is refused
-        # with a 400 naming the field before it is published.
-        draft = self.compile(updated, await self.tools_document(updated), SPEC_FIELD)
-        return updated, await self.replace(draft, revision, record)
+    async def _draft_refs(self, server_id: str) -> set[str] | None:
+        """The objects the server's draft refers to; None: unknown (then delete nothing)."""
+        try:
+            found = await self.drafts.find(server_id)
+        except (McpgwError, msgspec.DecodeError):
+            return None
+        return references(found[0]) if found is not None else set()
 
-    async def put_tools(self, server_id: str, text: str, fmt: ToolsFormat,
-                        now_ms: int) -> tuple[ServerRecord, int, list[str], list[dict[str, object]]]:
-        record, revision = await self.get(server_id)
-        doc = await _parse(text, fmt)
-        updated = msgspec.structs.replace(record, tools_text=text, tools_format=fmt, updated_ms=now_ms)
-        doc, not_kept = await read_back(self.blobs, updated, doc)
-        draft = self.compile(updated, doc, "body")
-        names = [tool.name for tool in doc.tools]
-        return updated, await self.replace(draft, revision, record), names, not_kept
+    async def save(self, draft: Draft, editing: Editing, *, publish: bool, plan: ImportPlan | None = None,
+                   rollback_of: int | None = None) -> int:
+        """Publish `draft` (the draft saved before is then gone) or keep it as the draft; the
+        record's KV revision, unchanged by a draft."""
+        if not publish:
+            await self._save_draft(draft, editing, plan)
+            return editing.revision
+        draft.record.deploy_status = "Deployed"
+        revision = await self.replace(draft, editing.revision, editing.live, plan=plan, rollback_of=rollback_of,
+                                      drop_draft=editing.draft_revision)
+        await self.drafts.succeeded(draft.record.id)
+        return revision
+
+    async def _save_draft(self, draft: Draft, editing: Editing, plan: ImportPlan | None) -> None:
+        record = draft.record
+        encoded = self._storage.encode(record, draft.doc)
+        self._store.check_size(encoded.value)
+        before = references(editing.record) if editing.draft_revision is not None else set()
+        kept = references(editing.live) | before
+        blobs = dict(encoded.blobs)
+        if plan is not None:
+            blobs[plan.state.blob] = plan.generated
+        blobs = {name: value for name, value in blobs.items() if name not in kept or not await self.blobs.exists(name)}
+        await self._put_blobs(blobs)
+        try:
+            await self.drafts.write(record.id, encoded.value, editing.draft_revision)
+        except BaseException as exc:
+            await self._drop_unless_used(blobs, record.id)
+            if isinstance(exc, StoreConflict):
+                raise _changed_concurrently() from None
+            raise
+        await self._delete_blobs(before - encoded.refs - references(editing.live))
 
     async def replace(self, draft: Draft, revision: int, previous: ServerRecord, *,
-                      plan: ImportPlan | None = None, rollback_of: int | None = None) -> int:
-        """Write `draft` over `previous` (read at `revision`): new objects first, unused ones after."""
+                      plan: ImportPlan | None = None, rollback_of: int | None = None,
+                      drop_draft: int | None = None) -> int:
+        """Write `draft` over `previous` (read at `revision`): new objects first, unused ones after.
+
+        `drop_draft`: the KV revision of the draft this publishes, deleted once it is written.
+        """
         record = draft.record
         encoded = self._storage.encode(record, draft.doc)
         self._store.check_size(encoded.value)
         kept = references(previous)
+        if drop_draft is not None:
+            kept |= await self._draft_refs(record.id) or set()
         blobs = dict(encoded.blobs)
         if plan is not None:
             blobs[plan.state.blob] = plan.generated
@@ -354,7 +367,13 @@ class ServerRepository:
             if isinstance(exc, StoreConflict):
                 raise _changed_concurrently() from None
             raise
-        await self._delete_blobs(kept - encoded.refs)
+        if drop_draft is not None:
+            # A draft saved meanwhile is newer than what was published: it stays.
+            await self.drafts.drop(record.id, last=drop_draft)
+        unused = kept - encoded.refs
+        if unused:
+            drafted = await self._draft_refs(record.id)
+            await self._delete_blobs(unused - drafted if drafted is not None else ())
         self._remember(draft.snapshot, new_revision)
         await self._events.server(record.id, "put", record.name, new_revision)
         await self.hooks.written(record, previous)
@@ -393,7 +412,10 @@ class ServerRepository:
             found = await self.find(server_id)
         except McpgwError:
             return  # unsure: keeping an unused object is the harmless choice
-        used = references(found[0]) if found is not None else set()
+        drafted = await self._draft_refs(server_id)
+        if drafted is None:
+            return
+        used = drafted | (references(found[0]) if found is not None else set())
         await self._delete_blobs(name for name in names if name not in used)
 
     async def delete(self, server_id: str) -> None:
@@ -407,7 +429,8 @@ class ServerRepository:
         # If this fails the name stays claimed by a missing record, which `claims` takes over later.
         await claims.release(self._store, keys.server_name(record.name), server_id)
         self._snapshots.drop(server_id)
-        await self._delete_blobs(references(record))
+        await self._delete_blobs(references(record) | (await self._draft_refs(server_id) or set()))
+        await self.drafts.forget(server_id)
         await self._events.server(server_id, "delete", record.name, revision)
         await self.hooks.deleted(record)
         await self.revisions.drop(server_id)

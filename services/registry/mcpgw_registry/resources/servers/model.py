@@ -43,7 +43,8 @@ CreateFromType = Literal[
 ]
 SERVER_TYPES: tuple[str, ...] = ("RealMCP", "AssemblyMCP")
 CREATE_FROM_TYPES: tuple[str, ...] = typing.get_args(CreateFromType)
-DEPLOY_STATUSES: tuple[str, ...] = ("Deployed", "NotDeployed")
+# What `deployStatus` may say (see stores.drafts); `Deploying` never: a deploy is synchronous.
+DEPLOY_STATUSES: tuple[str, ...] = ("Deployed", "NotDeployed", "Deploying", "DeployFailed")
 MatchType = Literal["Exact", "Prefix", "Regex"]
 # "OPTION" is how the reference docs spell it; "OPTIONS" is what HTTP says.
 RouteMethod = Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTION", "OPTIONS", "TRACE", "PATCH"]
@@ -153,8 +154,8 @@ class UpdateServer(Body):
     consumer_auth_info: ConsumerAuthInfo | UnsetType = UNSET
     # null removes it.
     upstream_credential: CredentialBody | UnsetType | None = UNSET
-    # Absent or true: the saved server is published (today's behaviour). False: allowed only on a
-    # server that is not deployed (a deployed one would serve the draft at once; apply_update refuses it).
+    # Absent or true: the draft with this edit is published (one step, "Save and Publish"). False:
+    # saved as the draft only; the published record keeps serving until `POST …/deploy`.
     deploy: bool | UnsetType = UNSET
 
 
@@ -285,12 +286,6 @@ def apply_update(record: ServerRecord, body: UpdateServer, now_ms: int) -> Serve
         "gray_configs": body.gray_mcp_server_configs,
     }
     changes.update({k: v for k, v in simple.items() if v is not UNSET})
-    if body.deploy is False:
-        if record.deploy_status == "Deployed":
-            raise invalid("deploy", "false is refused for a deployed MCP server: the edge serves what is saved, so "
-                                    "the draft would be served at once; undeploy it first")
-    else:
-        changes["deploy_status"] = "Deployed"  # one step, as before: saving publishes
     if not isinstance(body.list_ttl_ms, UnsetType):
         changes["list_ttl_ms"] = body.list_ttl_ms  # null: back to the edge's default
     if not isinstance(body.consumer_auth_info, UnsetType):

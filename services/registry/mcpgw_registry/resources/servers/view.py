@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from typing import Any
 
 from mcpgw_registry.resources.hosted.credentials import view as credential_view
 from mcpgw_registry.resources.servers.model import ServerRecord
 
 
-def to_resource(record: ServerRecord, revision: int, tools_text: str, *, listing: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Publication:
+    """How the published record stands beside the one a view shows (the draft, if any)."""
+
+    # The published record's status, or DeployFailed after a deploy that could not publish.
+    status: str
+    # The number of the last publish (a revision, see stores.revisions); None: never published.
+    published: int | None
+    # Whether the view shows a draft that differs from what was last published.
+    draft: bool
+    # Why the last deploy failed: {field, message}.
+    error: dict[str, str] | None = None
+
+
+def to_resource(record: ServerRecord, revision: int, tools_text: str, *, listing: bool = False,
+                publication: Publication | None = None) -> dict[str, Any]:
     """The API view (`GetMcpServer` data); list items leave out the canary routes.
 
-    `tools_text` is the document as readers may see it (credentials masked).
+    `tools_text` is the document as readers may see it (credentials masked); `publication`, for a
+    server (not a revision), says what is published.
     """
     config = base64.b64encode(tools_text.encode()).decode() if tools_text else ""
     view: dict[str, Any] = {
@@ -42,4 +59,11 @@ def to_resource(record: ServerRecord, revision: int, tools_text: str, *, listing
     }
     if not listing:
         view["grayMcpServerConfigs"] = record.gray_configs
-    return {k: v for k, v in view.items() if v is not None}
+    view = {k: v for k, v in view.items() if v is not None}
+    if publication is not None:
+        view["deployStatus"] = publication.status
+        view["publishedRevision"] = publication.published
+        view["hasUnpublishedChanges"] = publication.draft or publication.published is None
+        if publication.error is not None:
+            view["deployError"] = publication.error
+    return view
