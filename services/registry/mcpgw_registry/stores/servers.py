@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import msgspec
 
 from mcpgw.contracts.errors import ErrorCode, McpgwError, invalid
-from mcpgw.contracts.registry import ServerLookupReply, ServerSnapshot
+from mcpgw.contracts.registry import ServerSnapshot
 from mcpgw.contracts.tools import ToolsDocument
 from mcpgw_registry.bus.events import Events
 from mcpgw_registry.importing.plan import ImportPlan
 from mcpgw_registry.importing.server_writes import plan_swagger
 from mcpgw_registry.resources.ids import SERVER_PREFIX, is_server_id, new_id
-from mcpgw_registry.resources.servers.kinds import check_tools_allowed
 from mcpgw_registry.resources.servers.model import (
     MAX_NAME,
     NAME_RE,
@@ -32,12 +31,13 @@ from mcpgw_registry.resources.servers.model import (
     spec_of,
     validate_record,
 )
-from mcpgw_registry.resources.servers.snapshots import SnapshotCache, build_snapshot
+from mcpgw_registry.resources.servers.snapshots import SnapshotCache
 from mcpgw_registry.resources.tools.document import ToolsFormat, parse_tools
 from mcpgw_registry.resources.tools.secrets import restore_from
 from mcpgw_registry.resources.validation import MASK
 from mcpgw_registry.stores import claims, keys
 from mcpgw_registry.stores.blobs import BlobStore
+from mcpgw_registry.stores.compiler import DEFAULT_MAX_SNAPSHOT_BYTES, Compiler
 from mcpgw_registry.stores.drafts import DraftStore
 from mcpgw_registry.stores.grant_records import GrantRecords
 from mcpgw_registry.stores.kv import Store, StoreConflict
@@ -47,9 +47,6 @@ from mcpgw_registry.stores.server_storage import DEFAULT_INLINE_BYTES, ServerSto
 log = logging.getLogger(__name__)
 
 SPEC_FIELD = "mcpServerConfig.mcpServerSpec"
-
-# A sanity bound, not a transport limit: the bus sends large lookup replies compressed and in chunks.
-DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 
 _encode = msgspec.json.Encoder().encode
 
@@ -114,13 +111,11 @@ class ServerRepository:
         self._store = store
         self._events = events
         self._grants = grants
-        self._snapshots = snapshots
         self.blobs = blobs
         # Never so close to the KV limit that a record with its tools moved out could still not fit.
         self._storage = ServerStorage(blobs, inline_bytes=min(inline_bytes, store.max_value_bytes // 2))
         self.max_import_bytes = max_import_bytes
-        self.max_snapshot_bytes = max_snapshot_bytes
-        self._compiling: dict[tuple[str, int], asyncio.Future[ServerSnapshot]] = {}
+        self.compiler = Compiler(snapshots, max_snapshot_bytes=max_snapshot_bytes)
         self.revisions = RevisionStore(store, blobs, kept=revisions_kept)
         self.drafts = DraftStore(store, self._storage)
         # Set by the app once the resources servers link to are up (see stores.hooks).
@@ -185,47 +180,11 @@ class ServerRepository:
         return restore_from(text, fmt, await self._storage.credentials(record), root)
 
     async def snapshot(self, record: ServerRecord, revision: int) -> ServerSnapshot:
-        cached = self._snapshots.find(record.id, revision)
-        if cached is not None:
-            return cached
-        # Concurrent lookups of one revision (every edge and toolexec after a change) compile it once.
-        key = (record.id, revision)
-        pending = self._compiling.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(self._compile_stored(record, revision))
-            self._compiling[key] = pending
-            pending.add_done_callback(lambda _: self._compiling.pop(key, None))
-        return await asyncio.shield(pending)
-
-    async def _compile_stored(self, record: ServerRecord, revision: int) -> ServerSnapshot:
-        try:
-            if isinstance(record.tools_text, str):
-                snapshot = await asyncio.to_thread(build_snapshot, record, revision)
-            else:
-                snapshot = build_snapshot(record, revision, await self._storage.tools_document(record))
-        except McpgwError as exc:
-            if exc.code is not ErrorCode.INVALID_PARAMETER:
-                raise
-            # Validated when written, so only a stricter newer registry can get here.
-            log.error("server %s revision %d no longer compiles: %s", record.id, revision, exc.message)
-            raise McpgwError(ErrorCode.INTERNAL, f"the stored tools of MCP server {record.name!r} "
-                                                 "do not compile; save them again") from None
-        self._snapshots.put(snapshot)
-        return snapshot
+        return await self.compiler.snapshot(record, revision, self._storage.tools_document)
 
     def compile(self, record: ServerRecord, doc: ToolsDocument | None, field: str) -> Draft:
         """Compile before writing; `doc` is the record's tools document (None: it has none)."""
-        check_tools_allowed(record.kind, doc is not None, field)
-        snapshot = build_snapshot(record, 0, doc)
-        size = len(_encode(ServerLookupReply(server=snapshot)))
-        if size > self.max_snapshot_bytes:
-            raise McpgwError(ErrorCode.PAYLOAD_TOO_LARGE,
-                             f"{field}: the compiled tools take {size} bytes; one MCP server's tools may take "
-                             f"at most {self.max_snapshot_bytes}")
-        return Draft(record, doc, snapshot)
-
-    def _remember(self, snapshot: ServerSnapshot, revision: int) -> None:
-        self._snapshots.put(msgspec.structs.replace(snapshot, revision=revision))
+        return Draft(record, doc, self.compiler.compile(record, doc, field))
 
     async def snapshot_by(self, *, name: str | None, server_id: str | None) -> ServerSnapshot | None:
         if server_id is not None:
@@ -284,7 +243,7 @@ class ServerRepository:
             await self._delete_blobs(blobs)
             await claims.release(self._store, keys.server_name(body.name), server_id)
             raise
-        self._remember(draft.snapshot, revision)
+        self.compiler.remember(draft.snapshot, revision)
         await self._events.server(server_id, "put", record.name, revision)
         await self.hooks.written(record, None)
         await self._published(record, now_ms)
@@ -374,7 +333,7 @@ class ServerRepository:
         if unused:
             drafted = await self._draft_refs(record.id)
             await self._delete_blobs(unused - drafted if drafted is not None else ())
-        self._remember(draft.snapshot, new_revision)
+        self.compiler.remember(draft.snapshot, new_revision)
         await self._events.server(record.id, "put", record.name, new_revision)
         await self.hooks.written(record, previous)
         await self._published(record, record.updated_ms, rollback_of=rollback_of)
@@ -428,7 +387,7 @@ class ServerRepository:
             raise _changed_concurrently() from None
         # If this fails the name stays claimed by a missing record, which `claims` takes over later.
         await claims.release(self._store, keys.server_name(record.name), server_id)
-        self._snapshots.drop(server_id)
+        self.compiler.drop(server_id)
         await self._delete_blobs(references(record) | (await self._draft_refs(server_id) or set()))
         await self.drafts.forget(server_id)
         await self._events.server(server_id, "delete", record.name, revision)
