@@ -15,6 +15,7 @@ from aiohttp import web
 from mcpgw.contracts.errors import ErrorCode, McpgwError
 from mcpgw_registry.http import context
 from mcpgw_registry.http.envelope import ok
+from mcpgw_registry.resources.servers import secret_refs
 from mcpgw_registry.resources.servers.view import to_resource
 from mcpgw_registry.stores.revisions import Revision, RevisionEntry
 from mcpgw_registry.stores.rollback import rollback
@@ -41,7 +42,8 @@ def _number(request: web.Request) -> int:
 
 
 async def _view(servers: ServerRepository, kept: Revision) -> tuple[dict[str, Any], str]:
-    # Credentials masked as on any read of the server.
+    # Credentials masked as on any read of the server (a revision holds only `******` and references;
+    # one kept before that holds them inline, masked here).
     text = await servers.readable_tools_text(kept.record)
     return to_resource(kept.record, 0, text), text
 
@@ -49,14 +51,16 @@ async def _view(servers: ServerRepository, kept: Revision) -> tuple[dict[str, An
 async def _diff(servers: ServerRepository, kept: Revision, previous: Revision | None) -> dict[str, Any]:
     view, text = await _view(servers, kept)
     if previous is None:
-        return {"against": None, "fields": {}, "tools": ""}
+        return {"against": None, "fields": {}, "tools": "", "secrets": []}
     before, before_text = await _view(servers, previous)
     fields = {name: {"from": before.get(name), "to": view.get(name)}
               for name in sorted(set(view) | set(before))
               if name not in _NOT_COMPARED and before.get(name) != view.get(name)}
     tools = "".join(difflib.unified_diff(before_text.splitlines(keepends=True), text.splitlines(keepends=True),
                                          f"revision {previous.entry.n}", f"revision {kept.entry.n}"))
-    return {"against": previous.entry.n, "fields": fields, "tools": tools}
+    # Both texts show `******` for secrets: which ones changed comes from their references.
+    return {"against": previous.entry.n, "fields": fields, "tools": tools,
+            "secrets": secret_refs.changed(previous.secrets, kept.secrets)}
 
 
 @routes.get("/v1/mcp-servers/{server_id}/revisions")
