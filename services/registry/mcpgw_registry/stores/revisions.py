@@ -15,6 +15,7 @@ inline (and no references): they are read masked and restored as they are.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import msgspec
@@ -28,6 +29,8 @@ from mcpgw_registry.stores.kv import Store, StoreConflict
 from mcpgw_registry.stores.secret_store import SecretStore
 
 DEFAULT_KEPT = 20
+# Texts longer than this are searched for secrets off the event loop (a YAML parse of megabytes).
+_THREAD_FROM = 64 * 1024
 # Conditional writes of the list lost to another replica before giving up (each retry reads it again).
 _ATTEMPTS = 5
 
@@ -109,9 +112,15 @@ class RevisionStore:
         return secret_refs.join(kept.record, values, field)
 
     async def keep(self, record: ServerRecord, tools_text: str, now_ms: int, *,
-                   rollback_of: int | None = None) -> int:
-        """Keep `record` (with `tools_text`) as the server's next revision; its number."""
-        separated = secret_refs.separate(record, tools_text)
+                   rollback_of: int | None = None, tools_secrets: bool = True) -> int:
+        """Keep `record` (with `tools_text`) as the server's next revision; its number.
+
+        `tools_secrets` False: the text holds no secret (it is then not parsed to look for them).
+        """
+        if tools_secrets and len(tools_text) > _THREAD_FROM:
+            separated = await asyncio.to_thread(secret_refs.separate, record, tools_text)
+        else:
+            separated = secret_refs.separate(record, tools_text, tools_secrets=tools_secrets)
         refs = await self.secrets.refer(record.id, separated.values, now_ms)
         for _ in range(_ATTEMPTS):
             index, at = await self._index(record.id)

@@ -33,7 +33,7 @@ from mcpgw_registry.resources.servers.model import (
 )
 from mcpgw_registry.resources.servers.snapshots import SnapshotCache
 from mcpgw_registry.resources.tools.document import ToolsFormat, parse_tools
-from mcpgw_registry.resources.tools.secrets import restore_from
+from mcpgw_registry.resources.tools.secrets import has_credentials, restore_from
 from mcpgw_registry.resources.validation import MASK
 from mcpgw_registry.stores import claims, keys
 from mcpgw_registry.stores.blobs import BlobStore
@@ -246,7 +246,7 @@ class ServerRepository:
         self.compiler.remember(draft.snapshot, revision)
         await self._events.server(server_id, "put", record.name, revision)
         await self.hooks.written(record, None)
-        await self._published(record, now_ms)
+        await self._published(draft, now_ms)
         return record, revision, plan
 
     async def editing(self, server_id: str) -> Editing:
@@ -336,11 +336,12 @@ class ServerRepository:
         self.compiler.remember(draft.snapshot, new_revision)
         await self._events.server(record.id, "put", record.name, new_revision)
         await self.hooks.written(record, previous)
-        await self._published(record, record.updated_ms, rollback_of=rollback_of)
+        await self._published(draft, record.updated_ms, rollback_of=rollback_of)
         return new_revision
 
-    async def _published(self, record: ServerRecord, now_ms: int, *, rollback_of: int | None = None) -> None:
+    async def _published(self, draft: Draft, now_ms: int, *, rollback_of: int | None = None) -> None:
         """Keep a revision of what was just written, if it is served (every write of a deployed server is)."""
+        record = draft.record
         if record.deploy_status != "Deployed":
             return
         if isinstance(record.tools_text, str):
@@ -348,7 +349,9 @@ class ServerRepository:
         else:
             tools = await self.tools(record)
             text = tools.text if tools is not None else ""
-        await self.revisions.keep(record, text, now_ms, rollback_of=rollback_of)
+        # Finding secrets parses the text again: only when the compiled document says there are some.
+        secrets = draft.doc is not None and has_credentials(draft.doc)
+        await self.revisions.keep(record, text, now_ms, rollback_of=rollback_of, tools_secrets=secrets)
 
     async def _put_blobs(self, blobs: dict[str, bytes]) -> None:
         """All of `blobs`, or (after deleting those that were written) an exception."""

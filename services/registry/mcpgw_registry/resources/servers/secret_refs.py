@@ -33,9 +33,14 @@ class Separated:
     values: dict[str, Any]
 
 
-def separate(record: ServerRecord, text: str) -> Separated:
-    """`record` (whose tools text is `text`) with every secret value replaced by `******`."""
-    values = {place: value for place, value in stored_credentials(text, record.tools_format).items() if value != ""}
+def separate(record: ServerRecord, text: str, *, tools_secrets: bool = True) -> Separated:
+    """`record` (whose tools text is `text`) with every secret value replaced by `******`;
+    `tools_secrets` False: the text is known to hold none."""
+    values: dict[str, Any] = {}
+    if tools_secrets:
+        values = {place: value for place, value in stored_credentials(text, record.tools_format).items()
+                  if value != ""}
+        text = mask(text, record.tools_format)
     credential = record.upstream_credential
     if credential is not None:
         if credential.value:
@@ -44,7 +49,7 @@ def separate(record: ServerRecord, text: str) -> Separated:
             values[UPSTREAM_PASSWORD] = credential.password
         credential = msgspec.structs.replace(credential, value=MASK if credential.value else "",
                                              password=MASK if credential.password else "")
-    kept = msgspec.structs.replace(record, tools_text=mask(text, record.tools_format), upstream_credential=credential,
+    kept = msgspec.structs.replace(record, tools_text=text, upstream_credential=credential,
                                    imported=None, overflow=None, tools_secrets=None)
     return Separated(kept, values)
 
