@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from mcp import ClientSession
+from mcp import ClientSession, types
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.backends import Backend, petstore_yaml
@@ -76,8 +76,7 @@ async def test_a_draft_saved_with_deploy_false_is_served_only_once_deployed(clus
     assert "get_pet" in await eventually(lambda: _tool_names(cluster, "drafted"), bool)
 
 
-async def test_update_publishes_by_default_and_refuses_a_draft_of_a_deployed_server(cluster: Cluster,
-                                                                                    backend: Backend) -> None:
+async def test_update_publishes_by_default(cluster: Cluster, backend: Backend) -> None:
     status, body = await cluster.admin("POST", "/v1/mcp-servers", json={"name": "drafted", "deploy": False})
     server_id = body["data"]["mcpServerId"]
     status, body = await cluster.admin("PUT", f"/v1/mcp-servers/{server_id}", json={
@@ -86,10 +85,95 @@ async def test_update_publishes_by_default_and_refuses_a_draft_of_a_deployed_ser
     assert (await _server(cluster, server_id))["deployStatus"] == "Deployed"  # one step, as before
     assert "get_pet" in await eventually(lambda: _tool_names(cluster, "drafted"), bool)
 
-    status, body = await cluster.admin("PUT", f"/v1/mcp-servers/{server_id}",
-                                       json={"description": "x", "deploy": False})
-    assert status == 400 and "deploy" in body["message"], body
-    assert (await _server(cluster, server_id))["description"] == ""
+
+async def test_a_draft_of_a_deployed_server_reaches_open_sessions_only_once_deployed(
+        cluster: Cluster, backend: Backend) -> None:
+    tools = petstore_yaml(backend.url)
+    server_id = await cluster.create_server("petstore", tools)
+    changed = asyncio.Event()
+
+    async def heard(message: object) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            changed.set()
+
+    async with streamable_http_client(cluster.mcp_url("petstore")) as (read, write), \
+            ClientSession(read, write, message_handler=heard) as session:
+        await session.initialize()
+        assert "get_pet" in {t.name for t in (await session.list_tools()).tools}
+        status, body = await cluster.admin("PUT", f"/v1/mcp-servers/{server_id}", json={
+            "deploy": False, "mcpServerConfig": {"mcpServerSpec": tools.replace("get_pet", "find_pet")}})
+        assert status == 200 and body["data"]["published"] is False, body
+        # Saved, not published: this session and a new one see the old tools.
+        assert "get_pet" in {t.name for t in (await session.list_tools()).tools}
+        assert "get_pet" in await _tool_names(cluster, "petstore")
+        assert (await _server(cluster, server_id))["hasUnpublishedChanges"] is True
+
+        status, body = await cluster.admin("POST", f"/v1/mcp-servers/{server_id}/deploy")
+        assert status == 200 and body["data"]["deployStatus"] == "Deployed", body
+        await asyncio.wait_for(changed.wait(), 5)
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert "find_pet" in names and "get_pet" not in names
+        result = await session.call_tool("find_pet", {"id": 3})
+        assert not result.is_error and backend.last.path == "/pets/3"
+
+
+async def test_a_deploy_that_fails_keeps_the_published_tools_serving(cluster: Cluster, backend: Backend) -> None:
+    tools = petstore_yaml(backend.url)
+    server_id = await cluster.create_server("petstore", tools)
+    service_id = await cluster.create_service("127.0.0.1:9", name="soon-gone")
+    status, body = await cluster.admin("PUT", f"/v1/mcp-servers/{server_id}", json={
+        "deploy": False, "backendConfig": {"services": [{"serviceId": service_id}]},
+        "mcpServerConfig": {"mcpServerSpec": tools.replace("get_pet", "find_pet")}})
+    assert status == 200, body
+    status, body = await cluster.admin("DELETE", f"/v1/services/{service_id}")
+    assert status == 200, body
+    status, body = await cluster.admin("POST", f"/v1/mcp-servers/{server_id}/deploy")
+    assert status == 400 and body["message"].startswith("backendConfig.services[0].serviceId"), body
+    server = await _server(cluster, server_id)
+    assert server["deployStatus"] == "DeployFailed"
+    assert server["deployError"]["field"] == "backendConfig.services[0].serviceId"  # type: ignore[index]
+    assert "get_pet" in await _tool_names(cluster, "petstore")
+
+
+KEYED_YAML = """\
+server:
+  name: keyed
+  config:
+    baseUrl: {base}
+    apiKey: {key}
+tools:
+- name: whoami
+  description: Calls the backend with the configured key
+  requestTemplate:
+    url: "{{{{.config.baseUrl}}}}/echo"
+    method: GET
+    headers:
+    - {{key: X-Api-Key, value: "{{{{.config.apiKey}}}}"}}
+"""
+
+
+async def test_a_rollback_calls_the_backend_with_the_older_secret(cluster: Cluster, backend: Backend) -> None:
+    keys = ("first-key-1111", "second-key-2222", "third-key-3333")
+    server_id = await cluster.create_server("keyed", KEYED_YAML.format(base=backend.url, key=keys[0]))
+    for key in keys[1:]:  # revisions 3 and 4 (1: created without tools, 2: the first key)
+        status, body = await cluster.admin("PUT", f"/v1/mcp-servers/{server_id}/tools",
+                                           data=KEYED_YAML.format(base=backend.url, key=key),
+                                           content_type="application/yaml")
+        assert status == 200, body
+
+    async def called_with() -> str:
+        async with streamable_http_client(cluster.mcp_url("keyed")) as (read, write), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            assert not (await session.call_tool("whoami", {})).is_error
+        return backend.last.headers["x-api-key"]
+
+    assert await called_with() == keys[2]
+    status, body = await cluster.admin("POST", f"/v1/mcp-servers/{server_id}/revisions/2:rollback")
+    assert status == 200, body
+    assert await eventually(called_with, lambda key: key == keys[0]) == keys[0]
+    status, body = await cluster.admin("GET", f"/v1/mcp-servers/{server_id}/revisions/2")
+    assert not any(key in str(body) for key in keys)
 
 
 async def test_deploy_of_an_unknown_server_is_404(cluster: Cluster) -> None:
