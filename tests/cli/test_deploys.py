@@ -31,3 +31,19 @@ async def test_deploy_undeploy_revisions_and_rollback(cluster: Cluster) -> None:
 
     missing = await mcpgw(cluster, "servers", "rollback", "shop", "9")
     assert missing.code == 3 and "revision" in missing.err
+
+
+async def test_update_draft_then_deploy(cluster: Cluster) -> None:
+    server_id = await cluster.create_server("shop", description="served")
+    ran = await mcpgw(cluster, "servers", "update", "shop", "--description", "edited", "--draft")
+    assert ran.code == 0 and ran.out.startswith(f"Saved a draft of MCP server shop ({server_id})"), ran.err
+    shown = await mcpgw(cluster, "servers", "get", "shop")
+    assert "Deployed, revision 1 published, unpublished changes" in shown.out, shown.out
+    assert (await mcpgw(cluster, "servers", "revisions", "shop", "--json")).json()["items"][0]["revision"] == 1
+    ran = await mcpgw(cluster, "servers", "deploy", "shop")
+    assert ran.code == 0, ran.err
+    shown = await mcpgw(cluster, "servers", "get", "shop", "--json")
+    assert shown.json()["description"] == "edited" and shown.json()["publishedRevision"] == 2
+    assert not shown.json()["hasUnpublishedChanges"]
+    nothing = await mcpgw(cluster, "servers", "update", "shop", "--draft")
+    assert nothing.code != 0 and "nothing to change" in nothing.err

@@ -1,4 +1,4 @@
-"""`mcpgw servers deploy|undeploy|revisions|rollback`: publishing a saved server, and its published
+"""`mcpgw servers deploy|undeploy|revisions|rollback`: publishing a server's draft, and its published
 revisions (`/v1/mcp-servers/{id}/deploy`, `…/undeploy`, `…/revisions`, `…/revisions/{n}:rollback`)."""
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ async def _revisions(admin: Admin, args: argparse.Namespace, out: Output) -> Non
         against = f"revision {diff['against']}" if diff["against"] is not None else "nothing (the first kept)"
         out.text(f"Revision {data['revision']} of {args.server}, published {when(data['createTimestamp'])}\n"
                  f"Against {against}; fields changed: {changed}")
+        secrets = diff.get("secrets") or []
+        if secrets:  # which secrets changed, never their values
+            out.text("Secrets: " + ", ".join(f"{s['place']} {s['change']}" for s in secrets))
         if diff["tools"]:
             out.text(diff["tools"].rstrip("\n"))
         return
@@ -61,7 +64,8 @@ async def _rollback(admin: Admin, args: argparse.Namespace, out: Output) -> None
 
 def register(commands: Commands) -> None:
     commands.group("servers", "MCP servers")
-    deploy = commands.add("servers", "deploy", _deploy, "publish a saved server: the edge serves it")
+    deploy = commands.add("servers", "deploy", _deploy,
+                          "publish the server's draft (`servers update --draft`): the edge serves it")
     deploy.add_argument("server", help="name or mcp-… id")
     undeploy = commands.add("servers", "undeploy", _undeploy,
                             "stop serving a server (the edge answers 404); its config stays")

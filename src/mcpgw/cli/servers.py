@@ -73,6 +73,20 @@ def _credential(server: dict[str, Any]) -> str:
     return described(credential) if credential else ""
 
 
+def _deploy(server: dict[str, Any]) -> str:
+    """How the server stands: served or not, which publish, a draft, why the last deploy failed."""
+    shown = str(server.get("deployStatus", ""))
+    published = server.get("publishedRevision")
+    if published is not None:
+        shown += f", revision {published} published"
+    if server.get("hasUnpublishedChanges"):
+        shown += ", unpublished changes (servers deploy publishes them)"
+    error = server.get("deployError")
+    if error:
+        shown += f"; last deploy failed: {error.get('field')}: {error.get('message')}"
+    return shown
+
+
 async def _get(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     server_id = await admin.resolve(SERVERS, args.server)
     server = await admin.call("GET", path("/v1/mcp-servers", server_id))
@@ -95,6 +109,7 @@ async def _get(admin: Admin, args: argparse.Namespace, out: Output) -> None:
         ("List TTL", f"{ttl} ms" if ttl is not None else ""),
         ("Statistics", on_off(server.get("mcpStatisticsEnable"))),
         ("Revision", str(server.get("revision", ""))),
+        ("Deploy", _deploy(server)),
         ("Created", when(server.get("createTimestamp"))),
         ("Updated", when(server.get("updateTimestamp"))),
     ])
@@ -125,6 +140,8 @@ def _fields(args: argparse.Namespace) -> dict[str, Any]:
         body["mcpStatisticsEnable"] = args.statistics
     if args.list_ttl_ms is not None:
         body["listTtlMs"] = None if args.list_ttl_ms < 0 else args.list_ttl_ms
+    if args.draft:
+        body["deploy"] = False
     if args.tools is not None:
         body["mcpServerConfig"] = {"mcpServerSpec": read_text(args.tools)}
     elif args.openapi is not None:
@@ -154,10 +171,14 @@ async def _create(admin: Admin, args: argparse.Namespace, out: Output) -> None:
 async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     body = _fields(args)
     await _domains(admin, args, body)
-    if not body:
+    if not {k: v for k, v in body.items() if k != "deploy"}:
         raise UsageError("servers update: nothing to change; give at least one option (see --help)")
     server_id = await admin.resolve(SERVERS, args.server)
     data = await admin.call("PUT", path("/v1/mcp-servers", server_id), body=body)
+    if args.draft:
+        out.done(data, f"Saved a draft of MCP server {args.server} ({server_id}); it is served as before until "
+                       f"`mcpgw servers deploy {args.server}`")
+        return
     out.done(data, f"Updated MCP server {args.server} ({server_id}): revision {data.get('revision')}")
 
 
@@ -169,6 +190,8 @@ async def _delete(admin: Admin, args: argparse.Namespace, out: Output) -> None:
 
 def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--description", help="what the server offers")
+    parser.add_argument("--draft", action="store_true",
+                        help="save without publishing: what is served stays until `servers deploy`")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--tools", metavar="FILE", help="its tools: a Higress REST-to-MCP YAML (- reads stdin)")
     source.add_argument("--openapi", metavar="FILE", help="its tools generated from an OpenAPI/Swagger document")

@@ -68,7 +68,8 @@ async def list_revisions(request: web.Request) -> web.Response:
     servers = context.registry(request).servers
     record, _ = await servers.get(request.match_info["server_id"])
     entries = await servers.revisions.list(record.id)
-    return ok(request, {"mcpServerId": record.id, "deployStatus": record.deploy_status,
+    status = "DeployFailed" if await servers.drafts.failure(record.id) is not None else record.deploy_status
+    return ok(request, {"mcpServerId": record.id, "deployStatus": status,
                         "items": [_entry(e) for e in entries]})
 
 
