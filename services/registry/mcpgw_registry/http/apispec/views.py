@@ -56,6 +56,13 @@ ASSEMBLED_SOURCE_STATUS = obj(
     description="a source of an assembly and how it stands now",
 )
 
+DEPLOY_STATUS: Schema = {
+    "enum": ["Deployed", "NotDeployed", "Deploying", "DeployFailed"],
+    "description": "what the data plane serves: Deployed (the published record), NotDeployed (nothing), "
+                   "DeployFailed (the last deploy could not publish; the published record, if deployed before, "
+                   "keeps serving). Deploying is never returned: a deploy completes within its request",
+}
+
 _SERVER_FIELDS: dict[str, Any] = {
     "mcpServerId": STRING,
     "name": STRING,
@@ -65,7 +72,12 @@ _SERVER_FIELDS: dict[str, Any] = {
     "protocol": STRING,
     "mcpServerPath": STRING,
     "exposedUriPath": STRING,
-    "deployStatus": {"enum": ["Deployed", "NotDeployed"]},
+    "deployStatus": DEPLOY_STATUS,
+    "publishedRevision": {"type": ["integer", "null"],
+                          "description": "the number of the last publish (see /revisions); null: never published"},
+    "hasUnpublishedChanges": {"type": "boolean",
+                              "description": "what this view shows (the draft) is not what was last published: "
+                                             "POST …/deploy publishes it"},
     "mcpServerConfig": {"type": "string", "contentEncoding": "base64",
                         "description": "the tools document, base64 (credentials shown as ******); empty: none"},
     "mcpStatisticsEnable": BOOLEAN,
@@ -80,6 +92,8 @@ _SERVER_FIELDS: dict[str, Any] = {
     "revision": REVISION,
 }
 _SERVER_OPTIONAL: dict[str, Any] = {
+    "deployError": obj({"field": STRING, "message": STRING},
+                       description="why the last deploy or rollback could not publish (deployStatus DeployFailed)"),
     "listTtlMs": INTEGER,
     "match": HttpRouteMatch,
     "backend": BackendConfig,
@@ -92,7 +106,10 @@ IMPORT_SUMMARY = obj({"tools": STRINGS, "skipped": {"type": "array", "items": Sk
                       "degraded": {"type": "array", "items": Skipped}, "operations": INTEGER, "warnings": STRINGS})
 SERVER_CREATED = obj({"mcpServerId": STRING, "name": STRING},
                      {"import": IMPORT_SUMMARY})
-TOOLS_PUT = obj({"mcpServerId": STRING, "revision": REVISION, "tools": STRINGS},
+_PUBLISHED = {"type": "boolean", "description": "false: saved as the draft only (deploy=false); the revision is "
+                                               "then the published record's, unchanged"}
+SERVER_UPDATED = obj({"mcpServerId": STRING, "revision": REVISION, "published": _PUBLISHED})
+TOOLS_PUT = obj({"mcpServerId": STRING, "revision": REVISION, "tools": STRINGS, "published": _PUBLISHED},
                 {"notKept": {"type": "array", "items": obj({"tool": STRING, "fields": STRINGS})}})
 
 IMPORT_REPORT = obj(
@@ -182,14 +199,18 @@ DOMAIN = obj({**_DOMAIN_FIELDS, "mcpServers": {"type": "array", "maxItems": 1,
 
 CREDENTIAL = obj({"mcpServerId": STRING, "consumerId": STRING, "upstreamCredential": UPSTREAM_CREDENTIAL_VIEW})
 
-DEPLOYED = obj({"mcpServerId": STRING, "deployStatus": {"enum": ["Deployed", "NotDeployed"]}, "revision": REVISION})
+DEPLOYED = obj({"mcpServerId": STRING, "deployStatus": DEPLOY_STATUS, "revision": REVISION})
 _REVISION_ENTRY = {"revision": INTEGER, "createTimestamp": TIMESTAMP}
 _ROLLBACK_OF = {"rollbackOf": INTEGER}
-REVISIONS = obj({"mcpServerId": STRING, "deployStatus": STRING,
+REVISIONS = obj({"mcpServerId": STRING, "deployStatus": DEPLOY_STATUS,
                  "items": {"type": "array", "items": obj(_REVISION_ENTRY, _ROLLBACK_OF)}})
 REVISION_DETAIL = obj({**_REVISION_ENTRY, "mcpServer": {"type": "object"},
                        "diff": obj({"against": {"type": ["integer", "null"]}, "fields": {"type": "object"},
-                                    "tools": {"type": "string", "description": "unified diff of the tools"}})},
+                                    "tools": {"type": "string", "description": "unified diff of the tools"},
+                                    "secrets": {"type": "array", "description": "the secrets that changed, by place "
+                                                "(never their values: a revision holds only references)",
+                                                "items": obj({"place": STRING,
+                                                              "change": {"enum": ["added", "removed", "changed"]}})}})},
                       _ROLLBACK_OF)
 ROLLED_BACK = obj({"mcpServerId": STRING, "revision": REVISION, "published": INTEGER})
 HEALTH = obj({"status": {"const": "ok"}})
