@@ -296,7 +296,8 @@ class ServerRepository:
             if isinstance(exc, StoreConflict):
                 raise _changed_concurrently() from None
             raise
-        await self._delete_blobs(before - encoded.refs - references(editing.live))
+        # Read again: a deploy publishing the draft this one replaces may now refer to its objects.
+        await self._drop_unless_used(before - encoded.refs, record.id)
 
     async def replace(self, draft: Draft, revision: int, previous: ServerRecord, *,
                       plan: ImportPlan | None = None, rollback_of: int | None = None,
