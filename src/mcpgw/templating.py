@@ -8,7 +8,8 @@ refuses the template with the construct named; the sandbox refuses access to Pyt
 
 URL templates are stricter: every value an expression yields is percent-encoded unless it comes
 straight from the server's `config` (or from `urlquery`, already encoded), and the scheme, host
-and port must not depend on arguments. Both the registry (to validate) and toolexec (to render)
+and port must not depend on arguments (a relative URL's come from the backend address picked for
+the call). Both the registry (to validate) and toolexec (to render)
 use this module.
 """
 
@@ -244,14 +245,30 @@ class _Probe(dict[str, Any]):
         return _ARG_MARK
 
 
-class UrlTemplate:
-    """A compiled URL template whose origin (scheme, host, port) is fixed by config alone."""
+def is_relative(source: str) -> bool:
+    """A tool URL relative to the server's backend (`backendConfig`): a path with a single leading "/"."""
+    return source.startswith("/") and not source.startswith("//")
 
-    __slots__ = ("_cached", "_compiled", "names", "origin", "source")
+
+class UrlTemplate:
+    """A compiled URL template whose origin (scheme, host, port) arguments can never change.
+
+    Absolute (`https://api.example.com/pets/{id}`, `{{.config.baseUrl}}/pets`): the origin is fixed
+    by the text and config alone. Relative (`/items/{{.args.id}}`, see `is_relative`): a path on
+    the backend address picked for the call (`origin`, `scheme://host:port`), which `join` puts in
+    front of it; the path always starts with "/", so nothing it renders to (`//evil.example/x`
+    included) is read as an authority: it stays a path on the picked address.
+    """
+
+    __slots__ = ("_cached", "_compiled", "names", "origin", "relative", "source")
 
     def __init__(self, source: str, field: str, config: Mapping[str, Any], path_args: set[str],
                  tool: str | None = None) -> None:
         self.source = source
+        self.relative = is_relative(source)
+        if source.startswith("//"):
+            raise invalid(field, "must be an absolute http or https URL, or a path starting with a single '/' "
+                                 f"(relative to the server's backendConfig); got {source!r}")
         self._compiled = _compile(True, source, field, tool)
         self.names = self._compiled.names
         self._cached: _ConfigOnly | None = None
@@ -259,13 +276,17 @@ class UrlTemplate:
             probe = self._compiled.render({"args": _Probe(), "config": _trust(config)})
         except Exception as exc:  # jinja2's or the Go runtime's: either way the URL cannot be checked
             raise invalid(field, f"template error: {exc}") from None
+        self.origin: tuple[str, str | None, int] | None = None
+        if self.relative:
+            return
         parts = urlsplit(probe)
         origin_text = f"{parts.scheme}://{parts.netloc}"
         mark = quote(_ARG_MARK, safe="")
         if mark in origin_text or any("{" + name + "}" in origin_text for name in path_args):
             raise invalid(field, "arguments may not determine the scheme, host or port of the URL")
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise invalid(field, f"must be an absolute http or https URL (got {source!r})")
+            raise invalid(field, "must be an absolute http or https URL, or a path starting with '/' relative "
+                                 f"to the server's backendConfig (got {source!r})")
         try:
             port = parts.port
         except ValueError:
@@ -281,7 +302,20 @@ class UrlTemplate:
             return cached.text
         return self._compiled.render({"args": args, "config": _trust(config)})
 
-    def same_origin(self, url: str) -> bool:
+    @staticmethod
+    def join(origin: str, path: str) -> str:
+        """A relative template's rendered `path` on the picked `origin` (`scheme://host:port`)."""
+        if not path.startswith("/"):
+            raise ValueError("the rendered URL of a relative template must start with '/'")
+        return origin + path
+
+    def same_origin(self, url: str, origin: str | None = None) -> bool:
+        """Whether the final `url` is on the configured origin, or on `origin` (relative templates)."""
+        if origin is not None:
+            rest = url[len(origin):len(origin) + 1]
+            return url.startswith(origin) and rest in ("/", "?", "")
+        if self.origin is None:
+            return False
         parts = urlsplit(url)
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -16,10 +16,13 @@ UpstreamTransport = Literal["StreamableHTTP", "SSE"]
 
 
 class UpstreamTarget(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One address of a service (`host:port`) an upstream MCP server is reached at."""
+    """One address (`host:port`) of a service a backend (REST or upstream MCP server) is reached at."""
 
     address: str
+    # The service's weight (`backendConfig.services[].weight`): a service's share, not an address's.
     weight: int = 100
+    # The service it belongs to (its id): `mcpgw.balancing` picks a service by weight, then an address.
+    service: str = ""
     scheme: Literal["http", "https"] = "http"
     # PEM text of CA certificates trusted for this service, in addition to the system's (https).
     ca_bundle: str = ""
@@ -32,6 +35,8 @@ class HostedBackend(msgspec.Struct, kw_only=True, omit_defaults=True):
     # The upstream's own path (`exposedUriPath`), e.g. `/mcp` or `/sse`.
     path: str
     targets: list[UpstreamTarget] = []
+    # The addresses of each `grayMcpServerConfigs[i].backendConfig` (canary i+1; see `UpstreamCall.backend`).
+    gray_targets: list[list[UpstreamTarget]] = []
 
 
 class UpstreamCredential(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -105,6 +110,9 @@ class UpstreamCall(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hostin
     modern_headers: dict[str, str] = {}
     # Set for a 2026-07-28 request: names it for `UpstreamCancel` (its client went away).
     call_id: str = ""
+    # Which backend the edge chose from the request (`grayMcpServerConfigs`): 0 the main one, i the
+    # gray config i-1. An upstream session opened by this message stays on it.
+    backend: int = 0
 
 
 class UpstreamReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="hosting.call.reply.v1",

@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from mcpgw.contracts.hosting import AssemblySource, HostedBackend
+from mcpgw.contracts.hosting import AssemblySource, HostedBackend, UpstreamTarget
 from mcpgw.contracts.tools import ServerBlock, ToolSpec
 
 # What serves a server's tools: toolexec (REST-converted), hosting (an existing MCP server), or the
@@ -77,6 +77,12 @@ class ServerSnapshot(msgspec.Struct, kw_only=True, omit_defaults=True):
     # The host names of its domains (canonical, see `mcpgw.hosts`); empty: every host.
     hosts: list[str] = []
     match: RouteMatch | None = None
+    # kind "rest" with a `backendConfig`: the addresses relative tool URLs go to, the main backend's
+    # first, then each gray config's (index = `ToolCallRequest.backend`). Empty: no backendConfig.
+    backends: list[list[UpstreamTarget]] = []
+    # The gray configs' matches, in order (what the edge turns into `ToolCallRequest.backend`;
+    # None matches nothing).
+    gray: list[RouteMatch | None] = []
 
 
 class EdgeServer(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -108,6 +114,11 @@ class EdgeServer(msgspec.Struct, kw_only=True, omit_defaults=True):
     # empty: every host), and only to requests `match` admits (None: every request).
     hosts: list[str] = []
     match: RouteMatch | None = None
+    # `grayMcpServerConfigs[i].match`, in order: a request matching i (the first) goes to backend
+    # i+1. Matches only: the edge holds no backend address. A header rule on `x-mcpgw-consumer`
+    # is tested against the verified consumer's name, never the header a client sent. None matches
+    # nothing.
+    gray: list[RouteMatch | None] = []
 
 
 class EdgeServerLookup(msgspec.Struct, kw_only=True, omit_defaults=True, tag="registry.edge.lookup.v1",

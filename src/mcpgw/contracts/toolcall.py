@@ -19,6 +19,9 @@ class ToolCallRequest(msgspec.Struct, kw_only=True, omit_defaults=True, tag="too
     # The client's own credential: sent only when the server's YAML asks for passthrough
     # (`passthroughAuthHeader`, `security.passthrough`); never otherwise.
     client_credential: str = ""
+    # Which backend the edge chose from the HTTP request (`grayMcpServerConfigs`, first match wins):
+    # 0 the main `backendConfig`, i the gray config i-1.
+    backend: int = 0
 
 
 class ToolCallReply(msgspec.Struct, kw_only=True, omit_defaults=True, tag="toolexec.call.reply.v1",

@@ -12,6 +12,7 @@ import msgspec
 from mcpgw.contracts.errors import ErrorCode, McpgwError
 from mcpgw.contracts.registry import ServerLookupReply, ServerSnapshot
 from mcpgw.contracts.tools import ToolsDocument
+from mcpgw_registry.resources.hosted.backend import check_relative_urls
 from mcpgw_registry.resources.servers.kinds import check_tools_allowed
 from mcpgw_registry.resources.servers.model import ServerRecord
 from mcpgw_registry.resources.servers.snapshots import SnapshotCache, build_snapshot
@@ -33,6 +34,7 @@ class Compiler:
     def compile(self, record: ServerRecord, doc: ToolsDocument | None, field: str) -> ServerSnapshot:
         """The snapshot of a record about to be written (revision 0), or a 4xx naming `field`."""
         check_tools_allowed(record.kind, doc is not None, field)
+        check_relative_urls(record, doc)
         snapshot = build_snapshot(record, 0, doc)
         size = len(_encode(ServerLookupReply(server=snapshot)))
         if size > self.max_snapshot_bytes:

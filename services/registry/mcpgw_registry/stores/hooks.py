@@ -1,6 +1,7 @@
 """What ties servers to the resources they draw on, kept consistent on every write.
 
-- backendConfig names services: they must exist; a hosted server's resolve to its targets.
+- backendConfig (the main one and each gray config's) names services: they must exist, and they
+  resolve to the server's targets (`targets`, `gray_targets`) for toolexec or hosting to pick from.
   A service in use cannot be deleted, and a service that changes rewrites its servers, so their
   revision (what snapshots and hosting's upstream configs are cached by) changes with it.
 - An assembly names source servers: checked when written; when a source changes or goes, the
@@ -75,17 +76,7 @@ class LinkedHooks(ServerHooks, ConsumerHooks):
 
     async def prepare(self, record: ServerRecord, previous: ServerRecord | None) -> None:
         await self.domain_users.resolve(record)
-        record.targets = []
-        if record.backend_config is not None:
-            record.backend_config = _copy(record.backend_config)
-            if record.kind == "hosted":
-                check_scene(record.backend_config)
-            targets = await resolve(record.backend_config, self.services)
-            record.targets = targets if record.kind == "hosted" else []
-        for i, gray in enumerate(record.gray_configs):
-            if gray.backend_config is not None:
-                gray.backend_config = _copy(gray.backend_config)
-                await resolve(gray.backend_config, self.services, field=f"grayMcpServerConfigs[{i}].backendConfig")
+        await self._resolve_backends(record)
         if record.kind != "assembly":
             return
         record.assembled_sources = [msgspec.structs.replace(s) for s in record.assembled_sources]
@@ -95,6 +86,26 @@ class LinkedHooks(ServerHooks, ConsumerHooks):
             if drawing:
                 raise invalid("type", f"assemblies draw from this server ({', '.join(r.name for r, _ in drawing)}), "
                                       "and an assembly cannot be a source; change them first")
+
+    async def _resolve_backends(self, record: ServerRecord, *, strict: bool = True) -> None:
+        """The main and gray backends' services checked and resolved into the record's targets."""
+        record.targets = []
+        if record.backend_config is not None:
+            record.backend_config = _copy(record.backend_config)
+            if strict:
+                check_scene(record.backend_config)
+            record.targets = await resolve(record.backend_config, self.services, strict=strict)
+        record.gray_targets = []
+        if record.gray_configs:
+            record.gray_configs = [msgspec.structs.replace(g) for g in record.gray_configs]
+        for i, gray in enumerate(record.gray_configs):
+            field = f"grayMcpServerConfigs[{i}].backendConfig"
+            if gray.backend_config is None:  # validate_record refuses it; kept for the types
+                raise invalid(field, "is required")
+            gray.backend_config = _copy(gray.backend_config)
+            if strict:
+                check_scene(gray.backend_config, field)
+            record.gray_targets.append(await resolve(gray.backend_config, self.services, strict=strict, field=field))
 
     async def before_write(self, record: ServerRecord) -> None:
         await self.domain_users.claim(record)
@@ -183,10 +194,7 @@ class LinkedHooks(ServerHooks, ConsumerHooks):
             record, revision = found
             updated = msgspec.structs.replace(record, updated_ms=now_ms)
             try:
-                if updated.backend_config is not None:
-                    updated.backend_config = _copy(updated.backend_config)
-                    targets = await resolve(updated.backend_config, self.services, strict=False)
-                    updated.targets = targets if updated.kind == "hosted" else []
+                await self._resolve_backends(updated, strict=False)
                 draft = self.servers.compile(updated, await self.servers.tools_document(updated), "body")
                 await self.servers.replace(draft, revision, record)
                 return

@@ -53,9 +53,9 @@ async def test_create_get_and_snapshot(api: Api, bus: Bus) -> None:
     assert snapshot is not None and snapshot.kind == "hosted" and snapshot.statistics is True
     assert snapshot.tools == [] and snapshot.listing == []
     assert snapshot.hosted == HostedBackend(transport="SSE", path="/sse", targets=[
-        UpstreamTarget(address="10.0.0.1:8080", weight=30, scheme="http"),
-        UpstreamTarget(address="10.0.0.2:8080", weight=30, scheme="http"),
-        UpstreamTarget(address="mcp.test:443", weight=70, scheme="https", ca_bundle=ca_pem())])
+        UpstreamTarget(address="10.0.0.1:8080", weight=30, scheme="http", service=plain),
+        UpstreamTarget(address="10.0.0.2:8080", weight=30, scheme="http", service=plain),
+        UpstreamTarget(address="mcp.test:443", weight=70, scheme="https", service=tls, ca_bundle=ca_pem())])
     # The credential reaches neither readers of the API nor the data plane's snapshots.
     assert SECRET not in json.dumps(got) and SECRET not in json.dumps(listed)
     assert SECRET.encode() not in msgspec.json.encode(reply)

@@ -1,4 +1,5 @@
-"""A server's `backendConfig`: the services it names must exist; a hosted server's become its targets.
+"""A server's `backendConfig` (and each gray config's): the services it names must exist, and become
+the server's targets (the addresses toolexec or hosting pick from, `mcpgw.balancing`).
 
 Each service entry picks a service (`serviceId`) and a weight; `port`, when given, narrows the
 service's addresses to those on that port. The scheme and CA bundle come from the service itself:
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+import msgspec
+
 from mcpgw.contracts.errors import invalid
 from mcpgw.contracts.hosting import UpstreamTarget
-from mcpgw_registry.resources.servers.model import BackendConfig
+from mcpgw.contracts.tools import ToolsDocument
+from mcpgw.templating import is_relative
+from mcpgw_registry.resources.servers.model import BackendConfig, ServerRecord
 from mcpgw_registry.resources.services import ServiceRecord, split_address
 from mcpgw_registry.resources.validation import join
 from mcpgw_registry.stores.services import ServiceRepository
@@ -23,7 +28,7 @@ SCENES = ("SingleService", "MultiServiceByRatio")
 
 
 def check_scene(backend: BackendConfig, field: str = FIELD) -> None:
-    """The scenes a hosted server supports today: one service, or several by weight."""
+    """The scenes supported: one service, or several by weight."""
     if backend.scene not in SCENES:
         raise invalid(join(field, "scene"), f"scene {backend.scene} is not supported yet; use "
                                             f"{' or '.join(SCENES)}")
@@ -58,6 +63,9 @@ async def resolve(backend: BackendConfig, services: ServiceRepository, *, strict
                                                     f"{service.protocol} (change it on the service)")
         entry.name, entry.protocol = service.name, service.protocol
         targets.extend(_targets(service, entry.port, entry.weight, efield, strict=strict))
+    if backend.scene == "SingleService":
+        # One service (check_scene refuses more when it is written); its weight is no share of anything.
+        targets = [msgspec.structs.replace(t, weight=DEFAULT_WEIGHT) for t in targets]
     return targets
 
 
@@ -68,4 +76,16 @@ def _targets(service: ServiceRecord, port: int | None, weight: int | None, field
     if not addresses and strict:
         raise invalid(join(field, "port"), f"service {service.name} has no address on port {port}")
     return [UpstreamTarget(address=a, weight=DEFAULT_WEIGHT if weight is None else weight, scheme=scheme,
-                           ca_bundle=service.ca_bundle if scheme == "https" else "") for a in addresses]
+                           service=service.id, ca_bundle=service.ca_bundle if scheme == "https" else "")
+            for a in addresses]
+
+
+def check_relative_urls(record: ServerRecord, doc: ToolsDocument | None) -> None:
+    """A tool URL relative to the backend (`/items/{{.args.id}}`) needs the server's backendConfig."""
+    if doc is None or record.backend_config is not None:
+        return
+    for tool in doc.tools:
+        if tool.request_template.url and is_relative(tool.request_template.url):
+            raise invalid(f"tools[{tool.name}].requestTemplate.url",
+                          f"is relative ({tool.request_template.url!r}) but the server has no backendConfig: set "
+                          "backendConfig (the services it is resolved against) or write an absolute URL")

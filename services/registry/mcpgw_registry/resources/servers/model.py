@@ -213,6 +213,8 @@ class ServerRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     # rewrites the servers using it, so the revision a snapshot is cached at says it all).
     upstream_credential: UpstreamCredential | None = None
     targets: list[UpstreamTarget] = []
+    # The same for each gray config's backendConfig, in order (REST and hosted servers alike).
+    gray_targets: list[list[UpstreamTarget]] = []
     # The names of the domains `domain_ids` names, resolved when written (a domain's name cannot
     # change), so the snapshot at this revision carries what the edge routes by.
     hosts: list[str] = []
@@ -370,9 +372,23 @@ def validate_record(record: ServerRecord) -> None:
     for i, source in enumerate(record.assembled_sources):
         if not source.mcp_server_id and not source.mcp_server_name:
             raise invalid(f"assembledSources[{i}]", "needs mcpServerId or mcpServerName")
+    if record.gray_configs and record.kind == "assembly":
+        raise invalid("grayMcpServerConfigs", "is not supported for assembly servers (their sources' "
+                                              "backends serve their calls); set it on the source servers")
     for i, gray in enumerate(record.gray_configs):
         gfield = f"grayMcpServerConfigs[{i}]"
-        if gray.match is not None:
-            _check_match(gray.match, join(gfield, "match"))
-        if gray.backend_config is not None:
-            _check_backend(gray.backend_config, join(gfield, "backendConfig"))
+        # A gray config with either part missing would take nothing or everything: refused.
+        if gray.match is None or _empty(gray.match):
+            raise invalid(join(gfield, "match"), "is required: at least one condition (path, headers, queryParams "
+                                                 "or methods) that selects the requests for this backend")
+        _check_match(gray.match, join(gfield, "match"))
+        if gray.backend_config is None:
+            raise invalid(join(gfield, "backendConfig"), "is required: the backend the matching requests go to")
+        _check_backend(gray.backend_config, join(gfield, "backendConfig"))
+    if record.gray_configs and record.backend_config is None:
+        raise invalid("backendConfig", "is required when grayMcpServerConfigs is set: the backend every other "
+                                       "request goes to")
+
+
+def _empty(match: HttpRouteMatch) -> bool:
+    return match.path is None and not match.headers and not match.query_params and not match.methods

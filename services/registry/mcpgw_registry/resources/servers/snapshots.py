@@ -46,11 +46,16 @@ def build_snapshot(record: ServerRecord, revision: int, doc: ToolsDocument | Non
         kind=record.kind,
         hosts=record.hosts,
         match=route_match(record.match),
+        # None keeps the indexes aligned for a record stored before a gray config needed a match.
+        gray=[route_match(g.match) for g in record.gray_configs],
     )
     if snapshot.kind == "hosted" and record.protocol in ("SSE", "StreamableHTTP"):
         # Addresses only: the upstream credential travels to hosting alone (UpstreamLookup).
         snapshot.hosted = HostedBackend(transport="SSE" if record.protocol == "SSE" else "StreamableHTTP",
-                                        path=record.exposed_uri_path, targets=record.targets)
+                                        path=record.exposed_uri_path, targets=record.targets,
+                                        gray_targets=record.gray_targets)
+    elif snapshot.kind == "rest" and record.backend_config is not None:
+        snapshot.backends = [record.targets, *record.gray_targets]
     elif snapshot.kind == "assembly":
         snapshot.sources = [AssemblySource(server_id=s.mcp_server_id, name=s.mcp_server_name, tools=s.tools,
                                            aliases=s.tool_aliases) for s in record.assembled_sources]
@@ -87,7 +92,8 @@ def edge_view(snapshot: ServerSnapshot) -> EdgeServer:
                       description=snapshot.description, version=block.version if block is not None else "",
                       consumer_auth=snapshot.consumer_auth, authorization_servers=snapshot.authorization_servers,
                       list_ttl_ms=snapshot.list_ttl_ms, listing=snapshot.listing, passthrough=passthrough,
-                      kind=snapshot.kind, sources=snapshot.sources, hosts=snapshot.hosts, match=snapshot.match)
+                      kind=snapshot.kind, sources=snapshot.sources, hosts=snapshot.hosts, match=snapshot.match,
+                      gray=snapshot.gray)
 
 
 class SnapshotCache:
