@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from mcpgw.contracts import McpgwError
-from mcpgw.templating import Template, UrlTemplate
+from mcpgw.templating import Template, UrlTemplate, is_relative
 
 
 @pytest.mark.parametrize("source,rendered", [
@@ -55,7 +57,7 @@ def test_url_arguments_are_percent_encoded_and_config_is_trusted() -> None:
     "{{.args.base}}/x",
     "http://h:{{.args.port}}/x",
     "http://{host}/x",
-    "/relative/path",
+    "//relative/path",  # scheme-relative: a path must start with a single "/"
     "ftp://h/x",
     "http://h/{{ bad syntax",
 ])
@@ -63,3 +65,34 @@ def test_url_templates_that_arguments_could_redirect_are_refused(source: str) ->
     with pytest.raises(McpgwError) as err:
         UrlTemplate(source, "tools[0].requestTemplate.url", {}, {"host"})
     assert err.value.message.startswith("tools[0].requestTemplate.url: ")
+
+
+# -- relative URLs (resolved against the server's backendConfig) --------------------------------
+
+
+def test_a_relative_url_is_a_path_whose_origin_is_the_picked_address() -> None:
+    template = UrlTemplate("/items/{{.args.id}}", "url", {}, set())
+    assert template.relative and template.origin is None
+    assert is_relative("/x") and not is_relative("//x") and not is_relative("http://a/x")
+    path = template.render({"id": "a/b"}, {})
+    assert path == "/items/a%2Fb"  # an argument cannot add path segments, let alone a host
+    url = UrlTemplate.join("http://10.0.0.1:8080", path)
+    assert url == "http://10.0.0.1:8080/items/a%2Fb" and template.same_origin(url, "http://10.0.0.1:8080")
+    assert not template.same_origin("http://10.0.0.1:80800/x", "http://10.0.0.1:8080")
+    assert not template.same_origin("http://evil.example/x", "http://10.0.0.1:8080")
+
+
+def test_a_rendered_double_slash_stays_a_path_on_the_picked_backend() -> None:
+    template = UrlTemplate("/{{.config.p}}", "url", {"p": "/evil.example/x"}, set())
+    path = template.render({}, {"p": "/evil.example/x"})
+    assert path == "//evil.example/x"
+    url = UrlTemplate.join("http://10.0.0.1:8080", path)
+    assert urlsplit(url).netloc == "10.0.0.1:8080" and template.same_origin(url, "http://10.0.0.1:8080")
+    with pytest.raises(ValueError):
+        UrlTemplate.join("http://10.0.0.1:8080", "evil.example/x")
+
+
+def test_a_scheme_relative_url_is_refused() -> None:
+    with pytest.raises(McpgwError) as refused:
+        UrlTemplate("//evil.example/{{.args.id}}", "tools[t].requestTemplate.url", {}, set())
+    assert "single '/'" in refused.value.message and refused.value.message.startswith("tools[t]")

@@ -128,13 +128,13 @@ def publish(registry: FakeRegistry, echo: Echo, tools: str, *, server_id: str = 
 
 async def call(bus: Bus, server_id: str, tool: str, arguments: Any = None, *, revision: int = 1,
                raw: bytes | None = None, headers: dict[str, str] | None = None,
-               consumer_id: str = "") -> dict[str, Any]:
+               consumer_id: str = "", backend: int = 0) -> dict[str, Any]:
     """A tools/call as the edge sends it; returns the decoded CallToolResult."""
     payload = raw if raw is not None else msgspec.json.encode({} if arguments is None else arguments)
     reply = await bus.request(
         bus.subjects.toolexec_call(server_id),
         ToolCallRequest(server_id=server_id, revision=revision, tool=tool, arguments=msgspec.Raw(payload),
-                        consumer_id=consumer_id),
+                        consumer_id=consumer_id, backend=backend),
         ToolCallReply,
         headers=headers,
     )

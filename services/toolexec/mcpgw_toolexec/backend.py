@@ -20,10 +20,11 @@ from urllib.parse import unquote, urlsplit
 from multidict import CIMultiDictProxy
 from opentelemetry import propagate, trace
 
+from mcpgw.balancing import Health
 from mcpgw.runtime import tracing
 from mcpgw.runtime.metrics import Series, Timings, http_outcome, http_series
 from mcpgw_toolexec import http11
-from mcpgw_toolexec.failures import ToolFailure
+from mcpgw_toolexec.failures import ToolFailure, Unreachable
 from mcpgw_toolexec.request import BackendRequest
 from mcpgw_toolexec.settings import ToolexecSettings
 
@@ -63,18 +64,41 @@ class BackendClient:
         self._settings = settings
         self._pool: http11.Pool | None = None
         self._endpoints: dict[str, _Endpoint] = {}
+        # Trust per service CA bundle (PEM text -> context), built once per bundle.
+        self._contexts: dict[str, ssl.SSLContext] = {}
+        # Passive health of backendConfig addresses (`mcpgw.balancing`), shared by every server.
+        self.health = Health(settings.backend_eject_after, settings.backend_eject_seconds)
         # Backends are labelled host:port: an argument never changes a tool's origin (request.py),
         # so they are the configured ones.
         self.timings = Timings("mcpgw_backend_request_duration_seconds",
                                "HTTP calls toolexec made to REST backends, by backend (host:port) and outcome",
                                ("backend", "outcome"))
 
+    def _trust(self, ca_bundle: str = "") -> ssl.SSLContext:
+        context = ssl.create_default_context()  # verifies certificates and host names
+        if self._settings.backend_ca_file:
+            context.load_verify_locations(cafile=self._settings.backend_ca_file)
+        if ca_bundle:
+            context.load_verify_locations(cadata=ca_bundle)
+        context.set_alpn_protocols(["http/1.1"])
+        return context
+
+    def context_for(self, ca_bundle: str) -> ssl.SSLContext:
+        """The trust of an https service with its own CA bundle (the system's and the file's too)."""
+        context = self._contexts.get(ca_bundle)
+        if context is None:
+            try:
+                context = self._trust(ca_bundle)
+            except (ssl.SSLError, ValueError):
+                raise ToolFailure("backend unreachable: the service's CA bundle is unusable") from None
+            if len(self._contexts) >= _MAX_ENDPOINTS:
+                self._contexts.clear()
+            self._contexts[ca_bundle] = context
+        return context
+
     async def start(self) -> None:
         s = self._settings
-        context = ssl.create_default_context()  # verifies certificates and host names
-        if s.backend_ca_file:
-            context.load_verify_locations(cafile=s.backend_ca_file)
-        context.set_alpn_protocols(["http/1.1"])
+        context = self._trust()
         self._pool = http11.Pool(
             max_per_origin=s.max_connections_per_host,
             connect_timeout=s.backend_connect_timeout,
@@ -88,7 +112,11 @@ class BackendClient:
             await self._pool.close()
             self._pool = None
 
-    async def send(self, request: BackendRequest) -> BackendResponse:
+    async def send(self, request: BackendRequest, ssl_context: ssl.SSLContext | None = None) -> BackendResponse:
+        """The backend's answer; `ssl_context`: a service's own trust (its CA bundle).
+
+        A connection that could not be opened raises `Unreachable` (nothing was sent).
+        """
         if self._pool is None:
             raise RuntimeError("BackendClient.start() was not called")
         endpoint, target = self._split(request.url)
@@ -98,7 +126,7 @@ class BackendClient:
         started = time.perf_counter()
         if not tracing.enabled():
             try:
-                response = await self._send(self._pool, request, endpoint, target)
+                response = await self._send(self._pool, request, endpoint, target, ssl_context)
             except ToolFailure:
                 series[0].observe(time.perf_counter() - started)
                 raise
@@ -110,7 +138,7 @@ class BackendClient:
                                           attributes=attributes) as span:
             propagate.inject(request.headers)
             try:
-                response = await self._send(self._pool, request, endpoint, target)
+                response = await self._send(self._pool, request, endpoint, target, ssl_context)
             except ToolFailure as exc:
                 series[0].observe(time.perf_counter() - started)
                 tracing.failed(span, type(exc).__name__, exc.message)
@@ -157,7 +185,7 @@ class BackendClient:
         return endpoint, target
 
     async def _send(self, pool: http11.Pool, request: BackendRequest, endpoint: _Endpoint,
-                    target: str) -> BackendResponse:
+                    target: str, ssl_context: ssl.SSLContext | None) -> BackendResponse:
         s = self._settings
         method, headers, body = request.method, request.headers, request.body
         scheme, host, port = endpoint.scheme, endpoint.host, endpoint.port
@@ -166,21 +194,24 @@ class BackendClient:
         deadline = pool.time() + s.backend_timeout
         try:
             try:
-                answer = await pool.request(scheme, host, port, method, target, headers, body, deadline=deadline)
+                answer = await pool.request(scheme, host, port, method, target, headers, body, deadline=deadline,
+                                            ssl_context=ssl_context)
             except http11.Disconnected as exc:
                 if not (exc.stale and method in _IDEMPOTENT):
                     raise
                 # A kept-alive connection the backend closed while idle: it never saw the request.
                 log.debug("backend %s:%d closed a kept-alive connection; retrying", host, port)
                 answer = await pool.request(scheme, host, port, method, target, headers, body,
-                                            deadline=deadline, fresh=True)
+                                            deadline=deadline, fresh=True, ssl_context=ssl_context)
         except http11.TimedOut:
             raise ToolFailure(f"backend did not answer within {s.backend_timeout:g}s") from None
         except http11.ConnectTimeout:
-            raise ToolFailure(
+            raise Unreachable(
                 f"backend unreachable: no connection to {host}:{port} within {s.backend_connect_timeout:g}s") from None
         except http11.ConnectFailed as exc:
-            raise ToolFailure(_unreachable(exc.error, host, port)) from None
+            # A TLS failure is the service's configuration, not its health: no other address helps.
+            failure = ToolFailure if isinstance(exc.error, ssl.SSLError) else Unreachable
+            raise failure(_unreachable(exc.error, host, port)) from None
         except http11.Disconnected:
             raise ToolFailure("backend closed the connection without a complete answer") from None
         except http11.TooLarge:

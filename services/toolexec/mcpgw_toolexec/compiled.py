@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from mcpgw.balancing import Balancer
 from mcpgw.contracts import ErrorCode, McpgwError, SecurityRef, ServerBlock, ServerSnapshot, ToolSpec, invalid
 from mcpgw.http_names import cookie_arg_problem, header_arg_problem
 from mcpgw.runtime.metrics import Series
@@ -228,7 +229,8 @@ def _template(source: str | None, field: str) -> Template | None:
 class CompiledServer:
     """One server at one revision: its config and its tools, compiled on first use."""
 
-    __slots__ = ("_block", "_compiled", "_specs", "config", "name", "revision", "series", "server_id", "statistics")
+    __slots__ = ("_block", "_compiled", "_specs", "balancers", "config", "name", "revision", "series", "server_id",
+                 "statistics")
 
     def __init__(self, snapshot: ServerSnapshot) -> None:
         self.server_id = snapshot.server_id
@@ -242,6 +244,10 @@ class CompiledServer:
         self._compiled: dict[str, CompiledTool | BrokenTool] = {}
         # Per tool, its (ok, tool_error) metrics series (`ToolexecService`): found once per revision.
         self.series: dict[str, tuple[Series, Series]] = {}
+        # Where relative tool URLs go: the main backend, then each gray config's (the index a call
+        # carries). None without a backendConfig: the call path then pays this one None check.
+        self.balancers: list[Balancer] | None = (
+            [Balancer(targets) for targets in snapshot.backends] if snapshot.backends else None)
 
     def tool(self, name: str) -> CompiledTool | BrokenTool:
         found = self._compiled.get(name)

@@ -9,11 +9,13 @@ from collections.abc import Mapping
 import msgspec
 from multidict import CIMultiDict
 
+from mcpgw.balancing import Balancer, target_key
+from mcpgw.contracts import UpstreamTarget
 from mcpgw.runtime import tracing
 from mcpgw_toolexec import arguments, request, response, security
-from mcpgw_toolexec.backend import BackendClient
+from mcpgw_toolexec.backend import BackendClient, BackendResponse
 from mcpgw_toolexec.compiled import BrokenTool, CompiledServer, CompiledTool
-from mcpgw_toolexec.failures import ToolFailure
+from mcpgw_toolexec.failures import ToolFailure, Unreachable
 from mcpgw_toolexec.headers import RESERVED, is_header_safe, is_token
 
 log = logging.getLogger(__name__)
@@ -24,11 +26,12 @@ _NO_HEADERS: Mapping[str, str] = {}
 
 async def execute(server: CompiledServer, tool: CompiledTool | BrokenTool, raw_arguments: msgspec.Raw,
                   backend: BackendClient, excerpt_bytes: int, *, forward_headers: Mapping[str, str] = _NO_HEADERS,
-                  client_credential: str = "") -> response.CallToolResult:
+                  client_credential: str = "", backend_index: int = 0) -> response.CallToolResult:
     """Raises `McpgwError` only for protocol errors (arguments not an object); all else is a result.
 
     `forward_headers` come from the consumer's verified identity (JWT claims); `client_credential`
-    is the client's Authorization value, used only by tools configured for passthrough.
+    is the client's Authorization value, used only by tools configured for passthrough;
+    `backend_index` the backend the edge chose (0 main, i gray config i-1) for relative URLs.
     """
     given = arguments.decode_arguments(raw_arguments)
     if isinstance(tool, BrokenTool):
@@ -38,7 +41,14 @@ async def execute(server: CompiledServer, tool: CompiledTool | BrokenTool, raw_a
         if tool.url is None:
             return response.direct(tool, args, server.config)
         tool, raw_authorization = _settle_credentials(tool, client_credential)
-        outgoing = request.build(tool, args, server.config)
+        balancers = server.balancers
+        target = balancer = None
+        if balancers is not None and tool.url is not None and tool.url.relative:
+            balancer = balancers[backend_index] if 0 <= backend_index < len(balancers) else balancers[0]
+            if not balancer:
+                raise ToolFailure("backend unreachable: the server's backendConfig has no address")
+            target = balancer.pick(backend.health)
+        outgoing = request.build(tool, args, server.config, None if target is None else _origin(target))
         if raw_authorization and "Authorization" not in outgoing.headers:
             outgoing.headers["Authorization"] = raw_authorization
         if forward_headers:
@@ -48,10 +58,46 @@ async def execute(server: CompiledServer, tool: CompiledTool | BrokenTool, raw_a
             inherited = tracing.inject_headers()
             if inherited:
                 outgoing.headers.update(inherited)
-        answer = await backend.send(outgoing)
+        if balancer is None or target is None:
+            answer = await backend.send(outgoing)
+        else:
+            answer = await _send_balanced(backend, balancer, target, outgoing)
         return response.from_backend(tool, answer, args, server.config, excerpt_bytes)
     except ToolFailure as exc:
         return response.failure(exc.message)
+
+
+def _origin(target: UpstreamTarget) -> str:
+    return f"{target.scheme}://{target.address}"
+
+
+async def _send_balanced(backend: BackendClient, balancer: Balancer, target: UpstreamTarget,
+                         outgoing: request.BackendRequest) -> BackendResponse:
+    """Send to `target`; an address that takes no connection counts against its health, and the
+    call goes at once to another address of the same service (nothing was sent, so any method)."""
+    health = backend.health
+    tried: list[str] = []
+    service: int | None = None
+    while True:
+        key = target_key(target)
+        context = backend.context_for(target.ca_bundle) if target.ca_bundle else None
+        try:
+            answer = await backend.send(outgoing, context)
+        except Unreachable:
+            if health.failed(key):
+                log.warning("backend address %s left out for %gs after %d connection failures in a row",
+                            key, health.ejection, health.threshold)
+            tried.append(key)
+            if service is None:
+                service = balancer.service_of(target)
+            if len(tried) >= balancer.addresses(service):
+                raise
+            following = balancer.pick(health, tried, service)
+            outgoing.url = _origin(following) + outgoing.url[len(_origin(target)):]
+            target = following
+            continue
+        health.succeeded(key)
+        return answer
 
 
 def _settle_credentials(tool: CompiledTool, client_credential: str) -> tuple[CompiledTool, str]:

@@ -13,3 +13,8 @@ class ToolFailure(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class Unreachable(ToolFailure):
+    """No connection could be opened (refused, unresolvable, connect timeout): nothing was sent, so
+    the call may go to another address whatever its method (`mcpgw.balancing`)."""

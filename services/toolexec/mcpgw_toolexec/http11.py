@@ -84,7 +84,7 @@ class Pool:
         self._keepalive = keepalive_timeout
         self.max_response_bytes = max_response_bytes
         self._ssl = ssl_context
-        self._origins: dict[tuple[str, str, int], _Origin] = {}
+        self._origins: dict[tuple[str, str, int] | tuple[str, str, int, ssl.SSLContext], _Origin] = {}
         self._connections: set[_Connection] = set()
         self._sweeper: asyncio.TimerHandle | None = None
         # Connections in an exchange, for the ticker that enforces their deadlines.
@@ -98,19 +98,20 @@ class Pool:
 
     async def request(self, scheme: str, host: str, port: int, method: str, target: str,
                       headers: CIMultiDict[str], body: bytes | None, *, deadline: float,
-                      fresh: bool = False) -> Response:
+                      fresh: bool = False, ssl_context: ssl.SSLContext | None = None) -> Response:
         """One exchange, over by `deadline` (on `time()`'s clock) or `TimedOut`.
 
         `fresh`: do not take a kept-alive connection (for the retry after a stale one).
+        `ssl_context`: trust other than the pool's (a service's CA bundle); its connections are its own.
         """
         if self._closed:
             raise RuntimeError("the pool is closed")
-        key = (scheme, host, port)
+        key = (scheme, host, port) if ssl_context is None else (scheme, host, port, ssl_context)
         origin = self._origins.get(key)
         if origin is None:
             if scheme not in _DEFAULT_PORT:
                 raise InvalidRequest(scheme)
-            origin = self._origins[key] = _Origin(scheme, host, port, self._ssl)
+            origin = self._origins[key] = _Origin(scheme, host, port, ssl_context or self._ssl)
         # Encoded before a connection is taken, so a refused request never opens one.
         data = encode_request(method, target, origin.host_header, headers, body)
         conn = await self._acquire(origin, fresh, deadline)

@@ -57,12 +57,18 @@ class BackendRequest:
     body: bytes | None
 
 
-def build(tool: CompiledTool, args: Mapping[str, Any], config: Mapping[str, Any]) -> BackendRequest:
+def build(tool: CompiledTool, args: Mapping[str, Any], config: Mapping[str, Any],
+          origin: str | None = None) -> BackendRequest:
+    """`origin`: the picked backend address (`scheme://host:port`) a relative tool URL goes to."""
     assert tool.url is not None, "direct-response tools are not called"
     url_template = tool.url
     data = {"args": args, "config": config}
 
     url = _render("requestTemplate.url", url_template.render, args, config)
+    if origin is not None:
+        if not url.startswith("/"):
+            raise ToolFailure("requestTemplate.url: a relative URL must render to a path starting with '/'")
+        url = origin + url
     for placed in tool.path_args:
         url = url.replace("{" + placed.name + "}", _path_value(placed, args.get(placed.name)))
 
@@ -99,7 +105,9 @@ def build(tool: CompiledTool, args: Mapping[str, Any], config: Mapping[str, Any]
         headers["Cookie"] = check_value("Cookie", f"{existing}; {jar}" if existing else jar)
 
     final = _finish_url(url, query)
-    if not url_template.same_origin(final):
+    if not url_template.same_origin(final, origin):
+        if url_template.relative and origin is None:
+            raise ToolFailure("requestTemplate.url is relative but the server has no backendConfig")
         raise ToolFailure("the request URL left the configured backend origin and was not sent")
     return BackendRequest(tool.method, final, headers, body)
 

@@ -95,7 +95,8 @@ class ToolexecService:
                 result = await self._traced(server, tool, req)
             else:
                 result = await execute(server, tool, req.arguments, self._backend, self.settings.error_excerpt_bytes,
-                                       forward_headers=req.forward_headers, client_credential=req.client_credential)
+                                       forward_headers=req.forward_headers, client_credential=req.client_credential,
+                                       backend_index=req.backend)
         except McpgwError:
             # Answered as a JSON-RPC error, not a result: a protocol error in the statistics.
             if server.statistics:
@@ -125,7 +126,7 @@ class ToolexecService:
         with tracer.start_as_current_span(f"execute_tool {req.tool}", attributes=attributes) as span:
             result = await execute(server, tool, req.arguments, self._backend,
                                    self.settings.error_excerpt_bytes, forward_headers=req.forward_headers,
-                                   client_credential=req.client_credential)
+                                   client_credential=req.client_credential, backend_index=req.backend)
             if result.isError:
                 tracing.failed(span, "tool_error")
             return result
