@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import msgspec
+
 from mcpgw.contracts import EdgeServer, RouteMatch, ValueRule
+from mcpgw.contracts.registry import CONSUMER_HEADER
 from mcpgw.hosts import canonical_host
 from mcpgw_edge.http import Request
 
@@ -95,3 +98,46 @@ def route_of(server: EdgeServer) -> Route | None:
     if not server.hosts and server.match is None:
         return None
     return Route(frozenset(server.hosts), server.match)
+
+
+class _GrayRoute:
+    """One gray config's match: its request checks (`_checks`, as a server's `match`), and its
+    rules on `x-mcpgw-consumer`, which test the verified consumer's name instead of the header."""
+
+    __slots__ = ("_checks", "_consumer")
+
+    def __init__(self, match: RouteMatch) -> None:
+        others = [rule for rule in match.headers if rule.name.lower() != CONSUMER_HEADER]
+        self._consumer = [_test(rule) for rule in match.headers if rule.name.lower() == CONSUMER_HEADER]
+        self._checks = _checks(msgspec.structs.replace(match, headers=others))
+
+    def admits(self, request: Request, consumer: str) -> bool:
+        for test in self._consumer:
+            # No verified consumer (consumer auth off): nothing a client sends can stand for one.
+            if not consumer or not test(consumer):
+                return False
+        for check in self._checks:
+            if not check(request):
+                return False
+        return True
+
+
+class Gray:
+    """A server's gray configs (`grayMcpServerConfigs`), compiled once per server revision."""
+
+    __slots__ = ("_routes",)
+
+    def __init__(self, matches: list[RouteMatch | None]) -> None:
+        self._routes = [(i + 1, _GrayRoute(m)) for i, m in enumerate(matches) if m is not None]
+
+    def backend(self, request: Request, consumer: str) -> int:
+        """The backend the request's calls go to: i+1 for the first gray config i it matches, else 0."""
+        for index, route in self._routes:
+            if route.admits(request, consumer):
+                return index
+        return 0
+
+
+def gray_of(server: EdgeServer) -> Gray | None:
+    """None for a server without gray configs (the common case: one None check a request)."""
+    return Gray(server.gray) if server.gray else None

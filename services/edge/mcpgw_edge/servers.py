@@ -12,7 +12,7 @@ import msgspec
 
 from mcpgw.contracts import ConfigChanged, EdgeServer, EdgeServerLookup, EdgeServerLookupReply
 from mcpgw.runtime.bus import Bus
-from mcpgw_edge.routing import Route, route_of
+from mcpgw_edge.routing import Gray, Route, gray_of, route_of
 
 if TYPE_CHECKING:
     from mcpgw_edge.mcp.param_headers import ParamHeader
@@ -25,8 +25,8 @@ NEGATIVE_TTL = 2.0
 class ServerEntry:
     """A server's view plus what the edge derives from it once: the tool index and listing bytes."""
 
-    __slots__ = ("_pages", "call_subject", "kind", "listing", "param_headers", "passthrough", "route", "series",
-                 "snapshot", "tools")
+    __slots__ = ("_pages", "call_subject", "gray", "kind", "listing", "param_headers", "passthrough", "route",
+                 "series", "snapshot", "tools")
 
     def __init__(self, snapshot: EdgeServer, call_subject: str) -> None:
         self.snapshot = snapshot
@@ -44,6 +44,8 @@ class ServerEntry:
         self.passthrough = snapshot.passthrough
         # Its hosts and match, compiled (None: it answers every request).
         self.route: Route | None = route_of(snapshot)
+        # Its gray configs' matches, compiled (None: every call goes to the main backend).
+        self.gray: Gray | None = gray_of(snapshot)
 
     def tools_page(self, offset: int, size: int, allowed: frozenset[str] | None) -> bytes:
         """`tools/list` result bytes for one page (cached per page and per allowed-tool set)."""

@@ -25,7 +25,7 @@ from mcpgw.runtime.bus import Bus
 from mcpgw_hosting.settings import HostingSettings
 from mcpgw_hosting.upstream.errors import UpstreamError
 from mcpgw_hosting.upstream.handshake import initialize
-from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, pick_target, target_url
+from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, target_url
 from mcpgw_hosting.upstream.streamable import StreamableUpstream, ignore
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,13 @@ class ModernPassThrough:
         # (server id, revision) -> (until when, whether it takes `initialize`)
         self._handshake: dict[tuple[str, int], tuple[float, bool]] = {}
 
-    def client(self, config: UpstreamConfig) -> StreamableUpstream:
-        """A client for one stateless request (a session-less upstream needs no more)."""
-        return self._client(config)
+    def client(self, config: UpstreamConfig, backend: int = 0) -> StreamableUpstream:
+        """A client for one stateless request (a session-less upstream needs no more); `backend`:
+        what the edge chose from this request (2026-07-28: each request chooses)."""
+        return self._client(config, backend)
 
-    def _client(self, config: UpstreamConfig) -> StreamableUpstream:
-        target = pick_target(config.backend)
+    def _client(self, config: UpstreamConfig, backend: int = 0) -> StreamableUpstream:
+        target = self._http.pick(config, backend)
         return StreamableUpstream(self._http.client(target), target_url(target, config.backend.path, config.credential),
                                   credential_headers(config.credential), self._settings.max_message_bytes)
 
@@ -131,7 +132,7 @@ class ModernPassThrough:
             if reply:
                 await self._bus.emit(reply, UpstreamEvent(message=msgspec.Raw(raw)))
 
-        client = self._client(config)
+        client = self._client(config, call.backend)
         request_id = message.id
         assert isinstance(request_id, int | str)
         if message.method == "subscriptions/listen":

@@ -117,7 +117,7 @@ class ReverseBridge:
         delay = 0.5
         while True:
             try:
-                await self._modern.client(config).follow(body, headers, deliver)
+                await self._modern.client(config, call.backend).follow(body, headers, deliver)
                 delay = 0.5
             except UpstreamError as exc:
                 log.info("upstream subscription for %s dropped: %s", call.session_id, exc.message)
@@ -148,7 +148,7 @@ class ReverseBridge:
         try:
             for _ in range(MAX_ROUNDS):
                 body = msgspec.json.encode({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-                client = self._modern.client(config)
+                client = self._modern.client(config, call.backend)
                 answer = await client.post(body, request_id, emit, headers)
                 if answer is None:
                     raise UpstreamError("upstream did not answer the request")

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from nats.aio.subscription import Subscription
 from prometheus_client.core import Metric
 
+from mcpgw.balancing import Health
 from mcpgw.contracts import (
     ConfigChanged,
     RedisKeys,
@@ -51,7 +52,8 @@ class HostingService:
         self._bus: Bus | None = None
         self._redis: aioredis.Redis | None = None
         self._http = UpstreamHttp(settings.upstream_connect_timeout, settings.upstream_timeout,
-                                  settings.max_connections_per_host)
+                                  settings.max_connections_per_host,
+                                  Health(settings.upstream_eject_after, settings.upstream_eject_seconds))
         self._relay: Relay | None = None
         self._stats: Stats | None = None
         self._subscriptions: list[Subscription] = []

@@ -19,11 +19,12 @@ from typing import Any
 import msgspec
 import redis.asyncio as aioredis
 
-from mcpgw.contracts import RedisKeys, UpstreamCall, UpstreamConfig
+from mcpgw.balancing import target_key
+from mcpgw.contracts import RedisKeys, UpstreamCall, UpstreamConfig, UpstreamTarget
 from mcpgw_hosting.settings import HostingSettings
-from mcpgw_hosting.upstream.errors import UpstreamError
+from mcpgw_hosting.upstream.errors import Unreachable, UpstreamError
 from mcpgw_hosting.upstream.handshake import Upstream, initialize
-from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, pick_target, target_url
+from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, find_target, target_url
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
 from mcpgw_hosting.upstream.streamable import OnMessage, StreamableUpstream, ignore
 
@@ -74,11 +75,13 @@ class UpstreamSession:
 
 
 def connect(http: UpstreamHttp, settings: HostingSettings, config: UpstreamConfig,
-            on_unrelated: OnMessage, address: str | None = None) -> Upstream:
-    """An unopened client for `config`'s upstream (on `address` when it is still one of its targets)."""
+            on_unrelated: OnMessage, address: str | None = None, target: UpstreamTarget | None = None,
+            gray: int = 0) -> Upstream:
+    """An unopened client for `config`'s upstream: on `address` when it is still one of its targets,
+    else on `target`, else on an address picked from backend `gray` (0 the main one)."""
     backend = config.backend
-    target = next((t for t in backend.targets if t.address == address), None) if address else None
-    target = target or pick_target(backend)
+    found = find_target(backend, address) if address else None
+    target = found or target or http.pick(config, gray)
     url = target_url(target, backend.path, config.credential)
     headers = credential_headers(config.credential)
     client = http.client(target)
@@ -168,14 +171,7 @@ class SessionPool:
                 upstream.session_id = stored.upstream_session_id
                 upstream.protocol_version = stored.protocol_version
                 return self._keep(UpstreamSession(key, config, upstream))
-        upstream = connect(self._http, self._settings, config, unrelated)
-        if isinstance(upstream, LegacyUpstream):
-            await upstream.open(self._settings.upstream_connect_timeout)
-        try:
-            await initialize(upstream, bytes(call.client_capabilities), bytes(call.client_info), headers)
-        except UpstreamError:
-            await upstream.close()
-            raise
+        upstream = await self._initialized(call, config, unrelated, headers)
         self.opened += 1
         if isinstance(upstream, StreamableUpstream) and upstream.session_id:
             record = Stored(upstream_session_id=upstream.session_id, protocol_version=upstream.protocol_version or "",
@@ -200,6 +196,39 @@ class SessionPool:
                 log.warning("cannot store upstream session %s: %s", redis_key, type(exc).__name__)
         upstream.listen(unrelated)
         return self._keep(UpstreamSession(key, config, upstream))
+
+    async def _initialized(self, call: UpstreamCall, config: UpstreamConfig, unrelated: OnMessage,
+                           headers: dict[str, str] | None) -> Upstream:
+        """A new upstream session on an address of the backend the call chose (`call.backend`, the
+        request that opens the session: the session stays there). An address that takes no
+        connection counts against its health and the next address of its service is tried."""
+        http = self._http
+        target = http.pick(config, call.backend)
+        tried: list[str] = []
+        while True:
+            upstream = connect(http, self._settings, config, unrelated, target=target)
+            key = target_key(target)
+            try:
+                if isinstance(upstream, LegacyUpstream):
+                    await upstream.open(self._settings.upstream_connect_timeout)
+                await initialize(upstream, bytes(call.client_capabilities), bytes(call.client_info), headers)
+            except Unreachable:
+                await upstream.close()
+                if http.health.failed(key):
+                    log.warning("upstream address %s left out for %gs after %d connection failures in a row",
+                                key, http.health.ejection, http.health.threshold)
+                tried.append(key)
+                balancer = http.balancer(config, call.backend)
+                service = balancer.service_of(target)
+                if len(tried) >= balancer.addresses(service):
+                    raise
+                target = http.pick(config, call.backend, tried, service)
+                continue
+            except UpstreamError:
+                await upstream.close()
+                raise
+            http.health.succeeded(key)
+            return upstream
 
     async def _load(self, redis_key: str) -> Stored | None:
         try:

@@ -8,6 +8,10 @@ class HostingSettings(StatsSettings, kw_only=True):
     # next byte (a tool that reports progress, or waits for a user's elicitation answer, lives on).
     upstream_timeout: float = 120.0
     upstream_connect_timeout: float = 5.0
+    # Passive health of upstream addresses (as toolexec's `backend_eject_*`): after this many
+    # connection failures in a row an address is left out for `upstream_eject_seconds`.
+    upstream_eject_after: int = 3
+    upstream_eject_seconds: float = 10.0
     # Connections kept per upstream address by the pooled client.
     max_connections_per_host: int = 256
     # How long what an upstream says at initialize (capabilities, serverInfo) is reused for

@@ -26,6 +26,10 @@ class ToolListing(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 RuleType = Literal["Exact", "Prefix", "Regex"]
 
+# A gray config's header rule on this name tests the verified consumer's name (set by the gateway
+# from the authenticated identity), never a header the client sent: a per-consumer canary.
+CONSUMER_HEADER = "x-mcpgw-consumer"
+
 
 class ValueRule(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One condition of a route match: a path, or a header or query parameter by `name`."""

@@ -348,7 +348,8 @@ class Dispatcher:
         snapshot = entry.snapshot
         request = ToolCallRequest(server_id=snapshot.server_id, revision=snapshot.revision, tool=call.name,
                                   arguments=arguments, session_id=session_id, consumer_id=caller.consumer_id,
-                                  forward_headers=caller.forward_headers, client_credential=caller.client_credential)
+                                  forward_headers=caller.forward_headers, client_credential=caller.client_credential,
+                                  backend=caller.backend)
         try:
             return await self._bus.request(entry.call_subject, request, ToolCallReply, timeout=self._timeout,
                                            watch=True)

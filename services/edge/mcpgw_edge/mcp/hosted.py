@@ -119,7 +119,8 @@ class HostedRelay:
     def _call(self, server_id: str, session: Session, caller: Caller, body: bytes) -> UpstreamCall:
         return UpstreamCall(server_id=server_id, session_id=session.id, consumer_id=session.consumer_id,
                             message=msgspec.Raw(body), client_capabilities=session.client_capabilities,
-                            client_info=session.client_info, forward_headers=caller.forward_headers)
+                            client_info=session.client_info, forward_headers=caller.forward_headers,
+                            backend=caller.backend)
 
     async def request(self, server_id: str, session: Session, caller: Caller, message: Message,
                       listener: Listener | None, body: bytes | None = None) -> bytes:
@@ -167,7 +168,7 @@ class HostedRelay:
 
         call = UpstreamCall(server_id=server_id, session_id="", consumer_id=caller.consumer_id,
                             message=msgspec.Raw(body), forward_headers=caller.forward_headers,
-                            modern_headers=headers, call_id=secrets.token_hex(12))
+                            modern_headers=headers, call_id=secrets.token_hex(12), backend=caller.backend)
         try:
             reply = await self._bus.request(self._bus.subjects.hosting_call(server_id), call, UpstreamReply,
                                             timeout=self._timeout, on_event=relay_event, watch=True)

@@ -79,15 +79,19 @@ class Gate:
     async def consumer(self, request: Request, entry: ServerEntry) -> Caller | Response:
         snapshot = entry.snapshot
         passthrough = (request.header("authorization") or "") if entry.passthrough else ""
+        gray = entry.gray
         if not snapshot.consumer_auth:
-            return Caller(client_credential=passthrough) if passthrough else ANONYMOUS
+            backend = gray.backend(request, "") if gray is not None else 0
+            return Caller(client_credential=passthrough, backend=backend) if passthrough or backend else ANONYMOUS
         try:
             verdict = await self.edge.auth.verify(request, snapshot.server_id, snapshot.name)
         except McpgwError as exc:
             return unavailable(exc)
         if verdict.outcome == "allow":
             allowed = None if verdict.allowed_tools is None else frozenset(verdict.allowed_tools)
-            return Caller(verdict.consumer_id, allowed, verdict.forward_headers, passthrough)
+            # The consumer's name as auth verified it: what a gray match on `x-mcpgw-consumer` tests.
+            backend = gray.backend(request, verdict.consumer_name) if gray is not None else 0
+            return Caller(verdict.consumer_id, allowed, verdict.forward_headers, passthrough, backend)
         if verdict.outcome == "forbidden":
             return rpc_error_response(403, jsonrpc.INVALID_REQUEST, f"Forbidden: {verdict.reason or 'not authorized'}")
         error = None if verdict.reason == "missing credential" else "invalid_token"

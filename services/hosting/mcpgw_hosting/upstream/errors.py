@@ -19,3 +19,8 @@ class SessionGone(UpstreamError):
 
     def __init__(self) -> None:
         super().__init__("upstream session expired")
+
+
+class Unreachable(UpstreamError):
+    """No connection to the address (refused, unresolvable, connect timeout): nothing was sent, so
+    another address may be tried; it counts against the address's health (`mcpgw.balancing`)."""

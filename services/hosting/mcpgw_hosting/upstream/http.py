@@ -9,25 +9,53 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import random
 import ssl
+from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import aiohttp
 
-from mcpgw.contracts import HostedBackend, UpstreamCredential, UpstreamTarget
+from mcpgw.balancing import Balancer, Health
+from mcpgw.contracts import HostedBackend, UpstreamConfig, UpstreamCredential, UpstreamTarget
 from mcpgw_hosting.upstream.errors import UpstreamError
 from mcpgw_hosting.upstream.telemetry import UpstreamTelemetry
 
 IDLE_CONNECTION_SECONDS = 4.0
+_MAX_BALANCERS = 4096  # one per server revision and backend; the bound only stops a leak
 
 
 class UpstreamHttp:
-    def __init__(self, connect_timeout: float, read_timeout: float, per_host: int) -> None:
+    def __init__(self, connect_timeout: float, read_timeout: float, per_host: int,
+                 health: Health | None = None) -> None:
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._per_host = per_host
         self.telemetry = UpstreamTelemetry()
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
+        # Passive health of upstream addresses, the rule toolexec applies too (`mcpgw.balancing`).
+        self.health = health or Health()
+        self._balancers: dict[tuple[str, int, int], Balancer] = {}
+
+    def balancer(self, config: UpstreamConfig, backend: int = 0) -> Balancer:
+        """The addresses of `config`'s main backend (0) or gray config `backend`-1 (the main one
+        when it has no such gray config), kept per revision so round robin carries on."""
+        if not 0 < backend <= len(config.backend.gray_targets):
+            backend = 0
+        key = (config.server_id, config.revision, backend)
+        found = self._balancers.get(key)
+        if found is None:
+            if len(self._balancers) >= _MAX_BALANCERS:
+                self._balancers.clear()
+            targets = config.backend.gray_targets[backend - 1] if backend else config.backend.targets
+            found = self._balancers[key] = Balancer(targets)
+        return found
+
+    def pick(self, config: UpstreamConfig, backend: int = 0, avoid: Sequence[str] = (),
+             service: int | None = None) -> UpstreamTarget:
+        """An address by the shared rule: a service by weight, then a healthy address of it."""
+        balancer = self.balancer(config, backend)
+        if not balancer:
+            raise UpstreamError("the hosted server's service has no address")
+        return balancer.pick(self.health, avoid, service)
 
     def client(self, target: UpstreamTarget) -> aiohttp.ClientSession:
         """The pooled client for `target`'s trust configuration."""
@@ -59,14 +87,13 @@ class UpstreamHttp:
         self._sessions.clear()
 
 
-def pick_target(backend: HostedBackend) -> UpstreamTarget:
-    """One of the backend's addresses, by weight. A session keeps the one it was opened on."""
-    targets = [t for t in backend.targets if t.weight > 0] or backend.targets
-    if not targets:
-        raise UpstreamError("the hosted server's service has no address")
-    if len(targets) == 1:
-        return targets[0]
-    return random.choices(targets, weights=[max(t.weight, 1) for t in targets])[0]
+def find_target(backend: HostedBackend, address: str) -> UpstreamTarget | None:
+    """The target at `address` among the main and gray backends' (a session keeps its address)."""
+    for targets in (backend.targets, *backend.gray_targets):
+        for target in targets:
+            if target.address == address:
+                return target
+    return None
 
 
 def target_url(target: UpstreamTarget, path: str, credential: UpstreamCredential | None) -> str:

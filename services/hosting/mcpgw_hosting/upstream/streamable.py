@@ -16,7 +16,7 @@ import msgspec
 
 from mcpgw import untrusted
 from mcpgw.jsonrpc import Message
-from mcpgw_hosting.upstream.errors import SessionGone, UpstreamError
+from mcpgw_hosting.upstream.errors import SessionGone, Unreachable, UpstreamError
 from mcpgw_hosting.upstream.sse import EventRefused, events, full_events
 
 log = logging.getLogger(__name__)
@@ -110,10 +110,12 @@ class StreamableUpstream:
                 resp = None
                 return answer
             raise UpstreamError(f"upstream answered with content type {kind or 'none'}")
-        except TimeoutError:  # aiohttp's socket timeouts are ClientErrors too: this goes first
+        except TimeoutError as exc:  # aiohttp's socket timeouts are ClientErrors too: this goes first
+            if isinstance(exc, aiohttp.ConnectionTimeoutError):  # no connection: nothing was sent
+                raise Unreachable("upstream unreachable: no connection in time") from None
             raise UpstreamError("upstream did not answer in time") from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise UpstreamError(f"upstream unreachable: {_describe(exc)}") from None
+            raise _unreachable(exc) from None
         finally:
             if resp is not None:
                 resp.release()
@@ -201,7 +203,7 @@ class StreamableUpstream:
         except EventRefused as exc:
             raise UpstreamError(f"upstream sent a message {exc}") from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise UpstreamError(f"upstream unreachable: {_describe(exc)}") from None
+            raise _unreachable(exc) from None
 
     def listen(self, on_message: OnMessage) -> None:
         """Hold the session's GET stream (messages not tied to a request), re-opened if it drops."""
@@ -298,6 +300,12 @@ async def _excerpt(resp: aiohttp.ClientResponse) -> str:
 def _clip(body: bytes) -> str:
     text = body[:EXCERPT].decode("utf-8", "replace").strip()
     return " ".join(text.split())
+
+
+def _unreachable(exc: BaseException) -> UpstreamError:
+    connect_failed = (isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+                      and not isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError))
+    return (Unreachable if connect_failed else UpstreamError)(f"upstream unreachable: {_describe(exc)}")
 
 
 def _describe(exc: BaseException) -> str:
