@@ -14,9 +14,11 @@ import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from mcpgw.devcluster import free_port
 from tests.backends import Backend, run_backend
 from tests.cluster import Cluster
 from tests.edge.raw import Raw
+from tests.upstream.fixture_server import running_fixture
 
 RELATIVE_YAML = """\
 server:
@@ -150,3 +152,31 @@ async def test_without_consumer_auth_the_consumer_header_selects_nothing(
     await raw.initialize()
     await _call(raw, 1, {"x-mcpgw-consumer": "alice"})
     assert _pets(backend) == ["/pets/1"] and _pets(canary) == []
+
+
+async def test_a_hosted_session_stays_on_the_backend_of_the_request_that_opened_it(
+        cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    # The canary's address refuses connections: a call that reaches it fails, one on main works.
+    async with running_fixture() as fixture:
+        origin, _, path = fixture.url.partition("://")[2].partition("/")
+        main = await cluster.create_service(origin, name="main")
+        dead = await cluster.create_service(f"127.0.0.1:{free_port()}", name="canary")
+        await cluster.create_server("hosted", type="RealMCP", protocol="StreamableHTTP", exposedUriPath="/" + path,
+                                    backendConfig=_backend(main), grayMcpServerConfigs=[{
+                                        "match": {"headers": [{"name": "x-canary", "value": "true"}]},
+                                        "backendConfig": _backend(dead)}])
+        call = {"name": "test_simple_text", "arguments": {}}
+
+        plain = Raw(http, cluster.mcp_url("hosted"))
+        await plain.initialize()
+        assert not (await plain.call("tools/call", call)).json["result"].get("isError")
+        # Opened on main: a canary header later does not move the session.
+        canary_header = await plain.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call},
+                                         headers={"x-canary": "true"})
+        assert not canary_header.json["result"].get("isError"), canary_header.text
+
+        canary = Raw(http, cluster.mcp_url("hosted"))
+        await canary.initialize_with({"x-canary": "true"})
+        answer = await canary.call("tools/call", call)
+        failed = answer.json.get("error") or answer.json["result"]
+        assert "unreachable" in str(failed), answer.text
