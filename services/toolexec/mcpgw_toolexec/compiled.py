@@ -245,7 +245,9 @@ class CompiledServer:
         # Per tool, its (ok, tool_error) metrics series (`ToolexecService`): found once per revision.
         self.series: dict[str, tuple[Series, Series]] = {}
         # Where relative tool URLs go: the main backend, then each gray config's (the index a call
-        # carries). None without a backendConfig: the call path then pays this one None check.
+        # carries). None without a backendConfig: the call path then pays this one None check
+        # (`request.build` of a GET with a path and a query argument: 8.5 us before and after, the
+        # minimum of 100 timeit runs on 2 shared cores).
         self.balancers: list[Balancer] | None = (
             [Balancer(targets) for targets in snapshot.backends] if snapshot.backends else None)
 

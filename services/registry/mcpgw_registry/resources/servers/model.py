@@ -80,6 +80,8 @@ class BackendService(Body):
 
 
 class BackendConfig(Body):
+    """The services calls go to: one (`SingleService`) or several split by weight (`MultiServiceByRatio`)."""
+
     scene: str = "SingleService"
     services: list[BackendService] = []
 
@@ -94,6 +96,9 @@ class AssembledSource(Body):
 
 
 class GrayConfig(Body):
+    """A canary route: requests `match` admits (the first gray config that does) have their calls go
+    to this `backendConfig`; a header rule on `x-mcpgw-consumer` tests the verified consumer's name."""
+
     route_id: str = ""
     match: HttpRouteMatch | None = None
     backend_config: BackendConfig | None = None
