@@ -88,3 +88,24 @@ async def test_exit_codes_scripts_can_rely_on(cluster: Cluster, tmp_path: Path) 
     assert (empty.code, empty.out, empty.err) == (0, "", "no consumers\n")
     ran = await mcpgw(cluster, "frobnicate")
     assert ran.code == 2 and "invalid choice: 'frobnicate'" in ran.err
+
+
+async def test_backends_and_canaries_from_the_command_line(cluster: Cluster) -> None:
+    for name, address in (("main", "10.0.0.1:80"), ("spare", "10.0.0.2:80"), ("canary", "10.0.0.3:80")):
+        await cluster.create_service(address, name=name)
+    ran = await mcpgw(cluster, "servers", "create", "split", "--backend", "main=70", "--backend", "spare=30",
+                      "--canary", "x-canary=true@canary", "--canary", "x-mcpgw-consumer=alice@canary")
+    assert ran.code == 0, ran.err
+    shown = await mcpgw(cluster, "servers", "get", "split")
+    assert shown.fields["Backend"] == "main (70), spare (30)"
+    assert shown.fields["Canaries"] == "x-canary Exact true -> canary\nx-mcpgw-consumer Exact alice -> canary"
+    server = (await mcpgw(cluster, "servers", "get", "split", "--json")).json()
+    assert server["backend"]["scene"] == "MultiServiceByRatio"
+    assert server["grayMcpServerConfigs"][0]["match"] == {"headers": [{"name": "x-canary", "value": "true"}]}
+
+    ran = await mcpgw(cluster, "servers", "update", "split", "--backend", "main", "--no-canary")
+    assert ran.code == 0, ran.err
+    shown = await mcpgw(cluster, "servers", "get", "split")
+    assert shown.fields["Backend"] == "main" and shown.fields.get("Canaries", "") == ""
+    bad = await mcpgw(cluster, "servers", "update", "split", "--canary", "x-canary@canary")
+    assert bad.code == 2 and "expected HEADER=VALUE@SERVICE" in bad.err

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from mcpgw.cli import domains, imports
+from mcpgw.cli import backends, domains, imports
 from mcpgw.cli.client import SERVERS, Admin, path
 from mcpgw.cli.commands import Commands
 from mcpgw.cli.credentials import described
@@ -60,12 +60,31 @@ def _sources(server: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _services(backend: dict[str, Any] | None) -> str:
+    services = (backend or {}).get("services") or []
+    return ", ".join(f"{s.get('name') or s.get('serviceId')}" + (f" ({s['weight']})" if len(services) > 1 else "")
+                     for s in services)
+
+
 def _upstream(server: dict[str, Any]) -> str:
-    services = ((server.get("backend") or {}).get("services")) or []
-    if not services:
+    services = _services(server.get("backend"))
+    if not services or kind(server) != "hosted":
         return ""
-    ids = ", ".join(str(s.get("serviceId")) for s in services)
-    return f"service {ids}, path {server.get('exposedUriPath') or '/'}"
+    return f"service {services}, path {server.get('exposedUriPath') or '/'}"
+
+
+def _canaries(server: dict[str, Any]) -> str:
+    lines = []
+    for gray in server.get("grayMcpServerConfigs") or []:
+        match = gray.get("match") or {}
+        rules = [f"{h['name']} {h.get('type', 'Exact')} {h.get('value', '')}" for h in match.get("headers") or []]
+        rules += [f"?{q['name']} {q.get('type', 'Exact')} {q.get('value', '')}" for q in match.get("queryParams") or []]
+        if match.get("path"):
+            rules.append(f"path {match['path'].get('type')} {match['path'].get('value')}")
+        if match.get("methods"):
+            rules.append("methods " + ",".join(match["methods"]))
+        lines.append(f"{'; '.join(rules)} -> {_services(gray.get('backendConfig'))}")
+    return "\n".join(lines)
 
 
 def _credential(server: dict[str, Any]) -> str:
@@ -104,6 +123,8 @@ async def _get(admin: Admin, args: argparse.Namespace, out: Output) -> None:
         ("Consumer auth", on_off((server.get("consumerAuthInfo") or {}).get("enable"))),
         (f"Tools ({len(names)})", out.names(names)),
         ("Upstream", _upstream(server)),
+        ("Backend", _services(server.get("backend")) if kind(server) == "REST" else ""),
+        ("Canaries", _canaries(server)),
         ("Upstream credential", _credential(server)),
         ("Sources", _sources(server)),
         ("List TTL", f"{ttl} ms" if ttl is not None else ""),
@@ -159,6 +180,7 @@ async def _domains(admin: Admin, args: argparse.Namespace, body: dict[str, Any])
 async def _create(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     body = {"name": args.name, **_fields(args)}
     await _domains(admin, args, body)
+    await backends.fields(admin, args, body)
     data = await admin.call("POST", "/v1/mcp-servers", body=body)
     if out.as_json:
         out.json(data)
@@ -171,6 +193,7 @@ async def _create(admin: Admin, args: argparse.Namespace, out: Output) -> None:
 async def _update(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     body = _fields(args)
     await _domains(admin, args, body)
+    await backends.fields(admin, args, body)
     if not {k: v for k, v in body.items() if k != "deploy"}:
         raise UsageError("servers update: nothing to change; give at least one option (see --help)")
     server_id = await admin.resolve(SERVERS, args.server)
@@ -204,6 +227,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
     hosts.add_argument("--domain", action="append", metavar="HOST",
                        help="answer only on this domain (name or d-… id; repeatable, replaces them all)")
     hosts.add_argument("--no-domains", action="store_true", help="answer on every host again")
+    backends.options(parser)
 
 
 def register(commands: Commands) -> None:
