@@ -180,3 +180,21 @@ async def test_a_hosted_session_stays_on_the_backend_of_the_request_that_opened_
         answer = await canary.call("tools/call", call)
         failed = answer.json.get("error") or answer.json["result"]
         assert "unreachable" in str(failed), answer.text
+
+
+async def test_a_hosted_upstream_address_that_refuses_is_passed_over_and_left_out(
+        cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    async with running_fixture() as fixture:
+        origin, _, path = fixture.url.partition("://")[2].partition("/")
+        dead = f"127.0.0.1:{free_port()}"
+        status, body = await cluster.admin("POST", "/v1/services", json={
+            "sourceType": "VIP", "serviceConfigs": [{"name": "pair", "addresses": [dead, origin]}]})
+        assert status == 200, body
+        await cluster.create_server("hosted", type="RealMCP", protocol="StreamableHTTP", exposedUriPath="/" + path,
+                                    backendConfig=_backend(body["data"]["serviceIds"][0]))
+        for _ in range(4):  # each client session opens its own upstream session
+            raw = Raw(http, cluster.mcp_url("hosted"))
+            await raw.initialize()
+            answer = await raw.call("tools/call", {"name": "test_simple_text", "arguments": {}})
+            assert not answer.json["result"].get("isError"), answer.text
+        assert cluster.hosting._http.health.ejected() == [f"http://{dead}"]

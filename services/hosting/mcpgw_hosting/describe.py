@@ -24,12 +24,10 @@ from mcpgw.jsonrpc import NULL
 from mcpgw.protocol import LATEST_VERSION
 from mcpgw_hosting.configs import UpstreamConfigs
 from mcpgw_hosting.modern import ModernPassThrough
-from mcpgw_hosting.sessions import connect
+from mcpgw_hosting.sessions import open_initialized
 from mcpgw_hosting.settings import HostingSettings
 from mcpgw_hosting.upstream.errors import UpstreamError
-from mcpgw_hosting.upstream.handshake import Upstream, initialize
 from mcpgw_hosting.upstream.http import UpstreamHttp
-from mcpgw_hosting.upstream.legacy import LegacyUpstream
 from mcpgw_hosting.upstream.streamable import ignore
 
 # A probe lists at most this many pages of tools.
@@ -91,11 +89,8 @@ class Describer:
                                        instructions=found.instructions or "")
         try:
             async with asyncio.timeout(self._settings.describe_timeout):
-                upstream = await self._open(config)
-                try:
-                    result = await initialize(upstream, b"{}", b"")
-                finally:
-                    await upstream.close()
+                upstream, result = await open_initialized(self._http, self._settings, config, ignore)
+                await upstream.close()
         except UpstreamError as exc:
             raise McpgwError(ErrorCode.NO_RESPONDERS, f"upstream of {config.name}: {exc.message}") from None
         except TimeoutError:
@@ -120,10 +115,12 @@ class Describer:
         return UpstreamToolsReply(names=names)
 
     async def _tool_names(self, config: UpstreamConfig) -> list[str]:
-        upstream = await self._open(config)
+        try:
+            upstream, _ = await open_initialized(self._http, self._settings, config, ignore)
+        except UpstreamError as exc:
+            raise McpgwError(ErrorCode.NO_RESPONDERS, f"upstream of {config.name}: {exc.message}") from None
         names: list[str] = []
         try:
-            await initialize(upstream, b"{}", b"")
             cursor: str | None = None
             for page in range(MAX_PAGES):
                 params = {} if cursor is None else {"cursor": cursor}
@@ -142,12 +139,3 @@ class Describer:
         finally:
             await upstream.close()
         return names
-
-    async def _open(self, config: UpstreamConfig) -> Upstream:
-        try:
-            upstream = connect(self._http, self._settings, config, ignore)
-            if isinstance(upstream, LegacyUpstream):
-                await upstream.open(self._settings.upstream_connect_timeout)
-        except UpstreamError as exc:
-            raise McpgwError(ErrorCode.NO_RESPONDERS, f"upstream of {config.name}: {exc.message}") from None
-        return upstream

@@ -23,7 +23,7 @@ from mcpgw.balancing import target_key
 from mcpgw.contracts import RedisKeys, UpstreamCall, UpstreamConfig, UpstreamTarget
 from mcpgw_hosting.settings import HostingSettings
 from mcpgw_hosting.upstream.errors import Unreachable, UpstreamError
-from mcpgw_hosting.upstream.handshake import Upstream, initialize
+from mcpgw_hosting.upstream.handshake import InitializeResult, Upstream, initialize
 from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, find_target, target_url
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
 from mcpgw_hosting.upstream.streamable import OnMessage, StreamableUpstream, ignore
@@ -89,6 +89,42 @@ def connect(http: UpstreamHttp, settings: HostingSettings, config: UpstreamConfi
         return LegacyUpstream(client, url, headers, settings.max_message_bytes, settings.upstream_timeout,
                               on_unrelated)
     return StreamableUpstream(client, url, headers, settings.max_message_bytes)
+
+
+async def open_initialized(http: UpstreamHttp, settings: HostingSettings, config: UpstreamConfig,
+                           on_unrelated: OnMessage, backend: int = 0, capabilities: bytes = b"{}",
+                           client_info: bytes = b"", headers: dict[str, str] | None = None,
+                           ) -> tuple[Upstream, InitializeResult]:
+    """A new upstream session on an address of `backend` (0 the main one, i gray config i-1; a
+    client session's is chosen by the request that opens it, and the session stays there). An
+    address that takes no connection counts against its health and the next address of its service
+    is tried: nothing was sent."""
+    target = http.pick(config, backend)
+    tried: list[str] = []
+    while True:
+        upstream = connect(http, settings, config, on_unrelated, target=target)
+        key = target_key(target)
+        try:
+            if isinstance(upstream, LegacyUpstream):
+                await upstream.open(settings.upstream_connect_timeout)
+            result = await initialize(upstream, capabilities, client_info, headers)
+        except Unreachable:
+            await upstream.close()
+            if http.health.failed(key):
+                log.warning("upstream address %s left out for %gs after %d connection failures in a row",
+                            key, http.health.ejection, http.health.threshold)
+            tried.append(key)
+            balancer = http.balancer(config, backend)
+            service = balancer.service_of(target)
+            if len(tried) >= balancer.addresses(service):
+                raise
+            target = http.pick(config, backend, tried, service)
+            continue
+        except BaseException:  # failed, or cancelled (a describe's timeout): nothing is left open
+            await upstream.close()
+            raise
+        http.health.succeeded(key)
+        return upstream, result
 
 
 def address_of(upstream: Upstream) -> str:
@@ -171,7 +207,8 @@ class SessionPool:
                 upstream.session_id = stored.upstream_session_id
                 upstream.protocol_version = stored.protocol_version
                 return self._keep(UpstreamSession(key, config, upstream))
-        upstream = await self._initialized(call, config, unrelated, headers)
+        upstream, _ = await open_initialized(self._http, self._settings, config, unrelated, call.backend,
+                                             bytes(call.client_capabilities), bytes(call.client_info), headers)
         self.opened += 1
         if isinstance(upstream, StreamableUpstream) and upstream.session_id:
             record = Stored(upstream_session_id=upstream.session_id, protocol_version=upstream.protocol_version or "",
@@ -196,39 +233,6 @@ class SessionPool:
                 log.warning("cannot store upstream session %s: %s", redis_key, type(exc).__name__)
         upstream.listen(unrelated)
         return self._keep(UpstreamSession(key, config, upstream))
-
-    async def _initialized(self, call: UpstreamCall, config: UpstreamConfig, unrelated: OnMessage,
-                           headers: dict[str, str] | None) -> Upstream:
-        """A new upstream session on an address of the backend the call chose (`call.backend`, the
-        request that opens the session: the session stays there). An address that takes no
-        connection counts against its health and the next address of its service is tried."""
-        http = self._http
-        target = http.pick(config, call.backend)
-        tried: list[str] = []
-        while True:
-            upstream = connect(http, self._settings, config, unrelated, target=target)
-            key = target_key(target)
-            try:
-                if isinstance(upstream, LegacyUpstream):
-                    await upstream.open(self._settings.upstream_connect_timeout)
-                await initialize(upstream, bytes(call.client_capabilities), bytes(call.client_info), headers)
-            except Unreachable:
-                await upstream.close()
-                if http.health.failed(key):
-                    log.warning("upstream address %s left out for %gs after %d connection failures in a row",
-                                key, http.health.ejection, http.health.threshold)
-                tried.append(key)
-                balancer = http.balancer(config, call.backend)
-                service = balancer.service_of(target)
-                if len(tried) >= balancer.addresses(service):
-                    raise
-                target = http.pick(config, call.backend, tried, service)
-                continue
-            except UpstreamError:
-                await upstream.close()
-                raise
-            http.health.succeeded(key)
-            return upstream
 
     async def _load(self, redis_key: str) -> Stored | None:
         try:
