@@ -100,8 +100,11 @@ class LinkedHooks(ServerHooks, ConsumerHooks):
             record.gray_configs = [msgspec.structs.replace(g) for g in record.gray_configs]
         for i, gray in enumerate(record.gray_configs):
             field = f"grayMcpServerConfigs[{i}].backendConfig"
-            if gray.backend_config is None:  # validate_record refuses it; kept for the types
-                raise invalid(field, "is required")
+            if gray.backend_config is None:
+                if strict:  # validate_record refuses it first; a record stored before keeps its place
+                    raise invalid(field, "is required")
+                record.gray_targets.append([])
+                continue
             gray.backend_config = _copy(gray.backend_config)
             if strict:
                 check_scene(gray.backend_config, field)
