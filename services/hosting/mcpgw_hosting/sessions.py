@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from mcpgw.balancing import target_key
 from mcpgw.contracts import RedisKeys, UpstreamCall, UpstreamConfig, UpstreamTarget
 from mcpgw_hosting.settings import HostingSettings
-from mcpgw_hosting.upstream.errors import Unreachable, UpstreamError
+from mcpgw_hosting.upstream.errors import Unreachable
 from mcpgw_hosting.upstream.handshake import InitializeResult, Upstream, initialize
 from mcpgw_hosting.upstream.http import UpstreamHttp, credential_headers, find_target, target_url
 from mcpgw_hosting.upstream.legacy import LegacyUpstream
