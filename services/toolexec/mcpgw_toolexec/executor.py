@@ -41,14 +41,9 @@ async def execute(server: CompiledServer, tool: CompiledTool | BrokenTool, raw_a
         if tool.url is None:
             return response.direct(tool, args, server.config)
         tool, raw_authorization = _settle_credentials(tool, client_credential)
-        balancers = server.balancers
-        target = balancer = None
-        if balancers is not None and tool.url is not None and tool.url.relative:
-            balancer = balancers[backend_index] if 0 <= backend_index < len(balancers) else balancers[0]
-            if not balancer:
-                raise ToolFailure("backend unreachable: the server's backendConfig has no address")
-            target = balancer.pick(backend.health)
-        outgoing = request.build(tool, args, server.config, None if target is None else _origin(target))
+        # A server without backendConfig pays this None check (and the two below on `picked`).
+        picked = None if server.balancers is None else _pick(server.balancers, tool, backend_index, backend)
+        outgoing = request.build(tool, args, server.config, None if picked is None else _origin(picked[1]))
         if raw_authorization and "Authorization" not in outgoing.headers:
             outgoing.headers["Authorization"] = raw_authorization
         if forward_headers:
@@ -58,13 +53,24 @@ async def execute(server: CompiledServer, tool: CompiledTool | BrokenTool, raw_a
             inherited = tracing.inject_headers()
             if inherited:
                 outgoing.headers.update(inherited)
-        if balancer is None or target is None:
+        if picked is None:
             answer = await backend.send(outgoing)
         else:
-            answer = await _send_balanced(backend, balancer, target, outgoing)
+            answer = await _send_balanced(backend, *picked, outgoing)
         return response.from_backend(tool, answer, args, server.config, excerpt_bytes)
     except ToolFailure as exc:
         return response.failure(exc.message)
+
+
+def _pick(balancers: list[Balancer], tool: CompiledTool, index: int,
+          backend: BackendClient) -> tuple[Balancer, UpstreamTarget] | None:
+    """The backend (main, or the gray config the edge chose) and its address, for a relative URL."""
+    if tool.url is None or not tool.url.relative:
+        return None  # an absolute URL calls where it says, backendConfig or not
+    balancer = balancers[index] if 0 <= index < len(balancers) else balancers[0]
+    if not balancer:
+        raise ToolFailure("backend unreachable: the server's backendConfig has no address")
+    return balancer, balancer.pick(backend.health)
 
 
 def _origin(target: UpstreamTarget) -> str:

@@ -163,9 +163,11 @@ async def test_small_limits_move_tools_and_records_out(nats_url: str, root: str,
         assert len(await _objects(bus, settings, server_id)) == 1  # the first text's object is gone
 
         # Canary rules large enough that the record overflows on its own.
-        gray = [{"routeId": f"route-{i:04d}-" + "r" * 40, "match": {"path": {"type": "Prefix", "value": f"/p{i}"}}}
-                for i in range(60)]
-        await api.ok("PUT", path, json={"grayMcpServerConfigs": gray})
+        canary = await api.create_service("canary", "10.0.0.9:80")
+        backend = {"scene": "SingleService", "services": [{"serviceId": canary}]}
+        gray = [{"routeId": f"route-{i:04d}-" + "r" * 40, "match": {"path": {"type": "Prefix", "value": f"/p{i}"}},
+                 "backendConfig": backend} for i in range(60)]
+        await api.ok("PUT", path, json={"backendConfig": backend, "grayMcpServerConfigs": gray})
         value = await _kv_value(bus, settings, server_id)
         stub = msgspec.json.decode(value)
         assert len(value) < 1024 and set(stub) == {"id", "name", "overflow"}

@@ -42,7 +42,8 @@ def _tool(body: str) -> str:
     ("server: {name: s, type: quark-search}\n", "server.type: only `rest` is supported"),
     (one_tool(url="https://{{.args.host}}/x"), "tools[0].requestTemplate.url: arguments may not determine"),
     (one_tool(url="https://api.example.com:{{.args.port}}/x"), "tools[0].requestTemplate.url: arguments may not"),
-    (one_tool(url="/relative"), "tools[0].requestTemplate.url: must be an absolute http or https URL"),
+    # "/relative" is a path on the server's backendConfig (checked with the server); "//" never is.
+    (one_tool(url="//relative"), "tools[0].requestTemplate.url: must be an absolute http or https URL"),
     (one_tool(url="ftp://host/x"), "tools[0].requestTemplate.url: must be an absolute http or https URL"),
     (one_tool(url="https://h/{{ .args.x "), "tools[0].requestTemplate.url: template syntax error"),
     ("server: {name: s}\ntools:\n  - name: t\n    requestTemplate: {url: 5}\n",
