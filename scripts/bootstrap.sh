@@ -67,6 +67,16 @@ if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ] &
   fi
 fi
 
+# The console's browser test drives Debian's Chromium through Playwright (no browser download).
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+  if as_root; then
+    apt_install chromium
+  else
+    say "chromium is not installed: the console's browser test (tests/console) will skip"
+    say "  (Debian/Ubuntu: sudo apt-get install chromium)"
+  fi
+fi
+
 if [ "${1:-}" = bench ]; then
   if ! command -v wrk >/dev/null 2>&1; then
     if as_root; then

@@ -27,7 +27,7 @@ from mcpgw_edge.mcp.streams import StreamHub
 from mcpgw_edge.servers import ServerCache, ServerEntry
 from mcpgw_edge.settings import EdgeSettings
 from mcpgw_edge.telemetry import tracer
-from mcpgw_edge.transports import resource_metadata
+from mcpgw_edge.transports import cors, resource_metadata
 from mcpgw_edge.transports.gate import Gate
 from mcpgw_edge.transports.legacy_sse import LegacySse
 from mcpgw_edge.transports.origin import OriginPolicy
@@ -113,6 +113,12 @@ class EdgeApp:
         self._gate = Gate(edge)
 
     async def __call__(self, request: Request) -> Response | EventStream:
+        origin = request.headers.get("origin")
+        if origin is not None:  # a browser's request: CORS for the origins the policy admits
+            return await self._from_browser(request, origin)
+        return await self._handle(request)
+
+    async def _handle(self, request: Request) -> Response | EventStream:
         if tracing.enabled():
             return await self._traced(request)
         try:
@@ -120,6 +126,15 @@ class EdgeApp:
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
             return rpc_error_response(500, jsonrpc.INTERNAL_ERROR, "internal error")
+
+    async def _from_browser(self, request: Request, origin: str) -> Response | EventStream:
+        admitted = self.edge.policy.origin_ok(origin, request.headers.get("host"))
+        if request.method == "OPTIONS" and request.path.startswith((SERVERS, METADATA)):
+            if not admitted:
+                return rpc_error_response(403, jsonrpc.INVALID_REQUEST, "Forbidden: invalid Origin header")
+            return cors.preflight(origin.strip(), request.headers.get("access-control-request-headers"))
+        result = await self._handle(request)
+        return cors.allow(result, origin.strip()) if admitted else result
 
     async def _traced(self, request: Request) -> Response | EventStream:
         """The request inside an HTTP SERVER span (semantic conventions' `http.*` and `url.*`),

@@ -12,6 +12,7 @@ from mcpgw.runtime.redis import connect_redis
 from mcpgw_registry.bus import handlers as bus_handlers
 from mcpgw_registry.bus.events import Events
 from mcpgw_registry.http import admin_auth
+from mcpgw_registry.http.console import CONSOLE, ConsoleFiles
 from mcpgw_registry.http.context import REGISTRY, Registry
 from mcpgw_registry.http.envelope import MAX_BODY, envelope_middleware
 from mcpgw_registry.http.routes import TABLES
@@ -82,6 +83,7 @@ def create_app(settings: RegistrySettings) -> web.Application:
                           middlewares=[envelope_middleware, admin_auth.middleware(settings.admin_token)])
     app[SETTINGS] = settings
     app[MAX_BODY] = settings.max_body_bytes
+    app[CONSOLE] = ConsoleFiles(settings.edge_url)
     for table in TABLES:
         app.add_routes(table)
     app.cleanup_ctx.append(_nats)

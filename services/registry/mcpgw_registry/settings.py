@@ -31,6 +31,10 @@ class RegistrySettings(CommonSettings, kw_only=True):
     # how long they keep them: the statistics endpoint reads no wider range.
     redis_url: str = "redis://127.0.0.1:6379/0"
     stats_window: Annotated[float, msgspec.Meta(ge=60)] = DEFAULT_WINDOW_SECONDS
+    # Where MCP clients reach the edge (MCPGW_REGISTRY_EDGE_URL): the console shows a server's
+    # endpoints under it and its Debug page calls it (the edge must admit the console's origin:
+    # loopback pages are, others need MCPGW_EDGE_ALLOWED_ORIGINS).
+    edge_url: str = "http://127.0.0.1:8080"
     # Published revisions kept per server (GET …/revisions, rollback); older ones are deleted.
     revisions_kept: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
 

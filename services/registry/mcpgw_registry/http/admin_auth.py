@@ -54,12 +54,17 @@ def check_settings(token: str, host: str) -> None:
     log.warning("no admin token set (MCPGW_ADMIN_TOKEN): the admin API on %s accepts every local caller", host)
 
 
+def _is_console(path: str) -> bool:
+    return path == "/console" or path.startswith("/console/")
+
+
 def middleware(token: str) -> Middleware:
     expected = token.encode()
 
     @web.middleware
     async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if expected and request.path not in OPEN_PATHS:
+        # The console's files are open: they hold no data, and every call they make carries the token.
+        if expected and request.path not in OPEN_PATHS and not _is_console(request.path):
             scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
             # compare_digest: the time taken must not tell how much of a guess was right.
             if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected):

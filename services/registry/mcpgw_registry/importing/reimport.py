@@ -44,7 +44,10 @@ class Merge:
         return [t.name for t in effective_tools(self.doc)]
 
     def report(self) -> dict[str, Any]:
-        return {"tools": self.tools, "added": self.added, "changed": self.changed, "removed": self.removed,
+        # Descriptions too, so a reviewer (the console's preview) can read and edit them per tool.
+        tools = effective_tools(self.doc)
+        return {"tools": [t.name for t in tools], "descriptions": {t.name: t.description for t in tools},
+                "added": self.added, "changed": self.changed, "removed": self.removed,
                 "unchanged": self.unchanged, "server": self.server_changed}
 
 

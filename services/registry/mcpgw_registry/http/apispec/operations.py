@@ -159,6 +159,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/v1/mcp-servers/{server_id}/tools", "getTools",
               "the tools document as stored (backend credentials shown as ******)", T,
               raw={"application/yaml": ToolsDocument}),
+    Operation("GET", "/v1/mcp-servers/{server_id}/tool-names", "getToolNames",
+              "the names of the tools the server offers (null: unknown now, or an assembly)", T,
+              data=v.TOOL_NAMES),
     Operation("PUT", "/v1/mcp-servers/{server_id}/tools", "putTools",
               "replace the tools (of the draft, if any); ****** keeps a stored credential", T,
               query=(Param("deploy", {"type": "boolean"}, "false: save as the draft only; absent or true: "

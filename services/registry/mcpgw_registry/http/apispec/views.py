@@ -113,7 +113,9 @@ TOOLS_PUT = obj({"mcpServerId": STRING, "revision": REVISION, "tools": STRINGS, 
                 {"notKept": {"type": "array", "items": obj({"tool": STRING, "fields": STRINGS})}})
 
 IMPORT_REPORT = obj(
-    {"mcpServerId": STRING, "tools": STRINGS, "added": STRINGS,
+    {"mcpServerId": STRING, "tools": STRINGS,
+     "descriptions": {"type": "object", "additionalProperties": STRING, "description": "each tool's description"},
+     "added": STRINGS,
      "changed": {"type": "array", "items": {"type": "object"}}, "removed": STRINGS, "unchanged": INTEGER,
      "server": STRINGS, "skipped": {"type": "array", "items": Skipped},
      "degraded": {"type": "array", "items": Skipped}, "operations": INTEGER, "warnings": STRINGS,
@@ -121,6 +123,7 @@ IMPORT_REPORT = obj(
      "applied": BOOLEAN, "revision": REVISION},
     {"ignored": {"type": "array", "items": Skipped}},
 )
+TOOL_NAMES = obj({"mcpServerId": STRING, "tools": {"type": ["array", "null"], "items": STRING}})
 IMPORT_STATE = obj(
     {"mcpServerId": STRING, "imported": BOOLEAN, "revision": REVISION},
     {"importTimestamp": TIMESTAMP, "operations": INTEGER,

@@ -1,0 +1,183 @@
+"""The console's whole workflow in a real browser (Debian's Chromium driven by Playwright), as a
+user clicks it: log in; create a service; import petstore-v3 through the preview, leaving one tool
+out; create a consumer and copy its key; authorize it on one tool; switch consumer auth on; run
+that tool from the Debug page and see the backend's answer, and see another tool refused; undeploy,
+deploy, roll back; see the calls on the Statistics page.
+
+A screenshot of each page is kept in `.artifacts/console/` (not committed).
+"""
+
+from __future__ import annotations
+
+import lzma
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from mcpgw_registry.service import RegistryService
+from mcpgw_registry.settings import RegistrySettings
+
+from tests.backends import Backend
+from tests.cluster import ADMIN_TOKEN, Cluster
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (make bootstrap)")
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "tests" / "data" / "specs" / "petstore-v3.openapi.yaml.xz"
+SHOTS = ROOT / ".artifacts" / "console"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+WAIT = 15_000  # ms: a page's answer, never a fixed sleep
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason="Debian's chromium is not installed (make bootstrap installs it as root)")
+
+
+@pytest.fixture
+async def console(cluster: Cluster) -> AsyncIterator[str]:
+    """A registry replica of the cluster that knows the edge's URL: the console's base URL."""
+    settings = cluster.registry.settings
+    registry = RegistryService(RegistrySettings(nats_url=cluster.nats_url, redis_url=cluster.redis_url,
+                                                subject_root=cluster.root, port=0, kv_bucket=settings.kv_bucket,
+                                                admin_token=ADMIN_TOKEN, edge_url=cluster.edge_url()))
+    await registry.start()
+    try:
+        yield f"http://127.0.0.1:{registry.port}/console/"
+    finally:
+        await registry.stop()
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[playwright_api.Page]:
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        context = await browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+        page = await context.new_page()
+        page.set_default_timeout(WAIT)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            yield page
+        finally:
+            await browser.close()
+        assert not errors, f"the console threw in the browser: {errors}"
+
+
+async def shot(page: playwright_api.Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_the_console_flow(console: str, page: playwright_api.Page, backend: Backend, tmp_path: Path) -> None:
+    expect = playwright_api.expect
+    spec = tmp_path / "petstore-v3.openapi.yaml"
+    spec.write_bytes(lzma.decompress(SPEC.read_bytes()))
+
+    # Log in: a wrong token is refused with a message, the right one opens the services list.
+    await page.goto(console)
+    await page.get_by_label("Admin token").fill("wrong")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_text("That token is not the admin token.")).to_be_visible()
+    await shot(page, "01-login")
+    await page.get_by_label("Admin token").fill(ADMIN_TOKEN)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name="MCP services")).to_be_visible()
+
+    # Create a service; a bad name is refused beside the field, then fixed.
+    await page.get_by_role("link", name="Create MCP service").click()
+    await page.get_by_label("Name").fill("Pets!")
+    await page.get_by_label("Count calls (statistics)").check()
+    await page.get_by_role("button", name="Create").click()
+    await expect(page.locator("#" + await page.get_by_label("Name").get_attribute("id") + "-error")).to_contain_text("name")
+    await shot(page, "02-create-service")
+    await page.get_by_label("Name").fill("pets")
+    await page.get_by_role("button", name="Create").click()
+    await expect(page.get_by_role("heading", name="pets", exact=True)).to_be_visible()
+    server_url = page.url
+    await expect(page.locator("code.endpoint").first).to_contain_text("/mcp-servers/pets")
+    await shot(page, "03-service-details")
+
+    # Tools: petstore-v3 through the preview, deletePet left out.
+    await page.get_by_role("link", name="Tools").click()
+    await page.get_by_label("Document (OpenAPI 3.x or Swagger 2.0, JSON or YAML)").set_input_files(str(spec))
+    await page.get_by_label("Base URL").fill(f"{backend.url}/echo")
+    await page.get_by_role("button", name="Preview").click()
+    await expect(page.get_by_role("heading", name="Review")).to_be_visible()
+    await page.get_by_label("Include deletePet").uncheck()
+    await shot(page, "04-import-preview")
+    await page.get_by_role("button", name="Confirm import").click()
+    await expect(page.get_by_text(re.compile(r"tools are live; 1 left out"))).to_be_visible()
+    await shot(page, "05-imported")
+
+    # A consumer, its key copied from the page.
+    await page.get_by_role("link", name="Consumers").click()
+    await page.get_by_label("Name").fill("alice")
+    await page.get_by_role("button", name="Create consumer").click()
+    key = (await page.locator("#new-key").text_content() or "").strip()
+    assert len(key) >= 20
+    await page.get_by_role("button", name="Copy key").click()
+    assert await page.evaluate("navigator.clipboard.readText()") == key
+    await shot(page, "06-consumer-created")
+
+    # Authorize it on getPetById only.
+    await page.get_by_role("link", name="alice").click()
+    await page.get_by_label("MCP service").select_option(label="pets")
+    await page.get_by_label("All its tools").uncheck()
+    await page.get_by_label("getPetById").check()
+    await page.get_by_role("button", name="Grant").click()
+    await expect(page.get_by_role("cell", name="getPetById")).to_be_visible()
+    await shot(page, "07-grants")
+
+    # Consumer authentication on.
+    await page.goto(server_url)
+    await page.get_by_role("link", name="Edit").click()
+    await page.get_by_label("Consumer authentication").check()
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("Saved pets.")).to_be_visible()
+
+    # Debug: the granted tool answers from the backend; another is refused.
+    await page.get_by_role("link", name="Debug").click()
+    await page.get_by_role("button", name="List tools").click()
+    await expect(page.get_by_role("alert").filter(has_text="HTTP 401")).to_be_visible()
+    await page.get_by_label(re.compile("Consumer key")).fill(key)
+    await page.get_by_role("button", name="List tools").click()
+    await expect(page.get_by_role("heading", name="1 tool")).to_be_visible()
+    await page.get_by_label("Arguments (JSON)").fill('{"petId": 7}')
+    await page.get_by_role("button", name="Run").click()
+    await expect(page.get_by_role("heading", name=re.compile(r"^Result in \d+ ms"))).to_be_visible()
+    await expect(page.locator("pre.result")).to_contain_text("/echo/pet/7")
+    await shot(page, "08-debug-result")
+    await page.get_by_label("Tool", exact=True).fill("findPetsByStatus")
+    await page.get_by_label("Arguments (JSON)").fill("{}")
+    await page.get_by_role("button", name="Run").click()
+    await expect(page.get_by_role("heading", name=re.compile(r"^Refused in"))).to_be_visible()
+    await shot(page, "09-debug-refused")
+
+    # Undeploy, deploy, roll back.
+    await page.goto(server_url)
+    await page.get_by_role("button", name="Undeploy").click()
+    await expect(page.get_by_text("pets is no longer served.")).to_be_visible()
+    await page.get_by_role("button", name="Deploy").click()
+    await expect(page.get_by_text("pets is deployed.")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("row", name=re.compile(r"^1 ")).get_by_role("button", name="Roll back").click()
+    await expect(page.get_by_text(re.compile(r"Rolled back: revision 1 is published"))).to_be_visible()
+    await page.get_by_role("row", name=re.compile(r"^2 ")).get_by_role("button", name="Diff").click()
+    await expect(page.locator("pre.diff-text")).to_be_visible()
+    await shot(page, "10-revisions")
+
+    # Statistics: the calls made from the Debug page (flushed within a second or two).
+    stats_url = server_url + "/stats"
+    calls = page.locator('[data-metric="calls"]')
+    for _ in range(30):
+        await page.goto(stats_url)
+        await expect(calls).to_be_visible()
+        if (await calls.text_content() or "0") != "0":
+            break
+        await page.wait_for_timeout(500)  # the statistics flush runs every second; poll the page
+    assert int(await calls.text_content() or "0") >= 1  # the granted call; the refused one never reached a backend
+    await expect(page.get_by_role("rowheader", name="getPetById")).to_be_visible()
+    await shot(page, "11-statistics")
