@@ -166,6 +166,7 @@ def banner(config: Config, demo: Demo, nats_url: str, redis_url: str, node: Node
         f"    Streamable HTTP  {assembled_url}",
         f"    SSE              {assembled_url}/sse",
         "",
+        f"  Console            {config.admin_url}/console/  (log in with the admin token)",
         f"  Admin API          {config.admin_url}/v1/mcp-servers",
         token_line,
         f"  Demo backend       {demo.backend_url}  (MCPGW_DEMO_BACKEND_PORT)",

@@ -259,6 +259,8 @@ class Launcher:
             "MCPGW_REGISTRY_PORT": str(cfg.registry_port),
             # The per-service variable: it wins over a cluster-wide MCPGW_ADMIN_TOKEN in the registry.
             "MCPGW_REGISTRY_ADMIN_TOKEN": cfg.admin_token,
+            # The console shows endpoints under it and its Debug page calls it.
+            "MCPGW_REGISTRY_EDGE_URL": os.environ.get("MCPGW_REGISTRY_EDGE_URL") or cfg.edge_url,
         }
         if cfg.replicas.get("edge", 1) > 1:
             env["MCPGW_EDGE_REUSE_PORT"] = "true"  # the replicas share the port

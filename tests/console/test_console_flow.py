@@ -23,7 +23,8 @@ from mcpgw_registry.settings import RegistrySettings
 from tests.backends import Backend
 from tests.cluster import ADMIN_TOKEN, Cluster
 
-playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (make bootstrap)")
+pytest.importorskip("playwright.async_api", reason="playwright is not installed (make bootstrap)")
+from playwright.async_api import Page, async_playwright, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests" / "data" / "specs" / "petstore-v3.openapi.yaml.xz"
@@ -50,8 +51,8 @@ async def console(cluster: Cluster) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def page() -> AsyncIterator[playwright_api.Page]:
-    async with playwright_api.async_playwright() as p:
+async def page() -> AsyncIterator[Page]:
+    async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                           args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         context = await browser.new_context(permissions=["clipboard-read", "clipboard-write"])
@@ -66,13 +67,12 @@ async def page() -> AsyncIterator[playwright_api.Page]:
         assert not errors, f"the console threw in the browser: {errors}"
 
 
-async def shot(page: playwright_api.Page, name: str) -> None:
+async def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-async def test_the_console_flow(console: str, page: playwright_api.Page, backend: Backend, tmp_path: Path) -> None:
-    expect = playwright_api.expect
+async def test_the_console_flow(console: str, page: Page, backend: Backend, tmp_path: Path) -> None:
     spec = tmp_path / "petstore-v3.openapi.yaml"
     spec.write_bytes(lzma.decompress(SPEC.read_bytes()))
 
@@ -91,7 +91,8 @@ async def test_the_console_flow(console: str, page: playwright_api.Page, backend
     await page.get_by_label("Name").fill("Pets!")
     await page.get_by_label("Count calls (statistics)").check()
     await page.get_by_role("button", name="Create").click()
-    await expect(page.locator("#" + await page.get_by_label("Name").get_attribute("id") + "-error")).to_contain_text("name")
+    name_id = await page.get_by_label("Name").get_attribute("id")
+    await expect(page.locator(f"#{name_id}-error")).to_contain_text("name")
     await shot(page, "02-create-service")
     await page.get_by_label("Name").fill("pets")
     await page.get_by_role("button", name="Create").click()

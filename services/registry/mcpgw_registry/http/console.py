@@ -65,7 +65,8 @@ def _serve(files: ConsoleFiles, name: str) -> web.Response:
 
 @routes.get(PREFIX)
 async def console_root(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound(PREFIX + "/")
+    # Returned, not raised: the envelope middleware turns raised HTTP exceptions into envelopes.
+    return web.Response(status=302, headers={"Location": PREFIX + "/"})
 
 
 @routes.get(PREFIX + "/")
