@@ -113,6 +113,14 @@ async def test_the_console_flow(console: str, page: Page, backend: Backend, tmp_
     await expect(page.get_by_text(re.compile(r"tools are live; 1 left out"))).to_be_visible()
     await shot(page, "05-imported")
 
+    # Backend authentication: the document's api_key scheme gets a credential, write-only.
+    scheme = page.get_by_role("group", name="Scheme api_key")
+    await scheme.get_by_label("Credential").fill("k-console")
+    await page.get_by_role("button", name="Save authentication").click()
+    await expect(page.get_by_text("Backend authentication saved.")).to_be_visible()
+    await expect(scheme.get_by_label("Credential (set)")).to_have_value("")
+    await shot(page, "05b-backend-auth")
+
     # A consumer, its key copied from the page.
     await page.get_by_role("link", name="Consumers").click()
     await page.get_by_label("Name").fill("alice")
@@ -150,6 +158,7 @@ async def test_the_console_flow(console: str, page: Page, backend: Backend, tmp_
     await page.get_by_role("button", name="Run").click()
     await expect(page.get_by_role("heading", name=re.compile(r"^Result in \d+ ms"))).to_be_visible()
     await expect(page.locator("pre.result")).to_contain_text("/echo/pet/7")
+    assert backend.last.headers["api_key"] == "k-console"  # the credential set on the Tools page
     await shot(page, "08-debug-result")
     await page.get_by_label("Tool", exact=True).fill("findPetsByStatus")
     await page.get_by_label("Arguments (JSON)").fill("{}")
@@ -159,9 +168,9 @@ async def test_the_console_flow(console: str, page: Page, backend: Backend, tmp_
 
     # Undeploy, deploy, roll back.
     await page.goto(server_url)
-    await page.get_by_role("button", name="Undeploy").click()
+    await page.get_by_role("button", name="Undeploy", exact=True).click()
     await expect(page.get_by_text("pets is no longer served.")).to_be_visible()
-    await page.get_by_role("button", name="Deploy").click()
+    await page.get_by_role("button", name="Deploy", exact=True).click()
     await expect(page.get_by_text("pets is deployed.")).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
     await page.get_by_role("row", name=re.compile(r"^1 ")).get_by_role("button", name="Roll back").click()

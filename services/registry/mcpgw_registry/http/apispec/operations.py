@@ -33,6 +33,7 @@ from mcpgw_registry.resources.servers.model import (
     UpdateServer,
 )
 from mcpgw_registry.resources.services import KNOWN_SOURCES, CreateServices, UpdateService
+from mcpgw_registry.resources.tools.backend_auth import BackendAuthBody
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/v1/mcp-servers/{server_id}/tool-names", "getToolNames",
               "the names of the tools the server offers (null: unknown now, or an assembly)", T,
               data=v.TOOL_NAMES),
+    Operation("GET", "/v1/mcp-servers/{server_id}/backend-auth", "getBackendAuth",
+              "how a REST-converted server's tools authenticate to its backend (credentials as ******)", T,
+              data=v.BACKEND_AUTH, errors=(400,)),
+    Operation("PUT", "/v1/mcp-servers/{server_id}/backend-auth", "putBackendAuth",
+              "set the security schemes and the default one; ****** or no credential keeps the stored one; "
+              "the tools document is rewritten in canonical form", T,
+              body=_json(BackendAuthBody), data=v.BACKEND_AUTH),
     Operation("PUT", "/v1/mcp-servers/{server_id}/tools", "putTools",
               "replace the tools (of the draft, if any); ****** keeps a stored credential", T,
               query=(Param("deploy", {"type": "boolean"}, "false: save as the draft only; absent or true: "

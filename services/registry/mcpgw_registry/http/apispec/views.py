@@ -123,6 +123,12 @@ IMPORT_REPORT = obj(
      "applied": BOOLEAN, "revision": REVISION},
     {"ignored": {"type": "array", "items": Skipped}},
 )
+_NULLABLE_STRING: Schema = {"type": ["string", "null"]}
+BACKEND_AUTH = obj({"mcpServerId": STRING, "revision": REVISION, "default": _NULLABLE_STRING,
+                    "schemes": {"type": "array", "items": obj({
+                        "id": STRING, "type": {"enum": ["http", "apiKey"]}, "scheme": _NULLABLE_STRING,
+                        "in": _NULLABLE_STRING, "name": _NULLABLE_STRING,
+                        "credential": {"type": ["string", "null"], "description": "****** when one is set"}})}})
 TOOL_NAMES = obj({"mcpServerId": STRING, "tools": {"type": ["array", "null"], "items": STRING}})
 IMPORT_STATE = obj(
     {"mcpServerId": STRING, "imported": BOOLEAN, "revision": REVISION},

@@ -5,15 +5,17 @@
 import { api, token } from "../api.js";
 import { current } from "../app.js";
 import { announce, clearError, errorBox, field, h, mount, showError } from "../dom.js";
+import { backendAuthSection } from "./backend_auth.js";
 
 export async function render(serverId, asked) {
   const id = encodeURIComponent(serverId);
   const server = await api("GET", `/mcp-servers/${id}`);
   if (!current(asked)) return;
   const yaml = yamlSection(id, server);
+  const auth = backendAuthSection(id, yaml.reload);
   mount(h("h1", {}, `Tools of ${server.name}`),
     h("p", {}, h("a", { href: `#/servers/${id}` }, `Back to ${server.name}`)),
-    importSection(id, yaml.reload), yaml.form);
+    importSection(id, async () => { await yaml.reload(); await auth.load(); }), auth.form, yaml.form);
 }
 
 const PREVIEW_SHOWN = 200; // rows rendered at once; the rest behind "Show more" so 1,000 tools stay fast
