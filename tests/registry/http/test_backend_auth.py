@@ -25,7 +25,7 @@ async def _refused(cluster: Cluster, method: str, path: str, **kw: object) -> st
     return message
 
 
-BEARER = {"schemes": [{"id": "api", "type": "http", "scheme": "bearer", "credential": "s3cret-token"}],
+BEARER: dict[str, Any] = {"schemes": [{"id": "api", "type": "http", "scheme": "bearer", "credential": "s3cret-token"}],
           "default": "api"}
 
 

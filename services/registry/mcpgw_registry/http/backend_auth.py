@@ -9,11 +9,13 @@ from aiohttp import web
 from mcpgw.contracts.errors import invalid
 from mcpgw_registry.http import context
 from mcpgw_registry.http.envelope import ok
+from mcpgw_registry.http.servers import deploy_param
 from mcpgw_registry.importing.yaml_emit import dump
 from mcpgw_registry.resources.servers.model import ServerRecord
 from mcpgw_registry.resources.tools import backend_auth
-from mcpgw_registry.resources.tools.document import minimal_document, parse_tools
+from mcpgw_registry.resources.tools.document import ToolsFormat, minimal_document, parse_tools
 from mcpgw_registry.resources.validation import decode_json
+from mcpgw_registry.stores import server_edits
 
 routes = web.RouteTableDef()
 
@@ -26,27 +28,28 @@ def _rest_only(record: ServerRecord) -> None:
 
 @routes.get("/v1/mcp-servers/{server_id}/backend-auth")
 async def get_backend_auth(request: web.Request) -> web.Response:
+    # What the operator edits: the draft when there is one (like GET of the server and its tools).
     servers = context.registry(request).servers
-    record, revision = await servers.get(request.match_info["server_id"])
-    _rest_only(record)
-    doc = await servers.tools_document(record)
-    return ok(request, {"mcpServerId": record.id, "revision": revision, **backend_auth.view(doc)})
+    editing = await servers.editing(request.match_info["server_id"])
+    _rest_only(editing.record)
+    doc = await servers.tools_document(editing.record)
+    return ok(request, {"mcpServerId": editing.record.id, "revision": editing.revision, **backend_auth.view(doc)})
 
 
 @routes.put("/v1/mcp-servers/{server_id}/backend-auth")
 async def put_backend_auth(request: web.Request) -> web.Response:
     servers = context.registry(request).servers
     server_id = request.match_info["server_id"]
-    record, _ = await servers.get(server_id)
+    publish = deploy_param(request)
+    record = (await servers.editing(server_id)).record
     _rest_only(record)
     body = decode_json(await request.read(), backend_auth.BackendAuthBody)
     doc = await servers.tools_document(record) or parse_tools(minimal_document(record.name))
-    changed = backend_auth.apply(doc, body)
-    plain = msgspec.to_builtins(changed)
-    if record.tools_format == "json":
-        text, fmt = msgspec.json.encode(plain).decode(), record.tools_format
-    else:
-        text, fmt = dump(plain), "yaml"
-    updated, revision, _, _ = await servers.put_tools(server_id, text, fmt, context.now_ms())
+    plain = msgspec.to_builtins(backend_auth.apply(doc, body))
+    fmt: ToolsFormat = "json" if record.tools_format == "json" else "yaml"
+    text = msgspec.json.encode(plain).decode() if fmt == "json" else dump(plain)
+    updated, revision, _, _ = await server_edits.put_tools(servers, server_id, text, fmt, context.now_ms(),
+                                                           publish=publish)
     stored = await servers.tools_document(updated)
-    return ok(request, {"mcpServerId": server_id, "revision": revision, **backend_auth.view(stored)})
+    return ok(request, {"mcpServerId": server_id, "revision": revision, "published": publish,
+                        **backend_auth.view(stored)})

@@ -185,7 +185,7 @@ async def get_tools(request: web.Request) -> web.Response:
     return web.Response(body=text.encode(), content_type="application/yaml")
 
 
-def _deploy_param(request: web.Request) -> bool:
+def deploy_param(request: web.Request) -> bool:
     """`?deploy=false` saves the tools as the draft; absent or true publishes them (one step)."""
     value = request.query.get("deploy", "true")
     if value not in ("true", "false"):
@@ -198,7 +198,7 @@ async def put_tools(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
     servers = context.registry(request).servers
     stored = (await servers.editing(server_id)).record
-    publish = _deploy_param(request)
+    publish = deploy_param(request)
     fmt = TOOLS_TYPES.get(request.content_type)
     if fmt is None:
         raise McpgwError(ErrorCode.UNSUPPORTED_MEDIA_TYPE,

@@ -81,6 +81,8 @@ def _choices(name: str, values: tuple[str, ...], description: str) -> Param:
     return Param(name, {"type": "array", "items": {"enum": list(values)}}, description, empty=True)
 
 
+DEPLOY = Param("deploy", {"type": "boolean"}, "false: save as the draft only; absent or true: publish the draft "
+                                              "with this change")
 NAME_LIKE = Param("nameLike", {"type": "string"}, "only names containing this text (case-insensitive)")
 
 
@@ -169,11 +171,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("PUT", "/v1/mcp-servers/{server_id}/backend-auth", "putBackendAuth",
               "set the security schemes and the default one; ****** or no credential keeps the stored one; "
               "the tools document is rewritten in canonical form", T,
-              body=_json(BackendAuthBody), data=v.BACKEND_AUTH),
+              query=(DEPLOY,), body=_json(BackendAuthBody), data=v.BACKEND_AUTH),
     Operation("PUT", "/v1/mcp-servers/{server_id}/tools", "putTools",
               "replace the tools (of the draft, if any); ****** keeps a stored credential", T,
-              query=(Param("deploy", {"type": "boolean"}, "false: save as the draft only; absent or true: "
-                                                          "publish the draft with these tools"),),
+              query=(DEPLOY,),
               body=TOOLS_BODY, data=v.TOOLS_PUT, errors=(415,)),
     Operation("POST", "/v1/mcp-servers/{server_id}/tools/import:preview", "previewImport",
               "convert an OpenAPI document and show what an import would change; changes nothing", T,

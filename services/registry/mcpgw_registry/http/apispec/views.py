@@ -128,7 +128,8 @@ BACKEND_AUTH = obj({"mcpServerId": STRING, "revision": REVISION, "default": _NUL
                     "schemes": {"type": "array", "items": obj({
                         "id": STRING, "type": {"enum": ["http", "apiKey"]}, "scheme": _NULLABLE_STRING,
                         "in": _NULLABLE_STRING, "name": _NULLABLE_STRING,
-                        "credential": {"type": ["string", "null"], "description": "****** when one is set"}})}})
+                        "credential": {"type": ["string", "null"], "description": "****** when one is set"}})}},
+                   {"published": BOOLEAN})
 TOOL_NAMES = obj({"mcpServerId": STRING, "tools": {"type": ["array", "null"], "items": STRING}})
 IMPORT_STATE = obj(
     {"mcpServerId": STRING, "imported": BOOLEAN, "revision": REVISION},
