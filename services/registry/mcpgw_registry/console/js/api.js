@@ -59,3 +59,17 @@ export async function consoleConfig() {
   if (!config) config = await (await fetch("config.json", { cache: "no-store" })).json();
   return config;
 }
+
+// Runs `task()`s at most `width` at a time: a page of many rows asks for their details without
+// flooding the registry (and the browser's six connections to it).
+export function queue(width = 4) {
+  const waiting = [];
+  let running = 0;
+  const next = () => {
+    if (running >= width || !waiting.length) return;
+    running += 1;
+    const [task, resolve, reject] = waiting.shift();
+    task().then(resolve, reject).finally(() => { running -= 1; next(); });
+  };
+  return (task) => new Promise((resolve, reject) => { waiting.push([task, resolve, reject]); next(); });
+}

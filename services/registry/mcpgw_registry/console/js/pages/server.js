@@ -55,8 +55,8 @@ export async function render(serverId, asked) {
   const act = async (what, done) => {
     try {
       await api("POST", `/mcp-servers/${id}/${what}`);
-      announce(done);
       await render(serverId, asked);
+      announce(done);  // after the page shows the new state, so what is announced is on screen
     } catch (err) { showError(page, err); }
   };
   const remove = h("button", { type: "button", class: "danger" }, "Delete");
@@ -68,9 +68,13 @@ export async function render(serverId, asked) {
       location.hash = "#/servers";
     } catch (err) { showError(page, err); }
   });
+  const pending = Boolean(server.hasUnpublishedChanges);
   const toggle = h("button", { type: "button" }, deployed ? "Undeploy" : "Deploy");
   toggle.addEventListener("click", () => (deployed
     ? act("undeploy", `${server.name} is no longer served.`) : act("deploy", `${server.name} is deployed.`)));
+  // A deployed service with a saved draft: publishing the draft is a deploy too.
+  const publishDraft = deployed && pending ? h("button", { type: "button", class: "primary" }, "Publish draft") : null;
+  if (publishDraft) publishDraft.addEventListener("click", () => act("deploy", `The draft of ${server.name} is published.`));
 
   const revisionRows = (revisions.items || []).map((rev, index) => {
     const show = h("button", { type: "button", class: "small" }, "Diff");
@@ -90,8 +94,8 @@ export async function render(serverId, asked) {
       if (!window.confirm(`Publish revision ${rev.revision} of ${server.name} again?`)) return;
       try {
         const data = await api("POST", `/mcp-servers/${id}/revisions/${rev.revision}:rollback`);
-        announce(`Rolled back: revision ${rev.revision} is published as revision ${data.published}.`);
         await render(serverId, asked);
+        announce(`Rolled back: revision ${rev.revision} is published as revision ${data.published}.`);
       } catch (err) { showError(page, err); }
     });
     return h("tr", {}, h("th", { scope: "row" }, String(rev.revision)), h("td", {}, formatTime(rev.createTimestamp)),
@@ -106,13 +110,19 @@ export async function render(serverId, asked) {
       kindOf(server) === "REST-converted" ? h("a", { class: "button", href: `#/servers/${id}/tools` }, "Tools") : null,
       h("a", { class: "button", href: `#/servers/${id}/debug` }, "Debug"),
       h("a", { class: "button", href: `#/servers/${id}/stats` }, "Statistics"),
-      h("a", { class: "button", href: `#/servers/${id}/edit` }, "Edit"), toggle, remove),
+      h("a", { class: "button", href: `#/servers/${id}/edit` }, "Edit"), publishDraft, toggle, remove),
     status,
+    server.deployError ? h("p", { class: "form-error", role: "alert" },
+      `The last deploy failed: ${server.deployError.field ? `${server.deployError.field}: ` : ""}${server.deployError.message}. `
+      + "The version published before keeps serving.") : null,
+    pending ? h("p", { class: "help" }, server.publishedRevision
+      ? `Unpublished changes: what you see is the draft; revision ${server.publishedRevision} is served.`
+      : "Not published yet.") : null,
     definition([
       ["Type", kindOf(server)],
       ["Consumer authentication", server.consumerAuthInfo && server.consumerAuthInfo.enable ? "on" : "off"],
       ["Statistics", server.mcpStatisticsEnable ? "counted" : "off"],
-      ["Revision", String(server.revision)],
+      ["Published revision", (revisions.items || []).length ? String(revisions.items[0].revision) : "none yet"],
       ["Updated", formatTime(server.updateTimestamp)],
     ]),
     h("h2", {}, "Endpoints"),

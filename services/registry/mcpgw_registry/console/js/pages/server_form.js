@@ -80,7 +80,10 @@ async function form(server, asked) {
   kind.addEventListener("change", showKind);
   showKind();
 
-  const submit = h("button", { type: "submit", class: "primary" }, editing ? "Save" : "Create");
+  // The console's "Save and Publish" is one click; "Save draft" keeps what the gateway serves and
+  // publishes later from the service's page (Deploy).
+  const submit = h("button", { type: "submit", class: "primary" }, editing ? "Save and publish" : "Create");
+  const draft = h("button", { type: "submit", value: "draft" }, editing ? "Save draft" : "Create as draft");
   const el = h("form", { class: "card", "aria-labelledby": "form-title", novalidate: true },
     h("h1", { id: "form-title" }, editing ? `Edit ${server.name}` : "Create MCP service"),
     field("Name", name, { field: "name", help: NAME_RULE }),
@@ -90,12 +93,13 @@ async function form(server, asked) {
     domains.length ? h("fieldset", {}, h("legend", {}, "Domains"),
       h("p", { class: "help" }, "None chosen: the service answers on every host."), domainBoxes.map(([row]) => row)) : null,
     authRow, statsRow, errorBox(),
-    h("div", { class: "actions" }, submit,
+    h("div", { class: "actions" }, submit, draft,
       h("a", { class: "button", href: editing ? `#/servers/${server.mcpServerId}` : "#/servers" }, "Cancel")));
 
   el.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearError(el);
+    const publish = !(event.submitter && event.submitter.value === "draft");
     const body = {
       description: description.value,
       domainIds: domainBoxes.filter(([, input]) => input.checked).map(([, input]) => input.value),
@@ -116,21 +120,22 @@ async function form(server, asked) {
       body.assembledSources = sourceBoxes.filter(([, input]) => input.checked)
         .map(([, input]) => ({ mcpServerId: input.value }));
     }
-    submit.disabled = true;
+    if (!publish) body.deploy = false;
+    submit.disabled = draft.disabled = true;
     try {
       if (editing) {
         await api("PUT", `/mcp-servers/${server.mcpServerId}`, { json: body });
-        announce(`Saved ${server.name}.`);
+        announce(publish ? `Saved ${server.name}.` : `Saved a draft of ${server.name}; Deploy publishes it.`);
         location.hash = `#/servers/${server.mcpServerId}`;
       } else {
         const data = await api("POST", "/mcp-servers", { json: body });
-        announce(`Created ${data.name}.`);
+        announce(publish ? `Created ${data.name}.` : `Created ${data.name} as a draft; Deploy publishes it.`);
         location.hash = `#/servers/${data.mcpServerId}`;
       }
     } catch (err) {
       showError(el, err);
     } finally {
-      submit.disabled = false;
+      submit.disabled = draft.disabled = false;
     }
   });
   mount(el);

@@ -31,7 +31,8 @@ function importSection(id, imported) {
   const review = h("div", {});
   const form = h("form", { class: "card", "aria-labelledby": "import-title" },
     h("h2", { id: "import-title" }, "From OpenAPI / Swagger"),
-    field("Document (OpenAPI 3.x or Swagger 2.0, JSON or YAML)", file), paste,
+    field("Document (OpenAPI 3.x or Swagger 2.0, JSON or YAML)", file),
+    field("Or paste the document", paste, { field: "body" }),
     field("Base URL", baseUrl, { help: "Where the API is, when the document's servers do not say or say otherwise." }),
     errorBox(), previewButton, progress);
   let text = "";
