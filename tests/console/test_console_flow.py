@@ -10,76 +10,20 @@ A screenshot of each page is kept in `.artifacts/console/` (not committed).
 from __future__ import annotations
 
 import lzma
-import os
 import re
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from mcpgw_registry.service import RegistryService
-from mcpgw_registry.settings import RegistrySettings
 
 from tests.backends import Backend
-from tests.cluster import ADMIN_TOKEN, Cluster
+from tests.cluster import ADMIN_TOKEN
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed (make bootstrap)")
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT / "tests" / "data" / "specs" / "petstore-v3.openapi.yaml.xz"
-SHOTS = ROOT / ".artifacts" / "console"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-WAIT = 15_000  # ms: a page's answer, never a fixed sleep
+from tests.console.browser import shot
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="Debian's chromium is not installed (make bootstrap installs it as root)")
-
-
-@pytest.fixture
-async def console(cluster: Cluster) -> AsyncIterator[str]:
-    """A registry replica of the cluster that knows the edge's URL: the console's base URL."""
-    settings = cluster.registry.settings
-    registry = RegistryService(RegistrySettings(nats_url=cluster.nats_url, redis_url=cluster.redis_url,
-                                                subject_root=cluster.root, port=0, kv_bucket=settings.kv_bucket,
-                                                admin_token=ADMIN_TOKEN, edge_url=cluster.edge_url()))
-    await registry.start()
-    try:
-        yield f"http://127.0.0.1:{registry.port}/console/"
-    finally:
-        await registry.stop()
-
-
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                          args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        context = await browser.new_context(permissions=["clipboard-read", "clipboard-write"])
-        page = await context.new_page()
-        page.set_default_timeout(WAIT)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        try:
-            yield page
-        finally:
-            await browser.close()
-        assert not errors, f"the console threw in the browser: {errors}"
-
-
-# Form controls a screen reader could not name: no <label>, aria-label or aria-labelledby.
-UNLABELED = """() => [...document.querySelectorAll("input, select, textarea")]
-  .filter((el) => el.type !== "hidden" && el.offsetParent !== null)
-  .filter((el) => !(el.labels && el.labels.length))
-  .filter((el) => !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
-  .map((el) => el.outerHTML.slice(0, 120))"""
-
-
-async def shot(page: Page, name: str) -> None:
-    """A screenshot of the page, and the check that every control on it has a name."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    assert await page.evaluate(UNLABELED) == [], f"{name}: form controls without a label"
+SPEC = Path(__file__).resolve().parents[1] / "data" / "specs" / "petstore-v3.openapi.yaml.xz"
 
 
 async def test_the_console_flow(console: str, page: Page, backend: Backend, tmp_path: Path) -> None:

@@ -143,20 +143,31 @@ function group(title, items) {
 }
 
 // The line a validation error points at: "line N" in a parse error, or the tool it names
-// (tools[<name>].<path>) and within it the last key of the path.
+// (tools[<name>] or tools[<index>]) and within it the last key of the path.
 export function lineOf(text, message) {
   const explicit = /line (\d+)/i.exec(message);
   if (explicit) return Number(explicit[1]);
   const named = /^tools\[([^\]]+)\]\.?([\w.[\]]*)/.exec(message);
   if (!named) return null;
   const lines = text.split("\n");
-  const start = lines.findIndex((l) => new RegExp(`^\\s*-?\\s*name:\\s*["']?${named[1].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}["']?\\s*$`).test(l));
-  if (start < 0) return null;
+  const top = lines.findIndex((l) => /^tools:\s*$/.test(l));
+  const items = [];
+  let indent = null;
+  for (let i = top + 1; top >= 0 && i < lines.length; i += 1) {
+    if (/^[^\s#-]/.test(lines[i])) break; // the next top-level key ends the tools list
+    const item = /^(\s*)-\s+name:\s*["']?([^"'#]*?)["']?\s*$/.exec(lines[i]);
+    if (item && (indent === null || item[1].length === indent)) { indent = item[1].length; items.push([i, item[2]]); }
+  }
+  const found = /^\d+$/.test(named[1]) ? items[Number(named[1])] : items.find(([, name]) => name === named[1]);
+  if (!found) return null;
+  const [start] = found;
+  const next = items.find(([i]) => i > start);
+  const end = next ? next[0] : lines.length;
   const key = named[2].split(".").filter(Boolean).pop();
   if (key) {
     const bare = key.replace(/\[.*$/, "");
-    for (let i = start + 1; i < lines.length && !/^\s*-\s*name:/.test(lines[i]); i += 1) {
-      if (new RegExp(`^\\s*-?\\s*${bare}:`).test(lines[i])) return i + 1;
+    for (let i = start; i < end; i += 1) {
+      if (new RegExp(`^\\s*-?\\s*${bare}:`).test(lines[i]) && !(i === start && bare === "name")) return i + 1;
     }
   }
   return start + 1;
