@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from mcpgw.assembly_names import exposed
 from mcpgw.contracts import AssemblySource, McpgwError
 from mcpgw.jsonrpc import Message
 from mcpgw_edge.mcp.caller import Caller
@@ -117,13 +118,10 @@ class Assemblies:
             listed = [(t.name, bytes(t.entry)) for t in server.listing]
         elif server.kind == "hosted":
             listed = await self._hosted_tools(session, server, caller)
-        members = []
-        for name, raw in listed:
-            if wanted and name not in wanted:
-                continue
-            exposed = source.aliases.get(name, name)
-            members.append(Member(exposed, name, server, raw if exposed == name else renamed(raw, exposed)))
-        return members
+        entries = dict(listed)
+        return [Member(name, original, server, entries[original] if name == original else
+                       renamed(entries[original], name))
+                for name, original in exposed(entries, wanted, source.aliases)]
 
     async def _hosted_tools(self, session: Session | None, server: ServerEntry,
                             caller: Caller) -> list[tuple[str, bytes]]:

@@ -223,10 +223,10 @@ async def put_tools(request: web.Request) -> web.Response:
 async def get_tool_names(request: web.Request) -> web.Response:
     """The names of the tools a server offers, whatever its kind: what per-tool grants pick from.
 
-    A hosted server's come from its upstream (hosting is asked briefly); `tools` is null when they
-    cannot be known now (no hosting worker, upstream down) or for an assembly.
+    A hosted server's come from its upstream (hosting is asked briefly), an assembly's from its
+    sources; `tools` is null when they cannot be known now (no hosting worker, upstream down).
     """
     registry = context.registry(request)
     record, revision = await registry.servers.get(request.match_info["server_id"])
-    names = await ToolNames(registry.servers, registry.bus, REPORT_TIMEOUT).of(record, revision)
-    return ok(request, {"mcpServerId": record.id, "tools": sorted(names) if names is not None else None})
+    names = await ToolNames(registry.servers, registry.bus, REPORT_TIMEOUT).exposed(record, revision)
+    return ok(request, {"mcpServerId": record.id, "tools": names})

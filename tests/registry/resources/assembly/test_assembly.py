@@ -211,3 +211,29 @@ async def test_hosted_sources_are_checked_when_hosting_answers(api: Api, bus: Bu
         assert [s["status"] for s in sources] == ["Ok", "Ok"]
     finally:
         await responder.unsubscribe()
+
+
+async def test_tool_names_of_every_kind(api: Api, bus: Bus) -> None:
+    """`GET …/tool-names`: what per-tool grants pick from; an assembly's follow its sources' picks."""
+    weather = await rest_server(api, "weather", "forecast", "alerts", "radar")
+    news = await rest_server(api, "news", "headlines", "alerts")
+    both = await api.create_server("both", **assembly(
+        {"mcpServerId": weather, "tools": ["forecast", "alerts"], "toolAliases": {"alerts": "weather_alerts"}},
+        {"mcpServerName": "news"}))
+    assert (await api.ok("GET", f"/v1/mcp-servers/{weather}/tool-names"))["tools"] == ["alerts", "forecast", "radar"]
+    # The first source's in its order, renamed; then the second's; `radar` was not picked.
+    assert (await api.ok("GET", f"/v1/mcp-servers/{both}/tool-names"))["tools"] == [
+        "weather_alerts", "forecast", "alerts", "headlines"]
+
+    service = await api.create_service("mcp", "10.0.0.1:8080", source_type="VIP")
+    upstream = await api.create_server("up", **hosted(service))
+    assert (await api.ok("GET", f"/v1/mcp-servers/{upstream}/tool-names"))["tools"] is None  # no hosting worker
+    with_up = await api.create_server("with-up", **assembly({"mcpServerId": upstream}, {"mcpServerId": news}))
+    assert (await api.ok("GET", f"/v1/mcp-servers/{with_up}/tool-names"))["tools"] is None
+    sub = await hosting_answers(bus, {upstream: ["echo", "headlines"]})
+    try:
+        assert (await api.ok("GET", f"/v1/mcp-servers/{upstream}/tool-names"))["tools"] == ["echo", "headlines"]
+        assert (await api.ok("GET", f"/v1/mcp-servers/{with_up}/tool-names"))["tools"] == [
+            "echo", "headlines", "alerts"]
+    finally:
+        await sub.unsubscribe()

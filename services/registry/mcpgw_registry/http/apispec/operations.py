@@ -163,7 +163,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "the tools document as stored (backend credentials shown as ******)", T,
               raw={"application/yaml": ToolsDocument}),
     Operation("GET", "/v1/mcp-servers/{server_id}/tool-names", "getToolNames",
-              "the names of the tools the server offers (null: unknown now, or an assembly)", T,
+              "the names of the tools the server offers (null: unknown now)", T,
               data=v.TOOL_NAMES),
     Operation("GET", "/v1/mcp-servers/{server_id}/backend-auth", "getBackendAuth",
               "how a REST-converted server's tools authenticate to its backend (credentials as ******)", T,

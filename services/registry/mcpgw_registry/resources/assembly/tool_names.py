@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from mcpgw import assembly_names
 from mcpgw.contracts.errors import McpgwError
 from mcpgw.contracts.hosting import UpstreamTools, UpstreamToolsReply
 from mcpgw.runtime.bus import Bus
@@ -35,6 +36,23 @@ class ToolNames:
         if key not in self._known:
             self._known[key] = await self._lookup(record, revision)
         return self._known[key]
+
+    async def exposed(self, record: ServerRecord, revision: int) -> list[str] | None:
+        """The names a server offers its clients, in order; an assembly's from its sources (None when
+        one of them cannot be known now)."""
+        if record.kind != "assembly":
+            known = await self.of(record, revision)
+            return sorted(known) if known is not None else None
+        picked: list[list[tuple[str, str]]] = []
+        for source in record.assembled_sources:
+            found = await self._servers.find(source.mcp_server_id)
+            if found is None or found[0].kind == "assembly":
+                continue  # gone: the assembly's status reports it
+            names = await self.of(*found)
+            if names is None:
+                return None
+            picked.append(list(assembly_names.exposed(sorted(names), source.tools, source.tool_aliases)))
+        return assembly_names.merged(picked)
 
     async def _lookup(self, record: ServerRecord, revision: int) -> set[str] | None:
         if record.kind == "hosted":

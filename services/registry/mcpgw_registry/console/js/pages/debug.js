@@ -61,13 +61,18 @@ export async function render(serverId, asked) {
     args.dataset.field = "arguments";
     const run = h("button", { type: "submit", class: "primary" }, "Run");
     const output = h("div", { "aria-live": "polite" });
+    // A listed tool fills in its required arguments while the name is typed ("input", not
+    // "change", which fires on leaving the field and would overwrite what is typed next), unless
+    // the arguments were edited since the last fill.
+    let filled = "";
     const choose = () => {
-      // A listed tool fills in its required arguments; another name leaves what was typed.
       const tool = tools.find((t) => t.name === pick.value);
       description.textContent = tool ? tool.description || "" : "";
-      if (tool) args.value = JSON.stringify(skeleton(tool.inputSchema), null, 2);
+      if (tool && (args.value === filled || !args.value.trim())) {
+        args.value = filled = JSON.stringify(skeleton(tool.inputSchema), null, 2);
+      }
     };
-    pick.addEventListener("change", choose);
+    pick.addEventListener("input", choose);
     const listed = h("ul", { class: "tool-list" }, tools.map((t) => h("li", {}, h("code", {}, t.name), t.description ? ` – ${t.description}` : "")));
     const callForm = h("form", { class: "card" },
       h("h2", {}, `${tools.length} tool${tools.length === 1 ? "" : "s"}`),
