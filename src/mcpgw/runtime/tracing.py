@@ -174,3 +174,10 @@ def http_client_attributes(method: str, scheme: str, host: str, port: int, targe
         "url.full": f"{scheme}://{host}:{port}{target.partition('?')[0]}",
         "network.protocol.version": "1.1",
     }
+
+
+def http_answered(span: trace.Span, status: int) -> None:
+    """A CLIENT span's answer: its status code, and an error status from 400 up."""
+    span.set_attribute("http.response.status_code", status)
+    if status >= 400:
+        failed(span, str(status))

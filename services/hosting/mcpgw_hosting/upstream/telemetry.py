@@ -83,7 +83,5 @@ class UpstreamTelemetry:
                 tracing.failed(span, type(exc).__name__)
                 raise
             series[http_outcome(response.status)].observe(time.perf_counter() - started)
-            span.set_attribute("http.response.status_code", response.status)
-            if response.status >= 400:
-                tracing.failed(span, str(response.status))
+            tracing.http_answered(span, response.status)
             return response

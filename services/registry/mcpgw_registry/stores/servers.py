@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import msgspec
@@ -284,11 +284,7 @@ class ServerRepository:
         self._store.check_size(encoded.value)
         before = references(editing.record) if editing.draft_revision is not None else set()
         kept = references(editing.live) | before
-        blobs = dict(encoded.blobs)
-        if plan is not None:
-            blobs[plan.state.blob] = plan.generated
-        blobs = {name: value for name, value in blobs.items() if name not in kept or not await self.blobs.exists(name)}
-        await self._put_blobs(blobs)
+        blobs = await self._put_new_blobs(encoded.blobs, plan, kept)
         try:
             await self.drafts.write(record.id, encoded.value, editing.draft_revision)
         except BaseException as exc:
@@ -312,13 +308,7 @@ class ServerRepository:
         kept = references(previous)
         if drop_draft is not None:
             kept |= await self._draft_refs(record.id) or set()
-        blobs = dict(encoded.blobs)
-        if plan is not None:
-            blobs[plan.state.blob] = plan.generated
-        # Content-addressed: what the previous record refers to is there already, unless it went
-        # missing (saving the same tools again then repairs the server).
-        blobs = {name: value for name, value in blobs.items() if name not in kept or not await self.blobs.exists(name)}
-        await self._put_blobs(blobs)
+        blobs = await self._put_new_blobs(encoded.blobs, plan, kept)
         try:
             await self.hooks.before_write(record)
             new_revision = await self._store.update(keys.server(record.id), encoded.value, last=revision)
@@ -353,6 +343,18 @@ class ServerRepository:
         # Finding secrets parses the text again: only when the compiled document says there are some.
         secrets = draft.doc is not None and has_credentials(draft.doc)
         await self.revisions.keep(record, text, now_ms, rollback_of=rollback_of, tools_secrets=secrets)
+
+    async def _put_new_blobs(self, blobs: Mapping[str, bytes], plan: ImportPlan | None,
+                             kept: set[str]) -> dict[str, bytes]:
+        """Store the objects a record being written refers to (and an import's generated tools),
+        and return those written. Content-addressed: what `kept` (a record still in place) refers
+        to is there already, unless it went missing (saving the same tools again then repairs it)."""
+        wanted = dict(blobs)
+        if plan is not None:
+            wanted[plan.state.blob] = plan.generated
+        new = {name: value for name, value in wanted.items() if name not in kept or not await self.blobs.exists(name)}
+        await self._put_blobs(new)
+        return new
 
     async def _put_blobs(self, blobs: dict[str, bytes]) -> None:
         """All of `blobs`, or (after deleting those that were written) an exception."""
