@@ -46,6 +46,7 @@ async def test_the_console_flow(console: str, page: Page, backend: Backend, tmp_
     # Create a service; a bad name is refused beside the field, then fixed.
     await page.get_by_role("link", name="Create MCP service").click()
     await page.get_by_label("Name").fill("Pets!")
+    assert await page.get_by_label("Name").evaluate("(el) => el.validity.patternMismatch")  # the pattern compiles
     await page.get_by_label("Count calls (statistics)").check()
     await page.get_by_role("button", name="Create", exact=True).click()
     name_id = await page.get_by_label("Name").get_attribute("id")

@@ -29,8 +29,10 @@ async function form(server, asked) {
   const [services, domains, others] = await Promise.all([all("/services"), all("/domains"), all("/mcp-servers")]);
   if (!current(asked)) return;
   const editing = server !== null;
+  // The registry's NAME_RE. Browsers compile `pattern` with the v flag, where a bare "-" in a class
+  // is a syntax error (Firefox throws, Chromium logs, and neither checks the field): escaped.
   const name = h("input", { type: "text", required: true, value: editing ? server.name : "", readonly: editing,
-    pattern: "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", maxlength: "64",
+    pattern: "[a-z0-9]([a-z0-9\\-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9\\-]*[a-z0-9])?)*", maxlength: "64",
     autocomplete: "off" });
   const description = h("textarea", { rows: "2" });
   description.value = editing ? server.description || "" : "";
