@@ -77,6 +77,17 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# Its Firefox test drives Debian's Firefox ESR over WebDriver BiDi with puppeteer-core (fetched from
+# npm on first use into .run/node/; no browser download).
+if ! command -v firefox-esr >/dev/null 2>&1 && [ ! -x /usr/bin/firefox-esr ]; then
+  if as_root; then
+    apt_install firefox-esr
+  else
+    say "firefox-esr is not installed: the console's Firefox test (tests/console/test_console_firefox.py) will skip"
+    say "  (Debian: sudo apt-get install firefox-esr)"
+  fi
+fi
+
 if [ "${1:-}" = bench ]; then
   if ! command -v wrk >/dev/null 2>&1; then
     if as_root; then
