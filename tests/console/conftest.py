@@ -15,7 +15,7 @@ from mcpgw_registry.settings import RegistrySettings
 from tests.cluster import ADMIN_TOKEN, Cluster
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed (make bootstrap)")
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import ConsoleMessage, Page, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -48,6 +48,14 @@ async def page() -> AsyncIterator[Page]:
         page.set_default_timeout(WAIT)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+        def console_error(message: ConsoleMessage) -> None:
+            # A refused API call (a wrong token's 401, a 400 the page shows) is logged by the browser
+            # as a failed load: expected. Any other error (a bad `pattern`, a CSP refusal) is not.
+            if message.type == "error" and not message.text.startswith("Failed to load resource"):
+                errors.append(f"console: {message.text}")
+
+        page.on("console", console_error)
         try:
             yield page
         finally:
