@@ -45,14 +45,16 @@ async def test_the_console_flow(console: str, page: Page, backend: Backend, tmp_
 
     # Create a service; a bad name is refused beside the field, then fixed.
     await page.get_by_role("link", name="Create MCP service").click()
-    await page.get_by_label("Name").fill("Pets!")
-    assert await page.get_by_label("Name").evaluate("(el) => el.validity.patternMismatch")  # the pattern compiles
+    await expect(page.get_by_role("heading", name="Create MCP service")).to_be_visible()
+    await page.get_by_label("Name", exact=True).fill("Pets!")
+    # The pattern compiles (a browser ignores one that does not) and refuses the name.
+    assert await page.get_by_label("Name", exact=True).evaluate("(el) => el.validity.patternMismatch")
     await page.get_by_label("Count calls (statistics)").check()
     await page.get_by_role("button", name="Create", exact=True).click()
-    name_id = await page.get_by_label("Name").get_attribute("id")
+    name_id = await page.get_by_label("Name", exact=True).get_attribute("id")
     await expect(page.locator(f"#{name_id}-error")).to_contain_text("name")
     await shot(page, "02-create-service")
-    await page.get_by_label("Name").fill("pets")
+    await page.get_by_label("Name", exact=True).fill("pets")
     await page.get_by_role("button", name="Create", exact=True).click()
     await expect(page.get_by_role("heading", name="pets", exact=True)).to_be_visible()
     server_url = page.url
@@ -81,7 +83,8 @@ async def test_the_console_flow(console: str, page: Page, backend: Backend, tmp_
 
     # A consumer, its key copied from the page.
     await page.get_by_role("link", name="Consumers").click()
-    await page.get_by_label("Name").fill("alice")
+    await expect(page.get_by_role("heading", name="Consumers", exact=True)).to_be_visible()
+    await page.get_by_label("Name", exact=True).fill("alice")
     await page.get_by_role("button", name="Create consumer").click()
     key = (await page.locator("#new-key").text_content() or "").strip()
     assert len(key) >= 20
@@ -176,3 +179,19 @@ async def test_the_console_flow(console: str, page: Page, backend: Backend, tmp_
     await expect(row).to_contain_text("REST-converted")
     await expect(row.get_by_role("cell").nth(4)).to_have_text("18")  # petstore-v3's 19 operations, 1 left out
     await shot(page, "12-services")
+
+    # What services draw on: a domain and a backend service, added and listed.
+    await page.get_by_role("link", name="Domains").click()
+    await expect(page.get_by_role("heading", name="Domains", exact=True)).to_be_visible()
+    await page.get_by_label("Host name").fill("mcp.example.com")
+    await page.get_by_role("button", name="Add").click()
+    await expect(page.get_by_role("rowheader", name="mcp.example.com")).to_be_visible()
+    await shot(page, "13-domains")
+    await page.get_by_role("link", name="Backend services").click()
+    await expect(page.get_by_role("heading", name="Backend services", exact=True)).to_be_visible()
+    await page.get_by_label("Name", exact=True).fill("api")
+    await page.get_by_label("Addresses (host:port, comma-separated)").fill("api.internal:443")
+    await page.get_by_label("Protocol").select_option("HTTPS")
+    await page.get_by_role("button", name="Add").click()
+    await expect(page.get_by_role("row", name=re.compile(r"^api DNS api\.internal:443 HTTPS"))).to_be_visible()
+    await shot(page, "14-backend-services")
