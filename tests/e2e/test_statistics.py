@@ -49,3 +49,41 @@ async def test_statistics_on_and_off(cluster: Cluster, backend: Backend, http: a
     quiet = await _statistics(cluster, off, "minute")
     assert quiet["statisticsEnabled"] is False
     assert quiet["totals"]["calls"] == 0 and quiet["groups"] == []
+
+
+async def test_the_edge_counts_its_refusals_and_an_assemblys_calls(cluster: Cluster, backend: Backend,
+                                                                    http: aiohttp.ClientSession) -> None:
+    """What no worker sees is counted by the edge: a tool the consumer was not granted, one that does
+    not exist (under one name, whatever the client sent), and an assembly's calls under the assembly."""
+    pets = await cluster.create_server("pets", petstore_yaml(backend.url), mcpStatisticsEnable=True,
+                                       consumerAuthInfo={"enable": True})
+    consumer_id, key = await cluster.create_consumer("bob")
+    await cluster.grant(consumer_id, pets, ["get_pet"])
+    client = Raw(http, cluster.mcp_url("pets"))
+    await client.initialize_with({"Authorization": f"Bearer {key}"})
+    assert "error" in (await client.call("tools/call", {"name": "add_pet", "arguments": {"name": "x"}})).json
+    for i, invented in enumerate(("nope-1", "nope-2")):
+        assert "error" in (await client.call("tools/call", {"name": invented, "arguments": {}}, request_id=i)).json
+
+    status, body = await cluster.admin("POST", "/v1/mcp-servers", json={
+        "name": "all", "type": "AssemblyMCP", "mcpStatisticsEnable": True,
+        "assembledSources": [{"mcpServerId": pets, "toolAliases": {"get_pet": "pet"}}]})
+    assert status == 200, body
+    everything = body["data"]["mcpServerId"]
+    assembled = Raw(http, cluster.mcp_url("all"))
+    await assembled.initialize()
+    ok = await assembled.call("tools/call", {"name": "pet", "arguments": {"id": 1}})
+    assert ok.json["result"]["isError"] is False, ok.text
+    failed = await assembled.call("tools/call", {"name": "broken", "arguments": {}}, request_id=2)
+    assert failed.json["result"]["isError"] is True, failed.text
+    assert "error" in (await assembled.call("tools/call", {"name": "missing", "arguments": {}}, request_id=3)).json
+    for edge in cluster.edges:
+        assert await edge.edge.dispatcher.counts.stats.flush() is True  # type: ignore[union-attr]
+    assert await cluster.toolexec.stats.flush() is True
+
+    refused = await _statistics(cluster, pets, "tool")
+    assert {g["key"]: (g["calls"], g["protocolErrors"]) for g in refused["groups"]} == {
+        "add_pet": (1, 1), "(unknown tool)": (2, 2), "get_pet": (1, 0), "broken": (1, 0)}
+    counted = await _statistics(cluster, everything, "tool")
+    assert {g["key"]: (g["calls"], g["toolErrors"], g["protocolErrors"]) for g in counted["groups"]} == {
+        "pet": (1, 0, 0), "broken": (1, 1, 0), "(unknown tool)": (1, 0, 1)}

@@ -15,10 +15,12 @@ from mcpgw.contracts import ConfigChanged, RedisKeys, SessionEnded
 from mcpgw.runtime import tracing
 from mcpgw.runtime.bus import Bus
 from mcpgw.runtime.redis import connect_redis
+from mcpgw.runtime.stats import Stats
 from mcpgw_edge.authn import AuthGate
 from mcpgw_edge.context import Edge
 from mcpgw_edge.http import EventStream, Request, Response
 from mcpgw_edge.mcp.assembly import Assemblies
+from mcpgw_edge.mcp.counting import EdgeCounts
 from mcpgw_edge.mcp.dispatch import Dispatcher
 from mcpgw_edge.mcp.hosted import HostedRelay
 from mcpgw_edge.mcp.resumable import RequestStreams
@@ -56,6 +58,8 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
                 stream.send(stream.tools_changed)
 
     servers = ServerCache(bus, settings.request_timeout, tools_changed)
+    # The calls the edge answers itself (refusals, an assembly's), counted like toolexec's.
+    stats = Stats(redis, RedisKeys(settings.subject_root), settings.stats_flush_interval, settings.stats_window)
     relay = HostedRelay(bus, settings.upstream_timeout)
     sessions = SessionStore(redis, RedisKeys(settings.subject_root), settings.session_ttl,
                             timeout=settings.request_timeout)
@@ -68,7 +72,7 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
         auth=AuthGate(bus, settings.request_timeout, settings.auth_cache_ttl),
         hub=hub,
         dispatcher=Dispatcher(bus, settings.tool_call_timeout, settings.tools_page_size, relay,
-                              Assemblies(servers, relay)),
+                              Assemblies(servers, relay), EdgeCounts(stats)),
         policy=OriginPolicy(settings.host, settings.allowed_origins, settings.allowed_hosts),
         streams=RequestStreams(redis, RedisKeys(settings.subject_root), bus, settings.resume_ttl,
                                settings.request_timeout),
@@ -89,6 +93,7 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
         await bus.subscribe(bus.subjects.events_session_all, SessionEnded, on_session_ended),
     ]
     sessions.start()
+    stats.start()
     keepalive = asyncio.get_running_loop().create_task(hub.keepalive(settings.sse_keepalive, sessions.touch))
     try:
         yield edge
@@ -99,6 +104,7 @@ async def running_edge(settings: EdgeSettings) -> AsyncIterator[Edge]:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         await sessions.stop()
+        await stats.stop()
         await bus.close()
         await redis.aclose()
 

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-from mcpgw.runtime.settings import CommonSettings, load_settings
+from mcpgw.runtime.settings import StatsSettings, load_settings
 
 
-class EdgeSettings(CommonSettings, kw_only=True):
+class EdgeSettings(StatsSettings, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
     # Several edge processes on one port (SO_REUSEPORT: the kernel spreads connections over them),
     # so one of them can die or restart while the others keep serving.
     reuse_port: bool = False
-    redis_url: str = "redis://127.0.0.1:6379/0"
     # Idle sessions expire after this many seconds; activity refreshes the TTL (batched).
     session_ttl: int = 3600
     # Origins allowed besides loopback ones and the request's own host, e.g. https://console.example.

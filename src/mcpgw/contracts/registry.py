@@ -108,6 +108,8 @@ class EdgeServer(msgspec.Struct, kw_only=True, omit_defaults=True):
     # 2026-07-28 list results' `ttlMs`; None: the edge's default.
     list_ttl_ms: int | None = None
     listing: list[ToolListing] = []
+    # `mcpStatisticsEnable`: the edge counts the calls it answers itself (refusals, an assembly's).
+    statistics: bool = False
     # Whether the client's own `Authorization` goes along with its calls: the tools document asks
     # for it (`passthroughAuthHeader`, or a security reference with `passthrough: true`).
     passthrough: bool = False

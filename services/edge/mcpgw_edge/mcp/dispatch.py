@@ -17,6 +17,7 @@ from mcpgw.runtime.bus import Bus
 from mcpgw_edge import telemetry
 from mcpgw_edge.mcp.assembly import Assemblies
 from mcpgw_edge.mcp.caller import Caller
+from mcpgw_edge.mcp.counting import EdgeCounts
 from mcpgw_edge.mcp.hosted import HostedRelay, Listener, filter_tools, result_of, tool_name
 from mcpgw_edge.mcp.modern import RequestMeta
 from mcpgw_edge.mcp.sessions import Session
@@ -144,13 +145,14 @@ class Dispatcher:
     """
 
     def __init__(self, bus: Bus, tool_call_timeout: float, page_size: int, relay: HostedRelay,
-                 assemblies: Assemblies) -> None:
+                 assemblies: Assemblies, counts: EdgeCounts | None = None) -> None:
         self._bus = bus
         self._timeout = tool_call_timeout
         self.page_size = page_size
         self.relay = relay
         self.assemblies = assemblies
         self.metrics = EdgeMetrics()
+        self.counts = counts if counts is not None else EdgeCounts(None)
 
     async def initialize_result(self, entry: ServerEntry, version: str, consumer_id: str) -> bytes:
         """What `initialize` answers: a hosted server's capabilities and identity are its upstream's."""
@@ -238,6 +240,9 @@ class Dispatcher:
         if method == "tools/call" and allowed is not None:
             name = tool_name(message.params)
             if name not in allowed:
+                # Not granted: hosting never sees it, so it is counted here (its upstream's names are
+                # not known here: an ungranted name counts as unknown).
+                self.counts.refused(entry.snapshot, name, False, caller.consumer_id, time.perf_counter())
                 raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
         answer = await self.relay.request(entry.snapshot.server_id, session, caller, message, listener)
         if method == "tools/list" and allowed is not None:
@@ -264,21 +269,35 @@ class Dispatcher:
             return jsonrpc.result(request_id, body + b"}")
         if method != "tools/call":
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
+        started = time.perf_counter()
         name = tool_name(message.params)
-        if allowed is not None and name not in allowed:
-            raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
         members = await self.assemblies.members(session, entry, caller)
-        member = members.get(name) or (await self.assemblies.members(session, entry, caller, fresh=True)).get(name)
+        member = members.get(name)
+        if allowed is not None and name not in allowed:
+            self.counts.refused(entry.snapshot, name, member is not None, caller.consumer_id, started)
+            raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
+        member = member or (await self.assemblies.members(session, entry, caller, fresh=True)).get(name)
         if member is None:
+            self.counts.refused(entry.snapshot, name, False, caller.consumer_id, started)
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
         params = _with_name(message.params, member.original) if member.original != name else message.params
         source = member.source
+        size = len(params) if isinstance(params, msgspec.Raw) else 0
+        # The sources' workers count under the sources; the assembly's own statistics are the edge's.
         if source.kind == "hosted":
             call = Message(jsonrpc="2.0", id=message.id, method="tools/call", params=params)
-            return await self.relay.request(source.snapshot.server_id, session, caller, call, listener)
+            answer = await self.relay.request(source.snapshot.server_id, session, caller, call, listener)
+            self.counts.answered(entry.snapshot, name, caller.consumer_id, started, result_of(answer), size)
+            return answer
         # The assembly's grants were applied above; the source's own tool check still holds.
         inner = Caller(caller.consumer_id, None, caller.forward_headers)
-        return jsonrpc.result(request_id, await self._call(params, session.id, source, inner))
+        try:
+            payload = await self._call(params, session.id, source, inner)
+        except RpcError:
+            self.counts.answered(entry.snapshot, name, caller.consumer_id, started, None, size)
+            raise
+        self.counts.answered(entry.snapshot, name, caller.consumer_id, started, payload, size)
+        return jsonrpc.result(request_id, payload)
 
     async def call_tool(self, params: msgspec.Raw | msgspec.UnsetType, session_id: str, entry: ServerEntry,
                         caller: Caller) -> bytes:
@@ -300,6 +319,7 @@ class Dispatcher:
             # Neither a label nor a span name: a client may name any tool.
             with Observed(self.metrics, snapshot.name, "tools/call", "", request_id, session_id, parent) as seen:
                 seen.done(_UNKNOWN_TOOL)
+            self.counts.refused(snapshot, call.name, call.name in entry.tools, caller.consumer_id, started)
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {call.name}")
         series = entry.series.get(call.name) or self.metrics.tool(entry.series, snapshot.name, call.name)
         opened = None

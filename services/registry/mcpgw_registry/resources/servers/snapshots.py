@@ -92,6 +92,7 @@ def edge_view(snapshot: ServerSnapshot) -> EdgeServer:
                       description=snapshot.description, version=block.version if block is not None else "",
                       consumer_auth=snapshot.consumer_auth, authorization_servers=snapshot.authorization_servers,
                       list_ttl_ms=snapshot.list_ttl_ms, listing=snapshot.listing, passthrough=passthrough,
+                      statistics=snapshot.statistics,
                       kind=snapshot.kind, sources=snapshot.sources, hosts=snapshot.hosts, match=snapshot.match,
                       gray=snapshot.gray)
 
