@@ -50,7 +50,7 @@ export async function render(serverId, asked, range = RANGES[0][1]) {
     h("dl", { class: "facts", id: "totals" },
       h("dt", {}, "Calls"), h("dd", { dataset: { metric: "calls" } }, String(t.calls)),
       h("dt", {}, "Tool errors"), h("dd", {}, String(t.toolErrors)),
-      h("dt", {}, "Protocol errors"), h("dd", {}, String(t.protocolErrors)),
+      h("dt", {}, "Protocol errors"), h("dd", { dataset: { metric: "protocolErrors" } }, String(t.protocolErrors)),
       h("dt", {}, "Latency p50 / p95 / p99"), h("dd", {}, `${ms(t.latencyMs.p50)} / ${ms(t.latencyMs.p95)} / ${ms(t.latencyMs.p99)}`)),
     chart(minutes, { title: "Calls per minute (errors in red)", value: (p) => p.calls,
       error: (p) => p.toolErrors + p.protocolErrors }),
