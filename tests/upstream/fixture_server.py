@@ -21,7 +21,7 @@ What it serves is what the server scenarios of `@modelcontextprotocol/conformanc
              test_multiple_content_types, test_error_handling, test_tool_with_logging (and its
              2026 name test_logging_tool), test_tool_with_progress, test_sampling, test_elicitation,
              test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums, json_schema_2020_12_tool,
-             test_reconnection;
+             test_reconnection; test_large_messages (megabytes each way, not a scenario);
              MRTR (SEP-2322): test_input_required_result_{elicitation,sampling,list_roots,request_state,
              multiple_inputs,multi_round,tampered_state,capabilities};
              stateless diagnostics (SEP-2575): test_missing_capability, test_streaming_elicitation,

@@ -10,6 +10,7 @@ answers `Deferred(work)` and `call_tool` runs the work as a task or within the c
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -201,6 +202,26 @@ async def _sampling(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
     if isinstance(answers, types.InputRequiredResult):
         return answers
     return _text(f"LLM response: {sampled(answers['answer'])}")
+
+
+def large_text(size: int) -> str:
+    """`size` characters of hex that do not compress below half their size (the same for a test
+    that checks what arrived): larger than a NATS message even once compressed."""
+    return hashlib.shake_256(str(size).encode()).hexdigest(size // 2)
+
+
+@_tool("test_large_messages", "Logs `size` characters, then asks the client's LLM to repeat them (sampling) "
+       "and answers the SHA-256 of what came back (messages larger than the gateway's bus carries at once)",
+       {"type": "object", "properties": {"size": {"type": "integer", "minimum": 2, "maximum": 16_000_000}},
+        "required": ["size"]})
+async def _large_messages(ctx: Ctx, args: dict[str, Any]) -> ToolResult:
+    text = large_text(args["size"])
+    await log(ctx, "info", text)
+    answers = await gather(ctx, {"answer": sample(text)})
+    if isinstance(answers, types.InputRequiredResult):
+        return answers
+    echoed = sampled(answers["answer"])
+    return _text(f"sampled {len(echoed)} characters, sha256 {hashlib.sha256(echoed.encode()).hexdigest()}")
 
 
 async def _elicit_form(ctx: Ctx, message: str, schema: dict[str, Any], done: str) -> ToolResult:
