@@ -43,7 +43,8 @@ async def test_megabytes_each_way_during_a_tool_call_arrive_whole(cluster: Clust
     async with running_fixture() as fixture:
         await cluster.host("big", fixture.url if upstream == "StreamableHTTP" else fixture.sse_url,
                            transport=upstream)
-        async with (streamable_http_client(cluster.mcp_url("big")) as (read, write),
+        # The SDK refuses SSE events over 1 MB unless told otherwise.
+        async with (streamable_http_client(cluster.mcp_url("big"), max_sse_event_size=4 * SIZE) as (read, write),
                     ClientSession(read, write, sampling_callback=sampling, logging_callback=on_log) as session):
             await session.initialize()
             result = await session.call_tool("test_large_messages", {"size": SIZE})

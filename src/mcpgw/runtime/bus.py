@@ -26,7 +26,18 @@ from prometheus_client.core import Metric
 from mcpgw.contracts.errors import ErrorCode, ErrorReply, McpgwError
 from mcpgw.contracts.subjects import Subjects
 from mcpgw.runtime import bus_telemetry, tracing
-from mcpgw.runtime.bus_large import CHUNK_HEADER, ENCODING_HEADER, HEADER_ROOM, Chunks, inflate, packed
+from mcpgw.runtime.bus_events import EVENT_HEADER, Listener, expire
+from mcpgw.runtime.bus_large import (
+    CHUNK_HEADER,
+    ENCODING_HEADER,
+    HEADER_ROOM,
+    LARGE_HEADER,
+    PULL_HEADER,
+    Chunks,
+    Offers,
+    inflate,
+    send_large,
+)
 from mcpgw.runtime.bus_liveness import ALIVE_HEADER, Liveness, Lost
 from mcpgw.runtime.bus_telemetry import OK, RequestTiming, operation_of
 from mcpgw.runtime.codec import decoder, encode, reply_decoder
@@ -35,10 +46,9 @@ from mcpgw.runtime.tracing import inject_headers
 log = logging.getLogger(__name__)
 tracer = bus_telemetry.tracer
 
-# Replies larger than one NATS message (a server with hundreds of imported tools) travel
-# compressed and, if still too large, in numbered chunks the requester reassembles.
-# Marks a message on a reply subject that comes before the reply (see `Bus.request`'s `on_event`).
-EVENT_HEADER = "Mcpgw-Event"
+# Messages larger than one NATS message (a server with hundreds of imported tools, an upstream's
+# megabytes of sampling request) travel compressed and, if still too large, in numbered chunks the
+# receiver reassembles (`bus_large`); events ahead of a reply are `bus_events`'.
 # Subjects whose request series are remembered (a dict hit per request); past this the memo starts
 # over, so subjects with session ids in them cannot pile up.
 _MAX_SUBJECTS = 4096
@@ -63,7 +73,8 @@ class Bus:
         self._pending: dict[str, asyncio.Future[tuple[bytes, dict[str, str] | None]]] = {}
         self._chunks = Chunks()
         # inbox -> what to do with the events that precede its reply (streaming requests only).
-        self._listeners: dict[str, _Listener] = {}
+        self._listeners: dict[str, Listener] = {}
+        self._offers = Offers(nc)
         # Liveness (`bus_liveness`): signs of life for the requests served here, and the watched
         # requests made here whose worker went quiet.
         self.liveness = Liveness(nc, self._pending)
@@ -142,7 +153,15 @@ class Bus:
                     self._watched[msg.subject] = perf_counter()
                 listener = self._listeners.get(msg.subject)
                 if listener is not None:
-                    listener.event(msg.data)
+                    # A large event (`bus_large.packed`) is compressed: one more dict lookup for
+                    # the others, 2.10 -> 2.11 µs a small event here (timeit, 50k, uvloop).
+                    if ENCODING_HEADER in headers:
+                        listener.large(msg.subject, headers, msg.data)
+                    else:
+                        listener.event(msg.data)
+                return
+            if PULL_HEADER in headers:
+                self._offers.push(msg.subject, headers[PULL_HEADER], self._tasks)
                 return
             if CHUNK_HEADER in headers:
                 self._on_chunk(msg.subject, headers, msg.data)
@@ -189,10 +208,10 @@ class Bus:
             timing = self._timing_of(subject)
         waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]] = loop.create_future()
         self._pending[inbox] = waiter
-        timer = loop.call_later(wait, _expire, waiter)
+        timer = loop.call_later(wait, expire, waiter)
         listener = None
         if on_event is not None:
-            listener = self._listeners[inbox] = _Listener(on_event, waiter, timer, wait)
+            listener = self._listeners[inbox] = Listener(on_event, waiter, timer, wait)
         if watch:
             self._watched[inbox] = started
             if self.liveness.sweeper is None:
@@ -200,7 +219,11 @@ class Bus:
         # Tracing off (the usual case): one flag read, no span and no context switch.
         span = bus_telemetry.producer(subject, timing.operation) if tracing.enabled() else None
         try:
-            await self.nc.publish(subject, encode(message), reply=inbox, headers=inject_headers(headers))
+            data = encode(message)
+            if len(data) <= self.nc.max_payload - HEADER_ROOM:
+                await self.nc.publish(subject, data, reply=inbox, headers=inject_headers(headers))
+            else:
+                await self._offers.offer(subject, data, inbox, inject_headers(headers))
             data, got = await waiter
             if got:
                 if not data and got.get("Status") == "503":
@@ -236,6 +259,8 @@ class Bus:
             self._pending.pop(inbox, None)
             if self._chunks.partial:  # a reply in chunks is rare: no call for the others
                 self._chunks.drop(inbox)
+            if self._offers.offered:  # so is a large request
+                self._offers.offered.pop(inbox, None)
             if watch:
                 self._watched.pop(inbox, None)
         timing.ok.observe(perf_counter() - started)
@@ -259,8 +284,30 @@ class Bus:
         if len(data) <= limit:
             await self.nc.publish(inbox, data)
             return
-        for part, headers in await packed(data, limit):
-            await self.nc.publish(inbox, part, headers=headers)
+        await send_large(self.nc, inbox, data)
+
+    async def _pull(self, reply: str) -> bytes:
+        """The body of a large request (`_offer`), fetched from its requester on `reply`."""
+        if not reply:
+            raise McpgwError(ErrorCode.INVALID_PARAMETER, "a large request needs a reply subject")
+        if self._inbox_ready is None or not self._inbox_ready.done():
+            await self._open_inbox()
+        self._next_token += 1
+        inbox = f"{self._inbox}{self._next_token:x}"
+        waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]] = self._loop.create_future()
+        self._pending[inbox] = waiter
+        timer = self._loop.call_later(self.default_timeout, expire, waiter)
+        try:
+            await self.nc.publish(reply, b"", headers={PULL_HEADER: inbox})
+            data, headers = await waiter
+        except TimeoutError:
+            raise McpgwError(ErrorCode.TIMEOUT, f"the body of a large request did not arrive within "
+                                                f"{self.default_timeout:g}s") from None
+        finally:
+            timer.cancel()
+            self._pending.pop(inbox, None)
+            self._chunks.drop(inbox)
+        return inflate(data, "request") if headers and headers.get(ENCODING_HEADER) == "zlib" else data
 
     async def publish(self, subject: str, message: msgspec.Struct) -> None:
         await self.nc.publish(subject, encode(message), headers=inject_headers())
@@ -289,8 +336,16 @@ class Bus:
         await self.emit_raw(inbox, encode(message))
 
     async def emit_raw(self, inbox: str, data: bytes) -> None:
-        """`emit` of an event already encoded (one passed on from another responder)."""
-        await self.nc.publish(inbox, data, headers={EVENT_HEADER: "1"})
+        """`emit` of an event already encoded (one passed on from another responder).
+
+        An event larger than one NATS message goes as a large reply does (`bus_large`); the
+        requester's `Listener` reassembles it. The size check costs a small event 3.02 -> 3.05 µs
+        here (timeit, 50k, uvloop).
+        """
+        if len(data) <= self.nc.max_payload - HEADER_ROOM:
+            await self.nc.publish(inbox, data, headers={EVENT_HEADER: "1"})
+        else:
+            await send_large(self.nc, inbox, data, {EVENT_HEADER: "1"})
 
     async def serve(self, subject: str, kind: Any, handler: Callable[[Any], Awaitable[msgspec.Struct]], *,
                     queue: str = "", max_inflight: int = 1024, span_name: str | None = None) -> Subscription:
@@ -325,7 +380,10 @@ class Bus:
                 with tracing.span(tracer, name, trace.SpanKind.CONSUMER, attributes=attributes,
                                   parent=msg.headers or {}) as span:
                     try:
-                        request = dec.decode(msg.data)
+                        headers = msg.headers
+                        # A large request is a stub whose body the requester holds (`_offer`).
+                        request = dec.decode(msg.data if not headers or LARGE_HEADER not in headers
+                                             else await self._pull(msg.reply))
                         answer: msgspec.Struct | None = await (handler(request, msg) if with_msg
                                                                else handler(request))
                     except msgspec.DecodeError as exc:
@@ -384,34 +442,6 @@ class Bus:
             await asyncio.wait_for(self.nc.drain(), timeout=self.default_timeout)
         except Exception:
             await self.nc.close()
-
-
-class _Listener:
-    """The events side of one streaming request: where they go and the timer they restart."""
-
-    __slots__ = ("on_event", "timer", "wait", "waiter")
-
-    def __init__(self, on_event: Callable[[bytes], None], waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]],
-                 timer: asyncio.TimerHandle, wait: float) -> None:
-        self.on_event = on_event
-        self.waiter = waiter
-        self.timer = timer
-        self.wait = wait
-
-    def event(self, data: bytes) -> None:
-        if self.waiter.done():
-            return
-        self.timer.cancel()
-        self.timer = self.waiter.get_loop().call_later(self.wait, _expire, self.waiter)
-        try:
-            self.on_event(data)
-        except Exception:
-            log.exception("event listener failed")
-
-
-def _expire(waiter: asyncio.Future[tuple[bytes, dict[str, str] | None]]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
 
 
 def _service_of(subject: str) -> str:
