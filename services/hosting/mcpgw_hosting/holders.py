@@ -112,7 +112,8 @@ class Holders:
 
         def on_event(data: bytes) -> None:
             if msg.reply:
-                relayed.append(loop.create_task(self._bus.emit_raw(msg.reply, data)))
+                after = relayed[-1] if relayed else None
+                relayed.append(loop.create_task(self._relay_event(after, msg.reply, data)))
 
         try:
             return await self._bus.request(self._bus.subjects.hosting_held(*key), call, UpstreamReply,
@@ -120,6 +121,13 @@ class Holders:
         finally:
             if relayed:  # every event goes out before the reply does
                 await asyncio.gather(*relayed, return_exceptions=True)
+
+    async def _relay_event(self, after: asyncio.Task[None] | None, reply: str, data: bytes) -> None:
+        """Pass an event on once the one before it went: a large one (compressed in a thread, sent
+        in chunks) must not be overtaken nor interleaved by the next."""
+        if after is not None:
+            await asyncio.wait([after])
+        await self._bus.emit_raw(reply, data)
 
     async def _serve(self, key: Key) -> None:
         if key in self._held:
