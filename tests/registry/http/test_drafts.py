@@ -20,6 +20,7 @@ from mcpgw.contracts.registry import (
 )
 from mcpgw.runtime.bus import Bus
 from tests.registry.conftest import Api
+from tests.registry.openapi_docs import v1
 from tests.registry.tools_samples import WEATHER_YAML
 
 YAML = {"Content-Type": "application/yaml"}
@@ -165,3 +166,26 @@ async def test_undeploy_clears_a_deploy_failure_and_delete_forgets_the_draft(api
     for key in (f"drafts.{server_id}", f"deploy-failures.{server_id}", f"secrets.{server_id}"):
         with pytest.raises(KeyNotFoundError):
             await kv.get(key)
+
+
+async def test_an_import_and_its_edits_are_published_once(api: Api, bus: Bus) -> None:
+    """What the console's import does with edits: the import and each tool's edit are saved as the
+    draft (`?deploy=false`), so a tool left out is never served, and one deploy publishes them."""
+    server_id = await api.create_server("pets")
+    before = await _served(bus, server_id, "pets")
+    imported = await api.ok("POST", f"/v1/mcp-servers/{server_id}/tools/import?deploy=false", data=v1(),
+                            headers=YAML)
+    assert imported["applied"] is True and imported["published"] is False
+    assert "deletePet" in imported["tools"]
+    assert await _served(bus, server_id, "pets") == before  # nothing of the import is served yet
+    patched = await api.ok("PATCH", f"/v1/mcp-servers/{server_id}/tools/deletePet?deploy=false",
+                           json={"disabled": True})
+    assert patched["revision"] == before[0]
+    assert await _served(bus, server_id, "pets") == before
+    refused = await api.call("PATCH", f"/v1/mcp-servers/{server_id}/tools/getPet?deploy=maybe",
+                             json={"description": "x"})
+    assert refused.status == 400 and refused.body["message"].startswith("deploy:")
+
+    await api.ok("POST", f"/v1/mcp-servers/{server_id}/deploy")
+    _, tools, listed = await _served(bus, server_id, "pets")
+    assert "deletePet" not in tools and "deletePet" not in listed and "getPet" in listed

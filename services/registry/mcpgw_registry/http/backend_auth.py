@@ -9,7 +9,6 @@ from aiohttp import web
 from mcpgw.contracts.errors import invalid
 from mcpgw_registry.http import context
 from mcpgw_registry.http.envelope import ok
-from mcpgw_registry.http.servers import deploy_param
 from mcpgw_registry.importing.yaml_emit import dump
 from mcpgw_registry.resources.servers.model import ServerRecord
 from mcpgw_registry.resources.tools import backend_auth
@@ -40,7 +39,7 @@ async def get_backend_auth(request: web.Request) -> web.Response:
 async def put_backend_auth(request: web.Request) -> web.Response:
     servers = context.registry(request).servers
     server_id = request.match_info["server_id"]
-    publish = deploy_param(request)
+    publish = context.deploy_param(request)
     record = (await servers.editing(server_id)).record
     _rest_only(record)
     body = decode_json(await request.read(), backend_auth.BackendAuthBody)

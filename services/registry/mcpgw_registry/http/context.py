@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from mcpgw.contracts.errors import invalid
 from mcpgw.runtime.bus import Bus
 from mcpgw_registry.importing.operations import ToolOperations
 from mcpgw_registry.stores.consumers import ConsumerRepository
@@ -43,3 +44,11 @@ def now_ms() -> int:
 def name_like(query: Mapping[str, str], name: str = "nameLike") -> str:
     """A list's case-insensitive substring filter ("" when absent)."""
     return str(query.get(name, "")).strip().lower()
+
+
+def deploy_param(request: web.Request) -> bool:
+    """`?deploy=false` saves a change as the server's draft; absent or true publishes it (one step)."""
+    value = request.query.get("deploy", "true")
+    if value not in ("true", "false"):
+        raise invalid("deploy", f"must be true or false, not {value!r}")
+    return value == "true"

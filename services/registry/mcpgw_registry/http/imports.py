@@ -96,8 +96,12 @@ async def read_document(request: web.Request) -> bytes:
 async def _import(request: web.Request, *, apply: bool) -> web.Response:
     server_id = request.match_info["server_id"]
     await context.registry(request).servers.get(server_id)  # 404 before complaining about the body
+    # `deploy=false`: the import is saved as the draft (a preview publishes nothing either way).
+    publish = context.deploy_param(request)
+    options = {k: v for k, v in request.query.items() if k != "deploy"}
     raw = await read_document(request)
-    data = await _ops(request).import_openapi(server_id, raw, request.query, context.now_ms(), apply=apply)
+    data = await _ops(request).import_openapi(server_id, raw, options, context.now_ms(), apply=apply,
+                                              publish=publish)
     return ok(request, data)
 
 
@@ -125,8 +129,10 @@ async def forget_import(request: web.Request) -> web.Response:
 async def patch_tool(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
     await context.registry(request).servers.get(server_id)
+    publish = context.deploy_param(request)
     patch = decode_json(await request.read(), ToolPatch)
-    data = await _ops(request).patch_tool(server_id, request.match_info["name"], patch, context.now_ms())
+    data = await _ops(request).patch_tool(server_id, request.match_info["name"], patch, context.now_ms(),
+                                          publish=publish)
     return ok(request, data)
 
 

@@ -185,20 +185,12 @@ async def get_tools(request: web.Request) -> web.Response:
     return web.Response(body=text.encode(), content_type="application/yaml")
 
 
-def deploy_param(request: web.Request) -> bool:
-    """`?deploy=false` saves the tools as the draft; absent or true publishes them (one step)."""
-    value = request.query.get("deploy", "true")
-    if value not in ("true", "false"):
-        raise invalid("deploy", f"must be true or false, not {value!r}")
-    return value == "true"
-
-
 @routes.put("/v1/mcp-servers/{server_id}/tools")
 async def put_tools(request: web.Request) -> web.Response:
     server_id = request.match_info["server_id"]
     servers = context.registry(request).servers
     stored = (await servers.editing(server_id)).record
-    publish = deploy_param(request)
+    publish = context.deploy_param(request)
     fmt = TOOLS_TYPES.get(request.content_type)
     if fmt is None:
         raise McpgwError(ErrorCode.UNSUPPORTED_MEDIA_TYPE,

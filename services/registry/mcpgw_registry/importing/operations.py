@@ -38,7 +38,7 @@ class ToolOperations:
         self._servers = servers
 
     async def import_openapi(self, server_id: str, raw: bytes, query: Mapping[str, str], now_ms: int, *,
-                             apply: bool) -> dict[str, Any]:
+                             apply: bool, publish: bool = True) -> dict[str, Any]:
         servers = self._servers
         editing = await servers.editing(server_id)
         record, revision = editing.record, editing.revision
@@ -54,15 +54,17 @@ class ToolOperations:
         data: dict[str, Any] = {"mcpServerId": record.id, **plan.report()}
         unchanged = _same_import(previous, plan.state) and current is not None and current.doc == plan.merge.doc
         if apply and not unchanged:
-            revision = await servers.save(draft, editing, publish=True, plan=plan)
+            revision = await servers.save(draft, editing, publish=publish, plan=plan)
             data["applied"] = True
+            data["published"] = publish
         else:
             # Nothing to write (a preview, or an import identical to the last): no revision, no event.
             data["applied"] = False
         data["revision"] = revision
         return data
 
-    async def patch_tool(self, server_id: str, name: str, patch: ToolPatch, now_ms: int) -> dict[str, Any]:
+    async def patch_tool(self, server_id: str, name: str, patch: ToolPatch, now_ms: int, *,
+                         publish: bool = True) -> dict[str, Any]:
         servers = self._servers
         editing = await servers.editing(server_id)
         record = editing.record
@@ -97,7 +99,7 @@ class ToolOperations:
         updated = msgspec.structs.replace(record, tools_text=text, tools_format="yaml", updated_ms=now_ms,
                                           imported=msgspec.structs.replace(state, tools=overrides))
         draft = servers.compile(updated, doc, "body")
-        revision = await servers.save(draft, editing, publish=True)
+        revision = await servers.save(draft, editing, publish=publish)
         return {"mcpServerId": record.id, "revision": revision, "tool": new_tool.name, "source": key,
                 "override": msgspec.to_builtins(override)}
 

@@ -121,7 +121,8 @@ IMPORT_REPORT = obj(
      "degraded": {"type": "array", "items": Skipped}, "operations": INTEGER, "warnings": STRINGS,
      "yaml": {"type": "string", "description": "the resulting tools document (credentials shown as ******)"},
      "applied": BOOLEAN, "revision": REVISION},
-    {"ignored": {"type": "array", "items": Skipped}},
+    {"ignored": {"type": "array", "items": Skipped},
+     "published": {"type": "boolean", "description": "an applied import: false when saved as the draft only"}},
 )
 _NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 BACKEND_AUTH = obj({"mcpServerId": STRING, "revision": REVISION, "default": _NULLABLE_STRING,

@@ -15,12 +15,12 @@ export async function render(serverId, asked) {
   const auth = backendAuthSection(id, yaml.reload);
   mount(h("h1", {}, `Tools of ${server.name}`),
     h("p", {}, h("a", { href: `#/servers/${id}` }, `Back to ${server.name}`)),
-    importSection(id, async () => { await yaml.reload(); await auth.load(); }), auth.form, yaml.form);
+    importSection(id, server, async () => { await yaml.reload(); await auth.load(); }), auth.form, yaml.form);
 }
 
 const PREVIEW_SHOWN = 200; // rows rendered at once; the rest behind "Show more" so 1,000 tools stay fast
 
-function importSection(id, imported) {
+function importSection(id, server, imported) {
   const file = h("input", { type: "file", accept: ".json,.yaml,.yml,application/json,application/yaml" });
   const paste = h("textarea", { class: "code", rows: "6", spellcheck: "false", placeholder: "or paste the document here" });
   paste.dataset.field = "body";
@@ -37,8 +37,8 @@ function importSection(id, imported) {
     errorBox(), previewButton, progress);
   let text = "";
 
-  async function send(path) {
-    const query = baseUrl.value.trim() ? { baseUrl: baseUrl.value.trim() } : {};
+  async function send(path, extra = {}) {
+    const query = { ...(baseUrl.value.trim() ? { baseUrl: baseUrl.value.trim() } : {}), ...extra };
     const contentType = text.trimStart().startsWith("{") ? "application/json" : "application/yaml";
     const started = performance.now();
     const bar = h("progress", { class: "progress", "aria-label": "Import in progress" });
@@ -110,17 +110,23 @@ function importSection(id, imported) {
       confirm.disabled = true;
       clearError(panel);
       try {
-        const applied = await send("import");
-        let edits = 0;
+        const patches = [];
         for (const r of rows) {
           const patch = {};
           if (!r.include.checked) patch.disabled = true;
           if (r.newName.value.trim() && r.newName.value.trim() !== r.name) patch.name = r.newName.value.trim();
           if (r.description.value !== r.originalDescription) patch.description = r.description.value;
-          if (!Object.keys(patch).length) continue;
-          await api("PATCH", `/mcp-servers/${id}/tools/${encodeURIComponent(r.name)}`, { json: patch });
-          edits += 1;
+          if (Object.keys(patch).length) patches.push([r.name, patch]);
         }
+        // With edits, the import and the edits are saved as the draft and published once, so a
+        // tool left out is never served, not even between the import and its edit.
+        const draft = patches.length ? { deploy: "false" } : {};
+        const applied = await send("import", draft);
+        for (const [name, patch] of patches) {
+          await api("PATCH", `/mcp-servers/${id}/tools/${encodeURIComponent(name)}`, { json: patch, query: draft });
+        }
+        if (patches.length && server.deployStatus === "Deployed") await api("POST", `/mcp-servers/${id}/deploy`);
+        const edits = patches.length;
         const excluded = rows.filter((r) => !r.include.checked).length;
         announce(`Imported: ${applied.tools.length - excluded} tools${excluded ? `, ${excluded} left out` : ""}`
           + `${edits ? ` (${edits} edited)` : ""}.`);
