@@ -125,12 +125,9 @@ async def _get(admin: Admin, args: argparse.Namespace, out: Output) -> None:
 
 async def _list(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     items = await admin.all_pages("/v1/consumers", {"nameLike": args.name_like} if args.name_like else None)
-    if out.as_json:
-        out.json(items)
-        return
-    out.table(("ID", "NAME", "ENABLED", "DESCRIPTION"), [
-        (item["consumerId"], item["name"], on_off(item.get("enable")), item.get("description", ""))
-        for item in items], empty="no consumers")
+    out.listing(items, ("ID", "NAME", "ENABLED", "DESCRIPTION"), lambda item: (
+        item["consumerId"], item["name"], on_off(item.get("enable")), item.get("description", "")),
+        empty="no consumers")
 
 
 async def _apikey_update(admin: Admin, consumer_id: str, args: argparse.Namespace) -> dict[str, Any] | None:

@@ -27,11 +27,7 @@ async def resolve(admin: Admin, ref: str) -> str:
 
 async def _list(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     items = await admin.all_pages("/v1/domains", {"nameLike": args.name_like} if args.name_like else {})
-    if out.as_json:
-        out.json(items)
-        return
-    out.table(("ID", "NAME", "PROTOCOL", "FORCE HTTPS", "CERTIFICATE"), [_row(item) for item in items],
-              empty="no domains")
+    out.listing(items, ("ID", "NAME", "PROTOCOL", "FORCE HTTPS", "CERTIFICATE"), _row, empty="no domains")
 
 
 async def _get(admin: Admin, args: argparse.Namespace, out: Output) -> None:

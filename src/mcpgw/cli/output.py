@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -42,6 +42,14 @@ class Output:
             self.json(data)
         else:
             self.text(text)
+
+    def listing(self, items: list[Any], headers: Sequence[str], row: Callable[[Any], Sequence[str]], *,
+                empty: str) -> None:
+        """A list command's result: the items as JSON with --json, else one table row per item."""
+        if self.as_json:
+            self.json(items)
+        else:
+            self.table(headers, [row(item) for item in items], empty=empty)
 
     def note(self, text: str) -> None:
         """A remark for people (an empty list, a next step) on stderr: stdout stays data."""

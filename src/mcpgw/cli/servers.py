@@ -141,13 +141,10 @@ async def _list(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     if args.type:
         params["type"] = args.type
     items = await admin.all_pages("/v1/mcp-servers", params)
-    if out.as_json:
-        out.json(items)
-        return
-    out.table(("ID", "NAME", "KIND", "PROTOCOL", "AUTH", "PATH"), [
-        (item["mcpServerId"], item["name"], kind(item), str(item.get("protocol", "")),
-         on_off((item.get("consumerAuthInfo") or {}).get("enable")), str(item.get("mcpServerPath", "")))
-        for item in items], empty="no MCP servers")
+    out.listing(items, ("ID", "NAME", "KIND", "PROTOCOL", "AUTH", "PATH"), lambda item: (
+        item["mcpServerId"], item["name"], kind(item), str(item.get("protocol", "")),
+        on_off((item.get("consumerAuthInfo") or {}).get("enable")), str(item.get("mcpServerPath", ""))),
+        empty="no MCP servers")
 
 
 def _fields(args: argparse.Namespace) -> dict[str, Any]:

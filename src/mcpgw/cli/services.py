@@ -36,10 +36,7 @@ async def _list(admin: Admin, args: argparse.Namespace, out: Output) -> None:
     if args.source_type:
         params["sourceType"] = args.source_type
     items = await admin.all_pages("/v1/services", params)
-    if out.as_json:
-        out.json(items)
-        return
-    out.table(("ID", "NAME", "SOURCE", "PROTOCOL", "ADDRESSES"), [_row(item) for item in items], empty="no services")
+    out.listing(items, ("ID", "NAME", "SOURCE", "PROTOCOL", "ADDRESSES"), _row, empty="no services")
 
 
 async def _get(admin: Admin, args: argparse.Namespace, out: Output) -> None:
